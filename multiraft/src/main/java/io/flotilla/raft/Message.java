@@ -1,0 +1,97 @@
+package io.flotilla.raft;
+
+import java.util.List;
+
+/**
+ * One message between two replicas of a group. A plain carrier like etcd's {@code raftpb.Message}:
+ * the core fills it in and never touches it again once it is in a {@link Ready}; whoever receives
+ * it from a {@code Ready} or builds it from the wire owns it.
+ *
+ * <p>Fields a type does not use stay zero / empty.
+ */
+public final class Message {
+    public static final List<Entry> NO_ENTRIES = List.of();
+
+    public MessageType type;
+    public long groupId;
+    public long from;
+    public long to;
+    public long term;
+    /** APPEND: term of the entry at {@code index}; VOTE/PRE_VOTE: the candidate's last log term;
+     * rejected APPEND_RESPONSE: term of the entry at {@code rejectHint}. */
+    public long logTerm;
+    /** APPEND: index preceding the entries; APPEND_RESPONSE: last index accepted (or the rejected
+     * one); VOTE/PRE_VOTE: the candidate's last index; READ_INDEX_RESPONSE: the read index. */
+    public long index;
+    public List<Entry> entries = NO_ENTRIES;
+    public long commit;
+    public boolean reject;
+    public long rejectHint;
+    /** HEARTBEAT(_RESPONSE): the read-confirmation round; READ_INDEX(_RESPONSE): the request id;
+     * VOTE/PRE_VOTE: {@link #CAMPAIGN_TRANSFER} when a leader transfer forced the election. */
+    public long context;
+    public Snapshot snapshot;
+
+    /** Marks a vote request caused by a leader transfer: voters ignore their leader lease. */
+    public static final long CAMPAIGN_TRANSFER = 1;
+
+    public Message() {
+    }
+
+    public Message(MessageType type, long groupId, long from, long to, long term) {
+        this.type = type;
+        this.groupId = groupId;
+        this.from = from;
+        this.to = to;
+        this.term = term;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder();
+        b.append(from).append("->").append(to).append(' ').append(type).append(" term=").append(term);
+        switch (type) {
+            case APPEND -> {
+                b.append(" index=").append(index).append(" logTerm=").append(logTerm).append(" commit=").append(commit);
+                appendEntries(b);
+            }
+            case APPEND_RESPONSE -> {
+                b.append(" index=").append(index);
+                if (reject) {
+                    b.append(" reject hint=").append(rejectHint).append(" hintTerm=").append(logTerm);
+                }
+            }
+            case VOTE, PRE_VOTE -> {
+                b.append(" lastIndex=").append(index).append(" lastTerm=").append(logTerm);
+                if (context == CAMPAIGN_TRANSFER) {
+                    b.append(" transfer");
+                }
+            }
+            case VOTE_RESPONSE, PRE_VOTE_RESPONSE -> b.append(reject ? " reject" : " grant");
+            case HEARTBEAT -> b.append(" commit=").append(commit).append(" round=").append(context);
+            case HEARTBEAT_RESPONSE -> b.append(" round=").append(context);
+            case SNAPSHOT -> b.append(" snapshot=").append(snapshot.metadata());
+            case TIMEOUT_NOW -> { }
+            case READ_INDEX -> b.append(" request=").append(context);
+            case READ_INDEX_RESPONSE -> {
+                b.append(" request=").append(context);
+                b.append(reject ? " reject" : " index=" + index);
+            }
+        }
+        return b.toString();
+    }
+
+    private void appendEntries(StringBuilder b) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        b.append(" entries=[");
+        for (int i = 0; i < entries.size(); i++) {
+            if (i > 0) {
+                b.append(' ');
+            }
+            b.append(entries.get(i));
+        }
+        b.append(']');
+    }
+}
