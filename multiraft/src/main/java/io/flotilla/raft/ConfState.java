@@ -14,7 +14,7 @@ public record ConfState(long[] voters, long[] learners) {
         Arrays.sort(voters);
         Arrays.sort(learners);
         for (long l : learners) {
-            Check.state(Arrays.binarySearch(voters, l) < 0, "node %d is both voter and learner", l);
+            Check.argument(Arrays.binarySearch(voters, l) < 0, "node %d is both voter and learner", l);
         }
     }
 

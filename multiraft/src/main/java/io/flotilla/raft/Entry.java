@@ -6,9 +6,13 @@ package io.flotilla.raft;
 public record Entry(long term, long index, EntryType type, byte[] data) {
     private static final byte[] EMPTY = new byte[0];
 
+    public Entry {
+        data = data == null ? EMPTY : data;
+    }
+
     /** A normal entry. */
     public static Entry normal(long term, long index, byte[] data) {
-        return new Entry(term, index, EntryType.NORMAL, data == null ? EMPTY : data);
+        return new Entry(term, index, EntryType.NORMAL, data);
     }
 
     /** Bytes this entry counts for in size limits (the payload plus a fixed header estimate). */

@@ -23,6 +23,7 @@ public final class Message {
     /** APPEND: index preceding the entries; APPEND_RESPONSE: last index accepted (or the rejected
      * one); VOTE/PRE_VOTE: the candidate's last index; READ_INDEX_RESPONSE: the read index. */
     public long index;
+    /** May be unmodifiable (decoded from the wire, or a view of the log): never written in place. */
     public List<Entry> entries = NO_ENTRIES;
     public long commit;
     public boolean reject;

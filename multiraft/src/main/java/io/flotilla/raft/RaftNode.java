@@ -1,26 +1,1074 @@
 package io.flotilla.raft;
 
-/** API outline; the implementation lands in the next commit. */
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * One replica of one Raft group: a deterministic state machine in the style of etcd's raft library.
+ * Inputs are {@link #tick()}, {@link #step(Message)}, {@link #propose(byte[])},
+ * {@link #proposeConfChange(ConfChange)}, {@link #readIndex(long)} and {@link #transferLeader(long)};
+ * the output is a {@link Ready}, handed back with {@link #advance(Ready)} once handled. No threads,
+ * clocks or IO: time passes only through {@code tick()}, and randomness comes from a seeded generator.
+ *
+ * <p>Not thread-safe: owned by exactly one thread (a worker of the multi-group runtime, or a test).
+ *
+ * <p>Durability rule (Raft thesis §10.2.1): a leader sends appends before its own write, but counts
+ * itself toward a commit only for entries handed back through {@code advance}; votes and append
+ * acknowledgements leave only through {@link Ready#messagesAfterPersist()}.
+ */
 public final class RaftNode {
-    public RaftNode(RaftConfig config, RaftStorage storage) { throw new UnsupportedOperationException(); }
-    public void tick() { throw new UnsupportedOperationException(); }
-    public void step(Message m) { throw new UnsupportedOperationException(); }
-    public ProposeResult propose(byte[] data) { throw new UnsupportedOperationException(); }
-    public ProposeResult proposeConfChange(ConfChange cc) { throw new UnsupportedOperationException(); }
-    public void readIndex(long requestId) { throw new UnsupportedOperationException(); }
-    public boolean transferLeader(long target) { throw new UnsupportedOperationException(); }
-    public void reportUnreachable(long peer) { throw new UnsupportedOperationException(); }
-    public void reportSnapshot(long peer, boolean ok) { throw new UnsupportedOperationException(); }
-    public boolean hasReady() { throw new UnsupportedOperationException(); }
-    public Ready ready() { throw new UnsupportedOperationException(); }
-    public void advance(Ready rd) { throw new UnsupportedOperationException(); }
-    public long id() { throw new UnsupportedOperationException(); }
-    public long groupId() { throw new UnsupportedOperationException(); }
-    public long term() { throw new UnsupportedOperationException(); }
-    public long leader() { throw new UnsupportedOperationException(); }
-    public Role role() { throw new UnsupportedOperationException(); }
-    public long commitIndex() { throw new UnsupportedOperationException(); }
-    public long appliedIndex() { throw new UnsupportedOperationException(); }
-    public long lastIndex() { throw new UnsupportedOperationException(); }
-    public ConfState confState() { throw new UnsupportedOperationException(); }
+    static final long NONE = 0;
+
+    private enum CampaignType { PRE_ELECTION, ELECTION, TRANSFER }
+
+    private final RaftConfig config;
+    private final long id;
+    private final RaftLog log;
+    private final ProgressTracker tracker;
+    private final ReadOnly readOnly = new ReadOnly();
+    private final LeaderLease lease;
+    private final SplittableRandom random;
+
+    private long term;
+    private long vote;
+    private long lead = NONE;
+    private Role role = Role.FOLLOWER;
+    private long leadTransferee = NONE;
+    /** Index of the latest conf change the leader proposed; no new one until it is applied. */
+    private long pendingConfIndex;
+    private long uncommittedBytes;
+
+    private int electionElapsed;
+    private int heartbeatElapsed;
+    private int randomizedElectionTimeout;
+    /** Ticks since this replica object was created: the start of the lease-keeping quiet period. */
+    private long ticks;
+
+    /** Entries were proposed since the last Ready; one broadcast covers them all. */
+    private boolean broadcastPending;
+
+    private ArrayList<Message> msgs = new ArrayList<>();
+    private ArrayList<Message> msgsAfterPersist = new ArrayList<>();
+    private ArrayList<ReadState> readStates = new ArrayList<>();
+
+    private SoftState prevSoftState;
+    private HardState prevHardState;
+    private Ready outstanding;
+    private long readyNumber;
+    private long droppedMessages;
+
+    public RaftNode(RaftConfig config, RaftStorage storage) {
+        this.config = config;
+        this.id = config.id();
+        this.log = new RaftLog(storage);
+        this.tracker = new ProgressTracker(config.maxInflightMsgs());
+        this.lease = new LeaderLease(config.electionTimeoutTicks(), config.maxClockDriftTicks());
+        this.random = new SplittableRandom(config.randomSeed());
+
+        HardState hs = storage.initialHardState();
+        tracker.setConf(storage.initialConfState(), log.lastIndex() + 1);
+        if (!hs.equals(HardState.EMPTY)) {
+            Check.state(hs.commit() >= log.committed && hs.commit() <= log.lastIndex(),
+                    "hard state commit %d outside [%d, %d]", hs.commit(), log.committed, log.lastIndex());
+            log.committed = hs.commit();
+            term = hs.term();
+            vote = hs.vote();
+        }
+        if (config.applied() > 0) {
+            log.appliedTo(Math.min(config.applied(), log.committed));
+        }
+        prevHardState = hardState();
+        becomeFollower(term, NONE);
+        prevSoftState = softState();
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /** Advances logical time by one tick: election timeouts for followers, heartbeats for leaders. */
+    public void tick() {
+        ticks++;
+        if (role == Role.LEADER) {
+            tickHeartbeat();
+        } else {
+            tickElection();
+        }
+    }
+
+    private void tickElection() {
+        electionElapsed++;
+        if (promotable() && electionElapsed >= randomizedElectionTimeout) {
+            electionElapsed = 0;
+            hup(config.preVote() ? CampaignType.PRE_ELECTION : CampaignType.ELECTION);
+        }
+    }
+
+    private void tickHeartbeat() {
+        heartbeatElapsed++;
+        electionElapsed++;
+        if (electionElapsed >= config.electionTimeoutTicks()) {
+            electionElapsed = 0;
+            if (config.checkQuorum()) {
+                // Raft thesis §6.2: a leader that cannot reach a quorum steps down, so clients retry elsewhere.
+                if (!tracker.quorumActive(id)) {
+                    becomeFollower(term, NONE);
+                    return;
+                }
+                tracker.resetRecentActive(id);
+            }
+            if (leadTransferee != NONE) {
+                leadTransferee = NONE;
+            }
+        }
+        if (heartbeatElapsed >= config.heartbeatIntervalTicks()) {
+            heartbeatElapsed = 0;
+            broadcastHeartbeat();
+        }
+    }
+
+    /** Starts an election now (as if the election timeout fired), if this replica may lead. */
+    public void campaign() {
+        if (role != Role.LEADER && promotable()) {
+            hup(config.preVote() ? CampaignType.PRE_ELECTION : CampaignType.ELECTION);
+        }
+    }
+
+    /**
+     * Proposes a command. On {@link ProposeResult#ACCEPTED} it is in the leader's log and goes out
+     * with the next {@link Ready}; anything else means nothing was appended.
+     */
+    public ProposeResult propose(byte[] data) {
+        ProposeResult refusal = refuseProposal(data.length);
+        if (refusal != null) {
+            return refusal;
+        }
+        appendAsLeader(EntryType.NORMAL, data);
+        return ProposeResult.ACCEPTED;
+    }
+
+    /** Proposes a single-step membership change; it takes effect on each replica when applied. */
+    public ProposeResult proposeConfChange(ConfChange cc) {
+        ProposeResult refusal = refuseProposal(ConfChange.ENCODED_BYTES);
+        if (refusal != null) {
+            return refusal;
+        }
+        if (pendingConfIndex > log.applied) {
+            return ProposeResult.CONF_CHANGE_PENDING;
+        }
+        if (!validConfChange(cc)) {
+            return ProposeResult.CONF_CHANGE_INVALID;
+        }
+        appendAsLeader(EntryType.CONF_CHANGE, cc.encode());
+        pendingConfIndex = log.lastIndex();
+        return ProposeResult.ACCEPTED;
+    }
+
+    private ProposeResult refuseProposal(long payloadBytes) {
+        if (role != Role.LEADER) {
+            return ProposeResult.NOT_LEADER;
+        }
+        if (leadTransferee != NONE) {
+            return ProposeResult.LEADER_TRANSFERRING;
+        }
+        // One entry is always allowed when nothing is uncommitted, so a huge entry cannot wedge the group.
+        if (uncommittedBytes > 0 && uncommittedBytes + payloadBytes > config.maxUncommittedEntriesBytes()) {
+            return ProposeResult.UNCOMMITTED_LIMIT;
+        }
+        return null;
+    }
+
+    private boolean validConfChange(ConfChange cc) {
+        ConfState conf = tracker.conf();
+        long node = cc.nodeId();
+        return switch (cc.type()) {
+            case ADD_VOTER, ADD_LEARNER -> !conf.isVoter(node) && !conf.isLearner(node);
+            case PROMOTE_LEARNER -> conf.isLearner(node);
+            case REMOVE_NODE -> conf.isLearner(node) || (conf.isVoter(node) && conf.voters().length > 1);
+        };
+    }
+
+    private void appendAsLeader(EntryType type, byte[] data) {
+        Entry e = new Entry(term, log.lastIndex() + 1, type, data);
+        log.append(List.of(e));
+        uncommittedBytes += data.length;
+        broadcastPending = true;
+    }
+
+    /**
+     * Asks for a linearizable read point. The answer arrives as a {@link ReadState} with this
+     * {@code requestId} in a later {@link Ready}: serve the read once the state machine has applied
+     * its index. Followers forward the request to the leader.
+     */
+    public void readIndex(long requestId) {
+        if (role == Role.LEADER) {
+            handleReadIndex(requestId, id);
+        } else if (lead == NONE) {
+            readStates.add(new ReadState(requestId, 0, false));
+        } else {
+            Message m = message(MessageType.READ_INDEX, lead);
+            m.context = requestId;
+            send(m);
+        }
+    }
+
+    /**
+     * Starts handing leadership to {@code target} (Raft thesis §3.10): catch it up, then tell it to
+     * campaign. Proposals are refused until the transfer ends; it is abandoned after an election
+     * timeout. Returns false if this replica is not the leader or the target is not another voter.
+     */
+    public boolean transferLeader(long target) {
+        if (role != Role.LEADER || target == id || !tracker.isVoter(target)) {
+            return false;
+        }
+        if (leadTransferee == target) {
+            return true;
+        }
+        leadTransferee = target;
+        electionElapsed = 0;
+        // The target's election ignores leases, so ours ends now (see LeaderLease).
+        lease.revoke();
+        Progress pr = tracker.progress.get(target);
+        if (pr.match == log.lastIndex()) {
+            sendTimeoutNow(target);
+        } else {
+            sendAppend(target, true);
+        }
+        return true;
+    }
+
+    /** The transport could not reach {@code peer}: stop streaming to it and probe instead. */
+    public void reportUnreachable(long peer) {
+        Progress pr = role == Role.LEADER ? tracker.progress.get(peer) : null;
+        if (pr != null && pr.state == Progress.State.REPLICATE) {
+            pr.becomeProbe();
+        }
+    }
+
+    /** The transport finished sending a snapshot to {@code peer}, successfully or not. */
+    public void reportSnapshot(long peer, boolean ok) {
+        Progress pr = role == Role.LEADER ? tracker.progress.get(peer) : null;
+        if (pr == null || pr.state != Progress.State.SNAPSHOT) {
+            return;
+        }
+        if (!ok) {
+            pr.pendingSnapshot = 0;
+        }
+        pr.becomeProbe();
+        // Wait for the follower's answer (or a heartbeat response) before the next append.
+        pr.probeSent = true;
+    }
+
+    /**
+     * Handles a message from another replica. Stale, misaddressed or malformed messages are dropped
+     * (counted in {@link #droppedMessages()}); nothing a peer sends can break this replica's state,
+     * except a message that proves a peer broke Raft's safety rules, which throws.
+     */
+    public void step(Message m) {
+        if (m.to != id || m.groupId != config.groupId() || m.from == NONE || m.from == id || !wellFormed(m)) {
+            droppedMessages++;
+            return;
+        }
+        if (m.term > term) {
+            if ((m.type == MessageType.VOTE || m.type == MessageType.PRE_VOTE)
+                    && m.context != Message.CAMPAIGN_TRANSFER && inLease()) {
+                // Raft thesis §4.2.3: a replica that hears from a live leader ignores disruptive candidates.
+                return;
+            }
+            if (m.type == MessageType.PRE_VOTE || (m.type == MessageType.PRE_VOTE_RESPONSE && !m.reject)) {
+                // A pre-vote never changes terms; a granted pre-vote response carries the future term.
+            } else if (m.type == MessageType.APPEND || m.type == MessageType.HEARTBEAT || m.type == MessageType.SNAPSHOT) {
+                becomeFollower(m.term, m.from);
+            } else {
+                becomeFollower(m.term, NONE);
+            }
+        } else if (m.term < term) {
+            if ((config.checkQuorum() || config.preVote())
+                    && (m.type == MessageType.HEARTBEAT || m.type == MessageType.APPEND)) {
+                // A stale leader (e.g. healed from a partition) learns the new term from this and steps
+                // down; without it, with PreVote or CheckQuorum it could hold our vote hostage forever.
+                send(message(MessageType.APPEND_RESPONSE, m.from));
+            } else if (m.type == MessageType.PRE_VOTE) {
+                Message r = message(MessageType.PRE_VOTE_RESPONSE, m.from);
+                r.reject = true;
+                send(r);
+            }
+            return;
+        }
+
+        switch (m.type) {
+            case VOTE, PRE_VOTE -> handleVoteRequest(m);
+            default -> {
+                switch (role) {
+                    case LEADER -> stepLeader(m);
+                    case CANDIDATE, PRE_CANDIDATE -> stepCandidate(m);
+                    case FOLLOWER -> stepFollower(m);
+                }
+            }
+        }
+    }
+
+    /** Entries of an append must follow its index contiguously, with terms no newer than the message's. */
+    private static boolean wellFormed(Message m) {
+        if (m.type == null || m.term < 0) {
+            return false;
+        }
+        if (m.type == MessageType.APPEND) {
+            long expect = m.index + 1;
+            long prevTerm = m.logTerm;
+            for (Entry e : m.entries) {
+                if (e.index() != expect++ || e.term() < prevTerm || e.term() > m.term) {
+                    return false;
+                }
+                prevTerm = e.term();
+            }
+        }
+        return m.type != MessageType.SNAPSHOT || m.snapshot != null;
+    }
+
+    // ---------------------------------------------------------------- elections
+
+    private boolean promotable() {
+        return tracker.isVoter(id) && log.unstable.snapshot == null;
+    }
+
+    private boolean inLease() {
+        if (!config.checkQuorum() || electionElapsed >= config.electionTimeoutTicks()) {
+            return false;
+        }
+        // With lease reads, a replica that just started does not know whether it acknowledged a
+        // leader's heartbeat before it stopped, so it keeps quiet for one election timeout
+        // (LeaderLease depends on this).
+        return lead != NONE || (config.readOnlyOption() == ReadOnlyOption.LEASE && ticks < config.electionTimeoutTicks());
+    }
+
+    private void hup(CampaignType type) {
+        if (role == Role.LEADER || !promotable()) {
+            return;
+        }
+        if (log.hasUnappliedConfChanges()) {
+            // The change may remove us; wait until it is applied (etcd does the same).
+            return;
+        }
+        campaign(type);
+    }
+
+    private void campaign(CampaignType type) {
+        long voteTerm;
+        MessageType voteType;
+        if (type == CampaignType.PRE_ELECTION) {
+            becomePreCandidate();
+            voteType = MessageType.PRE_VOTE;
+            voteTerm = term + 1;
+        } else {
+            becomeCandidate();
+            voteType = MessageType.VOTE;
+            voteTerm = term;
+        }
+        if (tracker.recordVote(id, true) == ProgressTracker.VoteResult.WON) {
+            // A single-voter group wins at once.
+            if (type == CampaignType.PRE_ELECTION) {
+                campaign(CampaignType.ELECTION);
+            } else {
+                becomeLeader();
+            }
+            return;
+        }
+        long lastIndex = log.lastIndex();
+        long lastTerm = log.lastTerm();
+        for (long voter : tracker.voters()) {
+            if (voter == id) {
+                continue;
+            }
+            Message m = message(voteType, voter);
+            m.term = voteTerm;
+            m.index = lastIndex;
+            m.logTerm = lastTerm;
+            m.context = type == CampaignType.TRANSFER ? Message.CAMPAIGN_TRANSFER : 0;
+            send(m);
+        }
+    }
+
+    private void handleVoteRequest(Message m) {
+        // Raft paper §5.2 / §5.4.1: one vote per term, only for a candidate whose log is at least as
+        // up to date. A pre-vote for a future term promises nothing and changes nothing.
+        boolean canVote = vote == m.from
+                || (vote == NONE && lead == NONE)
+                || (m.type == MessageType.PRE_VOTE && m.term > term);
+        MessageType responseType = m.type == MessageType.VOTE ? MessageType.VOTE_RESPONSE : MessageType.PRE_VOTE_RESPONSE;
+        Message r = message(responseType, m.from);
+        if (canVote && log.isUpToDate(m.index, m.logTerm)) {
+            r.term = m.term;
+            if (m.type == MessageType.VOTE) {
+                electionElapsed = 0;
+                vote = m.from;
+            }
+        } else {
+            r.reject = true;
+        }
+        send(r);
+    }
+
+    private void stepCandidate(Message m) {
+        MessageType myResponseType = role == Role.PRE_CANDIDATE ? MessageType.PRE_VOTE_RESPONSE : MessageType.VOTE_RESPONSE;
+        switch (m.type) {
+            case APPEND -> {
+                becomeFollower(m.term, m.from);
+                handleAppend(m);
+            }
+            case HEARTBEAT -> {
+                becomeFollower(m.term, m.from);
+                handleHeartbeat(m);
+            }
+            case SNAPSHOT -> {
+                becomeFollower(m.term, m.from);
+                handleSnapshot(m);
+            }
+            case READ_INDEX -> rejectForwardedRead(m);
+            case READ_INDEX_RESPONSE -> readStates.add(new ReadState(m.context, m.index, !m.reject));
+            default -> {
+                if (m.type == myResponseType) {
+                    switch (tracker.recordVote(m.from, !m.reject)) {
+                        case WON -> {
+                            if (role == Role.PRE_CANDIDATE) {
+                                campaign(CampaignType.ELECTION);
+                            } else {
+                                becomeLeader();
+                                broadcastAppend();
+                            }
+                        }
+                        case LOST -> becomeFollower(term, NONE);
+                        case PENDING -> { }
+                    }
+                }
+            }
+        }
+    }
+
+    private void stepFollower(Message m) {
+        switch (m.type) {
+            case APPEND -> {
+                electionElapsed = 0;
+                lead = m.from;
+                handleAppend(m);
+            }
+            case HEARTBEAT -> {
+                electionElapsed = 0;
+                lead = m.from;
+                handleHeartbeat(m);
+            }
+            case SNAPSHOT -> {
+                electionElapsed = 0;
+                lead = m.from;
+                handleSnapshot(m);
+            }
+            case TIMEOUT_NOW -> {
+                if (promotable()) {
+                    // Raft thesis §3.10: the leader chose us; skip the pre-vote and ignore leases.
+                    campaign(CampaignType.TRANSFER);
+                }
+            }
+            case READ_INDEX -> rejectForwardedRead(m);
+            case READ_INDEX_RESPONSE -> readStates.add(new ReadState(m.context, m.index, !m.reject));
+            default -> droppedMessages++;
+        }
+    }
+
+    private void rejectForwardedRead(Message m) {
+        Message r = message(MessageType.READ_INDEX_RESPONSE, m.from);
+        r.context = m.context;
+        r.reject = true;
+        send(r);
+    }
+
+    // ---------------------------------------------------------------- follower side of replication
+
+    private void handleAppend(Message m) {
+        if (m.index < log.committed) {
+            Message r = message(MessageType.APPEND_RESPONSE, m.from);
+            r.index = log.committed;
+            send(r);
+            return;
+        }
+        long lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+        Message r = message(MessageType.APPEND_RESPONSE, m.from);
+        if (lastNew >= 0) {
+            r.index = lastNew;
+        } else {
+            // Fast backtracking: point the leader at the last index whose term is <= the term it
+            // probed with, so it skips a whole term of divergent entries per round trip.
+            long hint = log.findConflictByTerm(Math.min(m.index, log.lastIndex()), m.logTerm);
+            r.index = m.index;
+            r.reject = true;
+            r.rejectHint = hint;
+            r.logTerm = Math.max(0, log.term(hint));
+        }
+        send(r);
+    }
+
+    private void handleHeartbeat(Message m) {
+        log.commitTo(Math.min(m.commit, log.lastIndex()));
+        Message r = message(MessageType.HEARTBEAT_RESPONSE, m.from);
+        r.context = m.context;
+        send(r);
+    }
+
+    private void handleSnapshot(Message m) {
+        Message r = message(MessageType.APPEND_RESPONSE, m.from);
+        r.index = restore(m.snapshot) ? log.lastIndex() : log.committed;
+        send(r);
+    }
+
+    /** Installs a snapshot if it is ahead of our commit index; returns whether it was installed. */
+    private boolean restore(Snapshot s) {
+        SnapshotMetadata meta = s.metadata();
+        if (meta.index() <= log.committed) {
+            return false;
+        }
+        ConfState cs = meta.confState();
+        if (!cs.isVoter(id) && !cs.isLearner(id)) {
+            // A snapshot that does not include us would orphan this replica; ignore it.
+            return false;
+        }
+        if (log.matchTerm(meta.index(), meta.term())) {
+            // We already have the entries; just fast-forward the commit index.
+            log.commitTo(meta.index());
+            return false;
+        }
+        log.restore(s);
+        tracker.setConf(cs, log.lastIndex() + 1);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- leader
+
+    private void stepLeader(Message m) {
+        if (m.type == MessageType.READ_INDEX) {
+            handleReadIndex(m.context, m.from);
+            return;
+        }
+        Progress pr = tracker.progress.get(m.from);
+        if (pr == null) {
+            droppedMessages++;
+            return;
+        }
+        switch (m.type) {
+            case APPEND_RESPONSE -> handleAppendResponse(m, pr);
+            case HEARTBEAT_RESPONSE -> handleHeartbeatResponse(m, pr);
+            default -> droppedMessages++;
+        }
+    }
+
+    private void handleAppendResponse(Message m, Progress pr) {
+        pr.recentActive = true;
+        if (m.reject) {
+            long nextProbe = m.rejectHint;
+            if (m.logTerm > 0) {
+                nextProbe = log.findConflictByTerm(m.rejectHint, m.logTerm);
+            }
+            if (pr.maybeDecrTo(m.index, nextProbe)) {
+                if (pr.state == Progress.State.REPLICATE) {
+                    pr.becomeProbe();
+                }
+                sendAppend(m.from, true);
+            }
+            return;
+        }
+        boolean wasPaused = pr.isPaused();
+        if (!pr.maybeUpdate(m.index)) {
+            return;
+        }
+        switch (pr.state) {
+            case PROBE -> pr.becomeReplicate();
+            case SNAPSHOT -> {
+                if (pr.match >= pr.pendingSnapshot) {
+                    pr.becomeProbe();
+                    pr.becomeReplicate();
+                }
+            }
+            case REPLICATE -> pr.inflights.freeLE(m.index);
+        }
+        if (maybeCommit()) {
+            broadcastAppend();
+        } else if (wasPaused) {
+            sendAppend(m.from, true);
+        }
+        while (sendAppend(m.from, false)) {
+            // Fill the inflight window.
+        }
+        if (m.from == leadTransferee && pr.match == log.lastIndex()) {
+            sendTimeoutNow(m.from);
+        }
+    }
+
+    private void handleHeartbeatResponse(Message m, Progress pr) {
+        pr.recentActive = true;
+        pr.probeSent = false;
+        if (pr.match < log.lastIndex()) {
+            sendAppend(m.from, true);
+        }
+        if (!pr.learner && m.context > pr.ackedRound) {
+            pr.ackedRound = Math.min(m.context, readOnly.sentRound);
+            confirmReads();
+        }
+    }
+
+    /** Releases every read whose heartbeat round a quorum has acknowledged, and extends the lease. */
+    private void confirmReads() {
+        long round = tracker.quorumRound(id, readOnly.sentRound);
+        long sentAt = readOnly.confirm(round);
+        if (sentAt < 0) {
+            return;
+        }
+        lease.extend(sentAt);
+        while (!readOnly.pending.isEmpty() && readOnly.pending.peekFirst().round() <= round) {
+            ReadOnly.PendingRead r = readOnly.pending.pollFirst();
+            answerRead(r.requestId(), r.from(), r.index(), true);
+        }
+    }
+
+    private void handleReadIndex(long requestId, long from) {
+        if (tracker.voters().length == 1 && tracker.isVoter(id)) {
+            answerRead(requestId, from, log.committed, true);
+            return;
+        }
+        if (!committedInCurrentTerm()) {
+            // Raft thesis §6.4 step 1: our commit index is only known to be current once an entry of
+            // our own term has committed.
+            readOnly.waitingForCommit.addLast(new ReadOnly.WaitingRead(requestId, from));
+            return;
+        }
+        if (config.readOnlyOption() == ReadOnlyOption.LEASE && lease.validAt(ticks)) {
+            answerRead(requestId, from, log.committed, true);
+            return;
+        }
+        if (!readOnly.roundSentSinceReady) {
+            broadcastHeartbeat();
+        }
+        readOnly.pending.addLast(new ReadOnly.PendingRead(requestId, log.committed, readOnly.sentRound, from));
+    }
+
+    private void answerRead(long requestId, long from, long index, boolean ok) {
+        if (from == id) {
+            readStates.add(new ReadState(requestId, ok ? index : 0, ok));
+            return;
+        }
+        Message r = message(MessageType.READ_INDEX_RESPONSE, from);
+        r.context = requestId;
+        r.index = ok ? index : 0;
+        r.reject = !ok;
+        send(r);
+    }
+
+    private boolean committedInCurrentTerm() {
+        return log.term(log.committed) == term;
+    }
+
+    private void failPendingReads() {
+        for (ReadOnly.PendingRead r : readOnly.pending) {
+            answerRead(r.requestId(), r.from(), 0, false);
+        }
+        for (ReadOnly.WaitingRead r : readOnly.waitingForCommit) {
+            answerRead(r.requestId(), r.from(), 0, false);
+        }
+        readOnly.reset();
+    }
+
+    private boolean maybeCommit() {
+        if (!log.maybeCommit(tracker.committedIndex(), term)) {
+            return false;
+        }
+        if (!readOnly.waitingForCommit.isEmpty()) {
+            ArrayList<ReadOnly.WaitingRead> waiting = new ArrayList<>(readOnly.waitingForCommit);
+            readOnly.waitingForCommit.clear();
+            for (ReadOnly.WaitingRead r : waiting) {
+                handleReadIndex(r.requestId(), r.from());
+            }
+        }
+        return true;
+    }
+
+    private void broadcastAppend() {
+        for (long peer : tracker.progress.keySet()) {
+            if (peer != id) {
+                sendAppend(peer, true);
+            }
+        }
+    }
+
+    private void broadcastHeartbeat() {
+        long round = readOnly.startRound(ticks);
+        for (var e : tracker.progress.entrySet()) {
+            long peer = e.getKey();
+            if (peer == id) {
+                continue;
+            }
+            Message m = message(MessageType.HEARTBEAT, peer);
+            // Never tell a follower to commit beyond what it is known to hold.
+            m.commit = Math.min(e.getValue().match, log.committed);
+            m.context = round;
+            send(m);
+        }
+        // A lone voter confirms its own rounds.
+        if (tracker.voters().length == 1) {
+            confirmReads();
+        }
+    }
+
+    /**
+     * Sends entries (or a snapshot if they are compacted) to {@code peer}, unless its progress is
+     * paused. With {@code sendIfEmpty} false nothing is sent when there are no new entries.
+     * Returns whether a message was sent.
+     */
+    private boolean sendAppend(long peer, boolean sendIfEmpty) {
+        Progress pr = tracker.progress.get(peer);
+        if (pr == null || pr.isPaused()) {
+            return false;
+        }
+        long prevIndex = pr.next - 1;
+        long prevTerm = log.term(prevIndex);
+        List<Entry> entries = null;
+        if (prevTerm != UnstableLog.UNKNOWN) {
+            try {
+                entries = log.entriesFrom(pr.next, config.maxSizePerMsgBytes());
+            } catch (LogCompactedException e) {
+                entries = null;
+            }
+        }
+        if (entries == null) {
+            return sendSnapshot(peer, pr);
+        }
+        if (entries.isEmpty() && !sendIfEmpty) {
+            return false;
+        }
+        Message m = message(MessageType.APPEND, peer);
+        m.index = prevIndex;
+        m.logTerm = prevTerm;
+        m.entries = entries.isEmpty() ? Message.NO_ENTRIES : List.copyOf(entries);
+        m.commit = log.committed;
+        pr.sentEntries(entries.size(), entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).index());
+        send(m);
+        return true;
+    }
+
+    private boolean sendSnapshot(long peer, Progress pr) {
+        if (!pr.recentActive) {
+            // Don't ship a snapshot to a replica that may be down; wait until it answers.
+            return false;
+        }
+        Snapshot s = log.snapshot();
+        if (s == null) {
+            return false;
+        }
+        Check.state(!s.isEmpty(), "replica %d needs a snapshot but none exists", peer);
+        pr.becomeSnapshot(s.metadata().index());
+        Message m = message(MessageType.SNAPSHOT, peer);
+        m.snapshot = s;
+        send(m);
+        return true;
+    }
+
+    private void sendTimeoutNow(long peer) {
+        send(message(MessageType.TIMEOUT_NOW, peer));
+    }
+
+    // ---------------------------------------------------------------- role changes
+
+    private void reset(long newTerm) {
+        if (term != newTerm) {
+            term = newTerm;
+            vote = NONE;
+        }
+        if (role == Role.LEADER) {
+            failPendingReads();
+        }
+        lead = NONE;
+        electionElapsed = 0;
+        heartbeatElapsed = 0;
+        randomizedElectionTimeout = config.electionTimeoutTicks() + random.nextInt(config.electionTimeoutTicks());
+        leadTransferee = NONE;
+        tracker.resetVotes();
+        long next = log.lastIndex() + 1;
+        for (var e : tracker.progress.entrySet()) {
+            Progress pr = e.getValue();
+            Progress fresh = new Progress(next, config.maxInflightMsgs(), pr.learner);
+            if (e.getKey() == id) {
+                fresh.match = log.lastDurableIndex();
+            }
+            e.setValue(fresh);
+        }
+        pendingConfIndex = 0;
+        uncommittedBytes = 0;
+        readOnly.reset();
+        lease.reset();
+        broadcastPending = false;
+    }
+
+    private void becomeFollower(long newTerm, long leader) {
+        reset(newTerm);
+        lead = leader;
+        role = Role.FOLLOWER;
+    }
+
+    private void becomePreCandidate() {
+        Check.state(role != Role.LEADER, "leader %d cannot become pre-candidate", id);
+        // Term and vote stay as they are: a pre-election must not disturb the cluster (thesis §9.6).
+        tracker.resetVotes();
+        lead = NONE;
+        role = Role.PRE_CANDIDATE;
+    }
+
+    private void becomeCandidate() {
+        Check.state(role != Role.LEADER, "leader %d cannot become candidate", id);
+        reset(term + 1);
+        vote = id;
+        role = Role.CANDIDATE;
+    }
+
+    private void becomeLeader() {
+        Check.state(role != Role.FOLLOWER, "follower %d cannot become leader without an election", id);
+        reset(term);
+        lead = id;
+        role = Role.LEADER;
+        tracker.progress.get(id).becomeReplicate();
+        // No conf change until every entry of earlier terms is applied: a new leader cannot know
+        // whether one of them is a pending change (the single-server-change bug, raft-dev 2015).
+        pendingConfIndex = log.lastIndex();
+        // Raft thesis §6.4: an entry of our own term commits everything before it.
+        Entry noop = new Entry(term, log.lastIndex() + 1, EntryType.NORMAL, new byte[0]);
+        log.append(List.of(noop));
+    }
+
+    // ---------------------------------------------------------------- Ready / advance
+
+    /** True if {@link #ready()} would return something to do. */
+    public boolean hasReady() {
+        if (outstanding != null) {
+            return false;
+        }
+        return broadcastPending
+                || !msgs.isEmpty() || !msgsAfterPersist.isEmpty() || !readStates.isEmpty()
+                || !log.unstable.entries.isEmpty() || log.unstable.snapshot != null
+                || log.hasNextCommittedEntries()
+                || !softState().equals(prevSoftState) || !hardState().equals(prevHardState);
+    }
+
+    /** Collects what must be persisted, sent and applied. Call {@link #advance(Ready)} before the next one. */
+    public Ready ready() {
+        Check.state(outstanding == null, "ready %d not yet advanced", outstanding == null ? 0 : outstanding.number());
+        if (broadcastPending) {
+            broadcastPending = false;
+            if (role == Role.LEADER) {
+                broadcastAppend();
+            }
+        }
+        SoftState ss = softState();
+        HardState hs = hardState();
+        Ready rd = new Ready(
+                ++readyNumber,
+                ss.equals(prevSoftState) ? null : ss,
+                hs.equals(prevHardState) ? null : hs,
+                log.unstable.snapshot,
+                List.copyOf(log.unstable.entries),
+                log.nextCommittedEntries(config.maxUncommittedEntriesBytes()),
+                msgs,
+                msgsAfterPersist,
+                readStates);
+        prevSoftState = ss;
+        prevHardState = hs;
+        msgs = new ArrayList<>();
+        msgsAfterPersist = new ArrayList<>();
+        readStates = new ArrayList<>();
+        readOnly.roundSentSinceReady = false;
+        outstanding = rd;
+        return rd;
+    }
+
+    /**
+     * The application has persisted, sent and applied {@code rd}. Marks its entries stable, applies
+     * its conf changes and, on a leader, counts the now-durable entries toward commit.
+     */
+    public void advance(Ready rd) {
+        Check.state(rd == outstanding, "advance(%d) but the outstanding ready is %s", rd.number(),
+                outstanding == null ? "none" : outstanding.number());
+        outstanding = null;
+        if (rd.snapshot() != null) {
+            log.unstable.stableSnapTo(rd.snapshot().metadata().index());
+            log.appliedTo(rd.snapshot().metadata().index());
+        }
+        if (!rd.entries().isEmpty()) {
+            Entry last = rd.entries().get(rd.entries().size() - 1);
+            log.unstable.stableTo(last.index(), last.term());
+        }
+        if (!rd.committedEntries().isEmpty()) {
+            for (Entry e : rd.committedEntries()) {
+                uncommittedBytes = Math.max(0, uncommittedBytes - e.data().length);
+                if (e.type() == EntryType.CONF_CHANGE) {
+                    applyConfChange(ConfChange.decode(e.data()));
+                }
+            }
+            log.appliedTo(rd.committedEntries().get(rd.committedEntries().size() - 1).index());
+        }
+        if (role == Role.LEADER) {
+            Progress self = tracker.progress.get(id);
+            if (self != null && self.maybeUpdate(log.lastDurableIndex()) && maybeCommit()) {
+                broadcastAppend();
+            }
+        }
+    }
+
+    private void applyConfChange(ConfChange cc) {
+        ConfState old = tracker.conf();
+        long node = cc.nodeId();
+        TreeSet<Long> voters = toSet(old.voters());
+        TreeSet<Long> learners = toSet(old.learners());
+        switch (cc.type()) {
+            case ADD_VOTER, PROMOTE_LEARNER -> {
+                learners.remove(node);
+                voters.add(node);
+            }
+            case ADD_LEARNER -> {
+                if (!voters.contains(node)) {
+                    learners.add(node);
+                }
+            }
+            case REMOVE_NODE -> {
+                if (!(voters.contains(node) && voters.size() == 1)) {
+                    voters.remove(node);
+                    learners.remove(node);
+                }
+            }
+        }
+        ConfState next = new ConfState(toArray(voters), toArray(learners));
+        if (next.equals(old)) {
+            return;
+        }
+        tracker.setConf(next, log.lastIndex() + 1);
+        if (role != Role.LEADER) {
+            return;
+        }
+        if (!tracker.isVoter(id)) {
+            // We removed (or demoted) ourselves: stop leading; the others elect a new leader.
+            becomeFollower(term, NONE);
+            return;
+        }
+        if (leadTransferee != NONE && !tracker.isVoter(leadTransferee)) {
+            leadTransferee = NONE;
+        }
+        // The quorum changed: entries and reads may now be confirmed.
+        if (maybeCommit()) {
+            broadcastAppend();
+        }
+        confirmReads();
+        broadcastAppend();
+    }
+
+    private static TreeSet<Long> toSet(long[] ids) {
+        TreeSet<Long> set = new TreeSet<>();
+        for (long i : ids) {
+            set.add(i);
+        }
+        return set;
+    }
+
+    private static long[] toArray(TreeSet<Long> set) {
+        return set.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Message message(MessageType type, long to) {
+        return new Message(type, config.groupId(), id, to, term);
+    }
+
+    private void send(Message m) {
+        // Votes and acknowledgements promise durable state; they wait for the write (thesis §3.8).
+        if (m.type == MessageType.APPEND_RESPONSE || m.type == MessageType.VOTE || m.type == MessageType.VOTE_RESPONSE) {
+            msgsAfterPersist.add(m);
+        } else {
+            msgs.add(m);
+        }
+    }
+
+    private SoftState softState() {
+        return new SoftState(lead, role);
+    }
+
+    private HardState hardState() {
+        return new HardState(term, vote, log.committed);
+    }
+
+    // ---------------------------------------------------------------- inspection
+
+    public long id() {
+        return id;
+    }
+
+    public long groupId() {
+        return config.groupId();
+    }
+
+    public long term() {
+        return term;
+    }
+
+    public long vote() {
+        return vote;
+    }
+
+    /** The leader as far as this replica knows, or 0. */
+    public long leader() {
+        return lead;
+    }
+
+    public Role role() {
+        return role;
+    }
+
+    public long commitIndex() {
+        return log.committed;
+    }
+
+    public long appliedIndex() {
+        return log.applied;
+    }
+
+    public long firstIndex() {
+        return log.firstIndex();
+    }
+
+    public long lastIndex() {
+        return log.lastIndex();
+    }
+
+    /** Term of the entry at {@code index}, or -1 if compacted or beyond the end. */
+    public long termAt(long index) {
+        return log.term(index);
+    }
+
+    /** The membership as of the applied index (or the last installed snapshot). */
+    public ConfState confState() {
+        return tracker.conf();
+    }
+
+    /** The leader transfer under way, or 0. */
+    public long leadTransferee() {
+        return leadTransferee;
+    }
+
+    /** Messages ignored as stale, misaddressed or malformed since creation. */
+    public long droppedMessages() {
+        return droppedMessages;
+    }
+
+    /** A one-line description of a leader's view of {@code peer}, for traces and tests; null if none. */
+    public String progressOf(long peer) {
+        Progress pr = role == Role.LEADER ? tracker.progress.get(peer) : null;
+        return pr == null ? null : pr.toString();
+    }
+
+    /** Bytes of proposed entries not yet committed (leader only). */
+    public long uncommittedBytes() {
+        return uncommittedBytes;
+    }
 }
