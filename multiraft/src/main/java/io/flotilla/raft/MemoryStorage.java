@@ -20,12 +20,21 @@ public final class MemoryStorage implements RaftStorage {
         entries.add(new Entry(0, 0, EntryType.NORMAL, new byte[0]));
     }
 
-    /** A storage for a brand-new group whose initial membership is {@code voters}. */
+    /**
+     * A storage for an initial member of a brand-new group. The initial membership is recorded as a
+     * snapshot of the empty state at {@link #BOOTSTRAP_INDEX} (as TiKV bootstraps regions), so a
+     * replica added later starts empty and learns the membership from the snapshot it is sent.
+     */
     public static MemoryStorage withMembers(long... voters) {
         MemoryStorage s = new MemoryStorage();
-        s.snapshot = new Snapshot(new SnapshotMetadata(0, 0, ConfState.ofVoters(voters)), new byte[0]);
+        s.applySnapshot(new Snapshot(new SnapshotMetadata(BOOTSTRAP_INDEX, BOOTSTRAP_TERM, ConfState.ofVoters(voters)), new byte[0]));
+        s.hardState = new HardState(BOOTSTRAP_TERM, 0, BOOTSTRAP_INDEX);
         return s;
     }
+
+    /** Index and term of the empty bootstrap snapshot that carries a new group's initial membership. */
+    public static final long BOOTSTRAP_INDEX = 1;
+    public static final long BOOTSTRAP_TERM = 1;
 
     @Override
     public HardState initialHardState() {

@@ -525,11 +525,9 @@ public final class RaftNode {
         if (meta.index() <= log.committed) {
             return false;
         }
+        // The snapshot may predate our own addition (the leader's latest snapshot was taken before
+        // the conf change that added us was applied); the entries after it add us again.
         ConfState cs = meta.confState();
-        if (!cs.isVoter(id) && !cs.isLearner(id)) {
-            // A snapshot that does not include us would orphan this replica; ignore it.
-            return false;
-        }
         if (log.matchTerm(meta.index(), meta.term())) {
             // We already have the entries; just fast-forward the commit index.
             log.commitTo(meta.index());
@@ -831,12 +829,13 @@ public final class RaftNode {
         lead = id;
         role = Role.LEADER;
         tracker.progress.get(id).becomeReplicate();
-        // No conf change until every entry of earlier terms is applied: a new leader cannot know
-        // whether one of them is a pending change (the single-server-change bug, raft-dev 2015).
-        pendingConfIndex = log.lastIndex();
         // Raft thesis §6.4: an entry of our own term commits everything before it.
         Entry noop = new Entry(term, log.lastIndex() + 1, EntryType.NORMAL, new byte[0]);
         log.append(List.of(noop));
+        // No conf change until that entry is applied: a new leader must commit an entry of its own
+        // term before changing membership (the single-server-change bug, raft-dev 2015), and it
+        // cannot know whether an earlier entry is a pending change.
+        pendingConfIndex = log.lastIndex();
     }
 
     // ---------------------------------------------------------------- Ready / advance

@@ -49,8 +49,8 @@ class ElectionTest {
     void aReplicaVotesOncePerTerm() {
         TestCluster c = new TestCluster(3);
         RaftNode n3 = c.node(3);
-        Message vote1 = voteRequest(1, 3, 5, 0, 0);
-        Message vote2 = voteRequest(2, 3, 5, 0, 0);
+        Message vote1 = voteRequest(1, 3, 5, 1, 1);
+        Message vote2 = voteRequest(2, 3, 5, 1, 1);
         n3.step(vote1);
         n3.step(vote2);
         Ready rd = n3.ready();
