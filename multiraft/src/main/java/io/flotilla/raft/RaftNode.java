@@ -849,7 +849,7 @@ public final class RaftNode {
                 || !msgs.isEmpty() || !msgsAfterPersist.isEmpty() || !readStates.isEmpty()
                 || !log.unstable.entries.isEmpty() || log.unstable.snapshot != null
                 || log.hasNextCommittedEntries()
-                || !softState().equals(prevSoftState) || !hardState().equals(prevHardState);
+                || softStateChanged() || hardStateChanged();
     }
 
     /** Collects what must be persisted, sent and applied. Call {@link #advance(Ready)} before the next one. */
@@ -861,20 +861,24 @@ public final class RaftNode {
                 broadcastAppend();
             }
         }
-        SoftState ss = softState();
-        HardState hs = hardState();
+        SoftState ss = softStateChanged() ? softState() : null;
+        HardState hs = hardStateChanged() ? hardState() : null;
         Ready rd = new Ready(
                 ++readyNumber,
-                ss.equals(prevSoftState) ? null : ss,
-                hs.equals(prevHardState) ? null : hs,
+                ss,
+                hs,
                 log.unstable.snapshot,
                 List.copyOf(log.unstable.entries),
                 log.nextCommittedEntries(config.maxUncommittedEntriesBytes()),
                 msgs,
                 msgsAfterPersist,
                 readStates);
-        prevSoftState = ss;
-        prevHardState = hs;
+        if (ss != null) {
+            prevSoftState = ss;
+        }
+        if (hs != null) {
+            prevHardState = hs;
+        }
         msgs = new ArrayList<>();
         msgsAfterPersist = new ArrayList<>();
         readStates = new ArrayList<>();
@@ -987,6 +991,15 @@ public final class RaftNode {
         } else {
             msgs.add(m);
         }
+    }
+
+    // Compared field by field so that hasReady() allocates nothing.
+    private boolean softStateChanged() {
+        return prevSoftState.leader() != lead || prevSoftState.role() != role;
+    }
+
+    private boolean hardStateChanged() {
+        return prevHardState.term() != term || prevHardState.vote() != vote || prevHardState.commit() != log.committed;
     }
 
     private SoftState softState() {
