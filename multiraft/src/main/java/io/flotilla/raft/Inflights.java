@@ -35,6 +35,14 @@ final class Inflights {
         }
     }
 
+    /** Frees the oldest slot; used when a heartbeat shows the follower alive but an answer may be lost. */
+    void freeFirstOne() {
+        if (count > 0) {
+            start = (start + 1) % lastIndexes.length;
+            count--;
+        }
+    }
+
     void reset() {
         start = 0;
         count = 0;

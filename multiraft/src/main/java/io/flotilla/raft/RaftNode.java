@@ -602,6 +602,12 @@ public final class RaftNode {
     private void handleHeartbeatResponse(Message m, Progress pr) {
         pr.recentActive = true;
         pr.probeSent = false;
+        if (pr.state == Progress.State.REPLICATE && pr.inflights.full()) {
+            // An append or its answer may have been lost; without this the window never drains
+            // and the follower is never sent anything again (Raft paper §5.3: retry indefinitely).
+            // If the follower misses entries it rejects the next append and we fall back to probing.
+            pr.inflights.freeFirstOne();
+        }
         if (pr.match < log.lastIndex()) {
             sendAppend(m.from, true);
         }
