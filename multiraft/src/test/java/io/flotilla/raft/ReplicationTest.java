@@ -190,6 +190,24 @@ class ReplicationTest {
     }
 
     @Test
+    void aLostAcknowledgementDoesNotStallAFullInflightWindow() {
+        TestCluster c = new TestCluster(3, id -> RaftConfig.defaults(id, 7).withFlowControl(1 << 20, 1, 64L << 20));
+        c.elect(1);
+        c.isolate(3);
+        c.dropIf(m -> m.type == MessageType.APPEND_RESPONSE && m.from == 2);
+        c.node(1).propose(TestCluster.data("a"));
+        c.stabilize();
+        c.node(1).propose(TestCluster.data("b"));
+        c.stabilize();
+        assertThat(c.node(1).progressOf(2)).contains("inflight=1");
+        c.dropIf(m -> false);
+        c.isolate(3);
+        c.tickAll(3);
+        assertThat(c.appliedData(2)).containsExactly("a", "b");
+        assertThat(c.appliedData(1)).containsExactly("a", "b");
+    }
+
+    @Test
     void proposalsBeyondTheUncommittedByteCapAreRefused() {
         TestCluster c = new TestCluster(3, id -> RaftConfig.defaults(id, 7).withFlowControl(1 << 20, 256, 1000));
         c.elect(1);
