@@ -78,10 +78,28 @@ public final class RaftNode {
         }
         if (config.applied() > 0) {
             log.appliedTo(Math.min(config.applied(), log.committed));
+            replayAppliedConfChanges();
         }
         prevHardState = hardState();
         becomeFollower(term, NONE);
         prevSoftState = softState();
+    }
+
+    /**
+     * The storage knows the membership as of its snapshot; conf changes applied after it (before a
+     * restart) are in the log and must count again, or a restarted replica would use an old
+     * configuration (thesis §4.1).
+     */
+    private void replayAppliedConfChanges() {
+        long from = log.firstIndex();
+        if (log.applied < from) {
+            return;
+        }
+        for (Entry e : log.slice(from, log.applied + 1, Long.MAX_VALUE)) {
+            if (e.type() == EntryType.CONF_CHANGE) {
+                applyConfChange(ConfChange.decode(e.data()));
+            }
+        }
     }
 
     // ---------------------------------------------------------------- inputs
@@ -462,12 +480,8 @@ public final class RaftNode {
                 lead = m.from;
                 handleSnapshot(m);
             }
-            case TIMEOUT_NOW -> {
-                if (promotable()) {
-                    // Raft thesis §3.10: the leader chose us; skip the pre-vote and ignore leases.
-                    campaign(CampaignType.TRANSFER);
-                }
-            }
+            // Raft thesis §3.10: the leader chose us; skip the pre-vote and ignore leases.
+            case TIMEOUT_NOW -> hup(CampaignType.TRANSFER);
             case READ_INDEX -> rejectForwardedRead(m);
             case READ_INDEX_RESPONSE -> readStates.add(new ReadState(m.context, m.index, !m.reject));
             default -> droppedMessages++;
