@@ -1,0 +1,157 @@
+package io.flotilla.wal;
+
+import static io.flotilla.wal.WalRecordFormat.ENTRIES_PREFIX_BYTES;
+import static io.flotilla.wal.WalRecordFormat.ENTRY_HEADER_BYTES;
+import static io.flotilla.wal.WalRecordFormat.HEADER_BYTES;
+
+import io.flotilla.raft.Check;
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.HardState;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * Encodes records in place into a caller's reusable little-endian buffer (layout in
+ * {@link WalRecordFormat}), allocating nothing. Holds the CRC chain (the last record's CRC), so
+ * exactly one encoder serves a log, owned by the log's writer thread.
+ */
+public final class WalRecordEncoder {
+    private final int maxRecordBytes;
+    private final CRC32C crc = new CRC32C();
+    /** CRC of the last record encoded (or recovered); the next record's prevCrc. */
+    private int lastCrc;
+
+    public WalRecordEncoder(int maxRecordBytes) {
+        Check.argument(maxRecordBytes >= WalRecordFormat.MIN_MAX_RECORD_BYTES && maxRecordBytes % 8 == 0,
+                "maxRecordBytes %d must be a multiple of 8 and at least %d", maxRecordBytes,
+                WalRecordFormat.MIN_MAX_RECORD_BYTES);
+        this.maxRecordBytes = maxRecordBytes;
+    }
+
+    /** Continues the CRC chain after recovery: {@code crc} is the last recovered record's CRC (0 if none). */
+    public void continueChainFrom(int crc) {
+        lastCrc = crc;
+    }
+
+    /** CRC of the last record encoded. */
+    public int lastCrc() {
+        return lastCrc;
+    }
+
+    /** Bytes (aligned) an ENTRIES record for {@code entries} takes; may exceed maxRecordBytes. */
+    public static long entriesRecordBytes(List<Entry> entries) {
+        long body = ENTRIES_PREFIX_BYTES;
+        for (int i = 0; i < entries.size(); i++) {
+            body += ENTRY_HEADER_BYTES + entries.get(i).data().length;
+        }
+        return WalRecordFormat.align(HEADER_BYTES + body);
+    }
+
+    /**
+     * Appends one ENTRIES record at {@code dst}'s position and advances it.
+     *
+     * @return the record's bytes, padding included
+     */
+    public int appendEntries(ByteBuffer dst, long groupId, List<Entry> entries) {
+        Check.argument(!entries.isEmpty(), "an ENTRIES record for group %d needs at least one entry", groupId);
+        long recordBytes = entriesRecordBytes(entries);
+        Check.argument(recordBytes <= maxRecordBytes, "ENTRIES record of %d bytes for group %d exceeds maxRecordBytes %d",
+                recordBytes, groupId, maxRecordBytes);
+        // Validate everything before writing a byte: a refused record leaves the buffer untouched.
+        long firstIndex = entries.get(0).index();
+        for (int i = 1; i < entries.size(); i++) {
+            if (entries.get(i).index() != firstIndex + i) {
+                throw new IllegalArgumentException(String.format("group %d: entry %d has index %d, expected %d",
+                        groupId, i, entries.get(i).index(), firstIndex + i));
+            }
+        }
+        int start = begin(dst, (int) recordBytes);
+        dst.putLong(groupId).putInt(entries.size()).putInt(0);
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            dst.putLong(e.term()).putLong(e.index()).putInt(e.type().code).putInt(e.data().length).put(e.data());
+        }
+        return finish(dst, start, WalRecordType.ENTRIES, (int) recordBytes);
+    }
+
+    public int appendHardState(ByteBuffer dst, long groupId, HardState hardState) {
+        int recordBytes = HEADER_BYTES + WalRecordFormat.HARD_STATE_BODY_BYTES;
+        int start = begin(dst, recordBytes);
+        dst.putLong(groupId).putLong(hardState.term()).putLong(hardState.vote()).putLong(hardState.commit());
+        return finish(dst, start, WalRecordType.HARD_STATE, recordBytes);
+    }
+
+    public int appendTruncateSuffix(ByteBuffer dst, long groupId, long firstRemovedIndex) {
+        int recordBytes = HEADER_BYTES + WalRecordFormat.TRUNCATE_SUFFIX_BODY_BYTES;
+        int start = begin(dst, recordBytes);
+        dst.putLong(groupId).putLong(firstRemovedIndex);
+        return finish(dst, start, WalRecordType.TRUNCATE_SUFFIX, recordBytes);
+    }
+
+    public int appendCompactPrefix(ByteBuffer dst, long groupId, long compactedIndex, long compactedTerm) {
+        int recordBytes = HEADER_BYTES + WalRecordFormat.COMPACT_PREFIX_BODY_BYTES;
+        int start = begin(dst, recordBytes);
+        dst.putLong(groupId).putLong(compactedIndex).putLong(compactedTerm);
+        return finish(dst, start, WalRecordType.COMPACT_PREFIX, recordBytes);
+    }
+
+    public int appendSnapshotMark(ByteBuffer dst, long groupId, long index, long term) {
+        int recordBytes = HEADER_BYTES + WalRecordFormat.SNAPSHOT_MARK_BODY_BYTES;
+        int start = begin(dst, recordBytes);
+        dst.putLong(groupId).putLong(index).putLong(term);
+        return finish(dst, start, WalRecordType.SNAPSHOT_MARK, recordBytes);
+    }
+
+    /** Appends any decoded record again (recovery rewrites, tests). */
+    public int append(ByteBuffer dst, WalRecord record) {
+        if (record instanceof WalRecord.Entries r) {
+            return appendEntries(dst, r.groupId(), r.entries());
+        } else if (record instanceof WalRecord.HardStateUpdate r) {
+            return appendHardState(dst, r.groupId(), r.hardState());
+        } else if (record instanceof WalRecord.TruncateSuffix r) {
+            return appendTruncateSuffix(dst, r.groupId(), r.firstRemovedIndex());
+        } else if (record instanceof WalRecord.CompactPrefix r) {
+            return appendCompactPrefix(dst, r.groupId(), r.compactedIndex(), r.compactedTerm());
+        } else {
+            WalRecord.SnapshotMark r = (WalRecord.SnapshotMark) record;
+            return appendSnapshotMark(dst, r.groupId(), r.index(), r.term());
+        }
+    }
+
+    private static int begin(ByteBuffer dst, int recordBytes) {
+        if (dst.order() != ByteOrder.LITTLE_ENDIAN) {
+            throw new IllegalArgumentException("the record buffer must be little-endian");
+        }
+        Check.argument(dst.position() % WalRecordFormat.ALIGNMENT_BYTES == 0,
+                "records start 8-byte aligned; buffer position is %d", dst.position());
+        Check.argument(dst.remaining() >= recordBytes, "record of %d bytes does not fit in the %d bytes left in the buffer",
+                recordBytes, dst.remaining());
+        int start = dst.position();
+        dst.position(start + HEADER_BYTES);
+        return start;
+    }
+
+    private int finish(ByteBuffer dst, int start, WalRecordType type, int recordBytes) {
+        int bodyBytes = dst.position() - start - HEADER_BYTES;
+        int end = start + recordBytes;
+        Check.state(WalRecordFormat.align(HEADER_BYTES + bodyBytes) == recordBytes,
+                "record body of %d bytes does not match its computed size %d", bodyBytes, recordBytes);
+        while (dst.position() < end) {
+            dst.put((byte) 0);
+        }
+        dst.putInt(start + WalRecordFormat.OFFSET_BODY_BYTES, bodyBytes);
+        // Little-endian: the type code lands in byte 8, bytes 9..11 stay zero.
+        dst.putInt(start + WalRecordFormat.OFFSET_TYPE, type.code);
+        dst.putInt(start + WalRecordFormat.OFFSET_PREV_CRC, lastCrc);
+        int limit = dst.limit();
+        dst.limit(end).position(start + WalRecordFormat.OFFSET_BODY_BYTES);
+        crc.reset();
+        crc.update(dst);
+        dst.limit(limit).position(end);
+        lastCrc = (int) crc.getValue();
+        dst.putInt(start + WalRecordFormat.OFFSET_CRC, lastCrc);
+        return recordBytes;
+    }
+}

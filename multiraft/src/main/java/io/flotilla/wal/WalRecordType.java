@@ -1,0 +1,33 @@
+package io.flotilla.wal;
+
+/** The kinds of log record; {@link #code} is the byte stored in the record header. Immutable. */
+public enum WalRecordType {
+    /** A group's consecutive entries (term, index, type, payload each). */
+    ENTRIES(1),
+    /** A group's hard state (term, vote, commit). */
+    HARD_STATE(2),
+    /** A group removed its entries from an index on (a new leader overwrote them). */
+    TRUNCATE_SUFFIX(3),
+    /** A group no longer needs its entries up to and including an index (it has a snapshot there). */
+    COMPACT_PREFIX(4),
+    /** A group installed or took a snapshot at an index and term. */
+    SNAPSHOT_MARK(5);
+
+    public final int code;
+
+    WalRecordType(int code) {
+        this.code = code;
+    }
+
+    /** The type with this header code, or null if there is none. */
+    public static WalRecordType fromCode(int code) {
+        return switch (code) {
+            case 1 -> ENTRIES;
+            case 2 -> HARD_STATE;
+            case 3 -> TRUNCATE_SUFFIX;
+            case 4 -> COMPACT_PREFIX;
+            case 5 -> SNAPSHOT_MARK;
+            default -> null;
+        };
+    }
+}

@@ -1,0 +1,216 @@
+package io.flotilla.wal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
+import io.flotilla.raft.HardState;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.Test;
+
+/** Record encoding and decoding: round trips, alignment, the CRC chain and length bounds. */
+class WalRecordCodecTest {
+    private static final int MAX_RECORD_BYTES = 64 << 20;
+
+    private final WalRecordEncoder encoder = new WalRecordEncoder(MAX_RECORD_BYTES);
+    private final WalRecordDecoder decoder = new WalRecordDecoder(MAX_RECORD_BYTES);
+
+    @Test
+    void everyRecordTypeRoundTrips() throws Exception {
+        List<Entry> many = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < 1000; i++) {
+            byte[] payload = new byte[random.nextInt(0, 300)];
+            random.nextBytes(payload);
+            many.add(new Entry(3 + i / 100, 500 + i, i % 17 == 0 ? EntryType.CONF_CHANGE : EntryType.NORMAL, payload));
+        }
+        List<WalRecord> records = List.of(
+                new WalRecord.Entries(1, List.of(Entry.normal(1, 1, new byte[0]))),
+                new WalRecord.Entries(Long.MAX_VALUE, List.of(Entry.normal(2, 10, new byte[0]), Entry.normal(2, 11, new byte[] {9}))),
+                new WalRecord.Entries(42, many),
+                new WalRecord.Entries(43, List.of(Entry.normal(9, 1, new byte[100_000]))),
+                new WalRecord.HardStateUpdate(7, new HardState(5, 3, 99)),
+                new WalRecord.HardStateUpdate(8, HardState.EMPTY),
+                new WalRecord.TruncateSuffix(9, 17),
+                new WalRecord.CompactPrefix(10, 1000, 4),
+                new WalRecord.SnapshotMark(11, 2000, 6));
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        List<Integer> sizes = new ArrayList<>();
+        for (WalRecord r : records) {
+            sizes.add(encoder.append(buf, r));
+            assertThat(buf.position() % 8).isZero();
+        }
+        int limit = buf.position();
+        int offset = 0;
+        int prevCrc = 0;
+        for (int i = 0; i < records.size(); i++) {
+            assertThat(decoder.probe(buf, offset, limit)).isEqualTo(sizes.get(i));
+            assertThat(WalRecordDecoder.prevCrc(buf, offset)).isEqualTo(prevCrc);
+            assertSameRecord(decoder.decode(buf, offset, limit, "mem", 0), records.get(i));
+            prevCrc = WalRecordDecoder.storedCrc(buf, offset);
+            offset += sizes.get(i);
+        }
+        assertThat(offset).isEqualTo(limit);
+        assertThat(encoder.lastCrc()).isEqualTo(prevCrc);
+        assertThat(decoder.probe(buf, limit, limit + 64)).isEqualTo(WalRecordDecoder.PROBE_ZERO_HEADER);
+    }
+
+    @Test
+    void sizesAreAlignedAndMatchTheLayout() {
+        ByteBuffer buf = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(encoder.appendHardState(buf, 1, new HardState(1, 2, 3))).isEqualTo(48);
+        assertThat(encoder.appendTruncateSuffix(buf, 1, 5)).isEqualTo(32);
+        assertThat(encoder.appendCompactPrefix(buf, 1, 5, 1)).isEqualTo(40);
+        assertThat(encoder.appendSnapshotMark(buf, 1, 5, 1)).isEqualTo(40);
+        // 16 header + 16 prefix + 24 entry header + 3 payload = 59 -> 64.
+        List<Entry> one = List.of(Entry.normal(1, 1, new byte[] {1, 2, 3}));
+        assertThat(WalRecordEncoder.entriesRecordBytes(one)).isEqualTo(64);
+        assertThat(encoder.appendEntries(buf, 1, one)).isEqualTo(64);
+        assertThat(buf.get(buf.position() - 5)).isZero(); // padding
+        assertThat(buf.getInt(buf.position() - 64 + 4)).isEqualTo(59 - 16);
+    }
+
+    @Test
+    void encoderRefusesWhatItCouldNotDecode() {
+        ByteBuffer buf = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        assertThatThrownBy(() -> encoder.appendEntries(buf, 1, List.of()))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> encoder.appendEntries(buf, 1, List.of(Entry.normal(1, 1, null), Entry.normal(1, 3, null))))
+                .hasMessageContaining("has index 3, expected 2");
+        WalRecordEncoder small = new WalRecordEncoder(64);
+        assertThatThrownBy(() -> small.appendEntries(buf, 1, List.of(Entry.normal(1, 1, new byte[100]))))
+                .hasMessageContaining("exceeds maxRecordBytes 64");
+        assertThatThrownBy(() -> encoder.appendHardState(ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN), 1, HardState.EMPTY))
+                .hasMessageContaining("does not fit");
+        assertThatThrownBy(() -> encoder.appendHardState(ByteBuffer.allocate(100), 1, HardState.EMPTY))
+                .hasMessageContaining("little-endian");
+        assertThat(buf.position()).isZero();
+    }
+
+    @Test
+    void encodingIntoAReusedBufferAllocatesNothing() {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        List<Entry> entries = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            entries.add(Entry.normal(2, 100 + i, new byte[128]));
+        }
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        HardState hs = new HardState(2, 1, 150);
+        for (int round = 0; round < 200; round++) {
+            buf.clear();
+            encoder.appendEntries(buf, 5, entries);
+            encoder.appendHardState(buf, 5, hs);
+        }
+        long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+        for (int round = 0; round < 1000; round++) {
+            buf.clear();
+            encoder.appendEntries(buf, 5, entries);
+            encoder.appendHardState(buf, 5, hs);
+        }
+        long allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+        // 64,000 entries encoded: a single allocation per entry or per record would show as >= 16 KB.
+        assertThat(allocated).isLessThan(16_000);
+    }
+
+    @Test
+    void corruptLengthsAreRefusedBeforeAnythingIsAllocated() throws Exception {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ByteBuffer buf = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        encoder.appendEntries(buf, 1, List.of(Entry.normal(1, 1, new byte[10]), Entry.normal(1, 2, new byte[10])));
+        int limit = buf.position();
+
+        for (int badBody : new int[] {0x7FFF_FFF0, -16, 3, MAX_RECORD_BYTES}) {
+            ByteBuffer copy = copy(buf, limit);
+            copy.putInt(4, badBody);
+            assertThat(decoder.probe(copy, 0, limit)).isEqualTo(WalRecordDecoder.PROBE_BAD_LENGTH);
+            long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+            assertThatThrownBy(() -> decoder.decode(copy, 0, limit, "seg", 4096))
+                    .isInstanceOf(WalCorruptionException.class)
+                    .hasMessageContaining("seg at offset 4096")
+                    .hasMessageContaining("record length " + Integer.toUnsignedString(badBody));
+            assertThat(threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before).isLessThan(1 << 20);
+        }
+
+        // Lengths inside a record whose CRC is valid (as if written by a buggy encoder): still bounded.
+        ByteBuffer hugeCount = copy(buf, limit);
+        hugeCount.putInt(16 + 8, Integer.MAX_VALUE);
+        reCrc(hugeCount, limit);
+        long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+        assertThatThrownBy(() -> decoder.decode(hugeCount, 0, limit, "seg", 0))
+                .isInstanceOf(WalCorruptionException.class)
+                .hasMessageContaining("claims 2147483647 entries");
+        ByteBuffer hugePayload = copy(buf, limit);
+        hugePayload.putInt(16 + 16 + 20, 0x7FFF_0000);
+        reCrc(hugePayload, limit);
+        assertThatThrownBy(() -> decoder.decode(hugePayload, 0, limit, "seg", 0))
+                .isInstanceOf(WalCorruptionException.class)
+                .hasMessageContaining("payload length 2147418112 exceeds");
+        assertThat(threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before).isLessThan(1 << 20);
+
+        ByteBuffer badIndex = copy(buf, limit);
+        badIndex.putLong(16 + 16 + 24 + 10 + 8, 7);
+        reCrc(badIndex, limit);
+        assertThatThrownBy(() -> decoder.decode(badIndex, 0, limit, "seg", 0))
+                .hasMessageContaining("entry 1 has index 7, expected 2");
+    }
+
+    @Test
+    void aRecordCutShortOrFlippedIsRefused() {
+        ByteBuffer buf = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        int size = encoder.appendEntries(buf, 1, List.of(Entry.normal(1, 1, new byte[50])));
+        for (int cut = 1; cut < size; cut++) {
+            int code = decoder.probe(buf, 0, cut);
+            assertThat(code).as("cut at %d", cut).isEqualTo(WalRecordDecoder.PROBE_TRUNCATED);
+        }
+        for (int bit = 0; bit < size * 8; bit++) {
+            ByteBuffer copy = copy(buf, size);
+            copy.put(bit / 8, (byte) (copy.get(bit / 8) ^ (1 << (bit % 8))));
+            assertThat(decoder.probe(copy, 0, size)).as("bit %d", bit).isNegative();
+        }
+        ByteBuffer badType = copy(buf, size);
+        badType.put(8, (byte) 9);
+        reCrc(badType, size);
+        assertThat(decoder.probe(badType, 0, size)).isEqualTo(WalRecordDecoder.PROBE_BAD_HEADER);
+    }
+
+    static ByteBuffer copy(ByteBuffer src, int bytes) {
+        ByteBuffer copy = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < bytes; i++) {
+            copy.put(i, src.get(i));
+        }
+        return copy;
+    }
+
+    /** Recomputes the CRC of the single record filling {@code buf[0, recordBytes)}. */
+    static void reCrc(ByteBuffer buf, int recordBytes) {
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 4, recordBytes - 4);
+        buf.putInt(0, (int) crc.getValue());
+    }
+
+    static void assertSameRecord(WalRecord actual, WalRecord expected) {
+        assertThat(actual.getClass()).isEqualTo(expected.getClass());
+        assertThat(actual.groupId()).isEqualTo(expected.groupId());
+        if (expected instanceof WalRecord.Entries e) {
+            List<Entry> got = ((WalRecord.Entries) actual).entries();
+            assertThat(got).hasSameSizeAs(e.entries());
+            for (int i = 0; i < got.size(); i++) {
+                Entry a = got.get(i);
+                Entry b = e.entries().get(i);
+                assertThat(a.term()).isEqualTo(b.term());
+                assertThat(a.index()).isEqualTo(b.index());
+                assertThat(a.type()).isEqualTo(b.type());
+                assertThat(a.data()).isEqualTo(b.data());
+            }
+        } else {
+            assertThat(actual).isEqualTo(expected);
+        }
+    }
+}
