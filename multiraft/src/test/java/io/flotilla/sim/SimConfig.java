@@ -8,6 +8,7 @@ import java.util.SplittableRandom;
  * The parameters of one simulation run, all derived from its seed by {@link #forSeed(long)}.
  * Immutable; read by the single thread that runs the seed. Times are simulated microseconds.
  *
+ * @param faultProfile which faults the nemesis favours in this seed
  * @param groupCount Raft groups, each with a replica on every node
  * @param initialVoters voters of every group at start (nodes 1..initialVoters); the other nodes
  *        host an empty replica that waits to be added

@@ -123,7 +123,7 @@ final class SimNemesis {
 
     /** How long faults pile up before the nemesis rests (Jepsen-style on/off cycles). */
     private long faultSpanUs() {
-        return SimConfig.SECOND + random.nextLong(2 * SimConfig.SECOND);
+        return 2 * SimConfig.SECOND + random.nextLong(3 * SimConfig.SECOND);
     }
 
     private void scheduleNext(long minUs) {
@@ -138,7 +138,7 @@ final class SimNemesis {
         if (now >= spanEndsUs) {
             // A quiet spell: the cluster must recover from everything injected so far, and clients
             // make progress even in seeds whose faults never let a leader last.
-            long restUs = 300 * MS + random.nextLong(1200 * MS);
+            long restUs = 200 * MS + random.nextLong(600 * MS);
             cluster.log("nemesis rests for %d ms", restUs / MS);
             undoAll();
             spanEndsUs = now + restUs + faultSpanUs();
