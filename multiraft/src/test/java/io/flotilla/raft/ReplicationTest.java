@@ -148,6 +148,25 @@ class ReplicationTest {
     }
 
     @Test
+    void aFollowerCommitsOnlyUpToTheLastEntryTheAppendVouchesFor() {
+        // Raft paper figure 2: commitIndex = min(leaderCommit, index of last new entry). Entries 4-5
+        // are from a deposed term-2 leader; an append covering only up to 3 must not commit them.
+        MemoryStorage s = MemoryStorage.withMembers(1, 2, 3);
+        s.append(List.of(Entry.normal(1, 2, TestCluster.data("a")), Entry.normal(1, 3, TestCluster.data("b")),
+                Entry.normal(2, 4, TestCluster.data("stale1")), Entry.normal(2, 5, TestCluster.data("stale2"))));
+        s.setHardState(new HardState(2, 0, 1));
+        RaftNode follower = new RaftNode(RaftConfig.defaults(2, 7), s);
+        Message append = new Message(MessageType.APPEND, 7, 1, 2, 3);
+        append.index = 2;
+        append.logTerm = 1;
+        append.entries = List.of(Entry.normal(1, 3, TestCluster.data("b")));
+        append.commit = 5;
+        follower.step(append);
+        assertThat(follower.commitIndex()).isEqualTo(3);
+        assertThat(follower.ready().messagesAfterPersist()).singleElement().satisfies(m -> assertThat(m.index).isEqualTo(3));
+    }
+
+    @Test
     void leaderCompletenessANewLeaderHoldsEveryCommittedEntry() {
         TestCluster c = new TestCluster(5, id -> RaftConfig.defaults(id, 7).withElection(false, false));
         c.elect(1);
