@@ -1,0 +1,316 @@
+package io.flotilla.wal;
+
+import io.flotilla.raft.Check;
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.HardState;
+import java.util.List;
+
+/**
+ * One group's in-memory index over the shared log: which entries the group holds, the term and
+ * location of each, the compaction point, the hard state, the latest snapshot mark, and a bounded
+ * cache of the most recent entries so replication rarely reads the disk.
+ *
+ * <p>Threads. Built by the recovering thread ({@link WalIndexBuilder}), then handed to the worker
+ * that owns the group, which alone reads and updates it from then on (it applies each of its
+ * records once the writer reports them durable, in log order). Nothing here is thread-safe.
+ *
+ * <p>Layout. Entries {@code [firstIndex, lastIndex]} sit in a ring of two parallel {@code long}
+ * arrays (16 bytes an entry, no object per entry): {@code terms} and {@code locations}, where a
+ * location packs {@code segmentSequence << 32 | recordOffsetBytes} of the ENTRIES record that holds
+ * the entry (entries of one record share a location). The ring's capacity is a power of two; it
+ * doubles when full and halves when compaction leaves it a quarter full. The cache is a second,
+ * smaller ring of {@link Entry} objects covering a suffix {@code [cacheFirstIndex, lastIndex]} of the
+ * log, trimmed from its front to {@link WalCacheConfig}.
+ *
+ * <p>Invariants: {@code firstIndex == compactedIndex + 1}; {@code lastIndex == compactedIndex + count};
+ * the cache holds the last {@code cacheCount <= count} entries of the log.
+ */
+public final class WalGroupIndex {
+    private static final int MIN_CAPACITY = 16;
+    private static final int MIN_CACHE_CAPACITY = 8;
+    /** Offsets fit in 32 bits (segments are at most 1 GiB); sequences must leave the sign bit clear. */
+    private static final long MAX_SEQUENCE = Integer.MAX_VALUE;
+
+    private final long groupId;
+    private final WalCacheConfig cacheConfig;
+
+    private long compactedIndex;
+    private long compactedTerm;
+    private long[] terms = new long[MIN_CAPACITY];
+    private long[] locations = new long[MIN_CAPACITY];
+    /** Slot of {@code firstIndex}. */
+    private int head;
+    /** Entries held: {@code lastIndex - firstIndex + 1}. */
+    private int count;
+
+    private Entry[] cache = new Entry[0];
+    /** Slot of {@code cacheFirstIndex}. */
+    private int cacheHead;
+    private int cacheCount;
+    private long cacheBytes;
+
+    private HardState hardState = HardState.EMPTY;
+    private long snapshotIndex;
+    private long snapshotTerm;
+
+    public WalGroupIndex(long groupId, WalCacheConfig cacheConfig) {
+        this.groupId = groupId;
+        this.cacheConfig = cacheConfig;
+    }
+
+    public long groupId() {
+        return groupId;
+    }
+
+    public long firstIndex() {
+        return compactedIndex + 1;
+    }
+
+    public long lastIndex() {
+        return compactedIndex + count;
+    }
+
+    /** The index up to which entries are compacted away (0 if none); its term still answers. */
+    public long compactedIndex() {
+        return compactedIndex;
+    }
+
+    public long compactedTerm() {
+        return compactedTerm;
+    }
+
+    public HardState hardState() {
+        return hardState;
+    }
+
+    /** Index of the latest snapshot mark, 0 if there is none. */
+    public long snapshotIndex() {
+        return snapshotIndex;
+    }
+
+    public long snapshotTerm() {
+        return snapshotTerm;
+    }
+
+    /** Term of the entry at {@code index}, which must be in {@code [compactedIndex, lastIndex]}. */
+    public long term(long index) {
+        if (index == compactedIndex) {
+            return compactedTerm;
+        }
+        return terms[slot(index)];
+    }
+
+    /** Segment of the record holding the entry at {@code index} ({@code firstIndex <= index <= lastIndex}). */
+    public long segmentSequence(long index) {
+        return locations[slot(index)] >>> 32;
+    }
+
+    /** Offset in its segment of the record holding the entry at {@code index}. */
+    public int recordOffsetBytes(long index) {
+        return (int) locations[slot(index)];
+    }
+
+    /** The packed location of the entry at {@code index}: equal for entries of the same record. */
+    long location(long index) {
+        return locations[slot(index)];
+    }
+
+    /** First index whose entry is cached; {@code lastIndex + 1} if the cache is empty. */
+    public long cacheFirstIndex() {
+        return lastIndex() - cacheCount + 1;
+    }
+
+    /** The cached entry at {@code index}, which must be in {@code [cacheFirstIndex, lastIndex]}. */
+    public Entry cached(long index) {
+        long first = cacheFirstIndex();
+        Check.argument(index >= first && index <= lastIndex(), "entry %d is not cached: the cache holds [%d, %d]",
+                index, first, lastIndex());
+        return cache[(int) ((cacheHead + (index - first)) & (cache.length - 1))];
+    }
+
+    public int cachedEntries() {
+        return cacheCount;
+    }
+
+    public long cachedBytes() {
+        return cacheBytes;
+    }
+
+    /** Slots allocated for the term and location arrays (for memory accounting and tests). */
+    public int capacity() {
+        return terms.length;
+    }
+
+    /**
+     * Applies one durable record of this group, in log order, written at {@code segmentSequence} /
+     * {@code offsetBytes}. Replaying a log's records through this method rebuilds exactly the index
+     * the live log had.
+     */
+    public void apply(WalRecord record, long segmentSequence, long offsetBytes) {
+        Check.argument(record.groupId() == groupId, "record of group %d applied to the index of group %d",
+                record.groupId(), groupId);
+        // Java 17 has no pattern switch; the type code selects the record class.
+        switch (record.type()) {
+            case ENTRIES -> append(((WalRecord.Entries) record).entries(), segmentSequence, offsetBytes);
+            case HARD_STATE -> hardState = ((WalRecord.HardStateUpdate) record).hardState();
+            case TRUNCATE_SUFFIX -> truncateSuffix(((WalRecord.TruncateSuffix) record).firstRemovedIndex());
+            case COMPACT_PREFIX -> {
+                WalRecord.CompactPrefix r = (WalRecord.CompactPrefix) record;
+                compactPrefix(r.compactedIndex(), r.compactedTerm());
+            }
+            case SNAPSHOT_MARK -> {
+                WalRecord.SnapshotMark r = (WalRecord.SnapshotMark) record;
+                markSnapshot(r.index(), r.term());
+            }
+            default -> throw new IllegalStateException("unhandled record type " + record.type());
+        }
+    }
+
+    /**
+     * Appends consecutive entries from one ENTRIES record, first discarding any suffix they
+     * overwrite (a new leader's entries replace ours from their first index, Raft thesis §3.5).
+     * Entries at or below the compaction point are skipped; a gap after {@code lastIndex} is a bug.
+     */
+    private void append(List<Entry> entries, long segmentSequence, long offsetBytes) {
+        Check.argument(segmentSequence >= 0 && segmentSequence <= MAX_SEQUENCE && offsetBytes >= 0
+                && offsetBytes <= 0xFFFF_FFFFL, "location %d/%d does not fit the index", segmentSequence, offsetBytes);
+        long location = segmentSequence << 32 | offsetBytes;
+        long start = entries.get(0).index();
+        long end = start + entries.size() - 1;
+        if (end <= compactedIndex) {
+            return;
+        }
+        int skip = (int) Math.max(0, firstIndex() - start);
+        long from = start + skip;
+        Check.state(from <= lastIndex() + 1, "group %d: append at %d leaves a gap after last index %d",
+                groupId, from, lastIndex());
+        if (from <= lastIndex()) {
+            truncateSuffix(from);
+        }
+        for (int i = skip; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            if (count == terms.length) {
+                resize(terms.length * 2);
+            }
+            int s = (head + count) & (terms.length - 1);
+            terms[s] = e.term();
+            locations[s] = location;
+            count++;
+            cachePush(e);
+        }
+    }
+
+    /** Removes entries {@code >= firstRemovedIndex}; nothing if it is past the last. */
+    private void truncateSuffix(long firstRemovedIndex) {
+        Check.state(firstRemovedIndex > compactedIndex, "group %d: truncating from %d would remove compacted index %d",
+                groupId, firstRemovedIndex, compactedIndex);
+        long last = lastIndex();
+        if (firstRemovedIndex > last) {
+            return;
+        }
+        int removed = (int) (last - firstRemovedIndex + 1);
+        count -= removed;
+        int cacheRemoved = Math.min(removed, cacheCount);
+        for (int i = 0; i < cacheRemoved; i++) {
+            int s = (cacheHead + cacheCount - 1) & (cache.length - 1);
+            cacheBytes -= cache[s].sizeBytes();
+            cache[s] = null;
+            cacheCount--;
+        }
+    }
+
+    /**
+     * Drops entries {@code <= index}. If the log holds {@code index} with {@code term}, the entries
+     * after it stay (Raft thesis §5.1: a snapshot that matches the log keeps the log's suffix);
+     * otherwise (a snapshot past the log's end, or conflicting with it) the whole log goes and the
+     * group starts empty after {@code index}. A point at or below the current one is ignored.
+     */
+    private void compactPrefix(long index, long term) {
+        if (index <= compactedIndex) {
+            return;
+        }
+        if (index <= lastIndex() && term(index) == term) {
+            // Trim the cache first: cacheFirstIndex() is derived from lastIndex(), which moves below.
+            long cacheFirst = cacheFirstIndex();
+            while (cacheCount > 0 && cacheFirst <= index) {
+                cachePopFront();
+                cacheFirst++;
+            }
+            int dropped = (int) (index - compactedIndex);
+            head = (head + dropped) & (terms.length - 1);
+            count -= dropped;
+        } else {
+            head = 0;
+            count = 0;
+            while (cacheCount > 0) {
+                cachePopFront();
+            }
+        }
+        compactedIndex = index;
+        compactedTerm = term;
+        if (terms.length > MIN_CAPACITY && count < terms.length / 4) {
+            resize(Math.max(MIN_CAPACITY, terms.length / 2));
+        }
+    }
+
+    private void markSnapshot(long index, long term) {
+        if (index > snapshotIndex) {
+            snapshotIndex = index;
+            snapshotTerm = term;
+        }
+    }
+
+    private int slot(long index) {
+        Check.argument(index > compactedIndex && index <= lastIndex(), "group %d: index %d outside [%d, %d]",
+                groupId, index, compactedIndex + 1, lastIndex());
+        return (int) ((head + (index - compactedIndex - 1)) & (terms.length - 1));
+    }
+
+    private void resize(int capacity) {
+        Check.state(capacity >= count && Integer.bitCount(capacity) == 1, "group %d: ring capacity %d for %d entries",
+                groupId, capacity, count);
+        long[] newTerms = new long[capacity];
+        long[] newLocations = new long[capacity];
+        int mask = terms.length - 1;
+        for (int i = 0; i < count; i++) {
+            newTerms[i] = terms[(head + i) & mask];
+            newLocations[i] = locations[(head + i) & mask];
+        }
+        terms = newTerms;
+        locations = newLocations;
+        head = 0;
+    }
+
+    private void cachePush(Entry e) {
+        if (cacheConfig.maxEntries() == 0) {
+            return;
+        }
+        if (cacheCount == cache.length) {
+            growCache();
+        }
+        cache[(cacheHead + cacheCount) & (cache.length - 1)] = e;
+        cacheCount++;
+        cacheBytes += e.sizeBytes();
+        while (cacheCount > 0 && (cacheCount > cacheConfig.maxEntries() || cacheBytes > cacheConfig.maxBytes())) {
+            cachePopFront();
+        }
+    }
+
+    private void growCache() {
+        int capacity = Math.max(MIN_CACHE_CAPACITY, cache.length * 2);
+        Entry[] grown = new Entry[capacity];
+        for (int i = 0; i < cacheCount; i++) {
+            grown[i] = cache[(cacheHead + i) & (cache.length - 1)];
+        }
+        cache = grown;
+        cacheHead = 0;
+    }
+
+    private void cachePopFront() {
+        Entry e = cache[cacheHead];
+        cacheBytes -= e.sizeBytes();
+        cache[cacheHead] = null;
+        cacheHead = (cacheHead + 1) & (cache.length - 1);
+        cacheCount--;
+    }
+}

@@ -1,0 +1,39 @@
+package io.flotilla.wal;
+
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Rebuilds every group's {@link WalGroupIndex} from one {@link WalRecoveryScanner} pass: pass it as
+ * the scanner's visitor; each group's index appears with its first record and takes its records in
+ * log order, so after a restart every index is exactly what the live log had built. Owned by the
+ * recovering thread; once the scan returns, the indexes are handed to the groups' workers.
+ *
+ * <p>The map boxes its group-id keys ({@link HashMap}): acceptable for a one-off rebuild, to be
+ * replaced by a primitive long-keyed map (Agrona's {@code Long2ObjectHashMap}) with the runtime.
+ */
+public final class WalIndexBuilder implements WalRecordVisitor {
+    private final WalCacheConfig cacheConfig;
+    private final Map<Long, WalGroupIndex> indexes = new HashMap<>();
+
+    public WalIndexBuilder(WalCacheConfig cacheConfig) {
+        this.cacheConfig = cacheConfig;
+    }
+
+    @Override
+    public void onRecord(WalRecord record, long segmentSequence, long offsetBytes) {
+        indexes.computeIfAbsent(record.groupId(), id -> new WalGroupIndex(id, cacheConfig))
+                .apply(record, segmentSequence, offsetBytes);
+    }
+
+    /** The index of {@code groupId}, or null if the log holds no record of it. */
+    public WalGroupIndex index(long groupId) {
+        return indexes.get(groupId);
+    }
+
+    /** Every group seen, by group id (unmodifiable view). */
+    public Map<Long, WalGroupIndex> indexes() {
+        return Collections.unmodifiableMap(indexes);
+    }
+}
