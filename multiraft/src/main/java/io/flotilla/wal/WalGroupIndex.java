@@ -52,10 +52,21 @@ public final class WalGroupIndex {
     private HardState hardState = HardState.EMPTY;
     private long snapshotIndex;
     private long snapshotTerm;
+    /** Segments holding the latest HARD_STATE, COMPACT_PREFIX and SNAPSHOT_MARK records (0: none). */
+    private long hardStateSegment;
+    private long compactionSegment;
+    private long snapshotMarkSegment;
+    /** Shared with every group of the node; cached bytes beyond it are evicted. */
+    private final WalCacheBudget budget;
 
     public WalGroupIndex(long groupId, WalCacheConfig cacheConfig) {
+        this(groupId, cacheConfig, WalCacheBudget.UNLIMITED);
+    }
+
+    public WalGroupIndex(long groupId, WalCacheConfig cacheConfig, WalCacheBudget budget) {
         this.groupId = groupId;
         this.cacheConfig = cacheConfig;
+        this.budget = budget;
     }
 
     public long groupId() {
@@ -152,15 +163,20 @@ public final class WalGroupIndex {
         // Java 17 has no pattern switch; the type code selects the record class.
         switch (record.type()) {
             case ENTRIES -> append(((WalRecord.Entries) record).entries(), segmentSequence, offsetBytes);
-            case HARD_STATE -> hardState = ((WalRecord.HardStateUpdate) record).hardState();
+            case HARD_STATE -> {
+                hardState = ((WalRecord.HardStateUpdate) record).hardState();
+                hardStateSegment = segmentSequence;
+            }
             case TRUNCATE_SUFFIX -> truncateSuffix(((WalRecord.TruncateSuffix) record).firstRemovedIndex());
             case COMPACT_PREFIX -> {
                 WalRecord.CompactPrefix r = (WalRecord.CompactPrefix) record;
                 compactPrefix(r.compactedIndex(), r.compactedTerm());
+                compactionSegment = segmentSequence;
             }
             case SNAPSHOT_MARK -> {
                 WalRecord.SnapshotMark r = (WalRecord.SnapshotMark) record;
                 markSnapshot(r.index(), r.term());
+                snapshotMarkSegment = segmentSequence;
             }
             default -> throw new IllegalStateException("unhandled record type " + record.type());
         }
@@ -214,6 +230,7 @@ public final class WalGroupIndex {
         for (int i = 0; i < cacheRemoved; i++) {
             int s = (cacheHead + cacheCount - 1) & (cache.length - 1);
             cacheBytes -= cache[s].sizeBytes();
+            budget.add(-cache[s].sizeBytes());
             cache[s] = null;
             cacheCount--;
         }
@@ -226,6 +243,11 @@ public final class WalGroupIndex {
      * group starts empty after {@code index}. A point at or below the current one is ignored.
      */
     private void compactPrefix(long index, long term) {
+        if (index == compactedIndex && compactedTerm == UNKNOWN_TERM) {
+            // The anchor set by recovery after purge: this record supplies its term.
+            compactedTerm = term;
+            return;
+        }
         if (index <= compactedIndex) {
             return;
         }
@@ -252,6 +274,43 @@ public final class WalGroupIndex {
             resize(Math.max(MIN_CAPACITY, terms.length / 2));
         }
     }
+
+    /**
+     * Recovery only: the log's oldest segments were purged, so this group's first surviving ENTRIES
+     * record starts at {@code firstIndex > 1}. Everything before it was compacted; the group's live
+     * COMPACT_PREFIX record (purge never deletes it) comes later in the log and supplies the term.
+     */
+    void anchorBefore(long firstIndex) {
+        Check.state(count == 0 && compactedIndex == 0, "group %d: anchoring at %d a non-empty index", groupId, firstIndex);
+        compactedIndex = firstIndex - 1;
+        compactedTerm = UNKNOWN_TERM;
+    }
+
+    /**
+     * The oldest segment that holds a record this group still needs: its first live entry, its
+     * latest hard state, compaction point and snapshot mark; {@link Long#MAX_VALUE} if none. Entry
+     * locations never decrease with the index (a rewrite of entry i rewrites every entry after it),
+     * so the first entry's segment is the oldest of all its entries'.
+     */
+    public long oldestLiveSegment() {
+        long oldest = Long.MAX_VALUE;
+        if (count > 0) {
+            oldest = locations[head] >>> 32;
+        }
+        if (hardStateSegment > 0) {
+            oldest = Math.min(oldest, hardStateSegment);
+        }
+        if (compactionSegment > 0) {
+            oldest = Math.min(oldest, compactionSegment);
+        }
+        if (snapshotMarkSegment > 0) {
+            oldest = Math.min(oldest, snapshotMarkSegment);
+        }
+        return oldest;
+    }
+
+    /** Term of the compaction point is not known yet (see {@link #anchorBefore}). */
+    static final long UNKNOWN_TERM = -1;
 
     private void markSnapshot(long index, long term) {
         if (index > snapshotIndex) {
@@ -291,7 +350,13 @@ public final class WalGroupIndex {
         cache[(cacheHead + cacheCount) & (cache.length - 1)] = e;
         cacheCount++;
         cacheBytes += e.sizeBytes();
+        budget.add(e.sizeBytes());
         while (cacheCount > 0 && (cacheCount > cacheConfig.maxEntries() || cacheBytes > cacheConfig.maxBytes())) {
+            cachePopFront();
+        }
+        // Over the node-wide budget, the group that is adding gives back its own oldest entries
+        // (keeping its newest), so busy groups pay for their cache and idle ones keep theirs.
+        while (cacheCount > 1 && budget.exceeded()) {
             cachePopFront();
         }
     }
@@ -309,6 +374,7 @@ public final class WalGroupIndex {
     private void cachePopFront() {
         Entry e = cache[cacheHead];
         cacheBytes -= e.sizeBytes();
+        budget.add(-e.sizeBytes());
         cache[cacheHead] = null;
         cacheHead = (cacheHead + 1) & (cache.length - 1);
         cacheCount--;

@@ -15,16 +15,30 @@ import java.util.Map;
  */
 public final class WalIndexBuilder implements WalRecordVisitor {
     private final WalCacheConfig cacheConfig;
+    private final WalCacheBudget budget;
     private final Map<Long, WalGroupIndex> indexes = new HashMap<>();
 
     public WalIndexBuilder(WalCacheConfig cacheConfig) {
+        this(cacheConfig, WalCacheBudget.UNLIMITED);
+    }
+
+    public WalIndexBuilder(WalCacheConfig cacheConfig, WalCacheBudget budget) {
         this.cacheConfig = cacheConfig;
+        this.budget = budget;
     }
 
     @Override
     public void onRecord(WalRecord record, long segmentSequence, long offsetBytes) {
-        indexes.computeIfAbsent(record.groupId(), id -> new WalGroupIndex(id, cacheConfig))
-                .apply(record, segmentSequence, offsetBytes);
+        WalGroupIndex index = indexes.get(record.groupId());
+        if (index == null) {
+            index = new WalGroupIndex(record.groupId(), cacheConfig, budget);
+            indexes.put(record.groupId(), index);
+            if (record instanceof WalRecord.Entries e && e.entries().get(0).index() > 1) {
+                // The group's older records were purged (see WalGroupIndex#anchorBefore).
+                index.anchorBefore(e.entries().get(0).index());
+            }
+        }
+        index.apply(record, segmentSequence, offsetBytes);
     }
 
     /** The index of {@code groupId}, or null if the log holds no record of it. */

@@ -51,6 +51,8 @@ public final class WalWriter implements AutoCloseable {
     private final List<WalBatch> round;
     private WalFile file;
     private long sequence;
+    /** Mirror of {@code sequence} for other threads: segments below it are closed by the writer. */
+    private volatile long activeSequence;
     /** Invariant: every byte of the segment before this offset has been written; the buffer's byte 0 goes here. */
     private long writtenEndBytes;
 
@@ -88,6 +90,7 @@ public final class WalWriter implements AutoCloseable {
         this.buffer = ByteBuffer.allocateDirect(writerConfig.writeBufferBytes()).order(ByteOrder.LITTLE_ENDIAN);
         this.file = file;
         this.sequence = sequence;
+        this.activeSequence = sequence;
         this.writtenEndBytes = writtenEndBytes;
         this.thread = new Thread(this::run, "flotilla-wal-writer-" + config.nodeId());
         // Daemon so a forgotten close cannot keep the JVM alive; durability never depends on the thread outliving close.
@@ -209,6 +212,14 @@ public final class WalWriter implements AutoCloseable {
             LockSupport.unpark(thread);
         }
         return true;
+    }
+
+    /**
+     * The segment the writer appends to now (any thread). Every lower segment is closed and fully
+     * forced, so purge may delete those whose records are all dead.
+     */
+    public long activeSegmentSequence() {
+        return activeSequence;
     }
 
     /** The error that stopped the log, or null while it works. */
@@ -404,6 +415,7 @@ public final class WalWriter implements AutoCloseable {
             throw new WalFailedException("could not create or open the next segment " + WalSegmentNames.fileName(next), e);
         }
         sequence = next;
+        activeSequence = next;
         writtenEndBytes = WalSegmentHeader.HEADER_BYTES;
         rollovers++;
     }

@@ -1,0 +1,143 @@
+package io.flotilla.wal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flotilla.raft.ConfState;
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.HardState;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Purge of dead segments, lagging groups rewritten forward, and recovery after purge. */
+class WalPurgeTest {
+    private static final int SEGMENT_BYTES = 64 << 10;
+    private static final WalSnapshotSource SNAPSHOTS = new WalSnapshotSource() {
+        @Override
+        public ConfState confState(long groupId, long index, long term) {
+            return ConfState.ofVoters(1, 2, 3);
+        }
+
+        @Override
+        public byte[] data(long groupId, long index, long term) {
+            return new byte[0];
+        }
+    };
+
+    @TempDir
+    Path dir;
+
+    private final TreeMap<Long, WalGroupIndex> indexes = new TreeMap<>();
+
+    private Wal open() throws IOException {
+        WalConfig config = new WalConfig(dir, 7, 1, SEGMENT_BYTES, 16 << 10);
+        return Wal.open(new NioWalFileSystem(), config, new WalWriterConfig(64, 64 << 10, 1), WalCacheConfig.defaults(),
+                new WalCacheBudget(1 << 20));
+    }
+
+    /** Submits one batch and applies it to the indexes once durable. */
+    private void write(Wal wal, List<WalRecord> records) throws Exception {
+        WalBatch batch = new WalBatch(records);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        assertThat(wal.submit(batch, new WalAppendCallback() {
+            @Override
+            public void onDurable(WalBatch b, long segmentSequence, long endOffsetBytes) {
+                done.complete(null);
+            }
+
+            @Override
+            public void onFailed(WalBatch b, WalFailedException error) {
+                done.completeExceptionally(error);
+            }
+        })).isTrue();
+        done.get(30, TimeUnit.SECONDS);
+        Wal.applyDurable(batch, indexes::get);
+    }
+
+    private long segmentFiles() throws IOException {
+        return new NioWalFileSystem().list(dir).stream().filter(n -> WalSegmentNames.parseSequence(n) >= 0).count();
+    }
+
+    @Test
+    void deadSegmentsAreDeletedAnIdleGroupHoldsThemBackUntilRewrittenAndRecoverySeesTheSameLog() throws Exception {
+        byte[] payload = new byte[400];
+        try (Wal wal = open()) {
+            for (long g = 1; g <= 10; g++) {
+                indexes.put(g, wal.takeIndex(g));
+            }
+            long[] last = new long[11];
+            for (int round = 1; round <= 400; round++) {
+                List<WalRecord> records = new ArrayList<>();
+                for (long g = 1; g <= 10; g++) {
+                    if (g == 10 && round > 5) {
+                        continue; // group 10 goes idle early: its old records hold segment 1 back
+                    }
+                    last[(int) g]++;
+                    records.add(new WalRecord.Entries(g, List.of(Entry.normal(2, last[(int) g], payload))));
+                    records.add(new WalRecord.HardStateUpdate(g, new HardState(2, 1, last[(int) g] - 1)));
+                    if (round % 50 == 0) {
+                        records.add(new WalRecord.CompactPrefix(g, last[(int) g] - 3, 2));
+                    }
+                }
+                write(wal, records);
+            }
+            assertThat(wal.stats().rollovers()).isGreaterThan(5);
+
+            WalPurgeResult first = wal.purge(indexes.values(), 1);
+            assertThat(first.deletedSegments()).as("group 10 still needs segment 1").isZero();
+            assertThat(first.laggingGroups()).containsExactly(10L);
+
+            WalGroupIndex idle = indexes.get(10L);
+            WalGroupStorage storage = new WalGroupStorage(idle, wal.newReader(), SNAPSHOTS);
+            write(wal, Wal.rewriteForward(idle, storage, wal.config().maxRecordBytes()));
+
+            long before = segmentFiles();
+            WalPurgeResult second = wal.purge(indexes.values(), 1);
+            assertThat(second.deletedSegments()).isPositive();
+            assertThat(second.laggingGroups()).isEmpty();
+            assertThat(segmentFiles()).isEqualTo(before - second.deletedSegments());
+            assertThat(segmentFiles()).as("active, the one behind it, one preallocated").isLessThanOrEqualTo(4);
+        }
+        Snapshot expected = Snapshot.of(indexes, dir);
+        indexes.clear();
+        try (Wal wal = open()) {
+            assertThat(wal.recoveredGroups()).hasSize(10);
+            for (long g = 1; g <= 10; g++) {
+                indexes.put(g, wal.takeIndex(g));
+            }
+            assertThat(Snapshot.of(indexes, dir)).isEqualTo(expected);
+            // The log keeps working after a purged restart.
+            write(wal, List.of(new WalRecord.Entries(10, List.of(Entry.normal(3, indexes.get(10L).lastIndex() + 1, payload)))));
+            assertThat(indexes.get(10L).lastIndex()).isEqualTo(6);
+        }
+    }
+
+    /** Everything a group's index says, read through its storage, for comparing across restarts. */
+    private record Snapshot(List<String> groups) {
+        static Snapshot of(TreeMap<Long, WalGroupIndex> indexes, Path dir) throws IOException {
+            List<String> out = new ArrayList<>();
+            WalConfig config = new WalConfig(dir, 7, 1, SEGMENT_BYTES, 16 << 10);
+            try (WalSegmentReader reader = new WalSegmentReader(new NioWalFileSystem(), config)) {
+                for (WalGroupIndex index : indexes.values()) {
+                    WalGroupStorage s = new WalGroupStorage(index, reader, SNAPSHOTS);
+                    StringBuilder b = new StringBuilder();
+                    b.append(index.groupId()).append(" first=").append(s.firstIndex()).append(" last=").append(s.lastIndex())
+                            .append(" compactTerm=").append(s.term(s.firstIndex() - 1)).append(" hs=").append(s.initialHardState());
+                    if (s.lastIndex() >= s.firstIndex()) {
+                        for (Entry e : s.entries(s.firstIndex(), s.lastIndex() + 1, Long.MAX_VALUE)) {
+                            b.append(' ').append(e.term()).append('/').append(e.index()).append(':').append(e.data().length);
+                        }
+                    }
+                    out.add(b.toString());
+                }
+            }
+            return new Snapshot(out);
+        }
+    }
+}
