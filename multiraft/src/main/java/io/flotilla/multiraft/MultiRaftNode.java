@@ -1,0 +1,131 @@
+package io.flotilla.multiraft;
+
+import io.flotilla.raft.Check;
+import io.flotilla.raft.Message;
+import io.flotilla.raft.RaftNode;
+import io.flotilla.wal.Wal;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The multi-group runtime of one node: a fixed pool of {@link RaftWorker}s sharing one
+ * {@link Wal}, one {@link StateMachine} and one {@link PeerSender}. A group belongs to the worker its
+ * id hashes to, for its life. Thread-safe entry points hand work to the owning worker's inbox.
+ */
+public final class MultiRaftNode implements AutoCloseable {
+    private final MultiRaftConfig config;
+    private final RaftWorker[] workers;
+
+    public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
+        this.config = config;
+        this.workers = new RaftWorker[config.workers()];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender);
+        }
+    }
+
+    public void start() {
+        for (RaftWorker w : workers) {
+            w.start();
+        }
+    }
+
+    public long nodeId() {
+        return config.nodeId();
+    }
+
+    private RaftWorker workerOf(long groupId) {
+        // Mix the id so consecutive group ids spread over the workers.
+        long h = groupId * 0x9E3779B97F4A7C15L;
+        return workers[(int) Math.floorMod(h ^ (h >>> 32), (long) workers.length)];
+    }
+
+    /** Hosts a replica of {@code groupId}, bootstrapping it with {@code voters} if the log has none. */
+    public boolean createGroup(long groupId, long... voters) {
+        Check.argument(groupId > 0, "group id must be positive, was %d", groupId);
+        return workerOf(groupId).createGroup(groupId, voters);
+    }
+
+    public void propose(long groupId, byte[] command, ProposalListener listener) {
+        workerOf(groupId).propose(groupId, command, listener);
+    }
+
+    public void read(long groupId, RaftWorker.ReadListener listener) {
+        workerOf(groupId).read(groupId, listener);
+    }
+
+    public boolean campaign(long groupId) {
+        return workerOf(groupId).campaign(groupId);
+    }
+
+    /**
+     * Messages from a peer node (transport thread): split by owning worker, one inbox command per
+     * worker. Messages a full inbox cannot take are dropped; Raft retries.
+     */
+    public void deliver(List<Message> messages) {
+        if (workers.length == 1) {
+            workers[0].deliver(messages);
+            return;
+        }
+        List<List<Message>> perWorker = new ArrayList<>(workers.length);
+        for (int i = 0; i < workers.length; i++) {
+            perWorker.add(null);
+        }
+        for (Message m : messages) {
+            int w = indexOf(workerOf(m.groupId));
+            if (perWorker.get(w) == null) {
+                perWorker.set(w, new ArrayList<>());
+            }
+            perWorker.get(w).add(m);
+        }
+        for (int i = 0; i < workers.length; i++) {
+            if (perWorker.get(i) != null) {
+                workers[i].deliver(perWorker.get(i));
+            }
+        }
+    }
+
+    private int indexOf(RaftWorker w) {
+        for (int i = 0; i < workers.length; i++) {
+            if (workers[i] == w) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("unknown worker");
+    }
+
+    /** The first worker failure, or null: a failed worker has stopped (fail-stop). */
+    public Throwable failure() {
+        for (RaftWorker w : workers) {
+            if (w.failure() != null) {
+                return w.failure();
+            }
+        }
+        return null;
+    }
+
+    /** For tests, after {@link #close}: a replica's Raft node, or null. */
+    RaftNode node(long groupId) {
+        return workerOf(groupId).node(groupId);
+    }
+
+    public int threads() {
+        return workers.length;
+    }
+
+    public long logBatches() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.logBatches();
+        }
+        return n;
+    }
+
+    /** Stops the workers after their rounds in flight are durable and applied. The log stays open (its owner closes it). */
+    @Override
+    public void close() throws InterruptedException {
+        for (RaftWorker w : workers) {
+            w.stop();
+        }
+    }
+}

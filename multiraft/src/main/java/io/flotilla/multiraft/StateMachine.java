@@ -1,0 +1,76 @@
+package io.flotilla.multiraft;
+
+import io.flotilla.raft.Entry;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The replicated state machine of every group a node hosts (the engine implements it with RocksDB,
+ * one column family per group). Called only by worker threads; a worker calls it for the groups it
+ * owns, so implementations may share state across groups only if that state is thread-safe.
+ */
+public interface StateMachine {
+    /**
+     * Applies committed entries of several groups in one call (one round of one worker): for each
+     * group, entries are consecutive and follow what it applied before. Entries with empty data are a
+     * new leader's no-ops; conf-change entries are passed too (the Raft core has already applied them).
+     */
+    void apply(ApplyBatch batch);
+
+    /** The last index applied for {@code groupId} (0 if none): where a restarted replica resumes. */
+    long appliedIndex(long groupId);
+
+    /** An image of {@code groupId}'s state as of {@link #appliedIndex(long)}, for a snapshot. */
+    byte[] snapshot(long groupId);
+
+    /** Replaces {@code groupId}'s state with a snapshot image; afterwards it has applied {@code index}. */
+    void restore(long groupId, long index, byte[] image);
+
+    /** One round's committed entries, grouped by group; reused by the worker from round to round. */
+    final class ApplyBatch {
+        private final long[] groupIds;
+        private final List<List<Entry>> entries;
+        private int size;
+
+        ApplyBatch(int capacity) {
+            this.groupIds = new long[capacity];
+            this.entries = new ArrayList<>(capacity);
+            for (int i = 0; i < capacity; i++) {
+                entries.add(null);
+            }
+        }
+
+        void clear() {
+            for (int i = 0; i < size; i++) {
+                entries.set(i, null);
+            }
+            size = 0;
+        }
+
+        boolean add(long groupId, List<Entry> committed) {
+            if (committed.isEmpty()) {
+                return false;
+            }
+            groupIds[size] = groupId;
+            entries.set(size, committed);
+            size++;
+            return true;
+        }
+
+        public int size() {
+            return size;
+        }
+
+        public long groupId(int i) {
+            return groupIds[i];
+        }
+
+        public List<Entry> entries(int i) {
+            return entries.get(i);
+        }
+
+        boolean isFull() {
+            return size == groupIds.length;
+        }
+    }
+}
