@@ -142,7 +142,12 @@ public final class RaftWorker implements Runnable {
 
     private int roundsInFlight;
     private long nextTickNs;
-    private long nextReadId = 1;
+    /**
+     * Read request ids must never repeat across restarts of this node: a leader's answer to a
+     * request of the previous incarnation would otherwise be taken for a new request's (a stale read
+     * index). Found by the cluster check. A random 62-bit start makes a collision vanishingly unlikely.
+     */
+    private long nextReadId = new java.security.SecureRandom().nextLong() >>> 2;
     private volatile boolean running;
     private volatile Throwable failure;
 

@@ -2,18 +2,9 @@ package io.flotilla.multiraft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flotilla.raft.Message;
 import io.flotilla.raft.ProposeResult;
-import io.flotilla.wal.Wal;
-import io.flotilla.wal.WalCacheBudget;
-import io.flotilla.wal.WalCacheConfig;
-import io.flotilla.wal.NioWalFileSystem;
-import io.flotilla.wal.WalConfig;
-import io.flotilla.wal.WalWriterConfig;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -34,43 +25,13 @@ class MultiRaftNodeTest {
     @TempDir
     Path dir;
 
-    private final Map<Long, MultiRaftNode> nodes = new ConcurrentHashMap<>();
-    private final Map<Long, Wal> wals = new ConcurrentHashMap<>();
-    private final Map<Long, InMemoryStateMachine> machines = new ConcurrentHashMap<>();
     /** Retries wait a little while an election settles, on this thread, never on a worker. */
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor();
+    private LocalCluster cluster;
+    private Map<Long, MultiRaftNode> nodes;
 
-    private final PeerSender network = new PeerSender() {
-        @Override
-        public void send(long toNodeId, List<Message> messages) {
-            MultiRaftNode to = nodes.get(toNodeId);
-            if (to != null) {
-                to.deliver(messages);
-            }
-        }
-    };
-
-    private MultiRaftNode startNode(long id) throws Exception {
-        WalConfig wc = new WalConfig(dir.resolve("node" + id), 1, id, 1 << 20, 256 << 10);
-        Wal wal = Wal.open(new NioWalFileSystem(), wc, new WalWriterConfig(1024, 1 << 20, 1), WalCacheConfig.defaults(),
-                new WalCacheBudget(64 << 20));
-        InMemoryStateMachine sm = new InMemoryStateMachine();
-        MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, 2, 5, 10, 1, 1 << 14, 1024), wal, sm, network);
-        wals.put(id, wal);
-        machines.put(id, sm);
-        nodes.put(id, node);
-        node.start();
-        for (long g = 1; g <= GROUPS; g++) {
-            assertThat(node.createGroup(g, 1, 2, 3)).isTrue();
-        }
-        return node;
-    }
-
-    private void stopNode(long id) throws Exception {
-        MultiRaftNode node = nodes.remove(id);
-        node.close();
-        wals.remove(id).close();
-        assertThat(node.failure()).isNull();
+    private InMemoryStateMachine machine(long id) {
+        return (InMemoryStateMachine) cluster.stateMachines.get(id);
     }
 
     /** Proposes to node 1 and follows leader hints until applied; retries refusals. */
@@ -149,34 +110,34 @@ class MultiRaftNodeTest {
 
     @Test
     void manyGroupsReplicateOnAFixedSetOfThreadsAndARestartedNodeCatchesUpFromItsLog() throws Exception {
+        cluster = new LocalCluster(dir, 2, InMemoryStateMachine::new);
+        nodes = cluster.nodes;
         for (long id = 1; id <= 3; id++) {
-            startNode(id);
+            cluster.start(id, GROUPS);
         }
         proposeEverywhere("a");
         awaitCaughtUp();
         for (long g = 1; g <= GROUPS; g++) {
-            long expected = machines.get(1L).group(g).checksum();
+            long expected = machine(1).group(g).checksum();
             for (long id = 2; id <= 3; id++) {
-                assertThat(machines.get(id).group(g).checksum()).as("group %d on node %d", g, id).isEqualTo(expected);
+                assertThat(machine(id).group(g).checksum()).as("group %d on node %d", g, id).isEqualTo(expected);
             }
-            assertThat(machines.get(1L).group(g).commands()).isEqualTo(COMMANDS_PER_GROUP);
+            assertThat(machine(1).group(g).commands()).isEqualTo(COMMANDS_PER_GROUP);
         }
         assertThat(nodes.get(1L).threads()).isEqualTo(2);
         assertThat(nodes.get(1L).logBatches()).as("one log batch per round covers many groups")
                 .isLessThan((long) GROUPS * COMMANDS_PER_GROUP);
 
-        stopNode(3);
+        cluster.stop(3);
         proposeEverywhere("b");
-        startNode(3); // a fresh state machine: everything is replayed from node 3's own log, then caught up
+        cluster.start(3, GROUPS); // a fresh state machine: everything is replayed from node 3's own log, then caught up
         awaitCaughtUp();
         for (long g = 1; g <= GROUPS; g++) {
-            assertThat(machines.get(3L).group(g).checksum()).as("group %d on restarted node 3", g)
-                    .isEqualTo(machines.get(1L).group(g).checksum());
-            assertThat(machines.get(3L).group(g).commands()).isEqualTo(2 * COMMANDS_PER_GROUP);
+            assertThat(machine(3).group(g).checksum()).as("group %d on restarted node 3", g)
+                    .isEqualTo(machine(1).group(g).checksum());
+            assertThat(machine(3).group(g).commands()).isEqualTo(2 * COMMANDS_PER_GROUP);
         }
-        for (long id = 1; id <= 3; id++) {
-            stopNode(id);
-        }
+        cluster.close();
         retries.shutdownNow();
     }
 }
