@@ -34,10 +34,14 @@ public final class MultiRaftNode implements AutoCloseable {
         return config.nodeId();
     }
 
-    private RaftWorker workerOf(long groupId) {
+    private int workerIndex(long groupId) {
         // Mix the id so consecutive group ids spread over the workers.
         long h = groupId * 0x9E3779B97F4A7C15L;
-        return workers[(int) Math.floorMod(h ^ (h >>> 32), (long) workers.length)];
+        return (int) Math.floorMod(h ^ (h >>> 32), (long) workers.length);
+    }
+
+    private RaftWorker workerOf(long groupId) {
+        return workers[workerIndex(groupId)];
     }
 
     /** Hosts a replica of {@code groupId}, bootstrapping it with {@code voters} if the log has none. */
@@ -60,38 +64,30 @@ public final class MultiRaftNode implements AutoCloseable {
 
     /**
      * Messages from a peer node (transport thread): split by owning worker, one inbox command per
-     * worker. Messages a full inbox cannot take are dropped; Raft retries.
+     * worker. Messages a full inbox cannot take are dropped (Raft retries); returns false then.
      */
-    public void deliver(List<Message> messages) {
+    public boolean deliver(List<Message> messages) {
         if (workers.length == 1) {
-            workers[0].deliver(messages);
-            return;
+            return workers[0].deliver(messages);
         }
         List<List<Message>> perWorker = new ArrayList<>(workers.length);
         for (int i = 0; i < workers.length; i++) {
             perWorker.add(null);
         }
         for (Message m : messages) {
-            int w = indexOf(workerOf(m.groupId));
+            int w = workerIndex(m.groupId);
             if (perWorker.get(w) == null) {
                 perWorker.set(w, new ArrayList<>());
             }
             perWorker.get(w).add(m);
         }
+        boolean all = true;
         for (int i = 0; i < workers.length; i++) {
             if (perWorker.get(i) != null) {
-                workers[i].deliver(perWorker.get(i));
+                all &= workers[i].deliver(perWorker.get(i));
             }
         }
-    }
-
-    private int indexOf(RaftWorker w) {
-        for (int i = 0; i < workers.length; i++) {
-            if (workers[i] == w) {
-                return i;
-            }
-        }
-        throw new IllegalStateException("unknown worker");
+        return all;
     }
 
     /** The first worker failure, or null: a failed worker has stopped (fail-stop). */

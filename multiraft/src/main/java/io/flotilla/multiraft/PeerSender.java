@@ -9,5 +9,10 @@ import java.util.List;
  * threads; must not block. Messages that cannot be sent are dropped; Raft retries.
  */
 public interface PeerSender {
-    void send(long toNodeId, List<Message> messages);
+    /**
+     * Sends, or drops if the node cannot be reached now. Returns false if the messages were dropped
+     * because the node is unreachable (the worker then tells the groups, which probe it instead of
+     * streaming appends); a silent loss on the way (a partition) still returns true.
+     */
+    boolean send(long toNodeId, List<Message> messages);
 }

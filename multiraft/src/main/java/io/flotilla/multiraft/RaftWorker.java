@@ -585,8 +585,20 @@ public final class RaftWorker implements Runnable {
             it.next();
             ArrayList<Message> list = it.getValue();
             if (!list.isEmpty()) {
-                sender.send(it.getLongKey(), list);
+                long peer = it.getLongKey();
+                if (!sender.send(peer, list)) {
+                    reportUnreachable(peer, list);
+                }
                 it.setValue(new ArrayList<>());
+            }
+        }
+    }
+
+    private void reportUnreachable(long peer, List<Message> dropped) {
+        for (Message m : dropped) {
+            Replica r = groups.get(m.groupId);
+            if (r != null) {
+                r.node.reportUnreachable(peer);
             }
         }
     }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three nodes of the runtime on real logs, clients doing reads, writes and compare-and-sets on a few
+ * Three nodes of the runtime on real logs and real loopback sockets, clients doing reads, writes and compare-and-sets on a few
  * registers per group while a nemesis isolates and kills nodes; every group's history must be
  * linearizable. Bounded: a few seconds of load.
  */
@@ -37,7 +37,7 @@ class ClusterCheckTest {
 
     @Test
     void historiesStayLinearizableThroughPartitionsAndCrashes() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 2, KvRegisterStateMachine::new)) {
+        try (LocalCluster cluster = new LocalCluster(dir, 2, KvRegisterStateMachine::new).overSockets(3)) {
             for (long id = 1; id <= 3; id++) {
                 cluster.start(id, GROUPS);
             }
@@ -84,7 +84,7 @@ class ClusterCheckTest {
                 }
             }
             System.out.printf("cluster-check: %d histories, %d ops, %d illegal, %d unknown%n", histories.size(), ops, illegal, unknown);
-            System.out.printf("  (%d nemesis events, 3 nodes x %d groups, in-process network, real logs)%n", events, GROUPS);
+            System.out.printf("  (%d nemesis events, 3 nodes x %d groups, Netty over loopback, real logs)%n", events, GROUPS);
             assertThat(failures).isEmpty();
             assertThat(events).isGreaterThanOrEqualTo(4);
             assertThat(ops).as("enough completed operations to mean something").isGreaterThan(300);

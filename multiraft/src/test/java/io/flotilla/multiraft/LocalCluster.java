@@ -1,6 +1,13 @@
 package io.flotilla.multiraft;
 
 import io.flotilla.raft.Message;
+import io.flotilla.transport.PeerTransport;
+import io.flotilla.transport.TransportConfig;
+import io.flotilla.transport.TransportFaultFilter;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import io.flotilla.wal.NioWalFileSystem;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalCacheBudget;
@@ -16,7 +23,8 @@ import java.util.function.Supplier;
 
 /**
  * Nodes of the multi-group runtime in one JVM, each with its own real write-ahead log in a
- * directory of its own, linked by an in-process network that can cut links. Used by the runtime's
+ * directory of its own, linked by an in-process network or by the Netty transport over loopback
+ * sockets; either can cut links. Used by the runtime's
  * cluster tests; its methods are called from the test thread (and the network from workers).
  */
 final class LocalCluster implements AutoCloseable {
@@ -28,6 +36,10 @@ final class LocalCluster implements AutoCloseable {
     private final Map<Long, Wal> wals = new ConcurrentHashMap<>();
     /** Directed links that drop everything: from * 1000 + to. */
     private final Set<Long> cut = ConcurrentHashMap.newKeySet();
+    private final TransportFaultFilter faults = new TransportFaultFilter();
+    private final Map<Long, PeerTransport> transports = new ConcurrentHashMap<>();
+    private boolean overSockets;
+    private int[] ports;
 
     LocalCluster(Path dir, int workersPerNode, Supplier<StateMachine> machines) {
         this.dir = dir;
@@ -35,17 +47,15 @@ final class LocalCluster implements AutoCloseable {
         this.machines = machines;
     }
 
-    private final PeerSender network = new PeerSender() {
+    private final PeerSender inProcess = new PeerSender() {
         @Override
-        public void send(long toNodeId, List<Message> messages) {
+        public boolean send(long toNodeId, List<Message> messages) {
             long from = messages.get(0).from;
             if (cut.contains(from * 1000 + toNodeId)) {
-                return;
+                return true;
             }
             MultiRaftNode to = nodes.get(toNodeId);
-            if (to != null) {
-                to.deliver(messages);
-            }
+            return to != null && to.deliver(messages);
         }
     };
 
@@ -55,7 +65,23 @@ final class LocalCluster implements AutoCloseable {
         Wal wal = Wal.open(new NioWalFileSystem(), wc, new WalWriterConfig(1024, 1 << 20, 1), WalCacheConfig.defaults(),
                 new WalCacheBudget(64 << 20));
         StateMachine sm = machines.get();
-        MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, workersPerNode, 5, 10, 1, 1 << 14, 4096), wal, sm, network);
+        MultiRaftConfig config = new MultiRaftConfig(id, workersPerNode, 5, 10, 1, 1 << 14, 4096);
+        MultiRaftNode node;
+        if (overSockets) {
+            TransportPeerSender sender = new TransportPeerSender();
+            node = new MultiRaftNode(config, wal, sm, sender);
+            TransportConfig tc = TransportConfig.of(1, id, ports[(int) id]).withReconnectBackoffMs(10, 200);
+            for (long peer = 1; peer < ports.length; peer++) {
+                if (peer != id) {
+                    tc = tc.withPeer(peer, new InetSocketAddress("127.0.0.1", ports[(int) peer]));
+                }
+            }
+            PeerTransport transport = PeerTransport.start(tc, sender, faults);
+            sender.connect(transport, node);
+            transports.put(id, transport);
+        } else {
+            node = new MultiRaftNode(config, wal, sm, inProcess);
+        }
         wals.put(id, wal);
         stateMachines.put(id, sm);
         nodes.put(id, node);
@@ -74,6 +100,10 @@ final class LocalCluster implements AutoCloseable {
         if (node == null) {
             return;
         }
+        PeerTransport transport = transports.remove(id);
+        if (transport != null) {
+            transport.close();
+        }
         node.close();
         wals.remove(id).close();
         if (node.failure() != null) {
@@ -86,12 +116,26 @@ final class LocalCluster implements AutoCloseable {
             if (other != id) {
                 cut.add(id * 1000 + other);
                 cut.add(other * 1000 + id);
+                faults.isolate(id, other);
             }
         }
     }
 
     void heal() {
         cut.clear();
+        faults.passAll();
+    }
+
+    /** Real loopback sockets through the Netty transport for nodes 1..nodes, on ports free now. */
+    LocalCluster overSockets(int nodeCount) throws IOException {
+        overSockets = true;
+        ports = new int[nodeCount + 1];
+        for (int i = 1; i <= nodeCount; i++) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                ports[i] = s.getLocalPort();
+            }
+        }
+        return this;
     }
 
     @Override
