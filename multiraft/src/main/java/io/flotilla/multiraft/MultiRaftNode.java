@@ -15,12 +15,14 @@ import java.util.List;
 public final class MultiRaftNode implements AutoCloseable {
     private final MultiRaftConfig config;
     private final RaftWorker[] workers;
+    private final NodeLiveness liveness;
 
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
         this.config = config;
         this.workers = new RaftWorker[config.workers()];
+        this.liveness = new NodeLiveness(config.nodeId());
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender);
+            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, liveness);
         }
     }
 
@@ -46,7 +48,10 @@ public final class MultiRaftNode implements AutoCloseable {
 
     /** Hosts a replica of {@code groupId}, bootstrapping it with {@code voters} if the log has none. */
     public boolean createGroup(long groupId, long... voters) {
-        Check.argument(groupId > 0, "group id must be positive, was %d", groupId);
+        Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);
+        for (long v : voters) {
+            liveness.addPeer(v);
+        }
         return workerOf(groupId).createGroup(groupId, voters);
     }
 
@@ -67,6 +72,20 @@ public final class MultiRaftNode implements AutoCloseable {
      * worker. Messages a full inbox cannot take are dropped (Raft retries); returns false then.
      */
     public boolean deliver(List<Message> messages) {
+        if (messages.isEmpty()) {
+            return true;
+        }
+        liveness.heardFrom(messages.get(0).from, System.nanoTime());
+        for (Message m : messages) {
+            if (m.groupId == NodeLiveness.GROUP_ID) {
+                // Node heartbeats have done their job (heardFrom above); they belong to no group.
+                messages = messages.stream().filter(x -> x.groupId != NodeLiveness.GROUP_ID).toList();
+                if (messages.isEmpty()) {
+                    return true;
+                }
+                break;
+            }
+        }
         if (workers.length == 1) {
             return workers[0].deliver(messages);
         }
@@ -103,6 +122,24 @@ public final class MultiRaftNode implements AutoCloseable {
     /** For tests, after {@link #close}: a replica's Raft node, or null. */
     RaftNode node(long groupId) {
         return workerOf(groupId).node(groupId);
+    }
+
+    /** Groups whose replica on this node leads. */
+    public int leaderGroups() {
+        int n = 0;
+        for (RaftWorker w : workers) {
+            n += w.leaderGroups();
+        }
+        return n;
+    }
+
+    /** Groups that ticked at their worker's last tick; the others are quiescent. */
+    public int awakeGroups() {
+        int n = 0;
+        for (RaftWorker w : workers) {
+            n += w.awakeGroups();
+        }
+        return n;
     }
 
     public int threads() {

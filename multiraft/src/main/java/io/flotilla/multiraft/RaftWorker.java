@@ -12,6 +12,7 @@ import io.flotilla.raft.ProposeResult;
 import io.flotilla.raft.RaftConfig;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.raft.ReadState;
+import io.flotilla.raft.Role;
 import io.flotilla.raft.Ready;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalAppendCallback;
@@ -49,8 +50,14 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  * </ol>
  * Nothing blocks: a full inbox is BUSY for the caller; a full log queue defers the round.
  *
- * <p>Not yet: quiescence of idle groups, snapshot streaming and log compaction (the local state
- * machine has no durable snapshot store until the engine provides one), membership operations.
+ * <p>Quiescence: a leader whose followers hold its whole log, and a caught-up follower of a live
+ * leader, stop ticking (no timers, no heartbeats) until a message, proposal or read wakes them; the
+ * node-level liveness heartbeat ({@link NodeLiveness}) wakes the followers of a leader whose node
+ * goes silent, so they elect. An idle worker parks until its next tick or until someone hands it
+ * work. Ticks cost O(awake groups).
+ *
+ * <p>Not yet: snapshot streaming and log compaction (the local state machine has no durable
+ * snapshot store until the engine provides one), membership operations.
  */
 public final class RaftWorker implements Runnable {
     private static final int DRAIN_LIMIT = 4096;
@@ -68,6 +75,9 @@ public final class RaftWorker implements Runnable {
         /** Reads confirmed by ReadIndex, waiting for the state machine to reach their index. */
         final ArrayDeque<PendingRead> readsWaitingForApply = new ArrayDeque<>();
         boolean dirty;
+        /** Not ticked (quiescent); any message, proposal or read wakes it. */
+        boolean asleep;
+        boolean leading;
 
         Replica(long groupId, RaftNode node, WalGroupIndex index) {
             this.groupId = groupId;
@@ -100,17 +110,20 @@ public final class RaftWorker implements Runnable {
         WalBatch batch;
         WalFailedException failure;
         OneToOneConcurrentArrayQueue<Round> completions;
+        RaftWorker worker;
 
         @Override
         public void onDurable(WalBatch b, long segmentSequence, long endOffsetBytes) {
             // Writer thread: hand the round back to its worker. The queue has room for every round in flight.
             completions.offer(this);
+            worker.wakeIfParked();
         }
 
         @Override
         public void onFailed(WalBatch b, WalFailedException error) {
             failure = error;
             completions.offer(this);
+            worker.wakeIfParked();
         }
     }
 
@@ -127,7 +140,14 @@ public final class RaftWorker implements Runnable {
     private final Long2ObjectHashMap<ArrayList<Message>> outbound = new Long2ObjectHashMap<>();
     private final ArrayList<Replica> dirty = new ArrayList<>();
     private final StateMachine.ApplyBatch applyBatch;
+    private final NodeLiveness liveness;
+    /** Replicas that tick; the others sleep. */
+    private final ArrayList<Replica> awake = new ArrayList<>();
+    /** Sleeping followers by the node of their leader, woken if that node goes silent. */
+    private final Long2ObjectHashMap<ArrayList<Replica>> sleepersByLeaderNode = new Long2ObjectHashMap<>();
     private final Thread thread;
+    /** Set while the worker parks, so producers know to wake it. */
+    private volatile boolean parked;
     private final WalSnapshotSource noSnapshots = new WalSnapshotSource() {
         @Override
         public ConfState confState(long groupId, long index, long term) {
@@ -155,8 +175,12 @@ public final class RaftWorker implements Runnable {
     private volatile long rounds;
     private volatile long logBatches;
     private volatile long droppedMessages;
+    private volatile int awakeGroups;
+    private volatile int leaderGroups;
 
-    RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
+    RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
+            NodeLiveness liveness) {
+        this.liveness = liveness;
         this.nodeId = nodeId;
         this.workerId = workerId;
         this.config = config;
@@ -189,19 +213,29 @@ public final class RaftWorker implements Runnable {
 
     /** Any thread: messages from a peer for groups of this worker. False if the inbox is full (dropped; Raft retries). */
     boolean deliver(List<Message> messages) {
-        return inbox.offer(new Inbound(messages));
+        return offer(new Inbound(messages));
+    }
+
+    private boolean offer(Object command) {
+        if (!inbox.offer(command)) {
+            return false;
+        }
+        if (parked) {
+            LockSupport.unpark(thread);
+        }
+        return true;
     }
 
     /** Any thread: proposes a command; the outcome reaches the listener on this worker's thread. */
     void propose(long groupId, byte[] data, ProposalListener listener) {
-        if (!inbox.offer(new Propose(groupId, data, listener))) {
+        if (!offer(new Propose(groupId, data, listener))) {
             listener.onBusy(groupId);
         }
     }
 
     /** Any thread: asks for a linearizable read point. */
     void read(long groupId, ReadListener listener) {
-        if (!inbox.offer(new Read(groupId, listener))) {
+        if (!offer(new Read(groupId, listener))) {
             listener.onBusy(groupId);
         }
     }
@@ -211,12 +245,18 @@ public final class RaftWorker implements Runnable {
      * {@code voters} as its initial membership (the same on every initial member).
      */
     boolean createGroup(long groupId, long[] voters) {
-        return inbox.offer(new CreateGroup(groupId, voters.clone()));
+        return offer(new CreateGroup(groupId, voters.clone()));
     }
 
     /** Any thread: makes this replica campaign now (tests and leader placement). */
     boolean campaign(long groupId) {
-        return inbox.offer(new Campaign(groupId));
+        return offer(new Campaign(groupId));
+    }
+
+    private void wakeIfParked() {
+        if (parked) {
+            LockSupport.unpark(thread);
+        }
     }
 
     void start() {
@@ -258,8 +298,7 @@ public final class RaftWorker implements Runnable {
                 if (work > 0) {
                     idle = 0;
                 } else if (++idle > 100) {
-                    // Back off to a short park: an idle worker must not burn a core (2-core machines).
-                    LockSupport.parkNanos(50_000);
+                    parkUntilWorkOrTick();
                 } else {
                     Thread.onSpinWait();
                 }
@@ -283,23 +322,107 @@ public final class RaftWorker implements Runnable {
         }
     }
 
+    /**
+     * Sleeps until the next tick unless work arrives: producers unpark us when they see
+     * {@code parked}; the flag is set before the final emptiness check so no hand-off is missed.
+     */
+    private void parkUntilWorkOrTick() {
+        parked = true;
+        if (inbox.isEmpty() && completions.isEmpty() && running) {
+            long waitNs = nextTickNs - System.nanoTime();
+            if (waitNs > 0) {
+                LockSupport.parkNanos(this, waitNs);
+            }
+        }
+        parked = false;
+    }
+
     /** One round; returns how much work it did (0 = idle). */
     int doWork(long nowNs) {
         int work = drainCompletions();
         work += inbox.drain(this::dispatch, DRAIN_LIMIT);
         if (nowNs >= nextTickNs) {
             nextTickNs = Math.max(nextTickNs + config.tickIntervalNs(), nowNs - config.tickIntervalNs());
-            for (Replica r : groups.values()) {
-                r.node.tick();
-                markDirty(r);
+            tickAwake(nowNs);
+            wakeFollowersOfSilentLeaders(nowNs);
+            if (workerId == 0) {
+                queue(liveness.heartbeats());
+                flushOutbound();
             }
-            work++;
         }
         work += collectReadies();
         if (work > 0) {
             rounds++;
         }
         return work;
+    }
+
+    private void tickAwake(long nowNs) {
+        int kept = 0;
+        for (int i = 0; i < awake.size(); i++) {
+            Replica r = awake.get(i);
+            if (r.asleep) {
+                continue;
+            }
+            if (mayQuiesce(r, nowNs)) {
+                r.asleep = true;
+                if (r.node.role() != Role.LEADER) {
+                    ArrayList<Replica> sleepers = sleepersByLeaderNode.get(r.node.leader());
+                    if (sleepers == null) {
+                        sleepers = new ArrayList<>();
+                        sleepersByLeaderNode.put(r.node.leader(), sleepers);
+                    }
+                    sleepers.add(r);
+                }
+                continue;
+            }
+            awake.set(kept++, r);
+            r.node.tick();
+            markDirty(r);
+        }
+        awake.subList(kept, awake.size()).clear();
+        awakeGroups = kept;
+    }
+
+    /**
+     * A leader may stop ticking once every member holds its whole log and nothing is pending; a
+     * follower once it has applied everything its live leader has and nothing is pending.
+     */
+    private boolean mayQuiesce(Replica r, long nowNs) {
+        if (r.outstanding != null || !r.proposals.isEmpty() || !r.readsWaitingForApply.isEmpty() || r.node.hasReady()) {
+            return false;
+        }
+        RaftNode n = r.node;
+        if (n.role() == Role.LEADER) {
+            return n.quiescable();
+        }
+        return n.role() == Role.FOLLOWER && n.leader() != 0
+                && n.commitIndex() == n.lastIndex() && n.appliedIndex() == n.commitIndex()
+                && liveness.heardWithin(n.leader(), nowNs, electionTimeoutNs());
+    }
+
+    private long electionTimeoutNs() {
+        return config.electionTimeoutTicks() * config.tickIntervalNs();
+    }
+
+    /** The node-level heartbeat stopped: the followers of that node's leaders wake up and, in time, elect. */
+    private void wakeFollowersOfSilentLeaders(long nowNs) {
+        for (Long2ObjectHashMap<ArrayList<Replica>>.EntryIterator it = sleepersByLeaderNode.entrySet().iterator(); it.hasNext(); ) {
+            it.next();
+            if (!liveness.heardWithin(it.getLongKey(), nowNs, electionTimeoutNs())) {
+                for (Replica r : it.getValue()) {
+                    wake(r);
+                }
+                it.remove();
+            }
+        }
+    }
+
+    private void wake(Replica r) {
+        if (r.asleep) {
+            r.asleep = false;
+            awake.add(r);
+        }
     }
 
     private void markDirty(Replica r) {
@@ -317,6 +440,7 @@ public final class RaftWorker implements Runnable {
                     droppedMessages++;
                     continue;
                 }
+                wake(r);
                 r.node.step(m);
                 markDirty(r);
             }
@@ -328,6 +452,7 @@ public final class RaftWorker implements Runnable {
                 rd.listener().onFailed(rd.groupId());
                 return;
             }
+            wake(r);
             long id = nextReadId++;
             pendingReads.put(id, rd.listener());
             r.node.readIndex(id);
@@ -337,6 +462,7 @@ public final class RaftWorker implements Runnable {
         } else if (command instanceof Campaign c) {
             Replica r = groups.get(c.groupId());
             if (r != null) {
+                wake(r);
                 r.node.campaign();
                 markDirty(r);
             }
@@ -354,6 +480,7 @@ public final class RaftWorker implements Runnable {
             p.listener().onRefused(p.groupId(), ProposeResult.NOT_LEADER, 0);
             return;
         }
+        wake(r);
         ProposeResult result = r.node.propose(p.data());
         if (result != ProposeResult.ACCEPTED) {
             p.listener().onRefused(p.groupId(), result, r.node.leader());
@@ -377,6 +504,7 @@ public final class RaftWorker implements Runnable {
         RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(stateMachine.appliedIndex(groupId));
         Replica r = new Replica(groupId, new RaftNode(rc, storage), index);
         groups.put(groupId, r);
+        awake.add(r);
         markDirty(r);
     }
 
@@ -396,6 +524,7 @@ public final class RaftWorker implements Runnable {
         WalBatch batch = new WalBatch(records);
         Round round = new Round();
         round.completions = completions;
+        round.worker = this;
         submitBlocking(batch, round);
         // Wait for this one write: group creation is rare and must be durable before the group speaks.
         Round done;
@@ -450,6 +579,7 @@ public final class RaftWorker implements Runnable {
             if (round == null) {
                 round = new Round();
                 round.completions = completions;
+        round.worker = this;
                 records = new ArrayList<>();
             }
             round.replicas.add(r);
@@ -517,6 +647,10 @@ public final class RaftWorker implements Runnable {
         for (int i = 0; i < round.replicas.size(); i++) {
             Replica r = round.replicas.get(i);
             Ready rd = round.readies.get(i);
+            if (rd.softState() != null && (rd.softState().role() == Role.LEADER) != r.leading) {
+                r.leading = !r.leading;
+                leaderGroups += r.leading ? 1 : -1;
+            }
             completeProposals(r, rd.committedEntries());
             r.node.advance(rd);
             r.outstanding = null;
@@ -609,6 +743,16 @@ public final class RaftWorker implements Runnable {
     RaftNode node(long groupId) {
         Replica r = groups.get(groupId);
         return r == null ? null : r.node;
+    }
+
+    /** Groups whose replica here is the leader (as of the last Ready handled). */
+    int leaderGroups() {
+        return leaderGroups;
+    }
+
+    /** Groups ticked at the last tick (the rest are quiescent). */
+    int awakeGroups() {
+        return awakeGroups;
     }
 
     int groupCount() {

@@ -1099,6 +1099,30 @@ public final class RaftNode {
         return pr == null ? null : pr.toString();
     }
 
+    /**
+     * True for a leader whose every member holds its whole log, with everything committed and applied
+     * and nothing pending (no transfer, reads, messages or Ready): the runtime may stop ticking it
+     * until something happens (quiescence). With lease reads this is unsafe (the lease is measured in
+     * ticks); the runtime uses SAFE reads.
+     */
+    public boolean quiescable() {
+        if (role != Role.LEADER || leadTransferee != NONE || outstanding != null || broadcastPending
+                || !msgs.isEmpty() || !msgsAfterPersist.isEmpty() || !readStates.isEmpty()) {
+            return false;
+        }
+        long last = log.lastIndex();
+        if (log.committed != last || log.applied != last
+                || !readOnly.pending.isEmpty() || !readOnly.waitingForCommit.isEmpty()) {
+            return false;
+        }
+        for (Progress pr : tracker.progress.values()) {
+            if (pr.match != last) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Bytes of proposed entries not yet committed (leader only). */
     public long uncommittedBytes() {
         return uncommittedBytes;

@@ -227,6 +227,27 @@ class ReplicationTest {
     }
 
     @Test
+    void aLeaderIsQuiescableOnlyWhenEveryMemberHoldsItsWholeLogAndNothingIsPending() {
+        TestCluster c = new TestCluster(3);
+        c.elect(1);
+        c.tickAll(2);
+        RaftNode leader = c.node(1);
+        assertThat(leader.quiescable()).isTrue();
+        assertThat(c.node(2).quiescable()).as("followers are never quiescable leaders").isFalse();
+        leader.propose(TestCluster.data("x"));
+        assertThat(leader.quiescable()).as("pending proposal").isFalse();
+        c.isolate(3);
+        c.stabilize();
+        c.tickAll(1);
+        assertThat(leader.quiescable()).as("node 3 lags").isFalse();
+        c.heal();
+        c.tickAll(2);
+        assertThat(leader.quiescable()).isTrue();
+        leader.readIndex(1);
+        assertThat(leader.quiescable()).as("pending read").isFalse();
+    }
+
+    @Test
     void proposalsBeyondTheUncommittedByteCapAreRefused() {
         TestCluster c = new TestCluster(3, id -> RaftConfig.defaults(id, 7).withFlowControl(1 << 20, 256, 1000));
         c.elect(1);

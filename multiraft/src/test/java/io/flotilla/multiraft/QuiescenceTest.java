@@ -1,0 +1,101 @@
+package io.flotilla.multiraft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flotilla.raft.ProposeResult;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Idle groups stop ticking; a proposal wakes its group; when a node dies, the sleeping followers of
+ * the groups it led wake through the node-level heartbeat and elect new leaders.
+ */
+class QuiescenceTest {
+    private static final int GROUPS = 200;
+
+    @TempDir
+    Path dir;
+
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor();
+
+    @Test
+    void idleGroupsSleepAndWakeWhenNeededOrWhenTheirLeadersNodeDies() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 2, InMemoryStateMachine::new)) {
+            for (long id = 1; id <= 3; id++) {
+                cluster.start(id, GROUPS);
+            }
+            proposeToAll(cluster, "first");
+            waitUntil(() -> cluster.nodes.values().stream().allMatch(n -> n.awakeGroups() == 0), 20_000,
+                    "every group on every node quiescent");
+
+            // One proposal wakes one group, which goes back to sleep after.
+            CountDownLatch one = new CountDownLatch(1);
+            propose(cluster, 1, 7, "wake".getBytes(), one);
+            assertThat(one.await(10, TimeUnit.SECONDS)).isTrue();
+            waitUntil(() -> cluster.nodes.values().stream().allMatch(n -> n.awakeGroups() == 0), 20_000,
+                    "quiescent again");
+
+            // Node 1 dies with no traffic at all: the sleeping followers of the groups it led must wake
+            // through the node heartbeat and elect, so nodes 2 and 3 lead every group.
+            int ledByNode1 = cluster.nodes.get(1L).leaderGroups();
+            assertThat(ledByNode1).isPositive();
+            cluster.stop(1);
+            waitUntil(() -> cluster.nodes.get(2L).leaderGroups() + cluster.nodes.get(3L).leaderGroups() == GROUPS, 20_000,
+                    "nodes 2 and 3 lead all groups");
+            proposeToAll(cluster, "after-crash");
+        } finally {
+            retries.shutdownNow();
+        }
+    }
+
+    private void proposeToAll(LocalCluster cluster, String tag) throws InterruptedException {
+        CountDownLatch applied = new CountDownLatch(GROUPS);
+        for (long g = 1; g <= GROUPS; g++) {
+            propose(cluster, cluster.nodes.keySet().iterator().next(), g, (tag + g).getBytes(), applied);
+        }
+        assertThat(applied.await(30, TimeUnit.SECONDS)).as("%s: %d groups left", tag, applied.getCount()).isTrue();
+    }
+
+    private void propose(LocalCluster cluster, long via, long group, byte[] cmd, CountDownLatch applied) {
+        MultiRaftNode node = cluster.nodes.get(via);
+        if (node == null) {
+            via = cluster.nodes.keySet().iterator().next();
+            node = cluster.nodes.get(via);
+        }
+        long from = via;
+        node.propose(group, cmd, new ProposalListener() {
+            @Override
+            public void onApplied(long groupId, long index) {
+                applied.countDown();
+            }
+
+            @Override
+            public void onRefused(long groupId, ProposeResult result, long leaderHint) {
+                long next = leaderHint != 0 && cluster.nodes.containsKey(leaderHint) ? leaderHint : (from % 3) + 1;
+                retries.schedule(() -> propose(cluster, next, groupId, cmd, applied), 5, TimeUnit.MILLISECONDS);
+            }
+
+            @Override
+            public void onBusy(long groupId) {
+                retries.schedule(() -> propose(cluster, from, groupId, cmd, applied), 5, TimeUnit.MILLISECONDS);
+            }
+        });
+    }
+
+    private static void waitUntil(BooleanSupplier condition, long timeoutMs, String what) {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            LockSupport.parkNanos(10_000_000);
+        }
+    }
+}
