@@ -277,11 +277,14 @@ public final class WalGroupIndex {
 
     /**
      * Recovery only: the log's oldest segments were purged, so this group's first surviving ENTRIES
-     * record starts at {@code firstIndex > 1}. Everything before it was compacted; the group's live
-     * COMPACT_PREFIX record (purge never deletes it) comes later in the log and supplies the term.
+     * record starts at {@code firstIndex}, past the end of the (empty) index. Everything before it was
+     * compacted; the group's live COMPACT_PREFIX record (purge never deletes it) comes later in the
+     * log and supplies the term. Surviving records before it that hold no entries (an older hard
+     * state, snapshot mark or compaction point) do not change that.
      */
     void anchorBefore(long firstIndex) {
-        Check.state(count == 0 && compactedIndex == 0, "group %d: anchoring at %d a non-empty index", groupId, firstIndex);
+        Check.state(count == 0 && firstIndex > compactedIndex + 1, "group %d: anchoring at %d an index holding [%d, %d]",
+                groupId, firstIndex, compactedIndex + 1, lastIndex());
         compactedIndex = firstIndex - 1;
         compactedTerm = UNKNOWN_TERM;
     }

@@ -33,10 +33,13 @@ public final class WalIndexBuilder implements WalRecordVisitor {
         if (index == null) {
             index = new WalGroupIndex(record.groupId(), cacheConfig, budget);
             indexes.put(record.groupId(), index);
-            if (record instanceof WalRecord.Entries e && e.entries().get(0).index() > 1) {
-                // The group's older records were purged (see WalGroupIndex#anchorBefore).
-                index.anchorBefore(e.entries().get(0).index());
-            }
+        }
+        if (record instanceof WalRecord.Entries e && index.lastIndex() == index.compactedIndex()
+                && e.entries().get(0).index() > index.lastIndex() + 1) {
+            // The group's older records were purged (see WalGroupIndex#anchorBefore). Not only when
+            // this is the group's first record: a stale hard state, snapshot mark or compaction
+            // point written just before its first live entry survives the purge too.
+            index.anchorBefore(e.entries().get(0).index());
         }
         index.apply(record, segmentSequence, offsetBytes);
     }

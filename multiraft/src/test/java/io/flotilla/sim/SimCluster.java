@@ -7,6 +7,7 @@ import io.flotilla.raft.Message;
 import io.flotilla.raft.MessageType;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.raft.Role;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -18,7 +19,10 @@ import java.util.function.Consumer;
  * seed. A run has two phases: <em>active</em> (clients and nemesis at work, invariants checked at
  * every step) and <em>settling</em> (network healed, every node up, no new operations), which must
  * end within {@link SimConfig#settleLimitUs()} with a leader and caught-up members in every group
- * and every client operation finished; then each group's history must be linearizable. Not thread
+ * and every client operation finished; then each group's history must be linearizable. Each node
+ * keeps its replicas' logs in MemoryStorage, or, given a directory, in one real shared write-ahead
+ * log per node ({@link SimWalNode}; its writer thread is waited for at every write, so the run
+ * stays a function of the seed). Not thread
  * safe: one instance belongs to the thread that calls {@link #run()}, and different instances
  * share nothing, so seeds can run in parallel.
  */
@@ -31,6 +35,8 @@ public final class SimCluster {
     private final SimHooks hooks;
     /** Receives a line per notable event (faults, crashes, elections, membership); null: no log. */
     private final Consumer<String> log;
+    /** Where the nodes keep their write-ahead logs (a subdirectory each); null: MemoryStorage. */
+    private final Path walDirectory;
     private final SimScheduler scheduler = new SimScheduler();
     private final SimTrace trace = new SimTrace();
     private final SplittableRandom diskRandom;
@@ -51,9 +57,18 @@ public final class SimCluster {
 
     /** A cluster that also narrates its run to {@code log}, one line per fault, crash, election or membership change. */
     public SimCluster(SimConfig config, SimHooks hooks, Consumer<String> log) {
+        this(config, hooks, log, null);
+    }
+
+    /**
+     * A cluster whose nodes keep their logs in real write-ahead logs under {@code walDirectory}
+     * (which should be empty; node n uses {@code node-n}), or in MemoryStorage if it is null.
+     */
+    public SimCluster(SimConfig config, SimHooks hooks, Consumer<String> log, Path walDirectory) {
         this.config = config;
         this.hooks = hooks;
         this.log = log;
+        this.walDirectory = walDirectory;
         SplittableRandom master = new SplittableRandom(config.seed());
         this.diskRandom = master.split();
         this.nodeRandom = master.split();
@@ -91,10 +106,32 @@ public final class SimCluster {
             violations.add(v.getMessage());
         } catch (RuntimeException e) {
             violations.add(String.format("t=%.3fms exception: %s", scheduler.nowUs() / 1000.0, describe(e)));
+        } finally {
+            closeStorage(violations);
         }
         return new SimResult(config.seed(), workload.ops(), workload.unknownOps(), nemesis.events(),
                 invariants.leaderElections(), invariants.snapshotsInstalled(), invariants.confChangesCommitted(), network.delivered(), scheduler.eventsRun(), scheduler.nowUs(),
                 trace.fingerprint(), List.copyOf(violations));
+    }
+
+    /** Releases every node's write-ahead log (nothing to do on MemoryStorage). */
+    private void closeStorage(List<String> violations) {
+        for (int n = 1; n <= config.nodeCount(); n++) {
+            try {
+                nodes[n].closeStorage();
+            } catch (RuntimeException e) {
+                violations.add(String.format("closing node %d's log: %s", n, describe(e)));
+            }
+        }
+    }
+
+    /** What the nodes' write-ahead logs did; {@link SimWalStats#NONE} on MemoryStorage. */
+    public SimWalStats walStats() {
+        SimWalStats total = SimWalStats.NONE;
+        for (int n = 1; n <= config.nodeCount(); n++) {
+            total = total.plus(nodes[n].walStats());
+        }
+        return total;
     }
 
     private void phaseCheck() {
@@ -228,6 +265,11 @@ public final class SimCluster {
         if (log != null) {
             log.accept(String.format("%10.3fms  ", scheduler.nowUs() / 1000.0) + String.format(format, args));
         }
+    }
+
+    /** The directory of the nodes' write-ahead logs; null on MemoryStorage. */
+    Path walDirectory() {
+        return walDirectory;
     }
 
     SimConfig config() {

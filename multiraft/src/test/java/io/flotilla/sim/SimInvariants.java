@@ -4,10 +4,10 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.LogCompactedException;
-import io.flotilla.raft.MemoryStorage;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.MessageType;
 import io.flotilla.raft.RaftNode;
+import io.flotilla.raft.RaftStorage;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.Snapshot;
 import java.util.ArrayList;
@@ -118,7 +118,7 @@ final class SimInvariants {
     /** {@code entries} of one Ready were just appended to {@code r}'s durable storage. */
     void onPersistedEntries(SimReplica r, List<Entry> entries) {
         GroupState g = groups[r.groupId];
-        MemoryStorage storage = r.storage();
+        RaftStorage storage = r.storage();
         for (int k = 0; k < entries.size(); k++) {
             Entry e = entries.get(k);
             long previousTerm = k > 0 ? entries.get(k - 1).term() : termOrUnknown(storage, e.index() - 1);
@@ -168,7 +168,7 @@ final class SimInvariants {
                     r.leaderTerm, first, upTo);
         }
         GroupState g = groups[r.groupId];
-        MemoryStorage storage = r.storage();
+        RaftStorage storage = r.storage();
         long snapshotIndex = storage.firstIndex() - 1;
         if (snapshotIndex >= 1 && snapshotIndex <= upTo && storage.term(snapshotIndex) != g.truth.get((int) snapshotIndex).term()) {
             throw r.violation("Leader Completeness: leader of term %d has term %d at snapshot index %d, committed entry is %s",
@@ -197,7 +197,7 @@ final class SimInvariants {
      * may vote in term t and then in t+1 within one Ready; only the later vote needs to be durable).
      */
     void onSend(SimReplica r, Message m) {
-        MemoryStorage storage = r.storage();
+        RaftStorage storage = r.storage();
         HardState hs = storage.initialHardState();
         if (hs.term() > m.term) {
             return;
@@ -226,7 +226,7 @@ final class SimInvariants {
 
     /** After a Ready's writes: the durable commit index is within the durable log. */
     void onPersisted(SimReplica r) {
-        MemoryStorage storage = r.storage();
+        RaftStorage storage = r.storage();
         long commit = storage.initialHardState().commit();
         if (commit > storage.lastIndex()) {
             throw r.violation("durable commit %d beyond durable last index %d", commit, storage.lastIndex());
@@ -235,7 +235,7 @@ final class SimInvariants {
 
     /** Before applying {@code e}: it is in the replica's own durable log, with the same term. */
     void onApplying(SimReplica r, Entry e) {
-        MemoryStorage storage = r.storage();
+        RaftStorage storage = r.storage();
         if (e.index() > storage.lastIndex() || e.index() < storage.firstIndex() || storage.term(e.index()) != e.term()) {
             throw r.violation("applies %s, which is not in its durable log [%d, %d] (term there %d)",
                     e, storage.firstIndex(), storage.lastIndex(), termOrUnknown(storage, e.index()));
@@ -329,7 +329,7 @@ final class SimInvariants {
         return a.index() == b.index() && a.term() == b.term() && a.type() == b.type() && Arrays.equals(a.data(), b.data());
     }
 
-    private static long termOrUnknown(MemoryStorage storage, long index) {
+    private static long termOrUnknown(RaftStorage storage, long index) {
         if (index < storage.firstIndex() - 1 || index > storage.lastIndex()) {
             return -1;
         }

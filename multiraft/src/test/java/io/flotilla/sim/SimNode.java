@@ -1,16 +1,21 @@
 package io.flotilla.sim;
 
 import io.flotilla.raft.MemoryStorage;
+import java.nio.file.Path;
 
 /**
  * One simulated node (a process): a replica of every group, one tick timer for all of them, and an
- * incarnation number bumped on every crash. Owned by the single thread that runs the seed.
+ * incarnation number bumped on every crash. Its replicas' durable storage is a {@link MemoryStorage}
+ * each, or, when the cluster runs on the WAL, one real shared log for all of them
+ * ({@link SimWalNode}). Owned by the single thread that runs the seed.
  */
 final class SimNode {
     final int nodeId;
     /** replicas[g] for group g; index 0 unused. */
     private final SimReplica[] replicas;
     private final SimCluster cluster;
+    /** The node's shared log; null when the replicas keep their log in a MemoryStorage. */
+    private final SimWalNode wal;
     private boolean up;
     private int incarnation;
     /** Until this simulated time every disk write of this node takes {@code stallDelayUs} or so. */
@@ -26,9 +31,16 @@ final class SimNode {
         for (int i = 0; i < voters.length; i++) {
             voters[i] = i + 1;
         }
+        Path walDirectory = cluster.walDirectory();
+        this.wal = walDirectory == null ? null : new SimWalNode(cluster, nodeId, walDirectory.resolve("node-" + nodeId));
         for (int g = 1; g <= config.groupCount(); g++) {
-            // A node outside the initial membership hosts an empty replica that waits to be contacted.
-            MemoryStorage storage = nodeId <= config.initialVoters() ? MemoryStorage.withMembers(voters) : new MemoryStorage();
+            SimStorage storage;
+            if (wal != null) {
+                storage = wal.group(g);
+            } else {
+                // A node outside the initial membership hosts an empty replica that waits to be contacted.
+                storage = new SimMemoryStorage(nodeId <= config.initialVoters() ? MemoryStorage.withMembers(voters) : new MemoryStorage());
+            }
             replicas[g] = new SimReplica(cluster, nodeId, g, storage);
         }
     }
@@ -61,9 +73,12 @@ final class SimNode {
         return delayUs;
     }
 
-    /** Starts every replica from its durable storage and the tick timer at a random phase. */
+    /** Starts every replica from its durable storage (after recovering the log) and the tick timer at a random phase. */
     void start() {
         up = true;
+        if (wal != null) {
+            wal.open();
+        }
         for (int g = 1; g < replicas.length; g++) {
             replicas[g].start(incarnation);
         }
@@ -78,6 +93,21 @@ final class SimNode {
         for (int g = 1; g < replicas.length; g++) {
             replicas[g].crash();
         }
+        if (wal != null) {
+            wal.close(true);
+        }
+    }
+
+    /** At the end of a run: releases the node's log, if it has one. */
+    void closeStorage() {
+        if (wal != null) {
+            wal.close(false);
+        }
+    }
+
+    /** What the node's log did so far; {@link SimWalStats#NONE} on MemoryStorage. */
+    SimWalStats walStats() {
+        return wal == null ? SimWalStats.NONE : wal.stats();
     }
 
     private void tick(int life) {

@@ -3,10 +3,11 @@ package io.flotilla.sim;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
-import io.flotilla.raft.MemoryStorage;
+import io.flotilla.raft.HardState;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.ProposeResult;
 import io.flotilla.raft.RaftNode;
+import io.flotilla.raft.RaftStorage;
 import io.flotilla.raft.ReadState;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.Ready;
@@ -18,17 +19,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One replica of one group on one node: a {@link RaftNode}, the durable {@link MemoryStorage} it
- * reads, the state machine, and the one {@link Ready} being handled. The storage is the only part
- * that survives a crash. Handles each Ready as an asynchronous disk would: messages go at once,
- * the writes land after a disk delay, and only then go acknowledgements, applies and
- * {@code advance}. Owned by the single thread that runs the seed.
+ * One replica of one group on one node: a {@link RaftNode}, the durable {@link SimStorage} it
+ * reads (a MemoryStorage, or its group of the node's real write-ahead log), the state machine, and
+ * the one {@link Ready} being handled. The storage is the only part that survives a crash. Handles
+ * each Ready as an asynchronous disk would: messages go at once, the writes land after a disk
+ * delay, and only then go acknowledgements, applies and {@code advance}. Owned by the single
+ * thread that runs the seed.
  */
 final class SimReplica {
     final int nodeId;
     final int groupId;
     private final SimCluster cluster;
-    private final MemoryStorage storage;
+    private final SimStorage storage;
 
     /** Null while the node is down. */
     private RaftNode raft;
@@ -53,7 +55,7 @@ final class SimReplica {
     private record PendingRead(long index, SimOp op) {
     }
 
-    SimReplica(SimCluster cluster, int nodeId, int groupId, MemoryStorage storage) {
+    SimReplica(SimCluster cluster, int nodeId, int groupId, SimStorage storage) {
         this.cluster = cluster;
         this.nodeId = nodeId;
         this.groupId = groupId;
@@ -68,8 +70,9 @@ final class SimReplica {
         return raft;
     }
 
-    MemoryStorage storage() {
-        return storage;
+    /** The durable storage as the core reads it (while the node is up). */
+    RaftStorage storage() {
+        return storage.raft();
     }
 
     long lastApplied() {
@@ -83,9 +86,10 @@ final class SimReplica {
 
     /** Starts (or restarts) from the durable storage: the state machine comes from its snapshot. */
     void start(int incarnation) {
-        Snapshot snap = storage.snapshot();
+        RaftStorage durable = storage.raft();
+        Snapshot snap = durable.snapshot();
         long applied = snap.metadata().index();
-        raft = new RaftNode(cluster.hooks().raftConfig().apply(cluster.config().raftConfig(nodeId, groupId, incarnation, applied)), storage);
+        raft = new RaftNode(cluster.hooks().raftConfig().apply(cluster.config().raftConfig(nodeId, groupId, incarnation, applied)), durable);
         stateMachine = SimKvStateMachine.restore(snap.data(), applied);
         if (stateMachine.appliedIndex() != applied) {
             throw violation("snapshot at %d holds a state machine at %d", applied, stateMachine.appliedIndex());
@@ -192,18 +196,22 @@ final class SimReplica {
         cluster.network().send(m);
     }
 
-    /** The disk write of {@code rd} has completed: finish the Ready in the order its contract sets. */
+    /**
+     * The disk write of {@code rd} has completed: finish the Ready in the order its contract sets.
+     * The snapshot, entries and hard state become durable together (one batch on the WAL), then
+     * each is checked and acted on.
+     */
     private void persisted(Ready rd, Ready original) {
+        HardState durableBefore = storage.raft().initialHardState();
+        storage.persist(rd.snapshot(), rd.entries(), rd.hardState());
         if (rd.snapshot() != null) {
             installSnapshot(rd.snapshot());
         }
         if (!rd.entries().isEmpty()) {
-            storage.append(rd.entries());
             cluster.invariants().onPersistedEntries(this, rd.entries());
         }
         if (rd.hardState() != null) {
-            cluster.invariants().onHardState(this, storage.initialHardState(), rd.hardState());
-            storage.setHardState(rd.hardState());
+            cluster.invariants().onHardState(this, durableBefore, rd.hardState());
         }
         cluster.invariants().onPersisted(this);
         for (Message m : rd.messagesAfterPersist()) {
@@ -222,12 +230,12 @@ final class SimReplica {
         afterInput();
     }
 
+    /** The state machine's side of a received snapshot, which {@link SimStorage#persist} has made durable. */
     private void installSnapshot(Snapshot s) {
         long index = s.metadata().index();
         if (index <= lastApplied) {
             throw violation("Ready carries a snapshot at %d, not beyond applied index %d", index, lastApplied);
         }
-        storage.applySnapshot(s);
         stateMachine = SimKvStateMachine.restore(s.data(), index);
         if (stateMachine.appliedIndex() != index) {
             throw violation("snapshot at %d holds a state machine at %d", index, stateMachine.appliedIndex());
@@ -301,18 +309,16 @@ final class SimReplica {
 
     /** Snapshots the state machine every few entries and compacts the log below it. */
     private void maybeSnapshot() {
-        long snapshotIndex = storage.snapshot().metadata().index();
+        long snapshotIndex = storage.snapshotIndex();
         if (lastApplied - snapshotIndex < cluster.config().snapshotEveryEntries()) {
             return;
         }
-        if (lastApplied > storage.lastIndex()) {
-            throw violation("applied index %d is beyond the durable log's last index %d", lastApplied, storage.lastIndex());
+        long lastIndex = storage.raft().lastIndex();
+        if (lastApplied > lastIndex) {
+            throw violation("applied index %d is beyond the durable log's last index %d", lastApplied, lastIndex);
         }
-        storage.createSnapshot(lastApplied, raft.confState(), stateMachine.serialize());
         long compactTo = lastApplied - cluster.config().keepEntriesAfterSnapshot();
-        if (compactTo >= storage.firstIndex()) {
-            storage.compact(compactTo);
-        }
+        storage.snapshotAndCompact(lastApplied, raft.confState(), stateMachine.serialize(), compactTo);
     }
 
     private static long opKey(int clientId, long seq) {

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
  * threads; seeds share nothing.
  */
 class SimulationTest {
-    private static final int MIN_OPS = 500;
-    private static final int MIN_EVENTS = 5;
+    static final int MIN_OPS = 500;
+    static final int MIN_EVENTS = 5;
     private static final int THREADS = 2;
 
     @Test
