@@ -34,13 +34,16 @@ import org.HdrHistogram.Histogram;
 /**
  * Append throughput and latency of the shared log's group commit ({@link WalWriter}) on a real
  * directory, next to a baseline measured in the same run (issue 3, item 10). A plain main rather than
- * JMH: the workload is a fixed closed loop and the figures that matter are latency percentiles and
+ * JMH: the workload is a fixed set of clients and the figures that matter are latency percentiles and
  * entries per fsync, which JMH does not report.
  *
  * <p>One cell = (entry size, groups, submitters). Each submitter thread loops: build a batch of
  * {@code --entries-per-batch} entries for random groups (entries of one group form one ENTRIES
- * record), {@link WalWriter#submit} it, park until its callback says durable, record submit → durable
- * in its own HdrHistogram, repeat. After a warm-up the writer's counters are sampled at the start and
+ * record), {@link WalWriter#submit} it, keep up to {@code --inflight-per-submitter} such batches in
+ * flight (the runtime's workers pipeline several log batches each), park while the window is full,
+ * record submit → durable of every batch in its own HdrHistogram. With a window of 1 this is the
+ * closed loop of one batch at a time; a closed loop of N single-entry submitters can never put more
+ * than N entries under one fsync. After a warm-up the writer's counters are sampled at the start and
  * end of the measured interval; entries/s, MB/s (log bytes: record headers and padding included, 1 MB
  * = 10^6 B) and entries per fsync come from their difference.
  *
@@ -54,8 +57,8 @@ import org.HdrHistogram.Histogram;
  * the ceiling, not the expectation.
  *
  * <p>Threads: the main thread owns the sweep, the writer's lifecycle and the baseline file; each
- * submitter thread owns its {@link Submitter} (random source, histogram); the writer thread only runs
- * the submitters' callbacks, which set a volatile flag and unpark. Group indexes come from one
+ * submitter thread owns its {@link Submitter} (random source, histogram); the log's completer thread
+ * only runs the submitters' callbacks, which stamp a time, bump a volatile counter and unpark. Group indexes come from one
  * {@link AtomicLongArray} shared by all submitters: the writer does not check Raft index order, and
  * the runtime's one-owner-per-group rule is not what is measured here.
  *
@@ -76,7 +79,7 @@ public final class WalAppendBench {
     }
 
     /** The run's options, validated. */
-    record Options(List<Cell> cells, int entriesPerBatch, double seconds, double warmupSeconds, double baselineSeconds,
+    record Options(List<Cell> cells, int entriesPerBatch, int inflightPerSubmitter, double seconds, double warmupSeconds, double baselineSeconds,
             int slices, Path parentDir, int segmentBytes, int queueCapacityBatches) {
     }
 
@@ -125,7 +128,7 @@ public final class WalAppendBench {
     /** Set by the main thread, read by every submitter. */
     private static final class Control {
         volatile boolean recording;
-        /** While set, submitters finish the batch in flight and wait, so a baseline slice has the disk. */
+        /** While set, submitters finish the batches in flight and wait, so a baseline slice has the disk. */
         volatile boolean paused;
         volatile boolean stop;
     }
@@ -158,7 +161,10 @@ public final class WalAppendBench {
                 write+fsync baseline of the same bytes per fsync, measured in the same run.
 
                   --groups LIST            groups, e.g. 1,16,256,4096
-                  --submitters LIST        submitter threads (closed loop, one batch in flight each)
+                  --submitters LIST        submitter threads
+                  --inflight-per-submitter K  batches each submitter keeps in flight (default 4, as the
+                                           runtime's workers pipeline log batches); 1 is the closed
+                                           loop of one batch at a time
                   --entry-bytes LIST       entry payload sizes in bytes, e.g. 128,1024
                   --full                   the full grid: groups 1,16,256,4096 x submitters 1,4,16,64
                                            x entry bytes 128,1024 (32 cells, about 4 minutes); a list
@@ -212,6 +218,7 @@ public final class WalAppendBench {
             }
         }
         int entriesPerBatch = a.integer("entries-per-batch", 1, 1, 4096);
+        int inflight = a.integer("inflight-per-submitter", 4, 1, 1024);
         double seconds = a.seconds("seconds", 3, 0.2, 60);
         double warmup = a.seconds("warmup-seconds", 1, 0, 30);
         double baselineSeconds = a.seconds("baseline-seconds", 2, 0.2, 60);
@@ -227,7 +234,7 @@ public final class WalAppendBench {
                         entriesPerBatch, c.entryBytes(), segmentBytes));
             }
         }
-        return new Options(List.copyOf(cells), entriesPerBatch, seconds, warmup, baselineSeconds, slices, dir, segmentBytes,
+        return new Options(List.copyOf(cells), entriesPerBatch, inflight, seconds, warmup, baselineSeconds, slices, dir, segmentBytes,
                 queue);
     }
 
@@ -286,7 +293,7 @@ public final class WalAppendBench {
             try {
                 writer.start();
                 for (int t = 0; t < cell.submitters(); t++) {
-                    Submitter s = new Submitter(writer, control, cell.groups(), o.entriesPerBatch(), payload, nextIndex,
+                    Submitter s = new Submitter(writer, control, cell.groups(), o.entriesPerBatch(), o.inflightPerSubmitter(), payload, nextIndex,
                             new SplittableRandom(1000 + t));
                     s.thread = new Thread(s, "bench-submitter-" + t);
                     s.thread.setDaemon(true);
@@ -361,10 +368,10 @@ public final class WalAppendBench {
         return 0;
     }
 
-    /** The id of the log writer's thread (named flotilla-wal-writer-*), or -1. */
+    /** The id of the log writer's thread (named flotilla-wal-writer-1: the bench's node id is 1; not its completer), or -1. */
     private static long writerThreadId() {
         for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("flotilla-wal-writer-")) {
+            if (t.getName().equals("flotilla-wal-writer-1")) {
                 return t.getId();
             }
         }
@@ -511,18 +518,27 @@ public final class WalAppendBench {
     }
 
     /**
-     * One closed-loop client: one batch in flight at a time. Its fields are owned by its thread, except
-     * {@link #done}, {@link #durableNs} and {@link #failed}, which the writer thread sets in the callback.
+     * One client with a window of up to {@code inflight} batches: it submits while fewer are in
+     * flight, and waits for a completion when the window is full (with {@code inflight == 1}, the
+     * closed loop of one batch at a time). Callbacks arrive in submission order, so the batch that
+     * completes is always the oldest in flight: slot {@code completed % inflight} of the rings. Its
+     * fields are owned by its thread, except the rings' {@link #durableNs} slots, {@link #completed}
+     * and {@link #failed}, which the log's completer thread writes in the callback ({@code completed}
+     * is volatile and written last, so it publishes the slot).
      */
     private static final class Submitter implements Runnable, WalAppendCallback {
         private final WalWriter writer;
         private final Control control;
         private final int groups;
         private final int entriesPerBatch;
+        private final int inflight;
         private final byte[] payload;
         private final AtomicLongArray nextIndex;
         private final SplittableRandom random;
         private final int[] pickedGroups;
+        private final long[] startNs;
+        private final boolean[] recorded;
+        private final long[] durableNs;
         final Histogram latencyNs = new Histogram(STUCK_NS, 3);
         Thread thread;
         long refusals;
@@ -530,27 +546,43 @@ public final class WalAppendBench {
         /** True while this submitter waits out a baseline slice with no batch in flight. */
         volatile boolean paused;
 
-        private volatile boolean done;
-        private volatile long durableNs;
+        /** Batches submitted; owned by the submitter thread. */
+        private long submitted;
+        /** Completions already turned into latencies; owned by the submitter thread. */
+        private long processed;
+        /** Batches completed; written by the completer thread only. */
+        private volatile long completed;
         private volatile WalFailedException failed;
 
-        Submitter(WalWriter writer, Control control, int groups, int entriesPerBatch, byte[] payload,
+        Submitter(WalWriter writer, Control control, int groups, int entriesPerBatch, int inflight, byte[] payload,
                 AtomicLongArray nextIndex, SplittableRandom random) {
             this.writer = writer;
             this.control = control;
             this.groups = groups;
             this.entriesPerBatch = entriesPerBatch;
+            this.inflight = inflight;
             this.payload = payload;
             this.nextIndex = nextIndex;
             this.random = random;
             this.pickedGroups = new int[entriesPerBatch];
+            this.startNs = new long[inflight];
+            this.recorded = new boolean[inflight];
+            this.durableNs = new long[inflight];
         }
 
         @Override
         public void run() {
             try {
+                long progressNs = System.nanoTime();
                 while (!control.stop) {
+                    if (drainCompletions()) {
+                        progressNs = System.nanoTime();
+                    }
                     if (control.paused) {
+                        if (submitted != processed) {
+                            awaitCompletion(progressNs);
+                            continue;
+                        }
                         paused = true;
                         while (control.paused && !control.stop) {
                             LockSupport.parkNanos(this, 1_000_000L);
@@ -558,10 +590,14 @@ public final class WalAppendBench {
                         paused = false;
                         continue;
                     }
+                    if (submitted - processed == inflight) {
+                        awaitCompletion(progressNs);
+                        continue;
+                    }
                     WalBatch batch = nextBatch();
-                    boolean recording = control.recording;
-                    done = false;
-                    long startNs = System.nanoTime();
+                    int slot = (int) (submitted % inflight);
+                    recorded[slot] = control.recording;
+                    startNs[slot] = System.nanoTime();
                     while (!writer.submit(batch, this)) {
                         refusals++;
                         if (control.stop) {
@@ -569,22 +605,39 @@ public final class WalAppendBench {
                         }
                         Thread.yield();
                     }
-                    while (!done) {
-                        LockSupport.parkNanos(this, 10_000_000L);
-                        if (!done && System.nanoTime() - startNs > STUCK_NS) {
-                            throw new IllegalStateException("a batch was not durable after "
-                                    + TimeUnit.NANOSECONDS.toSeconds(STUCK_NS) + " s; the writer is stuck");
-                        }
-                    }
-                    if (failed != null) {
-                        throw failed;
-                    }
-                    if (recording) {
-                        latencyNs.recordValue(Math.min(durableNs - startNs, STUCK_NS));
-                    }
+                    submitted++;
                 }
             } catch (Throwable t) {
                 error = t;
+            }
+        }
+
+        /** Turns new completions into latencies; true if there were any. */
+        private boolean drainCompletions() throws WalFailedException {
+            long done = completed;
+            if (failed != null) {
+                throw failed;
+            }
+            if (done == processed) {
+                return false;
+            }
+            for (; processed < done; processed++) {
+                int slot = (int) (processed % inflight);
+                if (recorded[slot]) {
+                    latencyNs.recordValue(Math.min(durableNs[slot] - startNs[slot], STUCK_NS));
+                }
+            }
+            return true;
+        }
+
+        /** Parks until the completer reports a batch (it unparks this thread), failing if nothing completes for too long. */
+        private void awaitCompletion(long progressNs) {
+            if (completed == processed && failed == null) {
+                LockSupport.parkNanos(this, 10_000_000L);
+                if (completed == processed && failed == null && System.nanoTime() - progressNs > STUCK_NS) {
+                    throw new IllegalStateException("no batch was durable for "
+                            + TimeUnit.NANOSECONDS.toSeconds(STUCK_NS) + " s; the writer is stuck");
+                }
             }
         }
 
@@ -619,15 +672,16 @@ public final class WalAppendBench {
 
         @Override
         public void onDurable(WalBatch batch, long segmentSequence, long endOffsetBytes) {
-            durableNs = System.nanoTime();
-            done = true;
+            long done = completed;
+            durableNs[(int) (done % inflight)] = System.nanoTime();
+            completed = done + 1;
             LockSupport.unpark(thread);
         }
 
         @Override
         public void onFailed(WalBatch batch, WalFailedException e) {
             failed = e;
-            done = true;
+            completed = completed + 1;
             LockSupport.unpark(thread);
         }
     }
@@ -653,10 +707,10 @@ public final class WalAppendBench {
         StringBuilder sb = new StringBuilder();
         sb.append("## WAL append: group commit vs. one-thread write+fsync baseline\n\n");
         sb.append(String.format("Setup: %s; %d B segments (preallocated), entries per batch %d, %.1f s measured per cell"
-                        + " after %.1f s warm-up, baseline %.1f s, interleaved in %d slices each; closed loop (each submitter waits for its batch to be"
-                        + " durable before the next).%n",
+                        + " after %.1f s warm-up, baseline %.1f s, interleaved in %d slices each; each submitter keeps up to %d"
+                        + " batches in flight%s.%n",
                 setupBefore, o.segmentBytes(), o.entriesPerBatch(), o.seconds(), o.warmupSeconds(), o.baselineSeconds(),
-                o.slices()));
+                o.slices(), o.inflightPerSubmitter(), o.inflightPerSubmitter() == 1 ? " (closed loop)" : ""));
         sb.append("Load at the end: ").append(BenchEnv.loadAverage()).append(".\n\n");
         sb.append(header());
         for (Result r : results) {
@@ -664,7 +718,7 @@ public final class WalAppendBench {
         }
         sb.append("\nMB/s counts log bytes (record headers and padding included), 1 MB = 10^6 B; entries/s is payload-carrying"
                 + " entries. fsyncs include the one per segment rollover. Latency is submit → durable callback"
-                + " (HdrHistogram, closed loop, so no coordinated-omission correction). The baseline writes B/fsync bytes"
+                + " (HdrHistogram, per batch; clients with a bounded window, so no coordinated-omission correction). The baseline writes B/fsync bytes"
                 + " per force(false) to one preallocated file from one thread; its p50 is write+force per batch. CPU % is CPU time over the measured interval as a percentage of one"
                 + " core (this machine has " + Runtime.getRuntime().availableProcessors() + "): the whole JVM / the writer thread.\n");
         List<String> notes = new ArrayList<>();

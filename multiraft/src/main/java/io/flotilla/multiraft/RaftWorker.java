@@ -114,7 +114,7 @@ public final class RaftWorker implements Runnable {
 
         @Override
         public void onDurable(WalBatch b, long segmentSequence, long endOffsetBytes) {
-            // Writer thread: hand the round back to its worker. The queue has room for every round in flight.
+            // The log's completer thread: hand the round back to its worker. The queue has room for every round in flight.
             completions.offer(this);
             worker.wakeIfParked();
         }

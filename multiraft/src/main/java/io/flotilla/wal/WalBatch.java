@@ -9,8 +9,9 @@ import java.util.List;
  * acknowledged together. Single use.
  *
  * <p>Ownership moves with the batch: the submitting thread builds it and owns it until
- * {@link WalWriter#submit} accepts it; the writer thread then owns it, fills in where each record
- * landed, and passes it to the callback; after the callback has handed it back to a worker (through
+ * {@link WalWriter#submit} accepts it; the writer thread then owns it and fills in where each record
+ * landed; once it is durable, the writer passes it (through a queue) to the log's completer thread,
+ * which runs the callback; after the callback has handed it back to a worker (through
  * a queue, which orders the memory), that worker may read the positions. Nobody mutates it
  * concurrently, so the fields are plain.
  */

@@ -7,7 +7,7 @@ import java.io.IOException;
  * submitted after that point will ever be acknowledged. Fail-stop, never retried: after a failed
  * fsync the kernel may have dropped the dirty pages and cleared the error, so a retry that
  * "succeeds" would acknowledge bytes that are not on disk. Handed to every pending submission's
- * callback on the writer thread and thrown to every later submitter; {@link #getCause()} is the
+ * callback on the log's completer thread and thrown to every later submitter; {@link #getCause()} is the
  * original error.
  */
 public final class WalFailedException extends IOException {

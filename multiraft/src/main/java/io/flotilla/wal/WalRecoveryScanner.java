@@ -2,7 +2,6 @@ package io.flotilla.wal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,13 +16,17 @@ import java.util.List;
  * given the writer's contract: it forces segment N before writing the first record of segment N+1.
  * Any other damage (an earlier segment, a CRC mismatch or zeros followed by an intact record, a
  * broken CRC chain, a missing segment) throws {@link WalCorruptionException} naming file and offset.
+ *
+ * <p>Reading. A {@link WalSegmentPrefetcher} reads each segment whole on its own thread while this
+ * one decodes the segment before it, so a cold scan costs about the slower of reading and decoding.
+ * The zero-filled space after the last record is read too, and must be all zeros: that is how a
+ * zeroed block followed by intact records (damage, not a torn tail) is told from the clean end of
+ * the data, so it cannot be skipped without skipping that check.
  */
 public final class WalRecoveryScanner {
     private final WalFileSystem fs;
     private final WalConfig config;
     private final WalRecordDecoder decoder;
-    /** Holds one whole segment; grown to the largest segment met, reused across segments. */
-    private ByteBuffer segment;
 
     public WalRecoveryScanner(WalFileSystem fs, WalConfig config) {
         this.fs = fs;
@@ -51,7 +54,13 @@ public final class WalRecoveryScanner {
                                 + " and " + WalSegmentNames.fileName(sequences.get(i)));
             }
         }
+        try (WalSegmentPrefetcher prefetcher = new WalSegmentPrefetcher(fs, config, sequences)) {
+            return scan(visitor, sequences, temps, prefetcher);
+        }
+    }
 
+    private WalRecoveryResult scan(WalRecordVisitor visitor, List<Long> sequences, List<String> temps,
+            WalSegmentPrefetcher prefetcher) throws IOException {
         long tailSequence = sequences.isEmpty() ? -1 : sequences.get(0);
         long tailEnd = WalSegmentHeader.HEADER_BYTES;
         int lastCrc = 0;
@@ -59,7 +68,9 @@ public final class WalRecoveryScanner {
         for (int i = 0; i < sequences.size(); i++) {
             long seq = sequences.get(i);
             String name = WalSegmentNames.fileName(seq);
-            int limit = load(seq);
+            WalSegmentPrefetcher.Segment loaded = load(prefetcher);
+            ByteBuffer segment = loaded.buffer;
+            int limit = loaded.sizeBytes;
             int off = WalSegmentHeader.HEADER_BYTES;
             while (true) {
                 int code = decoder.probe(segment, off, limit);
@@ -86,53 +97,41 @@ public final class WalRecoveryScanner {
                     why += ", but non-zero bytes follow up to offset " + lastNonZero;
                 }
                 for (int j = i + 1; j < sequences.size(); j++) {
-                    String later = requireEmpty(sequences.get(j));
+                    String later = requireEmpty(prefetcher);
                     if (later != null) {
                         throw new WalCorruptionException(name, off, why + "; later segment " + later + " holds data");
                     }
                 }
-                int next = findIntactRecord(off + WalRecordFormat.ALIGNMENT_BYTES, limit);
+                int next = findIntactRecord(segment, off + WalRecordFormat.ALIGNMENT_BYTES, limit);
                 if (next >= 0) {
                     throw new WalCorruptionException(name, off, why + "; an intact record follows at offset " + next);
                 }
                 return new WalRecoveryResult(sequences, seq, off, lastNonZero + 1L, lastCrc, records, temps);
             }
+            prefetcher.release(loaded);
         }
         return new WalRecoveryResult(sequences, tailSequence, tailEnd, tailEnd, lastCrc, records, temps);
     }
 
-    /** Reads segment {@code seq} whole into {@link #segment}, checks its header, returns its size. */
-    private int load(long seq) throws IOException {
-        String name = WalSegmentNames.fileName(seq);
-        try (WalFile file = fs.open(config.directory().resolve(name))) {
-            long sizeBytes = file.sizeBytes();
-            if (sizeBytes > WalConfig.MAX_SEGMENT_BYTES) {
-                throw new WalCorruptionException(name, 0, "segment is " + sizeBytes + " bytes, more than the "
-                        + WalConfig.MAX_SEGMENT_BYTES + " any segment may have");
-            }
-            int size = (int) sizeBytes;
-            if (segment == null || segment.capacity() < size) {
-                segment = ByteBuffer.allocateDirect(Math.max(size, WalSegmentHeader.HEADER_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
-            }
-            segment.clear().limit(size);
-            int read = file.read(segment, 0);
-            if (read != size) {
-                throw new IOException("read " + read + " of " + size + " bytes of " + file.path());
-            }
-            segment.clear();
-            WalSegmentHeader.decode(segment, name, size, config, seq);
-            return size;
-        }
+    /** The next segment, read whole by the prefetcher, with its header checked. */
+    private WalSegmentPrefetcher.Segment load(WalSegmentPrefetcher prefetcher) throws IOException {
+        WalSegmentPrefetcher.Segment loaded = prefetcher.next();
+        WalSegmentHeader.decode(loaded.buffer, WalSegmentNames.fileName(loaded.sequence), loaded.sizeBytes, config,
+                loaded.sequence);
+        return loaded;
     }
 
-    /** Returns null if segment {@code seq} has a valid header and nothing but zeros after it, else its name. */
-    private String requireEmpty(long seq) throws IOException {
-        int limit = load(seq);
-        return lastNonZeroByte(segment, WalSegmentHeader.HEADER_BYTES, limit) < 0 ? null : WalSegmentNames.fileName(seq);
+    /** Returns null if the next segment has a valid header and nothing but zeros after it, else its name. */
+    private String requireEmpty(WalSegmentPrefetcher prefetcher) throws IOException {
+        WalSegmentPrefetcher.Segment loaded = load(prefetcher);
+        boolean empty = lastNonZeroByte(loaded.buffer, WalSegmentHeader.HEADER_BYTES, loaded.sizeBytes) < 0;
+        String name = WalSegmentNames.fileName(loaded.sequence);
+        prefetcher.release(loaded);
+        return empty ? null : name;
     }
 
-    /** Offset of the first intact record starting at an aligned offset in [from, limit), or -1. */
-    private int findIntactRecord(int from, int limit) {
+    /** Offset of the first intact record starting at an aligned offset in [from, limit) of {@code segment}, or -1. */
+    private int findIntactRecord(ByteBuffer segment, int from, int limit) {
         for (int pos = from; pos + WalRecordFormat.HEADER_BYTES <= limit; pos += WalRecordFormat.ALIGNMENT_BYTES) {
             if (segment.getLong(pos) == 0 && segment.getLong(pos + 8) == 0) {
                 continue;

@@ -6,49 +6,91 @@ import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
  * The group-commit writer of a node's log: one thread that takes every batch pending from every
  * worker, encodes them into one reusable buffer, writes them at the end of the current segment with
- * as few {@code write} calls as the buffer allows, forces the segment once, and then completes every
- * batch's callback with its durable position. There is no timer: while one fsync runs, the next
- * group gathers in the queue.
+ * as few {@code write} calls as the buffer allows, forces the segment once, and hands the round to a
+ * completer thread, which runs every batch's callback with its durable position. There is no timer:
+ * while one fsync runs, the next group gathers in the queue.
  *
  * <p>Threads. The writer thread (a plain {@link Thread} owned by this object, started by
  * {@link #start} and stopped by {@link #close}, both called by the log's owner) owns the current
  * segment file, the encoder with its CRC chain, the buffer and the counters' values. Submitters (the
  * runtime's workers, any number of threads) only call {@link #submit}, which never blocks: it offers
- * the batch to a bounded queue and returns false when the queue is full. The owner must hold the log
- * directory's lock for as long as the writer is open. A {@link WalSegmentPreallocator} thread creates
- * the next segments ahead of need.
+ * the batch to a bounded lock-free queue (capacity {@link WalWriterConfig#queueCapacityBatches()}
+ * rounded up to a power of two) and returns false when the queue is full. The completer thread (one
+ * per log, named {@code flotilla-wal-writer-<node>-completer}) runs the callbacks, so the wake-ups of
+ * the submitters they cause are off the write+force path: as soon as a force returns, the writer
+ * hands the round over through a bounded single-producer queue and drains the next one. At most
+ * {@link #ROUNDS_IN_FLIGHT} forced rounds wait for the completer; beyond that the writer waits for
+ * it (back-pressure from slow callbacks). The owner must hold the log directory's lock for as long as
+ * the writer is open. A {@link WalSegmentPreallocator} thread creates the next segments ahead of need.
+ *
+ * <p>Order. Rounds reach the completer in the order they were committed and it completes them one
+ * by one, each in submission order, so callbacks run exactly once per accepted batch, in the order
+ * the queue accepted the batches, successes and failures alike.
  *
  * <p>Fail-stop. Any error from {@code write}, {@code force}, opening or closing a segment, or
  * creating the next one, fails the batches of that group commit and every batch submitted after it
  * with {@link WalFailedException} carrying the original cause. The writer never writes or forces
  * again: an fsync is never retried, because after a failed fsync Linux may have dropped the dirty
- * pages and cleared the error, so a retry could report success for lost data.
+ * pages and cleared the error, so a retry could report success for lost data. A callback that throws
+ * stops the log the same way from the next round the writer takes on; rounds it had already forced
+ * are still reported durable, which they are.
  *
  * <p>Crash safety (the contract {@link WalRecoveryScanner} relies on): segment N is forced before
  * the first record is written to segment N+1, and a torn tail left by an earlier run is zeroed and
  * forced before anything is appended after it.
  */
 public final class WalWriter implements AutoCloseable {
+    /**
+     * Forced rounds that may wait for the completer. More than two only absorbs a completer that
+     * is descheduled for a moment (a 2-core node runs the workers too); each round's batch array is
+     * small until a round needs more.
+     */
+    static final int ROUNDS_IN_FLIGHT = 8;
+    private static final int MIN_ROUND_CAPACITY = 64;
+    private static final VarHandle FAILURE;
+
+    static {
+        try {
+            FAILURE = MethodHandles.lookup().findVarHandle(WalWriter.class, "failure", WalFailedException.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final WalFileSystem fs;
     private final WalConfig config;
     private final int maxRecordBytes;
-    private final ArrayBlockingQueue<WalBatch> queue;
+    /** Submitters to the writer; many producers, the writer is the one consumer (close, before start). */
+    private final ManyToOneConcurrentArrayQueue<WalBatch> queue;
     private final int drainLimitBatches;
+    /** Forced (or failed) rounds, writer to completer, in commit order. */
+    private final OneToOneConcurrentArrayQueue<CommitRound> completions;
+    /** Completed rounds, completer back to writer, for reuse. Exactly ROUNDS_IN_FLIGHT rounds exist. */
+    private final OneToOneConcurrentArrayQueue<CommitRound> freeRounds;
+    /** Submits between their closed check and their offer; close waits for it to reach zero. */
+    private final AtomicInteger submitting = new AtomicInteger();
     private final Thread thread;
+    private final Thread completer;
     private final WalSegmentPreallocator preallocator;
 
     // Owned by the writer thread (set by the opening thread before start, which orders them).
     private final WalRecordEncoder encoder;
     private final ByteBuffer buffer;
-    private final List<WalBatch> round;
+    /** The round being gathered and committed; handed to the completer once forced. */
+    private CommitRound round;
+    private final Consumer<WalBatch> addToRound = batch -> round.add(batch);
     private WalFile file;
     private long sequence;
     /** Mirror of {@code sequence} for other threads: segments below it are closed by the writer. */
@@ -56,12 +98,20 @@ public final class WalWriter implements AutoCloseable {
     /** Invariant: every byte of the segment before this offset has been written; the buffer's byte 0 goes here. */
     private long writtenEndBytes;
 
-    /** Set once by the writer thread; read by submitters. */
+    /** Set once (first error wins) by the writer or the completer thread; read by submitters and the writer. */
     private volatile WalFailedException failure;
-    /** Set by the owner in {@link #close}; the writer finishes what is queued, then exits. */
+    /** Set by the owner in {@link #close}: new submissions are refused. */
     private volatile boolean closing;
-    /** True while the writer thread is about to park or parked; submitters wake it only then. */
+    /** Set by {@link #close} once no submission can still arrive: the writer finishes what is queued and exits. */
+    private volatile boolean drained;
+    /** Set by the writer on its way out: the completer finishes the rounds handed to it and exits. */
+    private volatile boolean writerDone;
+    /** True while the writer thread is about to park or parked for work; submitters wake it only then. */
     private volatile boolean idle;
+    /** True while the writer waits for the completer to give back a round. */
+    private volatile boolean awaitingRound;
+    /** True while the completer is about to park or parked; the writer wakes it only then. */
+    private volatile boolean completerIdle;
     private volatile boolean started;
     /** An error closing the last segment on the way out, reported by {@link #close}. */
     private volatile IOException closeError;
@@ -82,9 +132,15 @@ public final class WalWriter implements AutoCloseable {
         this.fs = fs;
         this.config = config;
         this.maxRecordBytes = config.maxRecordBytes();
-        this.queue = new ArrayBlockingQueue<>(writerConfig.queueCapacityBatches());
+        this.queue = new ManyToOneConcurrentArrayQueue<>(writerConfig.queueCapacityBatches());
         this.drainLimitBatches = writerConfig.queueCapacityBatches();
-        this.round = new ArrayList<>(drainLimitBatches);
+        this.completions = new OneToOneConcurrentArrayQueue<>(ROUNDS_IN_FLIGHT);
+        this.freeRounds = new OneToOneConcurrentArrayQueue<>(ROUNDS_IN_FLIGHT);
+        int roundCapacity = Math.min(MIN_ROUND_CAPACITY, drainLimitBatches);
+        this.round = new CommitRound(roundCapacity);
+        for (int i = 1; i < ROUNDS_IN_FLIGHT; i++) {
+            freeRounds.offer(new CommitRound(roundCapacity));
+        }
         this.encoder = new WalRecordEncoder(config.maxRecordBytes());
         this.encoder.continueChainFrom(lastRecordCrc);
         this.buffer = ByteBuffer.allocateDirect(writerConfig.writeBufferBytes()).order(ByteOrder.LITTLE_ENDIAN);
@@ -95,6 +151,8 @@ public final class WalWriter implements AutoCloseable {
         this.thread = new Thread(this::run, "flotilla-wal-writer-" + config.nodeId());
         // Daemon so a forgotten close cannot keep the JVM alive; durability never depends on the thread outliving close.
         this.thread.setDaemon(true);
+        this.completer = new Thread(this::runCompleter, "flotilla-wal-writer-" + config.nodeId() + "-completer");
+        this.completer.setDaemon(true);
         this.preallocator = new WalSegmentPreallocator(fs, config, writerConfig.segmentsAhead(), sequence,
                 lastExistingSequence);
     }
@@ -174,17 +232,18 @@ public final class WalWriter implements AutoCloseable {
         file.force();
     }
 
-    /** Owner thread: starts the writer and preallocator threads. */
+    /** Owner thread: starts the writer, completer and preallocator threads. */
     public void start() {
         Check.state(!started, "the log writer was already started");
         started = true;
         preallocator.start(thread);
+        completer.start();
         thread.start();
     }
 
     /**
      * Any thread: hands {@code batch} to the writer without blocking. On true, exactly one of
-     * {@code callback}'s methods will run, on the writer thread, once the batch is durable or has
+     * {@code callback}'s methods will run, on the completer thread, once the batch is durable or has
      * failed. On false the queue was full: nothing happened, the caller still owns the batch and
      * should report back-pressure (retry in a later round).
      *
@@ -197,17 +256,21 @@ public final class WalWriter implements AutoCloseable {
         if (failed != null) {
             throw new WalFailedException("it stopped before this submission: " + failed.detail(), failed.getCause());
         }
-        Check.state(!closing, "the log writer is closed; no batch can be submitted");
-        batch.beginSubmit(callback, maxRecordBytes);
-        if (!queue.offer(batch)) {
-            batch.cancelSubmit();
-            return false;
+        // Counted from before the closed check until after the offer, so that close() knows when no
+        // submission that saw the writer open can still be on its way into the queue.
+        submitting.getAndIncrement();
+        try {
+            Check.state(!closing, "the log writer is closed; no batch can be submitted");
+            batch.beginSubmit(callback, maxRecordBytes);
+            if (!queue.offer(batch)) {
+                batch.cancelSubmit();
+                return false;
+            }
+        } finally {
+            submitting.getAndDecrement();
         }
-        // Close may have begun after the check above; if the writer is gone and nobody took the batch, take it back.
-        if (closing && queue.remove(batch)) {
-            batch.cancelSubmit();
-            throw new IllegalStateException("the log writer is closed; no batch can be submitted");
-        }
+        // The offer's CAS on the queue tail orders before this read; the writer sets idle before its
+        // last emptiness check, so one of the two sees the other (no lost wake-up).
         if (idle) {
             LockSupport.unpark(thread);
         }
@@ -233,9 +296,11 @@ public final class WalWriter implements AutoCloseable {
 
     /**
      * Owner thread: lets the writer make everything already queued durable (or fail it, if the log
-     * failed), stops both threads and closes the segment. A submission that races with close is
-     * either refused by {@link #submit} or failed through its callback; none is left unanswered.
-     * Stop the submitters first. Blocks while a force is under way.
+     * failed), waits until the completer has run every callback, stops the threads and closes the
+     * segment. A submission that races with close is either refused by {@link #submit} or completed
+     * through its callback; none is left unanswered. Stop the submitters first. Blocks while a force
+     * is under way. If the writer was never started, the batches queued are failed on the calling
+     * thread.
      *
      * @throws IOException closing the last segment failed (every acknowledged batch is still durable)
      */
@@ -245,60 +310,146 @@ public final class WalWriter implements AutoCloseable {
             return;
         }
         closing = true;
+        // A submit that read closing == false is between its check and its offer: a few instructions, never a block.
+        while (submitting.get() != 0) {
+            Thread.onSpinWait();
+        }
+        drained = true;
         try {
             if (started) {
                 LockSupport.unpark(thread);
                 // Never interrupt the writer: an interrupt closes the FileChannel it is writing.
                 thread.join();
+                completer.join();
                 preallocator.close();
             } else {
                 closeFile();
+                WalFailedException closed = new WalFailedException("the writer closed before this batch was written", null);
+                WalBatch straggler;
+                while ((straggler = queue.poll()) != null) {
+                    completeFailed(straggler, closed);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while closing the log writer; its threads may still run");
         }
-        WalBatch straggler;
-        WalFailedException closed = null;
-        while ((straggler = queue.poll()) != null) {
-            if (closed == null) {
-                closed = new WalFailedException("the writer closed before this batch was written", null);
-            }
-            completeFailed(straggler, closed);
-        }
+        Check.state(queue.isEmpty() && completions.isEmpty(), "the log writer closed with %d batches and %d rounds"
+                + " unanswered", queue.size(), completions.size());
         if (closeError != null) {
             throw closeError;
         }
     }
 
     private void run() {
-        while (true) {
-            int n = queue.drainTo(round, drainLimitBatches);
-            if (n == 0) {
-                if (closing) {
-                    if (queue.isEmpty()) {
+        try {
+            while (true) {
+                int n = queue.drain(addToRound, drainLimitBatches);
+                if (n == 0) {
+                    if (!queue.isEmpty()) {
+                        // A submitter has claimed a slot and is about to fill it.
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    if (drained) {
                         break;
                     }
+                    // Park, not spin: on a 2-core node a spinning writer would take a core from the workers.
+                    idle = true;
+                    if (queue.isEmpty() && !drained) {
+                        LockSupport.park(this);
+                    }
+                    idle = false;
                     continue;
                 }
-                // Park, not spin: on a 2-core node a spinning writer would take a core from the workers.
-                idle = true;
-                if (queue.isEmpty() && !closing) {
+                WalFailedException failed = failure;
+                if (failed == null) {
+                    commit();
+                } else {
+                    round.failure = failed;
+                }
+                handOff();
+            }
+        } finally {
+            closeFile();
+            writerDone = true;
+            LockSupport.unpark(completer);
+        }
+    }
+
+    /** Gives the committed (or failed) round to the completer and takes an empty one, waiting if all are out. */
+    private void handOff() {
+        // Never fails: only ROUNDS_IN_FLIGHT rounds exist and the queue holds that many.
+        completions.offer(round);
+        // The offer is a release store; the fence keeps the completerIdle read after it (Dekker with runCompleter).
+        VarHandle.fullFence();
+        if (completerIdle) {
+            LockSupport.unpark(completer);
+        }
+        CommitRound next = freeRounds.poll();
+        while (next == null) {
+            awaitingRound = true;
+            next = freeRounds.poll();
+            if (next == null) {
+                LockSupport.park(this);
+                next = freeRounds.poll();
+            }
+            awaitingRound = false;
+        }
+        round = next;
+    }
+
+    /** The completer thread: runs every round's callbacks, in commit order, and gives the round back. */
+    private void runCompleter() {
+        while (true) {
+            CommitRound done = completions.poll();
+            if (done == null) {
+                if (writerDone && completions.isEmpty()) {
+                    return;
+                }
+                completerIdle = true;
+                if (completions.isEmpty() && !writerDone) {
                     LockSupport.park(this);
                 }
-                idle = false;
+                completerIdle = false;
                 continue;
             }
-            if (failure == null) {
-                commit();
-            } else {
-                for (int i = 0; i < round.size(); i++) {
-                    completeFailed(round.get(i), failure);
+            complete(done);
+            done.clear();
+            freeRounds.offer(done);
+            VarHandle.fullFence();
+            if (awaitingRound) {
+                LockSupport.unpark(thread);
+            }
+        }
+    }
+
+    /** Completer thread: one round's callbacks, in submission order. */
+    private void complete(CommitRound done) {
+        WalFailedException failed = done.failure;
+        if (failed != null) {
+            for (int i = 0; i < done.size; i++) {
+                completeFailed(done.batches[i], failed);
+            }
+            return;
+        }
+        Throwable callbackError = null;
+        for (int i = 0; i < done.size; i++) {
+            WalBatch batch = done.batches[i];
+            int last = batch.size() - 1;
+            long endBytes = batch.recordOffsetBytes(last) + batch.recordBytes(last);
+            try {
+                batch.callback().onDurable(batch, batch.recordSegmentSequence(last), endBytes);
+            } catch (RuntimeException | Error e) {
+                if (callbackError == null) {
+                    callbackError = e;
                 }
             }
-            round.clear();
         }
-        closeFile();
+        if (callbackError != null) {
+            // The batches are durable, but the node no longer knows what it acknowledged: stop it.
+            fail(new WalFailedException("a completion callback threw; callbacks must not throw", callbackError));
+        }
     }
 
     private void closeFile() {
@@ -309,15 +460,15 @@ public final class WalWriter implements AutoCloseable {
         }
     }
 
-    /** One group commit of {@link #round}: encode, write, one force, then the callbacks. */
+    /** One group commit of {@link #round}: encode, write, one force; the completer runs the callbacks. */
     private void commit() {
         long roundRecords = 0;
         long roundEntries = 0;
         long roundBytes = 0;
         try {
             buffer.clear();
-            for (int b = 0; b < round.size(); b++) {
-                WalBatch batch = round.get(b);
+            for (int b = 0; b < round.size; b++) {
+                WalBatch batch = round.batches[b];
                 for (int i = 0; i < batch.size(); i++) {
                     int size = batch.recordBytes(i);
                     if (writtenEndBytes + buffer.position() + size > config.segmentBytes()) {
@@ -336,35 +487,26 @@ public final class WalWriter implements AutoCloseable {
             flush();
             force();
         } catch (WalFailedException e) {
-            failAll(e);
+            fail(e);
+            round.failure = e;
             return;
         } catch (RuntimeException | Error e) {
-            failAll(new WalFailedException("the writer thread hit an unexpected error (a bug) while writing segment "
-                    + WalSegmentNames.fileName(sequence), e));
+            WalFailedException failed = new WalFailedException("the writer thread hit an unexpected error (a bug) while"
+                    + " writing segment " + WalSegmentNames.fileName(sequence), e);
+            fail(failed);
+            round.failure = failed;
             return;
         }
         commits++;
-        batches += round.size();
+        batches += round.size;
         records += roundRecords;
         entries += roundEntries;
         bytes += roundBytes;
-        Throwable callbackError = null;
-        for (int b = 0; b < round.size(); b++) {
-            WalBatch batch = round.get(b);
-            int last = batch.size() - 1;
-            long endBytes = batch.recordOffsetBytes(last) + batch.recordBytes(last);
-            try {
-                batch.callback().onDurable(batch, batch.recordSegmentSequence(last), endBytes);
-            } catch (RuntimeException | Error e) {
-                if (callbackError == null) {
-                    callbackError = e;
-                }
-            }
-        }
-        if (callbackError != null) {
-            // The batches are durable, but the node no longer knows what it acknowledged: stop it.
-            failure = new WalFailedException("a completion callback threw; callbacks must not throw", callbackError);
-        }
+    }
+
+    /** Writer or completer thread: stops the log; the first error is the one reported to later submitters. */
+    private void fail(WalFailedException e) {
+        FAILURE.compareAndSet(this, null, e);
     }
 
     /** Writes the buffer at the end of the segment's written part. */
@@ -420,19 +562,42 @@ public final class WalWriter implements AutoCloseable {
         rollovers++;
     }
 
-    private void failAll(WalFailedException e) {
-        failure = e;
-        for (int i = 0; i < round.size(); i++) {
-            completeFailed(round.get(i), e);
-        }
-    }
-
     private static void completeFailed(WalBatch batch, WalFailedException e) {
         try {
             batch.callback().onFailed(batch, e);
         } catch (RuntimeException | Error callbackError) {
             // The log has already stopped; there is nothing more to stop. Keep answering the others.
             e.addSuppressed(callbackError);
+        }
+    }
+
+    /**
+     * The batches of one group commit and how it ended. Owned by the writer while it gathers and
+     * commits them, then by the completer (the queue between them orders the memory), then by the
+     * writer again once the completer gives it back empty.
+     */
+    private static final class CommitRound {
+        WalBatch[] batches;
+        int size;
+        /** Null if every batch is durable; else why none of them is. */
+        WalFailedException failure;
+
+        CommitRound(int capacity) {
+            this.batches = new WalBatch[capacity];
+        }
+
+        void add(WalBatch batch) {
+            if (size == batches.length) {
+                batches = Arrays.copyOf(batches, batches.length * 2);
+            }
+            batches[size++] = batch;
+        }
+
+        /** Drops the references so completed batches can be collected while the round waits for reuse. */
+        void clear() {
+            Arrays.fill(batches, 0, size, null);
+            size = 0;
+            failure = null;
         }
     }
 }

@@ -192,6 +192,41 @@ public final class CrashSimFileSystem implements WalFileSystem {
         }
     }
 
+    /**
+     * Stamps {@code token}, a batch the writer reported durable up to {@code endOffsetBytes} of
+     * {@code segment}, with the boundary of the force that covered it: the first force of that file
+     * after the write holding the batch's last byte. That is where the writer claimed durability, and
+     * unlike {@link #markAck} it does not depend on when the callback's thread got to run (the writer
+     * hands callbacks to a completer thread and goes on writing), so a seed replays the same stamps.
+     * If no such force has happened yet, the writer acknowledged before forcing: the stamp is the
+     * current boundary, so crash images from there on expose the loss.
+     *
+     * @return the boundary
+     */
+    public int markDurableAck(long token, Path segment, long endOffsetBytes) {
+        synchronized (monitor) {
+            int boundary = log.size();
+            Inode inode = live.current.get(segment);
+            int write = -1;
+            for (int k = log.size() - 1; k >= 0 && inode != null; k--) {
+                if (log.get(k) instanceof Write w && w.inode() == inode.id && w.positionBytes() < endOffsetBytes
+                        && endOffsetBytes <= w.positionBytes() + w.bytes().length) {
+                    write = k;
+                    break;
+                }
+            }
+            for (int k = write + 1; write >= 0 && k < log.size(); k++) {
+                if (log.get(k) instanceof Force f && f.inode() == inode.id) {
+                    boundary = k + 1; // call k + 1 (1-based) ends at boundary k + 1
+                    break;
+                }
+            }
+            Check.state(ackBoundaries.put(token, boundary) == null, "token %d acknowledged twice", token);
+            monitor.notifyAll();
+            return boundary;
+        }
+    }
+
     /** The boundary {@code token} was marked at, or -1 if it never was. */
     public int ackBoundary(long token) {
         synchronized (monitor) {

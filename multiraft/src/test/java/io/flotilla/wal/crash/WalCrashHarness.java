@@ -11,6 +11,7 @@ import io.flotilla.wal.WalFileSystem;
 import io.flotilla.wal.WalRecord;
 import io.flotilla.wal.WalRecoveryResult;
 import io.flotilla.wal.WalRecoveryScanner;
+import io.flotilla.wal.WalSegmentNames;
 import io.flotilla.wal.WalWriter;
 import io.flotilla.wal.WalWriterConfig;
 import java.io.IOException;
@@ -31,12 +32,13 @@ import java.util.concurrent.TimeoutException;
  * it, appends, recovers again, and tallies what went wrong. Owned by the test thread (the writers it
  * starts have their own threads, which only reach it through the file system and the callbacks).
  *
- * <p>Acknowledgements: a batch's {@code onDurable} callback runs on the writer thread after its
- * force returned; it calls {@link CrashSimFileSystem#markAck}, which stamps the batch with the
- * number of file-system calls made so far, under the same monitor that numbers the calls. So "acked
- * at boundary a" means the callback fired after call a and before call a+1, and a crash at any
- * boundary {@code b >= a} must keep the batch. (Counting the ack at its own boundary a is the
- * strict reading: the ack was given on the strength of the state at a.)
+ * <p>Acknowledgements: a batch's {@code onDurable} callback runs on the writer's completer thread
+ * after its force returned, while the writer may already be writing the next round; it calls
+ * {@link CrashSimFileSystem#markDurableAck}, which stamps the batch with the boundary of the force
+ * that covered its last byte (or, if none has happened yet, with the current boundary), under the
+ * same monitor that numbers the calls. So "acked at boundary a" means the writer claimed the batch
+ * durable on the strength of the state at a, and a crash at any boundary {@code b >= a} must keep
+ * the batch. (That is no later than the callback itself ran: the strict reading.)
  *
  * <p>Determinism: the writer gate holds the writer at every force while the test submits the next
  * round, so group commits, rollovers and preallocation happen in an order fixed by the seed; a seed
@@ -309,7 +311,7 @@ final class WalCrashHarness {
         return a.equals(b);
     }
 
-    /** A batch's callback: stamps its acknowledgement through the file system's sequence. Runs on the writer thread. */
+    /** A batch's callback: stamps its acknowledgement through the file system's sequence. Runs on the completer thread. */
     private static final class Ack implements WalAppendCallback {
         private final CrashSimFileSystem fs;
         private final long token;
@@ -323,7 +325,7 @@ final class WalCrashHarness {
 
         @Override
         public void onDurable(WalBatch batch, long segmentSequence, long endOffsetBytes) {
-            fs.markAck(token);
+            fs.markDurableAck(token, DIRECTORY.resolve(WalSegmentNames.fileName(segmentSequence)), endOffsetBytes);
         }
 
         @Override
