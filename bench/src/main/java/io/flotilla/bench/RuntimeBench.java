@@ -138,7 +138,7 @@ public final class RuntimeBench {
             Wal wal = Wal.open(new NioWalFileSystem(), wc, WalWriterConfig.defaults(wc), WalCacheConfig.defaults(),
                     new WalCacheBudget(256L << 20));
             TransportPeerSender sender = new TransportPeerSender();
-            MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, workers, 10, 10, 1, 1 << 16, 1 << 16), wal,
+            MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, workers, 10, 20, 3, 1 << 16, 1 << 16), wal,
                     new InMemoryStateMachine(), sender);
             TransportConfig tc = TransportConfig.of(1, id, ports[(int) id]);
             for (long peer = 1; peer <= 3; peer++) {
@@ -280,16 +280,48 @@ public final class RuntimeBench {
         System.gc();
         long heapBefore = memory.getHeapMemoryUsage().getUsed();
         startCluster(groups);
-        waitUntil(() -> awake() == 0, 120, "every group quiescent");
+        waitUntil(() -> awake() == 0, 120, "every group quiescent (awake now: " + awake() + ")");
         System.gc();
         long heapAfter = memory.getHeapMemoryUsage().getUsed();
+        // Let JIT compilation and GC from the setup settle: the figure is the steady idle cost.
+        LockSupport.parkNanos(5_000_000_000L);
         long cpuBefore = processCpuNs();
+        java.util.Map<String, Long> threadsBefore = threadCpuNs();
         long t0 = System.nanoTime();
         LockSupport.parkNanos((long) (seconds * 1e9));
         double cores = (processCpuNs() - cpuBefore) / (double) (System.nanoTime() - t0);
+        topThreads = describeTopThreads(threadsBefore, threadCpuNs(), System.nanoTime() - t0);
         int replicas = 3 * groups;
         System.out.printf("| %d | %d | %.4f | %,d | %d | %s | %s |%n", groups, replicas, cores,
                 (heapAfter - heapBefore) / replicas, awake(), threadsPerNode(), BenchEnv.load1());
+        System.out.println("  busiest threads: " + topThreads);
+    }
+
+    private String topThreads = "";
+
+    private static java.util.Map<String, Long> threadCpuNs() {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        java.util.Map<String, Long> out = new java.util.HashMap<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            long ns = mx.getThreadCpuTime(t.getId());
+            if (ns >= 0) {
+                out.merge(t.getName(), ns, Long::sum);
+            }
+        }
+        return out;
+    }
+
+    private static String describeTopThreads(java.util.Map<String, Long> before, java.util.Map<String, Long> after, long wallNs) {
+        List<java.util.Map.Entry<String, Long>> deltas = new ArrayList<>();
+        for (java.util.Map.Entry<String, Long> e : after.entrySet()) {
+            deltas.add(java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)));
+        }
+        deltas.sort((a, b) -> Long.compare(b.getValue(), a.getValue()));
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < Math.min(5, deltas.size()); i++) {
+            b.append(String.format("%s %.4f, ", deltas.get(i).getKey(), deltas.get(i).getValue() / (double) wallNs));
+        }
+        return b.toString();
     }
 
     private int awake() {

@@ -161,6 +161,7 @@ public final class RaftWorker implements Runnable {
     };
 
     private int roundsInFlight;
+    private long ticks;
     private long nextTickNs;
     /**
      * Read request ids must never repeat across restarts of this node: a leader's answer to a
@@ -345,7 +346,9 @@ public final class RaftWorker implements Runnable {
             nextTickNs = Math.max(nextTickNs + config.tickIntervalNs(), nowNs - config.tickIntervalNs());
             tickAwake(nowNs);
             wakeFollowersOfSilentLeaders(nowNs);
-            if (workerId == 0) {
+            // A node heartbeat every quarter election timeout: three may be lost before a peer
+            // wakes the followers of our groups.
+            if (workerId == 0 && ++ticks % Math.max(1, config.electionTimeoutTicks() / 4) == 0) {
                 queue(liveness.heartbeats());
                 flushOutbound();
             }

@@ -5,16 +5,20 @@ package io.flotilla.raft;
  * A leader in REPLICATE state stops sending when it is full (flow control). Owned by the leader's thread.
  */
 final class Inflights {
-    private final long[] lastIndexes;
+    private static final long[] NONE = new long[0];
+
+    private final int capacity;
+    /** Grown on demand up to {@code capacity}: most replicas (followers, idle groups) never need a window. */
+    private long[] lastIndexes = NONE;
     private int start;
     private int count;
 
     Inflights(int capacity) {
-        this.lastIndexes = new long[capacity];
+        this.capacity = capacity;
     }
 
     boolean full() {
-        return count == lastIndexes.length;
+        return count == capacity;
     }
 
     int count() {
@@ -22,9 +26,21 @@ final class Inflights {
     }
 
     void add(long lastIndex) {
-        Check.state(!full(), "inflight window of %d is full", lastIndexes.length);
+        Check.state(!full(), "inflight window of %d is full", capacity);
+        if (count == lastIndexes.length) {
+            grow();
+        }
         lastIndexes[(start + count) % lastIndexes.length] = lastIndex;
         count++;
+    }
+
+    private void grow() {
+        long[] bigger = new long[Math.min(capacity, Math.max(4, lastIndexes.length * 2))];
+        for (int i = 0; i < count; i++) {
+            bigger[i] = lastIndexes[(start + i) % lastIndexes.length];
+        }
+        lastIndexes = bigger;
+        start = 0;
     }
 
     /** Frees every message whose last index is {@code <= index}: the follower has acknowledged them. */
