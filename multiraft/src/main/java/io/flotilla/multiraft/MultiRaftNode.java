@@ -1,6 +1,7 @@
 package io.flotilla.multiraft;
 
 import io.flotilla.raft.Check;
+import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.wal.Wal;
@@ -46,13 +47,28 @@ public final class MultiRaftNode implements AutoCloseable {
         return workers[workerIndex(groupId)];
     }
 
-    /** Hosts a replica of {@code groupId}, bootstrapping it with {@code voters} if the log has none. */
+    /**
+     * Hosts a replica of {@code groupId}, bootstrapping it with {@code voters} if the log has none.
+     * With no voters, the replica joins an existing group: it starts empty and is brought up to date
+     * by the leader once a membership change adds it ({@link #changeMembership}).
+     */
     public boolean createGroup(long groupId, long... voters) {
         Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);
         for (long v : voters) {
             liveness.addPeer(v);
         }
         return workerOf(groupId).createGroup(groupId, voters);
+    }
+
+    /** Proposes a single-step membership change through this node's replica, which must lead the group. */
+    public void changeMembership(long groupId, ConfChange change, ProposalListener listener) {
+        liveness.addPeer(change.nodeId());
+        workerOf(groupId).changeMembership(groupId, change, listener);
+    }
+
+    /** Asks this node's replica, the leader, to hand leadership of {@code groupId} to node {@code target}. */
+    public void transferLeader(long groupId, long target, ProposalListener listener) {
+        workerOf(groupId).transferLeader(groupId, target, listener);
     }
 
     public void propose(long groupId, byte[] command, ProposalListener listener) {

@@ -32,11 +32,21 @@ final class NodeLiveness {
         }
     }
 
+    /**
+     * A batch arrived from {@code nodeId}. A node we had not known (this node joined its groups
+     * later, without their initial membership) becomes a peer: otherwise the followers of its
+     * leaders would never sleep, would time out while those leaders sleep, and would campaign
+     * in vain (found by the membership-change test).
+     */
     void heardFrom(long nodeId, long nowNs) {
-        AtomicLong last = lastHeardNs.get(nodeId);
-        if (last != null) {
-            last.lazySet(nowNs);
+        if (nodeId == selfId) {
+            return;
         }
+        AtomicLong last = lastHeardNs.get(nodeId);
+        if (last == null) {
+            last = lastHeardNs.computeIfAbsent(nodeId, id -> new AtomicLong());
+        }
+        last.lazySet(nowNs);
     }
 
     /** True if {@code nodeId} is a known peer heard from within {@code windowNs}. */

@@ -78,6 +78,8 @@ public final class RaftWorker implements Runnable {
         /** Not ticked (quiescent); any message, proposal or read wakes it. */
         boolean asleep;
         boolean leading;
+        /** The worker tick at which it last woke: it stays awake for two heartbeats after. */
+        long wokeAtTick;
 
         Replica(long groupId, RaftNode node, WalGroupIndex index) {
             this.groupId = groupId;
@@ -212,6 +214,12 @@ public final class RaftWorker implements Runnable {
     private record Campaign(long groupId) {
     }
 
+    private record ChangeMembership(long groupId, ConfChange change, ProposalListener listener) {
+    }
+
+    private record TransferLeader(long groupId, long target, ProposalListener listener) {
+    }
+
     /** Any thread: messages from a peer for groups of this worker. False if the inbox is full (dropped; Raft retries). */
     boolean deliver(List<Message> messages) {
         return offer(new Inbound(messages));
@@ -247,6 +255,28 @@ public final class RaftWorker implements Runnable {
      */
     boolean createGroup(long groupId, long[] voters) {
         return offer(new CreateGroup(groupId, voters.clone()));
+    }
+
+    /**
+     * Any thread: proposes a single-step membership change through this replica (which must lead).
+     * The listener hears {@code onApplied} once the change is committed and applied here.
+     */
+    void changeMembership(long groupId, ConfChange change, ProposalListener listener) {
+        if (!offer(new ChangeMembership(groupId, change, listener))) {
+            listener.onBusy(groupId);
+        }
+    }
+
+    /**
+     * Any thread: asks this replica (the leader) to hand leadership to {@code target}. The listener
+     * hears {@code onApplied(groupId, 0)} when the transfer started, or {@code onRefused} if this
+     * replica is not the leader or the target is not another voter; whether it completes shows in
+     * {@link #leaderGroups()} and in later proposals.
+     */
+    void transferLeader(long groupId, long target, ProposalListener listener) {
+        if (!offer(new TransferLeader(groupId, target, listener))) {
+            listener.onBusy(groupId);
+        }
     }
 
     /** Any thread: makes this replica campaign now (tests and leader placement). */
@@ -344,11 +374,12 @@ public final class RaftWorker implements Runnable {
         work += inbox.drain(this::dispatch, DRAIN_LIMIT);
         if (nowNs >= nextTickNs) {
             nextTickNs = Math.max(nextTickNs + config.tickIntervalNs(), nowNs - config.tickIntervalNs());
+            ticks++;
             tickAwake(nowNs);
             wakeFollowersOfSilentLeaders(nowNs);
             // A node heartbeat every quarter election timeout: three may be lost before a peer
             // wakes the followers of our groups.
-            if (workerId == 0 && ++ticks % Math.max(1, config.electionTimeoutTicks() / 4) == 0) {
+            if (workerId == 0 && ticks % Math.max(1, config.electionTimeoutTicks() / 4) == 0) {
                 queue(liveness.heartbeats());
                 flushOutbound();
             }
@@ -392,6 +423,11 @@ public final class RaftWorker implements Runnable {
      * follower once it has applied everything its live leader has and nothing is pending.
      */
     private boolean mayQuiesce(Replica r, long nowNs) {
+        // Awake for at least two heartbeat intervals, so a leader woken by a straggler's message
+        // heartbeats (and brings it up to date) before it sleeps again.
+        if (ticks - r.wokeAtTick < 2L * config.heartbeatIntervalTicks()) {
+            return false;
+        }
         if (r.outstanding != null || !r.proposals.isEmpty() || !r.readsWaitingForApply.isEmpty() || r.node.hasReady()) {
             return false;
         }
@@ -424,6 +460,7 @@ public final class RaftWorker implements Runnable {
     private void wake(Replica r) {
         if (r.asleep) {
             r.asleep = false;
+            r.wokeAtTick = ticks;
             awake.add(r);
         }
     }
@@ -462,6 +499,33 @@ public final class RaftWorker implements Runnable {
             markDirty(r);
         } else if (command instanceof CreateGroup c) {
             createReplica(c.groupId(), c.voters());
+        } else if (command instanceof ChangeMembership c) {
+            Replica r = groups.get(c.groupId());
+            if (r == null) {
+                c.listener().onRefused(c.groupId(), ProposeResult.NOT_LEADER, 0);
+                return;
+            }
+            wake(r);
+            ProposeResult result = r.node.proposeConfChange(c.change());
+            if (result != ProposeResult.ACCEPTED) {
+                c.listener().onRefused(c.groupId(), result, r.node.leader());
+                return;
+            }
+            r.proposals.addLast(new PendingProposal(r.node.lastIndex(), r.node.term(), c.listener()));
+            markDirty(r);
+        } else if (command instanceof TransferLeader t) {
+            Replica r = groups.get(t.groupId());
+            if (r == null) {
+                t.listener().onRefused(t.groupId(), ProposeResult.NOT_LEADER, 0);
+                return;
+            }
+            wake(r);
+            if (r.node.transferLeader(t.target())) {
+                t.listener().onApplied(t.groupId(), 0);
+            } else {
+                t.listener().onRefused(t.groupId(), ProposeResult.NOT_LEADER, r.node.leader());
+            }
+            markDirty(r);
         } else if (command instanceof Campaign c) {
             Replica r = groups.get(c.groupId());
             if (r != null) {
@@ -500,13 +564,16 @@ public final class RaftWorker implements Runnable {
         Check.state(groups.size() < config.maxGroupsPerWorker(), "worker %d of node %d hosts the maximum of %d groups",
                 workerId, nodeId, config.maxGroupsPerWorker());
         WalGroupIndex index = wal.takeIndex(groupId);
-        if (index.lastIndex() == 0 && index.hardState().equals(HardState.EMPTY)) {
+        // With no voters, this is a new replica of an existing group: it starts empty and waits for
+        // the leader, whose log (with the group's membership) it then receives.
+        if (voters.length > 0 && index.lastIndex() == 0 && index.hardState().equals(HardState.EMPTY)) {
             bootstrap(index, voters);
         }
         WalGroupStorage storage = new WalGroupStorage(index, reader, noSnapshots);
         RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(stateMachine.appliedIndex(groupId));
         Replica r = new Replica(groupId, new RaftNode(rc, storage), index);
         groups.put(groupId, r);
+        r.wokeAtTick = ticks;
         awake.add(r);
         markDirty(r);
     }

@@ -87,12 +87,22 @@ final class LocalCluster implements AutoCloseable {
         nodes.put(id, node);
         node.start();
         for (long g = 1; g <= groups; g++) {
-            if (!node.createGroup(g, 1, 2, 3)) {
+            boolean created = joining ? node.createGroup(g) : node.createGroup(g, 1, 2, 3);
+            if (!created) {
                 throw new IllegalStateException("inbox full while creating groups");
             }
         }
+        joining = false;
         return node;
     }
+
+    /** Starts node {@code id} with empty replicas of groups 1..groups, to be added by membership changes. */
+    MultiRaftNode startJoining(long id, int groups) throws Exception {
+        joining = true;
+        return start(id, groups);
+    }
+
+    private boolean joining;
 
     /** Stops node {@code id} as a crash would, except that its acknowledged writes are durable by construction. */
     void stop(long id) throws Exception {
