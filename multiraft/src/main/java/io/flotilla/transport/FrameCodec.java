@@ -102,4 +102,21 @@ final class FrameCodec {
             }
         }
     }
+
+    /**
+     * The peer's fault among connection errors: an oversized or undecodable frame, counted in
+     * {@code stats}. Returns the reason to log and close with, or null for any other error (the
+     * network's, or ours).
+     */
+    static String peerFault(Throwable cause, TransportStats stats, int maxFrameBytes) {
+        if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
+            stats.oversizedFrames.incrementAndGet();
+            return "frame over the limit of " + maxFrameBytes + " bytes: " + cause.getMessage();
+        }
+        if (cause instanceof io.netty.handler.codec.DecoderException) {
+            stats.malformedFrames.incrementAndGet();
+            return "undecodable frame: " + cause.getMessage();
+        }
+        return null;
+    }
 }

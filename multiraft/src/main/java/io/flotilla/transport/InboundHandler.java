@@ -9,8 +9,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
-import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
@@ -169,12 +167,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
         if (closing) {
             return;
         }
-        if (cause instanceof TooLongFrameException) {
-            stats.oversizedFrames.incrementAndGet();
-            closeWith(ctx, "frame over the limit of " + config.maxFrameBytes() + " bytes: " + cause.getMessage());
-        } else if (cause instanceof DecoderException) {
-            stats.malformedFrames.incrementAndGet();
-            closeWith(ctx, "undecodable frame: " + cause.getMessage());
+        String peerFault = FrameCodec.peerFault(cause, stats, config.maxFrameBytes());
+        if (peerFault != null) {
+            closeWith(ctx, peerFault);
         } else if (cause instanceof IOException) {
             closing = true;
             PeerTransport.LOG.log(Level.DEBUG, () -> "node " + config.nodeId() + ": inbound connection from "

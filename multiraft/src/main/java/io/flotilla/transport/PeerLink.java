@@ -16,8 +16,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.DecoderException;
-import io.netty.handler.codec.TooLongFrameException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -217,12 +215,9 @@ final class PeerLink {
             if (closing) {
                 return;
             }
-            if (cause instanceof TooLongFrameException) {
-                stats.oversizedFrames.incrementAndGet();
-                closeWith(ctx, "frame over the limit of " + config.maxFrameBytes() + " bytes: " + cause.getMessage());
-            } else if (cause instanceof DecoderException) {
-                stats.malformedFrames.incrementAndGet();
-                closeWith(ctx, "undecodable frame: " + cause.getMessage());
+            String peerFault = FrameCodec.peerFault(cause, stats, config.maxFrameBytes());
+            if (peerFault != null) {
+                closeWith(ctx, peerFault);
             } else if (cause instanceof IOException) {
                 closing = true;
                 PeerTransport.LOG.log(Level.DEBUG, () -> "node " + config.nodeId() + ": connection to node "

@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -152,6 +154,17 @@ final class LocalCluster implements AutoCloseable {
     public void close() throws Exception {
         for (long id : List.copyOf(nodes.keySet())) {
             stop(id);
+        }
+    }
+
+    /** Waits for a condition with a deadline (tests never sleep for a fixed time). */
+    static void waitUntil(BooleanSupplier condition, long timeoutMs, String what) {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            LockSupport.parkNanos(10_000_000);
         }
     }
 }

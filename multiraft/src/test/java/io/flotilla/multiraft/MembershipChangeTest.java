@@ -10,7 +10,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiConsumer;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +40,7 @@ class MembershipChangeTest {
             writeEverywhere(cluster, "with-4");
             for (long g = 1; g <= GROUPS; g++) {
                 long group = g;
-                waitUntil(() -> machine(cluster, 4).group(group).commands() == 2, 20_000, "node 4 applied group " + group);
+                LocalCluster.waitUntil(() -> machine(cluster, 4).group(group).commands() == 2, 20_000, "node 4 applied group " + group);
             }
 
             for (long g = 1; g <= GROUPS; g++) {
@@ -73,7 +72,7 @@ class MembershipChangeTest {
             writeEverywhere(cluster, "led-by-4");
             for (long g = 1; g <= GROUPS; g++) {
                 long group = g;
-                waitUntil(() -> machine(cluster, 2).group(group).commands() == 4, 20_000, "node 2 applied group " + group);
+                LocalCluster.waitUntil(() -> machine(cluster, 2).group(group).commands() == 4, 20_000, "node 2 applied group " + group);
                 assertThat(machine(cluster, 4).group(g).checksum()).isEqualTo(machine(cluster, 2).group(g).checksum());
             }
         }
@@ -142,15 +141,5 @@ class MembershipChangeTest {
             }
         }
         return cluster.nodes.keySet().iterator().next();
-    }
-
-    private static void waitUntil(BooleanSupplier condition, long timeoutMs, String what) {
-        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for: " + what);
-            }
-            LockSupport.parkNanos(10_000_000);
-        }
     }
 }

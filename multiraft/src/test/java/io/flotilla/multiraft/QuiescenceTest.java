@@ -9,7 +9,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,14 +31,14 @@ class QuiescenceTest {
                 cluster.start(id, GROUPS);
             }
             proposeToAll(cluster, "first");
-            waitUntil(() -> cluster.nodes.values().stream().allMatch(n -> n.awakeGroups() == 0), 20_000,
+            LocalCluster.waitUntil(() -> cluster.nodes.values().stream().allMatch(n -> n.awakeGroups() == 0), 20_000,
                     "every group on every node quiescent");
 
             // One proposal wakes one group, which goes back to sleep after.
             CountDownLatch one = new CountDownLatch(1);
             propose(cluster, 1, 7, "wake".getBytes(), one);
             assertThat(one.await(10, TimeUnit.SECONDS)).isTrue();
-            waitUntil(() -> cluster.nodes.values().stream().allMatch(n -> n.awakeGroups() == 0), 20_000,
+            LocalCluster.waitUntil(() -> cluster.nodes.values().stream().allMatch(n -> n.awakeGroups() == 0), 20_000,
                     "quiescent again");
 
             // The node leading the most groups dies with no traffic at all: the sleeping followers of
@@ -53,7 +52,7 @@ class QuiescenceTest {
             }
             assertThat(cluster.nodes.get(victim).leaderGroups()).isPositive();
             cluster.stop(victim);
-            waitUntil(() -> cluster.nodes.values().stream().mapToInt(MultiRaftNode::leaderGroups).sum() == GROUPS, 20_000,
+            LocalCluster.waitUntil(() -> cluster.nodes.values().stream().mapToInt(MultiRaftNode::leaderGroups).sum() == GROUPS, 20_000,
                     "the surviving nodes lead all groups");
             proposeToAll(cluster, "after-crash");
         } finally {
@@ -93,15 +92,5 @@ class QuiescenceTest {
                 retries.schedule(() -> propose(cluster, from, groupId, cmd, applied), 5, TimeUnit.MILLISECONDS);
             }
         });
-    }
-
-    private static void waitUntil(BooleanSupplier condition, long timeoutMs, String what) {
-        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for: " + what);
-            }
-            LockSupport.parkNanos(10_000_000);
-        }
     }
 }
