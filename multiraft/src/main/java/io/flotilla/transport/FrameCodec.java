@@ -5,12 +5,8 @@ import com.google.protobuf.MessageLite;
 import io.flotilla.transport.proto.Handshake;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteOrder;
-import java.util.List;
 import java.util.function.LongPredicate;
 
 /**
@@ -19,7 +15,7 @@ import java.util.function.LongPredicate;
  * is one per channel, owned by that channel's event loop.
  */
 final class FrameCodec {
-    static final int LENGTH_FIELD_BYTES = 4;
+    static final int LENGTH_FIELD_BYTES = LengthPrefixedFrameDecoder.LENGTH_FIELD_BYTES;
 
     private FrameCodec() {
     }
@@ -53,20 +49,7 @@ final class FrameCodec {
      * @return null if it passes, else the first field that does not match
      */
     static HandshakeRefusal check(Handshake h, TransportConfig config, LongPredicate senderAllowed) {
-        if (h.getProtocolVersion() != config.protocolVersion()) {
-            return HandshakeRefusal.PROTOCOL_VERSION;
-        }
-        if (h.getClusterId() != config.clusterId()) {
-            return HandshakeRefusal.CLUSTER_ID;
-        }
-        if (h.getReceiverNodeId() != config.nodeId()) {
-            return HandshakeRefusal.RECEIVER_ID;
-        }
-        long sender = h.getSenderNodeId();
-        if (sender <= 0 || sender == config.nodeId() || !senderAllowed.test(sender)) {
-            return HandshakeRefusal.SENDER_ID;
-        }
-        return null;
+        return HandshakeRefusal.check(h, config.clusterId(), config.nodeId(), config.protocolVersion(), senderAllowed);
     }
 
     static String describe(Handshake h) {
@@ -74,33 +57,6 @@ final class FrameCodec {
                 + ", node " + Long.toUnsignedString(h.getSenderNodeId())
                 + " -> node " + Long.toUnsignedString(h.getReceiverNodeId())
                 + ", protocol version " + Integer.toUnsignedString(h.getProtocolVersion());
-    }
-
-    /**
-     * Splits the byte stream into frame bodies. The size limit is checked on the length field
-     * itself, before a byte of the body is buffered: an over-limit length (read unsigned, so a
-     * "2 GiB" or negative-looking field too) throws {@link io.netty.handler.codec.TooLongFrameException}
-     * at once (fail-fast) and the body is skipped as it arrives, never accumulated or allocated.
-     */
-    static final class Decoder extends LengthFieldBasedFrameDecoder {
-        /** Passed downstream after the last whole frame when the connection ends inside a frame. */
-        record Truncated(int bytesHeld) {
-        }
-
-        Decoder(int maxFrameBytes) {
-            super(ByteOrder.BIG_ENDIAN, maxFrameBytes + LENGTH_FIELD_BYTES, 0, LENGTH_FIELD_BYTES, 0,
-                    LENGTH_FIELD_BYTES, true);
-        }
-
-        @Override
-        protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
-            super.decodeLast(ctx, in, out);
-            if (in.isReadable()) {
-                // Added to `out`, so it reaches the handler after every whole frame before it.
-                out.add(new Truncated(in.readableBytes()));
-                in.skipBytes(in.readableBytes());
-            }
-        }
     }
 
     /**

@@ -1,5 +1,8 @@
 package io.flotilla.transport;
 
+import io.flotilla.transport.proto.Handshake;
+import java.util.function.LongPredicate;
+
 /**
  * Why a connection's handshake was refused. Each refusal closes the connection, is logged with the
  * values that did not match and is counted in {@link TransportStats#handshakesRefused}. Codes are
@@ -24,5 +27,28 @@ public enum HandshakeRefusal {
 
     HandshakeRefusal(int code) {
         this.code = code;
+    }
+
+    /**
+     * Checks a handshake against what this end expects, protocol version first: another version may
+     * mean every other field is read wrongly. Returns null if it passes, else the first field that
+     * does not match. Shared by the peer transport and the snapshot channel.
+     */
+    public static HandshakeRefusal check(Handshake h, long clusterId, long selfNodeId, int protocolVersion,
+            LongPredicate senderAllowed) {
+        if (h.getProtocolVersion() != protocolVersion) {
+            return PROTOCOL_VERSION;
+        }
+        if (h.getClusterId() != clusterId) {
+            return CLUSTER_ID;
+        }
+        if (h.getReceiverNodeId() != selfNodeId) {
+            return RECEIVER_ID;
+        }
+        long sender = h.getSenderNodeId();
+        if (sender <= 0 || sender == selfNodeId || !senderAllowed.test(sender)) {
+            return SENDER_ID;
+        }
+        return null;
     }
 }

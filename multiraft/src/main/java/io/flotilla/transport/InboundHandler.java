@@ -67,7 +67,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof FrameCodec.Decoder.Truncated truncated) {
+        if (msg instanceof LengthPrefixedFrameDecoder.Truncated truncated) {
             if (!closing) {
                 stats.malformedFrames.incrementAndGet();
                 closeWith(ctx, "the connection ended inside a frame (" + truncated.bytesHeld() + " bytes of it arrived)");

@@ -94,7 +94,7 @@ final class PeerLink {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new FrameCodec.Decoder(config.maxFrameBytes()), new ReplyHandler());
+                        ch.pipeline().addLast(new LengthPrefixedFrameDecoder(config.maxFrameBytes()), new ReplyHandler());
                     }
                 });
         ChannelFuture connect = bootstrap.connect(address);
@@ -164,7 +164,7 @@ final class PeerLink {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof FrameCodec.Decoder.Truncated) {
+            if (msg instanceof LengthPrefixedFrameDecoder.Truncated) {
                 return; // the acceptor went away mid-answer: the close re-dials
             }
             ByteBuf frame = (ByteBuf) msg;

@@ -101,7 +101,7 @@ public final class PeerTransport implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new FrameCodec.Decoder(config.maxFrameBytes()),
+                        ch.pipeline().addLast(new LengthPrefixedFrameDecoder(config.maxFrameBytes()),
                                 new InboundHandler(PeerTransport.this));
                     }
                 });

@@ -5,19 +5,16 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.flotilla.transport.HandshakeRefusal;
+import io.flotilla.transport.LengthPrefixedFrameDecoder;
 import io.flotilla.transport.proto.Handshake;
 import io.flotilla.transport.snapshot.proto.Chunk;
 import io.flotilla.transport.snapshot.proto.SnapshotFrame;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.List;
 import java.util.function.LongPredicate;
 
 /**
@@ -26,7 +23,7 @@ import java.util.function.LongPredicate;
  * channel's event loop.
  */
 final class SnapshotFrames {
-    static final int LENGTH_FIELD_BYTES = 4;
+    static final int LENGTH_FIELD_BYTES = LengthPrefixedFrameDecoder.LENGTH_FIELD_BYTES;
 
     private SnapshotFrames() {
     }
@@ -111,20 +108,7 @@ final class SnapshotFrames {
 
     /** Checks a handshake, protocol version first: another version may mean every other field reads wrongly. */
     static HandshakeRefusal check(Handshake h, SnapshotConfig config, LongPredicate senderAllowed) {
-        if (h.getProtocolVersion() != config.protocolVersion()) {
-            return HandshakeRefusal.PROTOCOL_VERSION;
-        }
-        if (h.getClusterId() != config.clusterId()) {
-            return HandshakeRefusal.CLUSTER_ID;
-        }
-        if (h.getReceiverNodeId() != config.nodeId()) {
-            return HandshakeRefusal.RECEIVER_ID;
-        }
-        long sender = h.getSenderNodeId();
-        if (sender <= 0 || sender == config.nodeId() || !senderAllowed.test(sender)) {
-            return HandshakeRefusal.SENDER_ID;
-        }
-        return null;
+        return HandshakeRefusal.check(h, config.clusterId(), config.nodeId(), config.protocolVersion(), senderAllowed);
     }
 
     static SnapshotFrame handshake(SnapshotConfig config, long receiverNodeId) {
@@ -142,28 +126,4 @@ final class SnapshotFrames {
                 + ", snapshot protocol version " + Integer.toUnsignedString(h.getProtocolVersion());
     }
 
-    /**
-     * Splits the byte stream into frame bodies. The limit is checked on the length field itself
-     * (read unsigned) before any of the body is buffered: an over-limit length throws
-     * {@link io.netty.handler.codec.TooLongFrameException} at once and nothing of its size is allocated.
-     */
-    static final class Decoder extends LengthFieldBasedFrameDecoder {
-        /** Passed downstream after the last whole frame when the connection ends inside a frame. */
-        record Truncated(int bytesHeld) {
-        }
-
-        Decoder(int maxFrameBytes) {
-            super(ByteOrder.BIG_ENDIAN, maxFrameBytes + LENGTH_FIELD_BYTES, 0, LENGTH_FIELD_BYTES, 0,
-                    LENGTH_FIELD_BYTES, true);
-        }
-
-        @Override
-        protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
-            super.decodeLast(ctx, in, out);
-            if (in.isReadable()) {
-                out.add(new Truncated(in.readableBytes()));
-                in.skipBytes(in.readableBytes());
-            }
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.transport.snapshot;
 
+import io.flotilla.transport.LengthPrefixedFrameDecoder;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.transport.HandshakeRefusal;
 import io.flotilla.transport.proto.Handshake;
@@ -116,7 +117,7 @@ public final class SnapshotReceiver implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new SnapshotFrames.Decoder(config.maxFrameBytes()), new Connection());
+                        ch.pipeline().addLast(new LengthPrefixedFrameDecoder(config.maxFrameBytes()), new Connection());
                     }
                 });
         ChannelFuture bind = server.bind(config.listenAddress()).awaitUninterruptibly();
@@ -239,7 +240,7 @@ public final class SnapshotReceiver implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             lastReadNs = System.nanoTime();
-            if (msg instanceof SnapshotFrames.Decoder.Truncated truncated) {
+            if (msg instanceof LengthPrefixedFrameDecoder.Truncated truncated) {
                 if (phase != Phase.CLOSING) {
                     stats.malformedFrames.incrementAndGet();
                     suspendAndClose("the connection ended inside a frame (" + truncated.bytesHeld() + " bytes of it)");
@@ -459,14 +460,15 @@ public final class SnapshotReceiver implements AutoCloseable {
             recentlyCompleted.put(key, Boolean.TRUE);
             stats.receivesCompleted.incrementAndGet();
             phase = Phase.CLOSING;
-            ctx.writeAndFlush(SnapshotFrames.encode(ctx.alloc(), SnapshotFrame.newBuilder()
-                    .setOutcome(Outcome.newBuilder().setOk(true)).build())).addListener(ChannelFutureListener.CLOSE);
             LOG.log(Level.DEBUG, () -> "node " + config.nodeId() + ": received " + key + " (" + totalBytes + " bytes)");
+            // Tell the listener first: when the sender learns "ok", this node already has the snapshot in hand.
             try {
                 listener.onSnapshotReceived(key.groupId(), key.index(), key.term());
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "node " + config.nodeId() + ": the snapshot listener threw for " + key, e);
             }
+            ctx.writeAndFlush(SnapshotFrames.encode(ctx.alloc(), SnapshotFrame.newBuilder()
+                    .setOutcome(Outcome.newBuilder().setOk(true)).build())).addListener(ChannelFutureListener.CLOSE);
         }
 
         /** The transfer is broken beyond resuming: discard it and tell the sender, which reports it failed. */

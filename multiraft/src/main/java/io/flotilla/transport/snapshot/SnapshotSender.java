@@ -1,5 +1,6 @@
 package io.flotilla.transport.snapshot;
 
+import io.flotilla.transport.LengthPrefixedFrameDecoder;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.raft.Check;
 import io.flotilla.transport.HandshakeRefusal;
@@ -260,7 +261,7 @@ public final class SnapshotSender implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new SnapshotFrames.Decoder(config.maxFrameBytes()), attempt);
+                        ch.pipeline().addLast(new LengthPrefixedFrameDecoder(config.maxFrameBytes()), attempt);
                     }
                 });
         ChannelFuture connect = bootstrap.connect(address);
@@ -446,7 +447,7 @@ public final class SnapshotSender implements AutoCloseable {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof SnapshotFrames.Decoder.Truncated) {
+            if (msg instanceof LengthPrefixedFrameDecoder.Truncated) {
                 return; // the receiver went away mid-frame: channelInactive follows
             }
             ByteBuf frame = (ByteBuf) msg;
