@@ -45,7 +45,7 @@ import org.HdrHistogram.Recorder;
  *
  * <pre>
  * bench/run --main RuntimeBench [--groups 1,64,1024] [--idle-groups 1000,10000] [--seconds 10]
- *     [--inflight 512] [--entry-bytes 128] [--workers 2] [--dir /tmp] [--mode load|idle|both]
+ *     [--inflight 512] [--entry-bytes 128] [--workers cores/3] [--dir /tmp] [--mode load|idle|both]
  * </pre>
  */
 public final class RuntimeBench {
@@ -66,7 +66,7 @@ public final class RuntimeBench {
         BenchArgs args = new BenchArgs(argv, Set.of("help"));
         if (args.flag("help")) {
             System.out.println("bench/run --main RuntimeBench [--groups 1,64,1024] [--idle-groups 1000,10000] [--seconds 10]"
-                    + " [--inflight 512] [--entry-bytes 128] [--workers 2] [--dir /tmp] [--mode load|idle|both]");
+                    + " [--inflight 512] [--entry-bytes 128] [--workers cores/3] [--dir /tmp] [--mode load|idle|both]");
             return;
         }
         List<Integer> loadGroups = ints(args.string("groups", "1,64,1024"));
@@ -74,7 +74,8 @@ public final class RuntimeBench {
         double seconds = args.seconds("seconds", 10, 1, 600);
         int inflight = args.integer("inflight", 512, 1, 1 << 16);
         int entryBytes = args.integer("entry-bytes", 128, 1, 1 << 20);
-        int workers = args.integer("workers", Runtime.getRuntime().availableProcessors(), 1, 64);
+        // The three nodes share this machine's cores, so each gets a third of them (at least one worker).
+        int workers = args.integer("workers", Math.max(1, Runtime.getRuntime().availableProcessors() / 3), 1, 64);
         String mode = args.string("mode", "both");
         Path parent = Path.of(args.string("dir", System.getProperty("java.io.tmpdir")));
         args.rejectUnused();
