@@ -14,14 +14,14 @@ import java.util.function.LongPredicate;
  * protobuf ({@code Handshake} first, then {@code MessageBatch}es). Stateless helpers; the decoder
  * is one per channel, owned by that channel's event loop.
  */
-final class FrameCodec {
+public final class FrameCodec {
     static final int LENGTH_FIELD_BYTES = LengthPrefixedFrameDecoder.LENGTH_FIELD_BYTES;
 
     private FrameCodec() {
     }
 
-    /** Encodes {@code message} as one frame, in place in a buffer from {@code alloc}. */
-    static ByteBuf encode(ByteBufAllocator alloc, MessageLite message) {
+    /** Encodes {@code message} as one frame, in place in a buffer from {@code alloc} (also used by the snapshot channel). */
+    public static ByteBuf encode(ByteBufAllocator alloc, MessageLite message) {
         int bodyBytes = message.getSerializedSize();
         ByteBuf frame = alloc.buffer(LENGTH_FIELD_BYTES + bodyBytes, LENGTH_FIELD_BYTES + bodyBytes);
         try {

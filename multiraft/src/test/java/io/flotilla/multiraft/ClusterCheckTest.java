@@ -91,8 +91,12 @@ class ClusterCheckTest {
         }
     }
 
-    private static void pause(long ms) throws InterruptedException {
-        Thread.sleep(ms);
+    /** Holds a fault (or a quiet spell) for a fixed time: the nemesis schedule, not a wait for a condition. */
+    private static void pause(long ms) {
+        long until = System.nanoTime() + ms * 1_000_000;
+        while (System.nanoTime() < until) {
+            java.util.concurrent.locks.LockSupport.parkNanos(until - System.nanoTime());
+        }
     }
 
     private void runClient(LocalCluster cluster, int firstClientId, long endNs) {

@@ -29,15 +29,15 @@ import java.util.function.Supplier;
 import java.util.concurrent.locks.LockSupport;
 
 /** Helpers for transport tests: deadline waits, a recording listener, messages, raw frames. Test thread only. */
-final class TransportTestSupport {
+public final class TransportTestSupport {
     static final long CLUSTER = 7;
-    static final Duration TIMEOUT = Duration.ofSeconds(15);
+    public static final Duration TIMEOUT = Duration.ofSeconds(15);
 
     private TransportTestSupport() {
     }
 
     /** Polls {@code condition} until it holds or the deadline passes; never sleeps a fixed time. */
-    static void waitUntil(BooleanSupplier condition, Duration timeout, Supplier<String> what) {
+    public static void waitUntil(BooleanSupplier condition, Duration timeout, Supplier<String> what) {
         long deadlineNs = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadlineNs > 0) {
@@ -99,7 +99,7 @@ final class TransportTestSupport {
 
     // ---------------------------------------------------------------- raw frames
 
-    static byte[] frame(byte[] body) {
+    public static byte[] frame(byte[] body) {
         return ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array();
     }
 
@@ -112,7 +112,7 @@ final class TransportTestSupport {
         return frame(RaftCodec.encodeBatch(List.of(messages)));
     }
 
-    static byte[] concat(byte[]... parts) {
+    public static byte[] concat(byte[]... parts) {
         int n = 0;
         for (byte[] p : parts) {
             n += p.length;
@@ -124,7 +124,7 @@ final class TransportTestSupport {
         return b.array();
     }
 
-    static Socket rawConnect(InetSocketAddress address) throws IOException {
+    public static Socket rawConnect(InetSocketAddress address) throws IOException {
         Socket s = new Socket();
         s.connect(address, 5_000);
         s.setSoTimeout((int) TIMEOUT.toMillis());
@@ -132,7 +132,7 @@ final class TransportTestSupport {
     }
 
     /** Reads (and discards, e.g. a handshake answer) until the transport closes the connection. */
-    static void assertClosedByPeer(Socket s) throws IOException {
+    public static void assertClosedByPeer(Socket s) throws IOException {
         InputStream in = s.getInputStream();
         byte[] buf = new byte[4096];
         try {

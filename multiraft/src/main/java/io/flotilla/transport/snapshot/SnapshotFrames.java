@@ -4,6 +4,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
+import io.flotilla.transport.FrameCodec;
 import io.flotilla.transport.HandshakeRefusal;
 import io.flotilla.transport.LengthPrefixedFrameDecoder;
 import io.flotilla.transport.proto.Handshake;
@@ -30,23 +31,7 @@ final class SnapshotFrames {
 
     /** Encodes {@code frame} in place in a buffer from {@code alloc}, length prefix first. */
     static ByteBuf encode(ByteBufAllocator alloc, SnapshotFrame frame) {
-        int bodyBytes = frame.getSerializedSize();
-        ByteBuf buf = alloc.buffer(LENGTH_FIELD_BYTES + bodyBytes, LENGTH_FIELD_BYTES + bodyBytes);
-        try {
-            buf.writeInt(bodyBytes);
-            CodedOutputStream out = CodedOutputStream.newInstance(buf.nioBuffer(LENGTH_FIELD_BYTES, bodyBytes));
-            frame.writeTo(out);
-            out.flush();
-            out.checkNoSpaceLeft();
-            buf.writerIndex(LENGTH_FIELD_BYTES + bodyBytes);
-            return buf;
-        } catch (IOException e) {
-            buf.release();
-            throw new UncheckedIOException("encoding a " + bodyBytes + "-byte frame into an exact buffer failed", e);
-        } catch (RuntimeException e) {
-            buf.release();
-            throw e;
-        }
+        return FrameCodec.encode(alloc, frame);
     }
 
     /** The layout of one chunk frame, computed before its data is read so the data lands in place. */

@@ -1,13 +1,13 @@
 package io.flotilla.transport.snapshot;
 
+import static io.flotilla.transport.TransportTestSupport.assertClosedByPeer;
+import static io.flotilla.transport.TransportTestSupport.concat;
+import static io.flotilla.transport.TransportTestSupport.frame;
+import static io.flotilla.transport.TransportTestSupport.rawConnect;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.CLUSTER;
-import static io.flotilla.transport.snapshot.SnapshotTestSupport.assertClosedByPeer;
-import static io.flotilla.transport.snapshot.SnapshotTestSupport.concat;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.config;
-import static io.flotilla.transport.snapshot.SnapshotTestSupport.frame;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.handshake;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.randomBytes;
-import static io.flotilla.transport.snapshot.SnapshotTestSupport.rawConnect;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,16 +1,10 @@
 package io.flotilla.transport.snapshot;
 
+import io.flotilla.transport.TransportTestSupport;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.flotilla.transport.proto.Handshake;
 import io.flotilla.transport.snapshot.proto.SnapshotFrame;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,46 +95,8 @@ final class SnapshotTestSupport {
 
     // ---------------------------------------------------------------- raw frames
 
-    static byte[] frame(byte[] body) {
-        return ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array();
-    }
-
     static byte[] handshake(long cluster, long from, long to, int version) {
-        return frame(SnapshotFrame.newBuilder().setHandshake(Handshake.newBuilder().setClusterId(cluster)
+        return TransportTestSupport.frame(SnapshotFrame.newBuilder().setHandshake(Handshake.newBuilder().setClusterId(cluster)
                 .setSenderNodeId(from).setReceiverNodeId(to).setProtocolVersion(version)).build().toByteArray());
-    }
-
-    static byte[] concat(byte[]... parts) {
-        int n = 0;
-        for (byte[] p : parts) {
-            n += p.length;
-        }
-        ByteBuffer b = ByteBuffer.allocate(n);
-        for (byte[] p : parts) {
-            b.put(p);
-        }
-        return b.array();
-    }
-
-    static Socket rawConnect(InetSocketAddress address) throws IOException {
-        Socket s = new Socket();
-        s.connect(address, 5_000);
-        s.setSoTimeout((int) TIMEOUT.toMillis());
-        return s;
-    }
-
-    /** Reads (and discards) until the other end closes the connection; fails if it does not. */
-    static void assertClosedByPeer(Socket s) throws IOException {
-        InputStream in = s.getInputStream();
-        byte[] buf = new byte[4096];
-        try {
-            while (in.read(buf) >= 0) {
-                // keep reading until end of stream
-            }
-        } catch (SocketTimeoutException e) {
-            fail("the connection was not closed within " + TIMEOUT);
-        } catch (SocketException e) {
-            // reset: closed too
-        }
     }
 }
