@@ -62,6 +62,11 @@ public final class InMemoryStateMachine implements StateMachine {
     }
 
     @Override
+    public void destroy(long groupId) {
+        groups.remove(groupId);
+    }
+
+    @Override
     public byte[] snapshot(long groupId) {
         GroupState g = group(groupId);
         return ByteBuffer.allocate(24).putLong(g.appliedIndex).putLong(g.commands).putLong(g.checksum).array();

@@ -79,6 +79,24 @@ public final class MultiRaftNode implements AutoCloseable {
         workerOf(groupId).read(groupId, listener);
     }
 
+    /**
+     * Removes this node's replica of {@code groupId} for good (normally after a membership change
+     * removed it, which the runtime also does by itself): a tombstone in the log keeps it from ever
+     * being created again.
+     */
+    public boolean destroyReplica(long groupId) {
+        return workerOf(groupId).destroyReplica(groupId);
+    }
+
+    /** Groups with a replica on this node. */
+    public int hostedGroups() {
+        int n = 0;
+        for (RaftWorker w : workers) {
+            n += w.hostedGroups();
+        }
+        return n;
+    }
+
     public boolean campaign(long groupId) {
         return workerOf(groupId).campaign(groupId);
     }

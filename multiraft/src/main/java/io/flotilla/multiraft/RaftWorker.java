@@ -80,6 +80,10 @@ public final class RaftWorker implements Runnable {
         boolean leading;
         /** The worker tick at which it last woke: it stays awake for two heartbeats after. */
         long wokeAtTick;
+        /** This node has been in the group's membership: leaving it later means the replica was removed. */
+        boolean wasMember;
+        /** Removed from this worker: every list that still holds it skips it. */
+        boolean destroyed;
 
         Replica(long groupId, RaftNode node, WalGroupIndex index) {
             this.groupId = groupId;
@@ -136,7 +140,11 @@ public final class RaftWorker implements Runnable {
     private final WalSegmentReader reader;
     private final StateMachine stateMachine;
     private final PeerSender sender;
+    private static final System.Logger LOG = System.getLogger(RaftWorker.class.getName());
+
     private final Long2ObjectHashMap<Replica> groups = new Long2ObjectHashMap<>();
+    /** Removed replicas of this worker's groups: their logs' tombstones (kept for purge accounting). */
+    private final Long2ObjectHashMap<WalGroupIndex> tombstones = new Long2ObjectHashMap<>();
     private final ManyToOneConcurrentArrayQueue<Object> inbox;
     private final OneToOneConcurrentArrayQueue<Round> completions = new OneToOneConcurrentArrayQueue<>(MAX_ROUNDS_IN_FLIGHT);
     private final Long2ObjectHashMap<ArrayList<Message>> outbound = new Long2ObjectHashMap<>();
@@ -180,6 +188,7 @@ public final class RaftWorker implements Runnable {
     private volatile long droppedMessages;
     private volatile int awakeGroups;
     private volatile int leaderGroups;
+    private volatile int hostedGroups;
 
     RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
             NodeLiveness liveness) {
@@ -212,6 +221,9 @@ public final class RaftWorker implements Runnable {
     }
 
     private record Campaign(long groupId) {
+    }
+
+    private record Destroy(long groupId) {
     }
 
     private record ChangeMembership(long groupId, ConfChange change, ProposalListener listener) {
@@ -277,6 +289,14 @@ public final class RaftWorker implements Runnable {
         if (!offer(new TransferLeader(groupId, target, listener))) {
             listener.onBusy(groupId);
         }
+    }
+
+    /**
+     * Any thread: removes this node's replica of {@code groupId} for good: a durable tombstone in the
+     * log keeps it from ever being created again, and messages for it are dropped.
+     */
+    boolean destroyReplica(long groupId) {
+        return offer(new Destroy(groupId));
     }
 
     /** Any thread: makes this replica campaign now (tests and leader placement). */
@@ -387,6 +407,7 @@ public final class RaftWorker implements Runnable {
         work += collectReadies();
         if (work > 0) {
             rounds++;
+            hostedGroups = groups.size();
         }
         return work;
     }
@@ -395,7 +416,7 @@ public final class RaftWorker implements Runnable {
         int kept = 0;
         for (int i = 0; i < awake.size(); i++) {
             Replica r = awake.get(i);
-            if (r.asleep) {
+            if (r.asleep || r.destroyed) {
                 continue;
             }
             if (mayQuiesce(r, nowNs)) {
@@ -458,7 +479,7 @@ public final class RaftWorker implements Runnable {
     }
 
     private void wake(Replica r) {
-        if (r.asleep) {
+        if (r.asleep && !r.destroyed) {
             r.asleep = false;
             r.wokeAtTick = ticks;
             awake.add(r);
@@ -526,6 +547,11 @@ public final class RaftWorker implements Runnable {
                 t.listener().onRefused(t.groupId(), ProposeResult.NOT_LEADER, r.node.leader());
             }
             markDirty(r);
+        } else if (command instanceof Destroy d) {
+            Replica r = groups.get(d.groupId());
+            if (r != null) {
+                destroy(r);
+            }
         } else if (command instanceof Campaign c) {
             Replica r = groups.get(c.groupId());
             if (r != null) {
@@ -564,6 +590,13 @@ public final class RaftWorker implements Runnable {
         Check.state(groups.size() < config.maxGroupsPerWorker(), "worker %d of node %d hosts the maximum of %d groups",
                 workerId, nodeId, config.maxGroupsPerWorker());
         WalGroupIndex index = wal.takeIndex(groupId);
+        if (index.removed()) {
+            // Its replica here was removed; hosting it again could resurrect a member the group dropped.
+            tombstones.put(groupId, index);
+            LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": not creating group " + groupId
+                    + ": its replica on this node was removed (tombstoned in the log)");
+            return;
+        }
         // With no voters, this is a new replica of an existing group: it starts empty and waits for
         // the leader, whose log (with the group's membership) it then receives.
         if (voters.length > 0 && index.lastIndex() == 0 && index.hardState().equals(HardState.EMPTY)) {
@@ -595,8 +628,16 @@ public final class RaftWorker implements Runnable {
         Round round = new Round();
         round.completions = completions;
         round.worker = this;
+        awaitDurable(batch, round);
+        Wal.applyDurable(batch, id -> id == groupId ? index : null);
+    }
+
+    /**
+     * Submits one batch and waits until it is durable, handling other rounds that complete
+     * meanwhile. Only for rare writes (group creation and removal).
+     */
+    private void awaitDurable(WalBatch batch, Round round) {
         submitBlocking(batch, round);
-        // Wait for this one write: group creation is rare and must be durable before the group speaks.
         Round done;
         while ((done = completions.poll()) != round) {
             if (done != null) {
@@ -609,7 +650,6 @@ public final class RaftWorker implements Runnable {
         if (round.failure != null) {
             throw new UncheckedIOException(round.failure);
         }
-        Wal.applyDurable(batch, id -> id == groupId ? index : null);
     }
 
     private void submitBlocking(WalBatch batch, Round round) {
@@ -634,6 +674,10 @@ public final class RaftWorker implements Runnable {
         int kept = 0;
         for (int i = 0; i < dirty.size(); i++) {
             Replica r = dirty.get(i);
+            if (r.destroyed) {
+                r.dirty = false;
+                continue;
+            }
             if (r.outstanding != null) {
                 // Still being persisted; look again when its round completes.
                 dirty.set(kept++, r);
@@ -706,6 +750,9 @@ public final class RaftWorker implements Runnable {
         applyBatch.clear();
         for (int i = 0; i < round.replicas.size(); i++) {
             Replica r = round.replicas.get(i);
+            if (r.destroyed) {
+                continue;
+            }
             Ready rd = round.readies.get(i);
             queue(rd.messagesAfterPersist());
             applyBatch.add(r.groupId, rd.committedEntries());
@@ -716,6 +763,9 @@ public final class RaftWorker implements Runnable {
         }
         for (int i = 0; i < round.replicas.size(); i++) {
             Replica r = round.replicas.get(i);
+            if (r.destroyed) {
+                continue;
+            }
             Ready rd = round.readies.get(i);
             if (rd.softState() != null && (rd.softState().role() == Role.LEADER) != r.leading) {
                 r.leading = !r.leading;
@@ -724,11 +774,53 @@ public final class RaftWorker implements Runnable {
             completeProposals(r, rd.committedEntries());
             r.node.advance(rd);
             r.outstanding = null;
+            if (rd.committedEntries().size() > 0 && removedByConfChange(r)) {
+                destroy(r);
+                continue;
+            }
             for (ReadState rs : rd.readStates()) {
                 handleReadState(r, rs);
             }
             releaseReads(r);
             markDirty(r);
+        }
+    }
+
+    /** True once the applied membership no longer has this node, having had it before. */
+    private boolean removedByConfChange(Replica r) {
+        io.flotilla.raft.ConfState conf = r.node.confState();
+        boolean member = conf.isVoter(nodeId) || conf.isLearner(nodeId);
+        if (member) {
+            r.wasMember = true;
+            return false;
+        }
+        return r.wasMember;
+    }
+
+    /**
+     * Removes a replica for good: writes and waits for its tombstone (rare; the group must not
+     * speak again before it is durable), then forgets it. Proposals and reads still pending fail.
+     */
+    private void destroy(Replica r) {
+        r.destroyed = true;
+        groups.remove(r.groupId);
+        WalBatch batch = new WalBatch(List.of(new WalRecord.Tombstone(r.groupId)));
+        Round round = new Round();
+        round.completions = completions;
+        round.worker = this;
+        awaitDurable(batch, round);
+        Wal.applyDurable(batch, id -> id == r.groupId ? r.index : null);
+        tombstones.put(r.groupId, r.index);
+        stateMachine.destroy(r.groupId);
+        if (r.leading) {
+            r.leading = false;
+            leaderGroups--;
+        }
+        for (PendingProposal p : r.proposals) {
+            p.listener().onRefused(r.groupId, ProposeResult.NOT_LEADER, 0);
+        }
+        for (PendingRead p : r.readsWaitingForApply) {
+            p.listener().onFailed(r.groupId);
         }
     }
 
@@ -823,6 +915,11 @@ public final class RaftWorker implements Runnable {
     /** Groups ticked at the last tick (the rest are quiescent). */
     int awakeGroups() {
         return awakeGroups;
+    }
+
+    /** Replicas hosted (as of the last round; for other threads). */
+    int hostedGroups() {
+        return hostedGroups;
     }
 
     int groupCount() {

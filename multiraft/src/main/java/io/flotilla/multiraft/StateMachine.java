@@ -23,6 +23,9 @@ public interface StateMachine {
     /** An image of {@code groupId}'s state as of {@link #appliedIndex(long)}, for a snapshot. */
     byte[] snapshot(long groupId);
 
+    /** Drops everything of {@code groupId}: its replica on this node was removed. */
+    void destroy(long groupId);
+
     /** Replaces {@code groupId}'s state with a snapshot image; afterwards it has applied {@code index}. */
     void restore(long groupId, long index, byte[] image);
 

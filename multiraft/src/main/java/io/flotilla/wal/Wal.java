@@ -73,7 +73,7 @@ public final class Wal implements AutoCloseable {
             WalIndexBuilder builder = new WalIndexBuilder(cacheConfig, budget);
             WalRecoveryResult result = new WalRecoveryScanner(fs, config).scan(builder);
             for (WalGroupIndex index : builder.indexes().values()) {
-                Check.state(index.compactedTerm() != WalGroupIndex.UNKNOWN_TERM,
+                Check.state(index.removed() || index.compactedTerm() != WalGroupIndex.UNKNOWN_TERM,
                         "group %d: its compaction record is missing from the log", index.groupId());
             }
             WalWriter writer = WalWriter.open(fs, config, writerConfig, result);
@@ -103,7 +103,8 @@ public final class Wal implements AutoCloseable {
 
     /**
      * The index of {@code groupId} as recovered, or a new empty one; hand it to the group's owner.
-     * Called once per group, by the owner.
+     * Called once per group, by the owner. A removed group's index says so ({@link WalGroupIndex#removed()}):
+     * the owner must not host it again.
      */
     public WalGroupIndex takeIndex(long groupId) {
         WalGroupIndex index = recovered.remove(groupId);
@@ -194,6 +195,9 @@ public final class Wal implements AutoCloseable {
      */
     public static List<WalRecord> rewriteForward(WalGroupIndex index, RaftStorage storage, int maxRecordBytes) {
         long group = index.groupId();
+        if (index.removed()) {
+            return List.of(new WalRecord.Tombstone(group));
+        }
         List<WalRecord> records = new ArrayList<>();
         if (index.compactedIndex() > 0) {
             records.add(new WalRecord.CompactPrefix(group, index.compactedIndex(), index.compactedTerm()));

@@ -75,6 +75,7 @@ public final class WalBatch {
             case TRUNCATE_SUFFIX -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.TRUNCATE_SUFFIX_BODY_BYTES;
             case COMPACT_PREFIX -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.COMPACT_PREFIX_BODY_BYTES;
             case SNAPSHOT_MARK -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.SNAPSHOT_MARK_BODY_BYTES;
+            case TOMBSTONE -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.TOMBSTONE_BODY_BYTES;
         };
     }
 

@@ -56,6 +56,9 @@ public final class WalGroupIndex {
     private long hardStateSegment;
     private long compactionSegment;
     private long snapshotMarkSegment;
+    /** The replica was removed (a TOMBSTONE record): only that record is live; nothing may follow it. */
+    private boolean removed;
+    private long tombstoneSegment;
     /** Shared with every group of the node; cached bytes beyond it are evicted. */
     private final WalCacheBudget budget;
 
@@ -160,6 +163,7 @@ public final class WalGroupIndex {
     public void apply(WalRecord record, long segmentSequence, long offsetBytes) {
         Check.argument(record.groupId() == groupId, "record of group %d applied to the index of group %d",
                 record.groupId(), groupId);
+        Check.state(!removed, "group %d: a %s record after its tombstone", groupId, record.type());
         // Java 17 has no pattern switch; the type code selects the record class.
         switch (record.type()) {
             case ENTRIES -> append(((WalRecord.Entries) record).entries(), segmentSequence, offsetBytes);
@@ -178,8 +182,29 @@ public final class WalGroupIndex {
                 markSnapshot(r.index(), r.term());
                 snapshotMarkSegment = segmentSequence;
             }
+            case TOMBSTONE -> removeAll(segmentSequence);
             default -> throw new IllegalStateException("unhandled record type " + record.type());
         }
+    }
+
+    /** The replica was removed: its entries, hard state and marks are dead; the tombstone alone lives. */
+    private void removeAll(long segmentSequence) {
+        while (cacheCount > 0) {
+            cachePopFront();
+        }
+        head = 0;
+        count = 0;
+        hardState = HardState.EMPTY;
+        hardStateSegment = 0;
+        compactionSegment = 0;
+        snapshotMarkSegment = 0;
+        removed = true;
+        tombstoneSegment = segmentSequence;
+    }
+
+    /** True once the group's replica on this node was removed (it must never be recreated). */
+    public boolean removed() {
+        return removed;
     }
 
     /**
@@ -296,6 +321,9 @@ public final class WalGroupIndex {
      * so the first entry's segment is the oldest of all its entries'.
      */
     public long oldestLiveSegment() {
+        if (removed) {
+            return tombstoneSegment;
+        }
         long oldest = Long.MAX_VALUE;
         if (count > 0) {
             oldest = locations[head] >>> 32;

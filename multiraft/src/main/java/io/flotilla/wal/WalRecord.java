@@ -57,4 +57,12 @@ public sealed interface WalRecord {
             return WalRecordType.SNAPSHOT_MARK;
         }
     }
+
+    /** The group's replica on this node was removed; its earlier records are dead. */
+    record Tombstone(long groupId) implements WalRecord {
+        @Override
+        public WalRecordType type() {
+            return WalRecordType.TOMBSTONE;
+        }
+    }
 }

@@ -153,6 +153,9 @@ public final class WalRecordDecoder {
             case SNAPSHOT_MARK:
                 expectBodyBytes(type, bodyBytes, WalRecordFormat.SNAPSHOT_MARK_BODY_BYTES, fileName, fileOffset);
                 return new WalRecord.SnapshotMark(groupId, buf.getLong(body + 8), buf.getLong(body + 16));
+            case TOMBSTONE:
+                expectBodyBytes(type, bodyBytes, WalRecordFormat.TOMBSTONE_BODY_BYTES, fileName, fileOffset);
+                return new WalRecord.Tombstone(groupId);
             default:
                 throw new IllegalStateException("unhandled record type " + type);
         }

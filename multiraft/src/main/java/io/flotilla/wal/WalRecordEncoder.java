@@ -104,6 +104,13 @@ public final class WalRecordEncoder {
         return finish(dst, start, WalRecordType.SNAPSHOT_MARK, recordBytes);
     }
 
+    public int appendTombstone(ByteBuffer dst, long groupId) {
+        int recordBytes = HEADER_BYTES + WalRecordFormat.TOMBSTONE_BODY_BYTES;
+        int start = begin(dst, recordBytes);
+        dst.putLong(groupId);
+        return finish(dst, start, WalRecordType.TOMBSTONE, recordBytes);
+    }
+
     /** Appends any decoded record again (recovery rewrites, tests). */
     public int append(ByteBuffer dst, WalRecord record) {
         if (record instanceof WalRecord.Entries r) {
@@ -114,9 +121,10 @@ public final class WalRecordEncoder {
             return appendTruncateSuffix(dst, r.groupId(), r.firstRemovedIndex());
         } else if (record instanceof WalRecord.CompactPrefix r) {
             return appendCompactPrefix(dst, r.groupId(), r.compactedIndex(), r.compactedTerm());
-        } else {
-            WalRecord.SnapshotMark r = (WalRecord.SnapshotMark) record;
+        } else if (record instanceof WalRecord.SnapshotMark r) {
             return appendSnapshotMark(dst, r.groupId(), r.index(), r.term());
+        } else {
+            return appendTombstone(dst, ((WalRecord.Tombstone) record).groupId());
         }
     }
 

@@ -23,6 +23,7 @@ package io.flotilla.wal;
  *   TRUNCATE_SUFFIX  int64 groupId, int64 firstRemovedIndex
  *   COMPACT_PREFIX   int64 groupId, int64 compactedIndex, int64 compactedTerm
  *   SNAPSHOT_MARK    int64 groupId, int64 index, int64 term
+ *   TOMBSTONE        int64 groupId
  * </pre>
  *
  * A header of 16 zero bytes is never a record (bodyBytes is at least 8): it marks the end of the
@@ -40,6 +41,7 @@ public final class WalRecordFormat {
     public static final int TRUNCATE_SUFFIX_BODY_BYTES = 16;
     public static final int COMPACT_PREFIX_BODY_BYTES = 24;
     public static final int SNAPSHOT_MARK_BODY_BYTES = 24;
+    public static final int TOMBSTONE_BODY_BYTES = 8;
     /** The smallest maxRecordBytes a log may be configured with. */
     public static final int MIN_MAX_RECORD_BYTES = 64;
 

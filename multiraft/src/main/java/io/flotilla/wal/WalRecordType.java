@@ -11,7 +11,9 @@ public enum WalRecordType {
     /** A group no longer needs its entries up to and including an index (it has a snapshot there). */
     COMPACT_PREFIX(4),
     /** A group installed or took a snapshot at an index and term. */
-    SNAPSHOT_MARK(5);
+    SNAPSHOT_MARK(5),
+    /** The group's replica on this node was removed: it must never be recreated from its old records. */
+    TOMBSTONE(6);
 
     public final int code;
 
@@ -27,6 +29,7 @@ public enum WalRecordType {
             case 3 -> TRUNCATE_SUFFIX;
             case 4 -> COMPACT_PREFIX;
             case 5 -> SNAPSHOT_MARK;
+            case 6 -> TOMBSTONE;
             default -> null;
         };
     }

@@ -85,6 +85,12 @@ final class KvRegisterStateMachine implements StateMachine {
     }
 
     @Override
+    public void destroy(long groupId) {
+        data.remove(groupId);
+        applied.remove(groupId);
+    }
+
+    @Override
     public byte[] snapshot(long groupId) {
         throw new UnsupportedOperationException("the cluster test never compacts");
     }

@@ -47,6 +47,17 @@ class MembershipChangeTest {
                 long group = g;
                 onLeader(cluster, group, (node, done) -> node.changeMembership(group, new ConfChange(ConfChangeType.REMOVE_NODE, 1), done));
             }
+            // Node 1 applies its own removal and drops its replicas for good; after a restart the log's
+            // tombstones keep them from coming back although we ask it to host every group again.
+            LocalCluster.waitUntil(() -> cluster.nodes.get(1L).hostedGroups() == 0, 20_000, "node 1 drops its replicas");
+            cluster.stop(1);
+            MultiRaftNode restarted = cluster.start(1, GROUPS);
+            for (long g = 1; g <= GROUPS; g++) {
+                // Each worker handles its inbox in order: this refusal comes after the group's create was handled.
+                assertThat(refusalFrom(restarted, g)).as("group %d on restarted node 1", g).isEqualTo(ProposeResult.NOT_LEADER);
+            }
+            assertThat(refusalFrom(restarted, 1)).isEqualTo(ProposeResult.NOT_LEADER);
+            assertThat(restarted.hostedGroups()).as("tombstoned replicas are not recreated").isZero();
             cluster.stop(1);
             writeEverywhere(cluster, "without-1");
 
@@ -76,6 +87,28 @@ class MembershipChangeTest {
                 assertThat(machine(cluster, 4).group(g).checksum()).isEqualTo(machine(cluster, 2).group(g).checksum());
             }
         }
+    }
+
+    /** Proposes through {@code node} and returns the refusal (null if it was applied). */
+    private static ProposeResult refusalFrom(MultiRaftNode node, long group) {
+        CompletableFuture<ProposeResult> outcome = new CompletableFuture<>();
+        node.propose(group, "probe".getBytes(), new ProposalListener() {
+            @Override
+            public void onApplied(long groupId, long index) {
+                outcome.complete(null);
+            }
+
+            @Override
+            public void onRefused(long groupId, ProposeResult result, long leaderHint) {
+                outcome.complete(result);
+            }
+
+            @Override
+            public void onBusy(long groupId) {
+                outcome.complete(ProposeResult.UNCOMMITTED_LIMIT);
+            }
+        });
+        return outcome.orTimeout(10, TimeUnit.SECONDS).join();
     }
 
     private static InMemoryStateMachine machine(LocalCluster cluster, long id) {

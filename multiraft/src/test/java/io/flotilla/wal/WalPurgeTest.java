@@ -118,6 +118,36 @@ class WalPurgeTest {
         }
     }
 
+    @Test
+    void aTombstoneOutlivesRestartsAndPurgeAndOnlyItStaysLive() throws Exception {
+        byte[] payload = new byte[400];
+        try (Wal wal = open()) {
+            indexes.put(1L, wal.takeIndex(1));
+            indexes.put(2L, wal.takeIndex(2));
+            for (long i = 1; i <= 300; i++) {
+                write(wal, List.of(new WalRecord.Entries(1, List.of(Entry.normal(1, i, payload))),
+                        new WalRecord.Entries(2, List.of(Entry.normal(1, i, payload))),
+                        new WalRecord.HardStateUpdate(2, new HardState(1, 1, i))));
+            }
+            write(wal, List.of(new WalRecord.Tombstone(1)));
+            assertThat(indexes.get(1L).removed()).isTrue();
+            assertThat(indexes.get(1L).lastIndex()).isZero();
+            write(wal, List.of(new WalRecord.CompactPrefix(2, 299, 1)));
+            WalPurgeResult purge = wal.purge(indexes.values(), 1);
+            assertThat(purge.laggingGroups()).as("only the tombstone of group 1 is live, in a recent segment").isEmpty();
+            assertThat(purge.deletedSegments()).isPositive();
+            assertThat(Wal.rewriteForward(indexes.get(1L), null, wal.config().maxRecordBytes()))
+                    .containsExactly(new WalRecord.Tombstone(1));
+        }
+        indexes.clear();
+        try (Wal wal = open()) {
+            assertThat(wal.takeIndex(1).removed()).as("the tombstone survives the restart and the purge").isTrue();
+            WalGroupIndex two = wal.takeIndex(2);
+            assertThat(two.removed()).isFalse();
+            assertThat(two.lastIndex()).isEqualTo(300);
+        }
+    }
+
     /** Everything a group's index says, read through its storage, for comparing across restarts. */
     private record Snapshot(List<String> groups) {
         static Snapshot of(TreeMap<Long, WalGroupIndex> indexes, Path dir) throws IOException {
