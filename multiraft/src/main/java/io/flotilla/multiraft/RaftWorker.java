@@ -115,6 +115,9 @@ public final class RaftWorker implements Runnable {
         final ArrayList<Ready> readies = new ArrayList<>();
         WalBatch batch;
         WalFailedException failure;
+        /** A rare write its submitter waits for ({@link #awaitDurable}); whoever polls it just marks it. */
+        boolean awaited;
+        boolean durable;
         OneToOneConcurrentArrayQueue<Round> completions;
         RaftWorker worker;
 
@@ -637,16 +640,16 @@ public final class RaftWorker implements Runnable {
      * meanwhile. Only for rare writes (group creation and removal).
      */
     private void awaitDurable(WalBatch batch, Round round) {
+        round.awaited = true;
         submitBlocking(batch, round);
-        Round done;
-        while ((done = completions.poll()) != round) {
-            if (done != null) {
-                roundsInFlight--;
-                handleDurable(done);
+        // Other rounds completing meanwhile are handled here; handling one may itself await a write
+        // (a replica removed by a conf change writes its tombstone), which may consume our round, so
+        // rounds are marked durable rather than matched by identity.
+        while (!round.durable) {
+            if (drainCompletions() == 0) {
+                Thread.onSpinWait();
             }
-            Thread.onSpinWait();
         }
-        roundsInFlight--;
         if (round.failure != null) {
             throw new UncheckedIOException(round.failure);
         }
@@ -733,7 +736,10 @@ public final class RaftWorker implements Runnable {
         Round round;
         while ((round = completions.poll()) != null) {
             roundsInFlight--;
-            handleDurable(round);
+            round.durable = true;
+            if (!round.awaited) {
+                handleDurable(round);
+            }
             n++;
         }
         return n;
