@@ -56,8 +56,11 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  * goes silent, so they elect. An idle worker parks until its next tick or until someone hands it
  * work. Ticks cost O(awake groups).
  *
- * <p>Not yet: snapshot streaming and log compaction (the local state machine has no durable
- * snapshot store until the engine provides one), membership operations.
+ * <p>Membership: conf changes and leader transfers go through the leader's replica; a replica that
+ * applies its own removal is destroyed and tombstoned in the log, so it is never recreated.
+ *
+ * <p>Not yet: log compaction and snapshot installs (the local state machine has no durable snapshot
+ * store until the engine provides one; the streaming channel is in {@code io.flotilla.transport.snapshot}).
  */
 public final class RaftWorker implements Runnable {
     private static final int DRAIN_LIMIT = 4096;
