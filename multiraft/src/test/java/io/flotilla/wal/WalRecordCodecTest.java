@@ -40,7 +40,8 @@ class WalRecordCodecTest {
                 new WalRecord.HardStateUpdate(8, HardState.EMPTY),
                 new WalRecord.TruncateSuffix(9, 17),
                 new WalRecord.CompactPrefix(10, 1000, 4),
-                new WalRecord.SnapshotMark(11, 2000, 6));
+                new WalRecord.SnapshotMark(11, 2000, 6),
+                new WalRecord.Tombstone(12));
         ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         List<Integer> sizes = new ArrayList<>();
         for (WalRecord r : records) {
