@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * files; creation goes through {@link #create} on temp names and is left alone unless a create hook
  * is set). Records the order of writes and forces. Any thread; the hooks run on the calling thread.
  */
-final class HookedWalFileSystem implements WalFileSystem {
+final class HookedWalFileSystem extends DelegatingWalFileSystem {
     /** Runs before the n-th (1-based) force of an opened segment; may block or throw. */
     interface ForceHook {
         void beforeForce(int n, Path path) throws IOException;
@@ -29,7 +29,6 @@ final class HookedWalFileSystem implements WalFileSystem {
         void beforeCreate(Path path) throws IOException;
     }
 
-    private final NioWalFileSystem real = new NioWalFileSystem();
     final AtomicInteger segmentForces = new AtomicInteger();
     final AtomicInteger segmentWrites = new AtomicInteger();
     /** "write <file>" and "force <file>" for opened segment files, in call order. */
@@ -46,14 +45,8 @@ final class HookedWalFileSystem implements WalFileSystem {
 
     @Override
     public WalFile open(Path path) throws IOException {
-        WalFile f = real.open(path);
         String name = path.getFileName().toString();
-        return new WalFile() {
-            @Override
-            public Path path() {
-                return f.path();
-            }
-
+        return new DelegatingFile(real.open(path)) {
             @Override
             public void write(ByteBuffer src, long positionBytes) throws IOException {
                 writeHook.beforeWrite(segmentWrites.incrementAndGet(), path, positionBytes);
@@ -62,66 +55,11 @@ final class HookedWalFileSystem implements WalFileSystem {
             }
 
             @Override
-            public int read(ByteBuffer dst, long positionBytes) throws IOException {
-                return f.read(dst, positionBytes);
-            }
-
-            @Override
             public void force() throws IOException {
                 forceHook.beforeForce(segmentForces.incrementAndGet(), path);
                 events.add("force " + name);
                 f.force();
             }
-
-            @Override
-            public long sizeBytes() throws IOException {
-                return f.sizeBytes();
-            }
-
-            @Override
-            public void truncate(long sizeBytes) throws IOException {
-                f.truncate(sizeBytes);
-            }
-
-            @Override
-            public void close() throws IOException {
-                f.close();
-            }
         };
-    }
-
-    @Override
-    public boolean exists(Path path) {
-        return real.exists(path);
-    }
-
-    @Override
-    public void createDirectories(Path directory) throws IOException {
-        real.createDirectories(directory);
-    }
-
-    @Override
-    public void rename(Path from, Path to) throws IOException {
-        real.rename(from, to);
-    }
-
-    @Override
-    public void delete(Path path) throws IOException {
-        real.delete(path);
-    }
-
-    @Override
-    public List<String> list(Path directory) throws IOException {
-        return real.list(directory);
-    }
-
-    @Override
-    public void fsyncDirectory(Path directory) throws IOException {
-        real.fsyncDirectory(directory);
-    }
-
-    @Override
-    public WalDirectoryLock lock(Path directory) throws IOException {
-        return real.lock(directory);
     }
 }

@@ -119,66 +119,19 @@ class WalSegmentTest {
     }
 
     /** Delegates to the real file layer and records the calls that matter for crash safety. */
-    static final class RecordingFileSystem implements WalFileSystem {
-        final NioWalFileSystem real = new NioWalFileSystem();
+    static final class RecordingFileSystem extends DelegatingWalFileSystem {
         final List<String> calls = new ArrayList<>();
 
         @Override
         public WalFile create(Path path) throws IOException {
             calls.add("create " + path.getFileName());
-            WalFile f = real.create(path);
-            return new WalFile() {
-                @Override
-                public Path path() {
-                    return f.path();
-                }
-
-                @Override
-                public void write(ByteBuffer src, long positionBytes) throws IOException {
-                    f.write(src, positionBytes);
-                }
-
-                @Override
-                public int read(ByteBuffer dst, long positionBytes) throws IOException {
-                    return f.read(dst, positionBytes);
-                }
-
+            return new DelegatingFile(real.create(path)) {
                 @Override
                 public void force() throws IOException {
                     calls.add("force " + path.getFileName());
                     f.force();
                 }
-
-                @Override
-                public long sizeBytes() throws IOException {
-                    return f.sizeBytes();
-                }
-
-                @Override
-                public void truncate(long sizeBytes) throws IOException {
-                    f.truncate(sizeBytes);
-                }
-
-                @Override
-                public void close() throws IOException {
-                    f.close();
-                }
             };
-        }
-
-        @Override
-        public WalFile open(Path path) throws IOException {
-            return real.open(path);
-        }
-
-        @Override
-        public boolean exists(Path path) {
-            return real.exists(path);
-        }
-
-        @Override
-        public void createDirectories(Path directory) throws IOException {
-            real.createDirectories(directory);
         }
 
         @Override
@@ -194,19 +147,9 @@ class WalSegmentTest {
         }
 
         @Override
-        public List<String> list(Path directory) throws IOException {
-            return real.list(directory);
-        }
-
-        @Override
         public void fsyncDirectory(Path directory) throws IOException {
             calls.add("fsyncDirectory");
             real.fsyncDirectory(directory);
-        }
-
-        @Override
-        public WalDirectoryLock lock(Path directory) throws IOException {
-            return real.lock(directory);
         }
     }
 }
