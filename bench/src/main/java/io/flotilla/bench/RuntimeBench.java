@@ -139,7 +139,7 @@ public final class RuntimeBench {
             Wal wal = Wal.open(new NioWalFileSystem(), wc, WalWriterConfig.defaults(wc), WalCacheConfig.defaults(),
                     new WalCacheBudget(256L << 20));
             TransportPeerSender sender = new TransportPeerSender();
-            MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, workers, 10, 20, 3, 1 << 16, 1 << 16), wal,
+            MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, workers, 10, 20, 3, 1 << 16, 1 << 16, 1000), wal,
                     new InMemoryStateMachine(), sender);
             TransportConfig tc = TransportConfig.of(1, id, ports[(int) id]);
             for (long peer = 1; peer <= 3; peer++) {
@@ -245,6 +245,11 @@ public final class RuntimeBench {
             public void onRefused(long groupId, ProposeResult result, long leaderHint) {
                 long guess = leaderOf.get(group);
                 leaderOf.compareAndSet(group, guess, leaderHint != 0 ? leaderHint : guess % 3 + 1);
+                window.release();
+            }
+
+            @Override
+            public void onOutcomeUnknown(long groupId, long index) {
                 window.release();
             }
 

@@ -2,7 +2,12 @@ package io.flotilla.multiraft;
 
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
+import io.flotilla.raft.SnapshotMetadata;
+import io.flotilla.transport.snapshot.SnapshotSource;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -30,6 +35,9 @@ public final class InMemoryStateMachine implements StateMachine {
             return checksum;
         }
     }
+
+    /** An image: applied index, command count, checksum. */
+    private static final int IMAGE_BYTES = 24;
 
     private final ConcurrentHashMap<Long, GroupState> groups = new ConcurrentHashMap<>();
 
@@ -66,24 +74,29 @@ public final class InMemoryStateMachine implements StateMachine {
         groups.remove(groupId);
     }
 
+    /** Nothing survives a crash: the runtime keeps every entry of the log. */
     @Override
-    public byte[] snapshot(long groupId) {
-        GroupState g = group(groupId);
-        return ByteBuffer.allocate(24).putLong(g.appliedIndex).putLong(g.commands).putLong(g.checksum).array();
+    public long durableIndex(long groupId) {
+        return 0;
     }
 
     @Override
-    public void restore(long groupId, long index, byte[] image) {
+    public SnapshotSource.Reader snapshot(long groupId) {
         GroupState g = group(groupId);
-        g.appliedIndex = index;
-        if (image.length == 24) {
-            ByteBuffer b = ByteBuffer.wrap(image);
-            b.getLong();
-            g.commands = b.getLong();
-            g.checksum = b.getLong();
-        } else {
-            g.commands = 0;
-            g.checksum = 0;
+        return SnapshotSource.ofBytes(ByteBuffer.allocate(IMAGE_BYTES).putLong(g.appliedIndex).putLong(g.commands)
+                .putLong(g.checksum).array());
+    }
+
+    @Override
+    public void restore(long groupId, SnapshotMetadata snapshot, Path image) throws IOException {
+        byte[] bytes = Files.readAllBytes(image);
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        if (bytes.length != IMAGE_BYTES || b.getLong() != snapshot.index()) {
+            throw new IOException(image + " is not an image of group " + groupId + " at index " + snapshot.index());
         }
+        GroupState g = group(groupId);
+        g.appliedIndex = snapshot.index();
+        g.commands = b.getLong();
+        g.checksum = b.getLong();
     }
 }

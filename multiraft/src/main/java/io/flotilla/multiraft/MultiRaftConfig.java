@@ -13,9 +13,12 @@ import io.flotilla.raft.RaftConfig;
  * @param heartbeatIntervalTicks heartbeat interval of every group, in ticks
  * @param inboxCapacity       commands a worker's inbox holds before callers get BUSY
  * @param maxGroupsPerWorker  groups one worker may host
+ * @param logRetainEntries    a group's log is compacted once it holds more than twice this many
+ *                            entries the state machine has made durable, down to this many; they
+ *                            let a briefly lagging follower catch up without a snapshot
  */
 public record MultiRaftConfig(long nodeId, int workers, int tickIntervalMs, int electionTimeoutTicks,
-        int heartbeatIntervalTicks, int inboxCapacity, int maxGroupsPerWorker) {
+        int heartbeatIntervalTicks, int inboxCapacity, int maxGroupsPerWorker, int logRetainEntries) {
 
     public MultiRaftConfig {
         Check.argument(nodeId > 0, "nodeId must be positive, was %d", nodeId);
@@ -23,11 +26,12 @@ public record MultiRaftConfig(long nodeId, int workers, int tickIntervalMs, int 
         Check.argument(tickIntervalMs > 0, "tickIntervalMs must be positive, was %d", tickIntervalMs);
         Check.argument(inboxCapacity >= 64, "inboxCapacity must be at least 64, was %d", inboxCapacity);
         Check.argument(maxGroupsPerWorker > 0, "maxGroupsPerWorker must be positive, was %d", maxGroupsPerWorker);
+        Check.argument(logRetainEntries > 0, "logRetainEntries must be positive, was %d", logRetainEntries);
     }
 
-    /** Defaults: one worker per core, 10 ms ticks, 10-tick elections, 1-tick heartbeats. */
+    /** Defaults: one worker per core, 10 ms ticks, 10-tick elections, 1-tick heartbeats, 1,000 retained entries. */
     public static MultiRaftConfig defaults(long nodeId) {
-        return new MultiRaftConfig(nodeId, Runtime.getRuntime().availableProcessors(), 10, 10, 1, 1 << 16, 1 << 16);
+        return new MultiRaftConfig(nodeId, Runtime.getRuntime().availableProcessors(), 10, 10, 1, 1 << 16, 1 << 16, 1000);
     }
 
     long tickIntervalNs() {

@@ -10,20 +10,34 @@ import java.util.List;
 
 /**
  * The multi-group runtime of one node: a fixed pool of {@link RaftWorker}s sharing one
- * {@link Wal}, one {@link StateMachine} and one {@link PeerSender}. A group belongs to the worker its
- * id hashes to, for its life. Thread-safe entry points hand work to the owning worker's inbox.
+ * {@link Wal}, one {@link StateMachine}, one {@link PeerSender} and, optionally, one
+ * {@link SnapshotStreams} channel (without it logs are never compacted). A group belongs to the
+ * worker its id hashes to, for its life. Thread-safe entry points hand work to the owning worker's inbox.
  */
 public final class MultiRaftNode implements AutoCloseable {
     private final MultiRaftConfig config;
     private final RaftWorker[] workers;
     private final NodeLiveness liveness;
 
+    /** A node whose logs are never compacted: no follower ever needs a snapshot. */
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
+        this(config, wal, stateMachine, sender, null);
+    }
+
+    /**
+     * A node that compacts its logs as its state machine makes state durable and streams snapshots
+     * to followers over {@code snapshots} (closed by its owner after this node).
+     */
+    public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
+            SnapshotStreams snapshots) {
         this.config = config;
         this.workers = new RaftWorker[config.workers()];
         this.liveness = new NodeLiveness(config.nodeId());
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, liveness);
+            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness);
+        }
+        if (snapshots != null) {
+            snapshots.attach(this);
         }
     }
 
@@ -143,6 +157,11 @@ public final class MultiRaftNode implements AutoCloseable {
         return all;
     }
 
+    /** The snapshot channel's thread: a transfer of {@code groupId}'s snapshot ended. */
+    void snapshotSent(long peer, long groupId, long index, boolean ok) {
+        workerOf(groupId).snapshotSent(peer, groupId, index, ok);
+    }
+
     /** The first worker failure, or null: a failed worker has stopped (fail-stop). */
     public Throwable failure() {
         for (RaftWorker w : workers) {
@@ -178,6 +197,33 @@ public final class MultiRaftNode implements AutoCloseable {
 
     public int threads() {
         return workers.length;
+    }
+
+    /** Snapshots whose image reached a follower, after which their message was sent. */
+    public long snapshotsSent() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.snapshotsSent();
+        }
+        return n;
+    }
+
+    /** Snapshots received from leaders and restored into the state machine. */
+    public long snapshotsInstalled() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.snapshotsInstalled();
+        }
+        return n;
+    }
+
+    /** Log compactions submitted (each with a snapshot mark). */
+    public long compactions() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.compactions();
+        }
+        return n;
     }
 
     public long logBatches() {

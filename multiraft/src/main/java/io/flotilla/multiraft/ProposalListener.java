@@ -17,6 +17,13 @@ public interface ProposalListener {
      */
     void onRefused(long groupId, ProposeResult result, long leaderHint);
 
+    /**
+     * The command was appended at {@code index}, but this replica's log was then replaced by a
+     * snapshot from the leader that covers that index: it may or may not have applied. Retry only
+     * if the command is idempotent (client sessions make retries exactly-once).
+     */
+    void onOutcomeUnknown(long groupId, long index);
+
     /** The worker's queue is full: back-pressure, retry later. */
     void onBusy(long groupId);
 }

@@ -8,12 +8,16 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.Message;
+import io.flotilla.raft.MessageType;
 import io.flotilla.raft.ProposeResult;
 import io.flotilla.raft.RaftConfig;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.raft.ReadState;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.Ready;
+import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.SnapshotMetadata;
+import io.flotilla.transport.snapshot.SnapshotSender;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalAppendCallback;
 import io.flotilla.wal.WalBatch;
@@ -25,9 +29,11 @@ import io.flotilla.wal.WalSegmentReader;
 import io.flotilla.wal.WalSnapshotSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongFunction;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -59,8 +65,15 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  * <p>Membership: conf changes and leader transfers go through the leader's replica; a replica that
  * applies its own removal is destroyed and tombstoned in the log, so it is never recreated.
  *
- * <p>Not yet: log compaction and snapshot installs (the local state machine has no durable snapshot
- * store until the engine provides one; the streaming channel is in {@code io.flotilla.transport.snapshot}).
+ * <p>Compaction and snapshots (only with a {@link SnapshotStreams} channel, without which no
+ * follower could catch up past a compacted log): every election timeout a worker compacts the logs
+ * of groups holding more than {@code 2 × logRetainEntries} entries the state machine has made
+ * durable, down to {@code logRetainEntries}, writing a snapshot mark with the membership at that
+ * point. A leader whose follower needs compacted entries captures a state machine image at its
+ * applied index and streams it; the Raft snapshot message follows once the image arrived. The
+ * follower writes the snapshot mark, then restores its state machine from the received file,
+ * which it keeps until the state machine says that state is durable: a crash in between is
+ * repaired from the file at restart.
  */
 public final class RaftWorker implements Runnable {
     private static final int DRAIN_LIMIT = 4096;
@@ -87,6 +100,18 @@ public final class RaftWorker implements Runnable {
         boolean wasMember;
         /** Removed from this worker: every list that still holds it skips it. */
         boolean destroyed;
+        /** Index of the latest conf change applied (conservatively, the applied index at start or the last snapshot). */
+        long lastConfChangeIndex;
+        /** Compaction submitted to the log up to here (may not be durable yet). */
+        long compactingTo;
+        /** In the worker's compaction candidates. */
+        boolean compactionCandidate;
+        /** A received snapshot image kept until the state machine's durable index reaches it (0 = none). */
+        long retainedImageIndex;
+        /** Images captured for followers, at most a few; null until the first. */
+        ArrayList<SnapshotStreams.OutgoingImage> images;
+        /** Snapshot messages waiting for their image's transfer to end, by follower node. */
+        Long2ObjectHashMap<HeldSnapshot> heldSnapshots;
 
         Replica(long groupId, RaftNode node, WalGroupIndex index) {
             this.groupId = groupId;
@@ -96,6 +121,14 @@ public final class RaftWorker implements Runnable {
     }
 
     private record PendingProposal(long index, long term, ProposalListener listener) {
+    }
+
+    /** A leader's snapshot message, sent once its image reached the follower. */
+    private record HeldSnapshot(Message message, SnapshotStreams.OutgoingImage image) {
+    }
+
+    /** How a snapshot transfer ended (from the snapshot channel, or at once when it could not start). */
+    private record SnapshotSent(long peer, long groupId, long index, boolean ok) {
     }
 
     private record PendingRead(long requestId, long index, ReadListener listener) {
@@ -146,6 +179,8 @@ public final class RaftWorker implements Runnable {
     private final WalSegmentReader reader;
     private final StateMachine stateMachine;
     private final PeerSender sender;
+    /** Null: no snapshot channel, so logs are never compacted. */
+    private final SnapshotStreams streams;
     private static final System.Logger LOG = System.getLogger(RaftWorker.class.getName());
 
     private final Long2ObjectHashMap<Replica> groups = new Long2ObjectHashMap<>();
@@ -164,17 +199,15 @@ public final class RaftWorker implements Runnable {
     private final Thread thread;
     /** Set while the worker parks, so producers know to wake it. */
     private volatile boolean parked;
-    private final WalSnapshotSource noSnapshots = new WalSnapshotSource() {
-        @Override
-        public ConfState confState(long groupId, long index, long term) {
-            return ConfState.EMPTY;
-        }
-
-        @Override
-        public byte[] data(long groupId, long index, long term) {
-            return null;
-        }
-    };
+    /** The core asks for a snapshot for a follower: capture the state machine's image at the applied index. */
+    private final WalSnapshotSource snapshotSource = (groupId, latestMark) -> captureSnapshot(groupId);
+    /** Transfer outcomes from the snapshot channel's thread. */
+    private final ConcurrentLinkedQueue<SnapshotSent> snapshotReports = new ConcurrentLinkedQueue<>();
+    /** Transfers that could not start, reported to the core on the next round. */
+    private final ArrayDeque<SnapshotSent> localSnapshotReports = new ArrayDeque<>();
+    private final ArrayList<Replica> compactionCandidates = new ArrayList<>();
+    /** Compaction records for the next log batch. */
+    private final ArrayList<WalRecord> maintenance = new ArrayList<>();
 
     private int roundsInFlight;
     private long ticks;
@@ -192,12 +225,16 @@ public final class RaftWorker implements Runnable {
     private volatile long rounds;
     private volatile long logBatches;
     private volatile long droppedMessages;
+    private volatile long snapshotsSent;
+    private volatile long snapshotsInstalled;
+    private volatile long compactions;
     private volatile int awakeGroups;
     private volatile int leaderGroups;
     private volatile int hostedGroups;
 
     RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
-            NodeLiveness liveness) {
+            SnapshotStreams streams, NodeLiveness liveness) {
+        this.streams = streams;
         this.liveness = liveness;
         this.nodeId = nodeId;
         this.workerId = workerId;
@@ -310,6 +347,12 @@ public final class RaftWorker implements Runnable {
         return offer(new Campaign(groupId));
     }
 
+    /** The snapshot channel's thread: a transfer ended. */
+    void snapshotSent(long peer, long groupId, long index, boolean ok) {
+        snapshotReports.add(new SnapshotSent(peer, groupId, index, ok));
+        wakeIfParked();
+    }
+
     private void wakeIfParked() {
         if (parked) {
             LockSupport.unpark(thread);
@@ -341,6 +384,18 @@ public final class RaftWorker implements Runnable {
 
     long droppedMessages() {
         return droppedMessages;
+    }
+
+    long snapshotsSent() {
+        return snapshotsSent;
+    }
+
+    long snapshotsInstalled() {
+        return snapshotsInstalled;
+    }
+
+    long compactions() {
+        return compactions;
     }
 
     // ---------------------------------------------------------------- the loop
@@ -385,7 +440,7 @@ public final class RaftWorker implements Runnable {
      */
     private void parkUntilWorkOrTick() {
         parked = true;
-        if (inbox.isEmpty() && completions.isEmpty() && running) {
+        if (inbox.isEmpty() && completions.isEmpty() && snapshotReports.isEmpty() && running) {
             long waitNs = nextTickNs - System.nanoTime();
             if (waitNs > 0) {
                 LockSupport.parkNanos(this, waitNs);
@@ -398,11 +453,15 @@ public final class RaftWorker implements Runnable {
     int doWork(long nowNs) {
         int work = drainCompletions();
         work += inbox.drain(this::dispatch, DRAIN_LIMIT);
+        work += drainSnapshotReports();
         if (nowNs >= nextTickNs) {
             nextTickNs = Math.max(nextTickNs + config.tickIntervalNs(), nowNs - config.tickIntervalNs());
             ticks++;
             tickAwake(nowNs);
             wakeFollowersOfSilentLeaders(nowNs);
+            if (ticks % config.electionTimeoutTicks() == 0) {
+                compactLogs();
+            }
             // A node heartbeat every quarter election timeout: three may be lost before a peer
             // wakes the followers of our groups.
             if (workerId == 0 && ticks % Math.max(1, config.electionTimeoutTicks() / 4) == 0) {
@@ -503,7 +562,7 @@ public final class RaftWorker implements Runnable {
         if (command instanceof Inbound in) {
             for (Message m : in.messages()) {
                 Replica r = groups.get(m.groupId);
-                if (r == null) {
+                if (r == null || (m.type == MessageType.SNAPSHOT && !imageReceived(m))) {
                     droppedMessages++;
                     continue;
                 }
@@ -608,13 +667,49 @@ public final class RaftWorker implements Runnable {
         if (voters.length > 0 && index.lastIndex() == 0 && index.hardState().equals(HardState.EMPTY)) {
             bootstrap(index, voters);
         }
-        WalGroupStorage storage = new WalGroupStorage(index, reader, noSnapshots);
-        RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(stateMachine.appliedIndex(groupId));
+        if (index.snapshotIndex() > stateMachine.appliedIndex(groupId)) {
+            restoreRetainedImage(index);
+        }
+        WalGroupStorage storage = new WalGroupStorage(index, reader, snapshotSource);
+        long applied = stateMachine.appliedIndex(groupId);
+        RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(applied);
         Replica r = new Replica(groupId, new RaftNode(rc, storage), index);
+        r.lastConfChangeIndex = Math.max(applied, index.snapshotIndex());
+        r.retainedImageIndex = index.snapshotIndex() > stateMachine.durableIndex(groupId) ? index.snapshotIndex() : 0;
+        if (r.retainedImageIndex > 0) {
+            addCompactionCandidate(r);
+        }
         groups.put(groupId, r);
         r.wokeAtTick = ticks;
         awake.add(r);
         markDirty(r);
+    }
+
+    /**
+     * The log holds a snapshot mark past what the state machine has: the node stopped after making
+     * a received snapshot's mark durable and before the state machine restored it (or the state
+     * machine keeps nothing across restarts). The received image is still on disk: restore it.
+     */
+    private void restoreRetainedImage(WalGroupIndex index) {
+        long groupId = index.groupId();
+        SnapshotMetadata meta = new SnapshotMetadata(index.snapshotIndex(), index.snapshotTerm(), index.snapshotConfState());
+        Path image = streams == null ? null : streams.receivedImage(groupId, meta.index(), meta.term());
+        Check.state(image != null, "node %d, group %d: the log holds a snapshot at index %d term %d, the state machine has "
+                + "applied only %d, and no received image of that snapshot is kept", nodeId, groupId, meta.index(),
+                meta.term(), stateMachine.appliedIndex(groupId));
+        restore(groupId, meta, image);
+    }
+
+    private void restore(long groupId, SnapshotMetadata meta, Path image) {
+        try {
+            stateMachine.restore(groupId, meta, image);
+        } catch (IOException e) {
+            throw new UncheckedIOException("node " + nodeId + ", group " + groupId + ": restoring the snapshot at index "
+                    + meta.index() + " from " + image + " failed", e);
+        }
+        Check.state(stateMachine.appliedIndex(groupId) == meta.index(),
+                "group %d: the state machine restored a snapshot at %d but reports applied index %d", groupId,
+                meta.index(), stateMachine.appliedIndex(groupId));
     }
 
     /**
@@ -672,7 +767,7 @@ public final class RaftWorker implements Runnable {
     // ---------------------------------------------------------------- Ready collection and the log
 
     private int collectReadies() {
-        if (dirty.isEmpty() || roundsInFlight >= MAX_ROUNDS_IN_FLIGHT - 1) {
+        if ((dirty.isEmpty() && maintenance.isEmpty()) || roundsInFlight >= MAX_ROUNDS_IN_FLIGHT - 1) {
             return 0;
         }
         Round round = null;
@@ -704,10 +799,20 @@ public final class RaftWorker implements Runnable {
             }
             round.replicas.add(r);
             round.readies.add(rd);
-            addRecords(r.groupId, rd, records);
+            addRecords(r, rd, records);
         }
         dirty.subList(kept, dirty.size()).clear();
         flushOutbound();
+        if (!maintenance.isEmpty()) {
+            if (round == null) {
+                round = new Round();
+                round.completions = completions;
+                round.worker = this;
+                records = new ArrayList<>();
+            }
+            records.addAll(maintenance);
+            maintenance.clear();
+        }
         if (round == null) {
             return 0;
         }
@@ -722,10 +827,20 @@ public final class RaftWorker implements Runnable {
         return 1;
     }
 
-    private static void addRecords(long groupId, Ready rd, List<WalRecord> records) {
-        // Invariant: nothing is compacted yet (no durable snapshot store before the engine), so no leader
-        // ever has to send a snapshot.
-        Check.state(rd.snapshot() == null, "group %d received a snapshot, but no replica compacts its log in this runtime", groupId);
+    private static void addRecords(Replica r, Ready rd, List<WalRecord> records) {
+        long groupId = r.groupId;
+        if (rd.snapshot() != null) {
+            // A received snapshot replaces the whole log: compact to it, drop any suffix, mark it.
+            SnapshotMetadata meta = rd.snapshot().metadata();
+            long at = meta.index();
+            WalGroupIndex index = r.index;
+            boolean keepsSuffix = at > index.compactedIndex() && at < index.lastIndex() && index.term(at) == meta.term();
+            records.add(new WalRecord.CompactPrefix(groupId, at, meta.term()));
+            if (keepsSuffix) {
+                records.add(new WalRecord.TruncateSuffix(groupId, at + 1));
+            }
+            records.add(new WalRecord.SnapshotMark(groupId, at, meta.term(), meta.confState()));
+        }
         if (!rd.entries().isEmpty()) {
             records.add(new WalRecord.Entries(groupId, rd.entries()));
         }
@@ -763,6 +878,9 @@ public final class RaftWorker implements Runnable {
                 continue;
             }
             Ready rd = round.readies.get(i);
+            if (rd.snapshot() != null) {
+                installSnapshot(r, rd.snapshot().metadata());
+            }
             queue(rd.messagesAfterPersist());
             applyBatch.add(r.groupId, rd.committedEntries());
         }
@@ -780,9 +898,17 @@ public final class RaftWorker implements Runnable {
                 r.leading = !r.leading;
                 leaderGroups += r.leading ? 1 : -1;
             }
+            if (rd.snapshot() != null) {
+                abandonProposalsCoveredBy(r, rd.snapshot().metadata().index());
+            }
             completeProposals(r, rd.committedEntries());
+            noteConfChanges(r, rd.committedEntries());
             r.node.advance(rd);
             r.outstanding = null;
+            if (streams != null && !r.compactionCandidate
+                    && r.node.appliedIndex() - Math.max(r.index.compactedIndex(), r.compactingTo) > 2L * config.logRetainEntries()) {
+                addCompactionCandidate(r);
+            }
             if (rd.committedEntries().size() > 0 && removedByConfChange(r)) {
                 destroy(r);
                 continue;
@@ -797,7 +923,7 @@ public final class RaftWorker implements Runnable {
 
     /** True once the applied membership no longer has this node, having had it before. */
     private boolean removedByConfChange(Replica r) {
-        io.flotilla.raft.ConfState conf = r.node.confState();
+        ConfState conf = r.node.confState();
         boolean member = conf.isVoter(nodeId) || conf.isLearner(nodeId);
         if (member) {
             r.wasMember = true;
@@ -821,6 +947,15 @@ public final class RaftWorker implements Runnable {
         Wal.applyDurable(batch, id -> id == r.groupId ? r.index : null);
         tombstones.put(r.groupId, r.index);
         stateMachine.destroy(r.groupId);
+        if (r.images != null) {
+            for (SnapshotStreams.OutgoingImage image : r.images) {
+                streams.withdraw(image);
+            }
+            r.images = null;
+        }
+        if (streams != null) {
+            streams.deleteReceived(r.groupId, Long.MAX_VALUE, true);
+        }
         if (r.leading) {
             r.leading = false;
             leaderGroups--;
@@ -871,17 +1006,217 @@ public final class RaftWorker implements Runnable {
         }
     }
 
+    // ---------------------------------------------------------------- snapshots and compaction
+
+    /**
+     * The core needs a snapshot for a follower (called from inside {@link RaftNode#step} or
+     * {@link RaftNode#tick}): an image of the state machine at the applied index, where the core's
+     * membership and the state machine agree. Null (the core asks again later) without a channel.
+     */
+    private Snapshot captureSnapshot(long groupId) {
+        Replica r = groups.get(groupId);
+        if (streams == null || r == null) {
+            return null;
+        }
+        RaftNode n = r.node;
+        long at = n.appliedIndex();
+        long term = n.termAt(at);
+        if (term <= 0) {
+            return null;
+        }
+        SnapshotStreams.OutgoingImage image = imageAt(r, at);
+        if (image == null) {
+            image = new SnapshotStreams.OutgoingImage(groupId, at, term, stateMachine.snapshot(groupId));
+            streams.publish(image);
+            if (r.images == null) {
+                r.images = new ArrayList<>(2);
+            }
+            r.images.add(image);
+        }
+        return new Snapshot(new SnapshotMetadata(at, term, n.confState()), NO_DATA);
+    }
+
+    private static final byte[] NO_DATA = new byte[0];
+
+    private static SnapshotStreams.OutgoingImage imageAt(Replica r, long index) {
+        if (r.images != null) {
+            for (SnapshotStreams.OutgoingImage image : r.images) {
+                if (image.index == index) {
+                    return image;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** A snapshot message from the core: stream its image first; the message follows when it arrived. */
+    private void startSnapshotTransfer(Message m) {
+        Replica r = groups.get(m.groupId);
+        long index = m.snapshot.metadata().index();
+        SnapshotStreams.OutgoingImage image = r == null ? null : imageAt(r, index);
+        SnapshotSender.SendResult result = image == null ? null : streams.send(m.to, image);
+        if (result != SnapshotSender.SendResult.QUEUED) {
+            // Not started (a transfer to that follower is still running, or the queue is full): the
+            // core hears of the failure and asks again later.
+            localSnapshotReports.add(new SnapshotSent(m.to, m.groupId, index, false));
+            if (image != null && image.transfers == 0) {
+                releaseImage(r, image);
+            }
+            return;
+        }
+        image.transfers++;
+        if (r.heldSnapshots == null) {
+            r.heldSnapshots = new Long2ObjectHashMap<>();
+        }
+        r.heldSnapshots.put(m.to, new HeldSnapshot(m, image));
+    }
+
+    private void releaseImage(Replica r, SnapshotStreams.OutgoingImage image) {
+        r.images.remove(image);
+        streams.withdraw(image);
+    }
+
+    private int drainSnapshotReports() {
+        int n = 0;
+        SnapshotSent s;
+        while ((s = localSnapshotReports.poll()) != null) {
+            snapshotTransferEnded(s);
+            n++;
+        }
+        while ((s = snapshotReports.poll()) != null) {
+            snapshotTransferEnded(s);
+            n++;
+        }
+        return n;
+    }
+
+    /** A transfer ended: on success the held snapshot message goes out; either way the core hears of it. */
+    private void snapshotTransferEnded(SnapshotSent s) {
+        Replica r = groups.get(s.groupId());
+        if (r == null) {
+            return;
+        }
+        HeldSnapshot held = r.heldSnapshots == null ? null : r.heldSnapshots.get(s.peer());
+        boolean delivered = false;
+        if (held != null && held.image().index == s.index()) {
+            r.heldSnapshots.remove(s.peer());
+            if (--held.image().transfers == 0) {
+                releaseImage(r, held.image());
+            }
+            if (s.ok()) {
+                queue(held.message());
+                delivered = true;
+                snapshotsSent++;
+            }
+        }
+        wake(r);
+        r.node.reportSnapshot(s.peer(), delivered);
+        markDirty(r);
+    }
+
+    /** A follower steps a snapshot message only with the snapshot's image complete on its disk. */
+    private boolean imageReceived(Message m) {
+        return streams != null && m.snapshot != null
+                && streams.receivedImage(m.groupId, m.snapshot.metadata().index(), m.snapshot.metadata().term()) != null;
+    }
+
+    /** The snapshot's mark is durable: the state machine takes the received image; older images go. */
+    private void installSnapshot(Replica r, SnapshotMetadata meta) {
+        Path image = streams.receivedImage(r.groupId, meta.index(), meta.term());
+        Check.state(image != null, "group %d: the image of the snapshot at %d term %d vanished before its restore",
+                r.groupId, meta.index(), meta.term());
+        restore(r.groupId, meta, image);
+        snapshotsInstalled++;
+        streams.deleteReceived(r.groupId, meta.index(), false);
+        r.retainedImageIndex = meta.index();
+        r.lastConfChangeIndex = Math.max(r.lastConfChangeIndex, meta.index());
+        addCompactionCandidate(r);
+    }
+
+    /** Proposals a received snapshot covers: whether their entries were the ones committed is unknown here. */
+    private static void abandonProposalsCoveredBy(Replica r, long snapshotIndex) {
+        while (!r.proposals.isEmpty() && r.proposals.peekFirst().index() <= snapshotIndex) {
+            PendingProposal p = r.proposals.pollFirst();
+            p.listener().onOutcomeUnknown(r.groupId, p.index());
+        }
+    }
+
+    private static void noteConfChanges(Replica r, List<Entry> committed) {
+        for (int i = committed.size() - 1; i >= 0; i--) {
+            if (committed.get(i).type() == EntryType.CONF_CHANGE) {
+                r.lastConfChangeIndex = Math.max(r.lastConfChangeIndex, committed.get(i).index());
+                return;
+            }
+        }
+    }
+
+    private void addCompactionCandidate(Replica r) {
+        if (!r.compactionCandidate) {
+            r.compactionCandidate = true;
+            compactionCandidates.add(r);
+        }
+    }
+
+    /** Once per election timeout: compact what the state machine made durable; drop images it no longer needs. */
+    private void compactLogs() {
+        int kept = 0;
+        for (int i = 0; i < compactionCandidates.size(); i++) {
+            Replica r = compactionCandidates.get(i);
+            if (r.destroyed || compact(r)) {
+                r.compactionCandidate = false;
+                continue;
+            }
+            compactionCandidates.set(kept++, r);
+        }
+        compactionCandidates.subList(kept, compactionCandidates.size()).clear();
+    }
+
+    /**
+     * Compacts the group's log to {@code logRetainEntries} below what the state machine holds
+     * durably, if that leaves more than twice as many; returns true when nothing is left to wait for.
+     * The mark carries the current membership, which is the membership at the compaction point only
+     * if no conf change applied after it: otherwise compaction waits.
+     */
+    private boolean compact(Replica r) {
+        long durable = Math.min(stateMachine.durableIndex(r.groupId), r.node.appliedIndex());
+        if (r.retainedImageIndex > 0 && durable >= r.retainedImageIndex) {
+            streams.deleteReceived(r.groupId, r.retainedImageIndex, true);
+            r.retainedImageIndex = 0;
+        }
+        long floor = Math.max(r.index.compactedIndex(), r.compactingTo);
+        long retain = config.logRetainEntries();
+        if (durable - floor > 2 * retain) {
+            long to = durable - retain;
+            if (to >= r.lastConfChangeIndex && to <= r.index.lastIndex()) {
+                long term = r.index.term(to);
+                maintenance.add(new WalRecord.SnapshotMark(r.groupId, to, term, r.node.confState()));
+                maintenance.add(new WalRecord.CompactPrefix(r.groupId, to, term));
+                r.compactingTo = to;
+                compactions++;
+            }
+        }
+        return r.retainedImageIndex == 0 && r.node.appliedIndex() - Math.max(floor, r.compactingTo) <= 2 * retain;
+    }
+
     // ---------------------------------------------------------------- outbound batching
 
     private void queue(List<Message> messages) {
         for (Message m : messages) {
-            ArrayList<Message> list = outbound.get(m.to);
-            if (list == null) {
-                list = new ArrayList<>();
-                outbound.put(m.to, list);
+            if (m.type == MessageType.SNAPSHOT) {
+                startSnapshotTransfer(m);
+                continue;
             }
-            list.add(m);
+            queue(m);
         }
+    }
+
+    private void queue(Message m) {
+        ArrayList<Message> list = outbound.get(m.to);
+        if (list == null) {
+            list = new ArrayList<>();
+            outbound.put(m.to, list);
+        }
+        list.add(m);
     }
 
     /** One send per destination node per round: the transport makes it one frame and one flush. */
@@ -935,3 +1270,4 @@ public final class RaftWorker implements Runnable {
         return groups.size();
     }
 }
+

@@ -1,6 +1,10 @@
 package io.flotilla.multiraft;
 
 import io.flotilla.raft.Entry;
+import io.flotilla.raft.SnapshotMetadata;
+import io.flotilla.transport.snapshot.SnapshotSource;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,14 +24,31 @@ public interface StateMachine {
     /** The last index applied for {@code groupId} (0 if none): where a restarted replica resumes. */
     long appliedIndex(long groupId);
 
-    /** An image of {@code groupId}'s state as of {@link #appliedIndex(long)}, for a snapshot. */
-    byte[] snapshot(long groupId);
+    /**
+     * The applied index whose state survives a crash of this node (0 if none): the runtime compacts
+     * the group's log only up to it, since a restart resumes from there. An implementation that
+     * keeps its state in memory returns 0 and the log keeps every entry.
+     */
+    long durableIndex(long groupId);
+
+    /**
+     * A consistent image of {@code groupId}'s state as of {@link #appliedIndex(long)}, captured now
+     * (on the worker thread) and read later by the snapshot channel's I/O thread, which never
+     * closes it: the runtime does once no transfer needs it.
+     */
+    SnapshotSource.Reader snapshot(long groupId);
 
     /** Drops everything of {@code groupId}: its replica on this node was removed. */
     void destroy(long groupId);
 
-    /** Replaces {@code groupId}'s state with a snapshot image; afterwards it has applied {@code index}. */
-    void restore(long groupId, long index, byte[] image);
+    /**
+     * Replaces {@code groupId}'s state with the image in {@code image} (as {@link #snapshot} made it
+     * on another node); afterwards {@link #appliedIndex} is {@code snapshot.index()}. The runtime
+     * keeps the file until {@link #durableIndex} reaches that index.
+     *
+     * @throws IOException if the image cannot be read or is not one this state machine made
+     */
+    void restore(long groupId, SnapshotMetadata snapshot, Path image) throws IOException;
 
     /** One round's committed entries, grouped by group; reused by the worker from round to round. */
     final class ApplyBatch {

@@ -189,9 +189,9 @@ public final class Wal implements AutoCloseable {
 
     /**
      * The records that re-establish a lagging group's live state at the head of the log: its
-     * compaction point, snapshot mark, live entries (in records of at most {@code maxRecordBytes})
-     * and hard state. Submit them as one batch and apply it when durable; the group's oldest live
-     * segment then becomes the active one.
+     * compaction point, snapshot mark (with its membership), live entries (in records of at most
+     * {@code maxRecordBytes}) and hard state. Submit them as one batch and apply it when durable; the
+     * group's oldest live segment then becomes the active one.
      */
     public static List<WalRecord> rewriteForward(WalGroupIndex index, RaftStorage storage, int maxRecordBytes) {
         long group = index.groupId();
@@ -203,7 +203,8 @@ public final class Wal implements AutoCloseable {
             records.add(new WalRecord.CompactPrefix(group, index.compactedIndex(), index.compactedTerm()));
         }
         if (index.snapshotIndex() > 0) {
-            records.add(new WalRecord.SnapshotMark(group, index.snapshotIndex(), index.snapshotTerm()));
+            records.add(new WalRecord.SnapshotMark(group, index.snapshotIndex(), index.snapshotTerm(),
+                    index.snapshotConfState()));
         }
         long next = index.firstIndex();
         long last = index.lastIndex();

@@ -29,9 +29,9 @@ public final class WalBatch {
 
     /**
      * @param records one or more records, in the order they must appear in the log
-     * @throws IllegalArgumentException if the list is empty or an ENTRIES record's indexes are not
-     *         consecutive (refused here so that a malformed batch never reaches the writer thread,
-     *         where an error would stop the whole log)
+     * @throws IllegalArgumentException if the list is empty, an ENTRIES record's indexes are not
+     *         consecutive or a SNAPSHOT_MARK carries too many members (refused here so that a
+     *         malformed batch never reaches the writer thread, where an error would stop the whole log)
      */
     public WalBatch(List<WalRecord> records) {
         Check.argument(!records.isEmpty(), "a batch needs at least one record");
@@ -55,7 +55,10 @@ public final class WalBatch {
         this.entryCount = entries;
     }
 
-    /** Aligned bytes {@code record} takes in the log, header and padding included; checks ENTRIES indexes. */
+    /**
+     * Aligned bytes {@code record} takes in the log, header and padding included; checks ENTRIES
+     * indexes and the size of a SNAPSHOT_MARK's membership.
+     */
     public static long recordBytes(WalRecord record) {
         return switch (record.type()) {
             case ENTRIES -> {
@@ -74,7 +77,10 @@ public final class WalBatch {
             case HARD_STATE -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.HARD_STATE_BODY_BYTES;
             case TRUNCATE_SUFFIX -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.TRUNCATE_SUFFIX_BODY_BYTES;
             case COMPACT_PREFIX -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.COMPACT_PREFIX_BODY_BYTES;
-            case SNAPSHOT_MARK -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.SNAPSHOT_MARK_BODY_BYTES;
+            case SNAPSHOT_MARK -> {
+                WalRecord.SnapshotMark r = (WalRecord.SnapshotMark) record;
+                yield WalRecordEncoder.snapshotMarkRecordBytes(r.groupId(), r.confState());
+            }
             case TOMBSTONE -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.TOMBSTONE_BODY_BYTES;
         };
     }

@@ -1,14 +1,16 @@
 package io.flotilla.wal;
 
 import io.flotilla.raft.Check;
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import java.util.List;
 
 /**
  * One group's in-memory index over the shared log: which entries the group holds, the term and
- * location of each, the compaction point, the hard state, the latest snapshot mark, and a bounded
- * cache of the most recent entries so replication rarely reads the disk.
+ * location of each, the compaction point, the hard state, the latest snapshot mark (with the
+ * membership it carries), and a bounded cache of the most recent entries so replication rarely
+ * reads the disk.
  *
  * <p>Threads. Built by the recovering thread ({@link WalIndexBuilder}), then handed to the worker
  * that owns the group, which alone reads and updates it from then on (it applies each of its
@@ -52,6 +54,8 @@ public final class WalGroupIndex {
     private HardState hardState = HardState.EMPTY;
     private long snapshotIndex;
     private long snapshotTerm;
+    /** Membership carried by the latest snapshot mark; {@link ConfState#EMPTY} if there is none. */
+    private ConfState snapshotConfState = ConfState.EMPTY;
     /** Segments holding the latest HARD_STATE, COMPACT_PREFIX and SNAPSHOT_MARK records (0: none). */
     private long hardStateSegment;
     private long compactionSegment;
@@ -104,6 +108,11 @@ public final class WalGroupIndex {
 
     public long snapshotTerm() {
         return snapshotTerm;
+    }
+
+    /** The group's membership at the latest snapshot mark, {@link ConfState#EMPTY} if there is none. */
+    public ConfState snapshotConfState() {
+        return snapshotConfState;
     }
 
     /** Term of the entry at {@code index}, which must be in {@code [compactedIndex, lastIndex]}. */
@@ -177,11 +186,7 @@ public final class WalGroupIndex {
                 compactPrefix(r.compactedIndex(), r.compactedTerm());
                 compactionSegment = segmentSequence;
             }
-            case SNAPSHOT_MARK -> {
-                WalRecord.SnapshotMark r = (WalRecord.SnapshotMark) record;
-                markSnapshot(r.index(), r.term());
-                snapshotMarkSegment = segmentSequence;
-            }
+            case SNAPSHOT_MARK -> markSnapshot((WalRecord.SnapshotMark) record, segmentSequence);
             case TOMBSTONE -> removeAll(segmentSequence);
             default -> throw new IllegalStateException("unhandled record type " + record.type());
         }
@@ -198,6 +203,7 @@ public final class WalGroupIndex {
         hardStateSegment = 0;
         compactionSegment = 0;
         snapshotMarkSegment = 0;
+        snapshotConfState = ConfState.EMPTY;
         removed = true;
         tombstoneSegment = segmentSequence;
     }
@@ -343,10 +349,17 @@ public final class WalGroupIndex {
     /** Term of the compaction point is not known yet (see {@link #anchorBefore}). */
     static final long UNKNOWN_TERM = -1;
 
-    private void markSnapshot(long index, long term) {
-        if (index > snapshotIndex) {
-            snapshotIndex = index;
-            snapshotTerm = term;
+    /**
+     * Takes a mark at or past the latest one; an older mark is dead on arrival and changes nothing,
+     * not even the live mark's segment (moving it would let purge delete the live mark). A mark at
+     * the same index is the live one written again ({@link Wal#rewriteForward}): its segment moves.
+     */
+    private void markSnapshot(WalRecord.SnapshotMark mark, long segmentSequence) {
+        if (mark.index() >= snapshotIndex) {
+            snapshotIndex = mark.index();
+            snapshotTerm = mark.term();
+            snapshotConfState = mark.confState();
+            snapshotMarkSegment = segmentSequence;
         }
     }
 

@@ -16,8 +16,9 @@ import java.util.List;
 /**
  * One group's view of the shared log as the Raft core's {@link RaftStorage}: indexes, terms and hard
  * state come from the group's {@link WalGroupIndex}; entries from its cache, or, for older entries,
- * from their record in the segment file. The snapshot's membership and data come from a
- * {@link WalSnapshotSource}, since the log records only the snapshot mark. Owned by the group's
+ * from their record in the segment file. The membership at the latest snapshot comes from that
+ * snapshot's mark in the log, so a restart after compaction needs nothing but the log; the snapshot
+ * itself (the state machine's data) comes from a {@link WalSnapshotSource}. Owned by the group's
  * worker thread, like the index and the reader it uses.
  *
  * <p>Reading a segment is an IO error or corruption the core cannot handle: it is rethrown
@@ -49,15 +50,10 @@ public final class WalGroupStorage implements RaftStorage {
         return index.hardState();
     }
 
+    /** The membership carried by the latest snapshot mark; {@link ConfState#EMPTY} if there is none. */
     @Override
     public ConfState initialConfState() {
-        if (index.snapshotIndex() == 0) {
-            return ConfState.EMPTY;
-        }
-        ConfState cs = snapshots.confState(index.groupId(), index.snapshotIndex(), index.snapshotTerm());
-        Check.state(cs != null, "group %d: the snapshot source has no membership for the snapshot at %d term %d",
-                index.groupId(), index.snapshotIndex(), index.snapshotTerm());
-        return cs;
+        return index.snapshotConfState();
     }
 
     @Override
@@ -142,17 +138,17 @@ public final class WalGroupStorage implements RaftStorage {
         return index.lastIndex();
     }
 
-    /** The snapshot at the latest mark, {@link Snapshot#EMPTY} if there is none, null while its data is not ready. */
+    /**
+     * {@link Snapshot#EMPTY} if the log has no snapshot mark; else the source's snapshot for the
+     * latest mark, or null while it cannot make one.
+     */
     @Override
     public Snapshot snapshot() {
         long at = index.snapshotIndex();
         if (at == 0) {
             return Snapshot.EMPTY;
         }
-        byte[] data = snapshots.data(index.groupId(), at, index.snapshotTerm());
-        if (data == null) {
-            return null;
-        }
-        return new Snapshot(new SnapshotMetadata(at, index.snapshotTerm(), initialConfState()), data);
+        return snapshots.snapshot(index.groupId(),
+                new SnapshotMetadata(at, index.snapshotTerm(), index.snapshotConfState()));
     }
 }

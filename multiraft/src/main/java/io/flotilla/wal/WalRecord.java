@@ -1,5 +1,7 @@
 package io.flotilla.wal;
 
+import io.flotilla.raft.Check;
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import java.util.List;
@@ -50,8 +52,17 @@ public sealed interface WalRecord {
         }
     }
 
-    /** The group has a snapshot at {@code index} and {@code term}. */
-    record SnapshotMark(long groupId, long index, long term) implements WalRecord {
+    /**
+     * The group has a snapshot at {@code index} and {@code term}, where its membership is
+     * {@code confState}: so the log alone says who the group's members are after a restart that
+     * follows compaction.
+     */
+    record SnapshotMark(long groupId, long index, long term, ConfState confState) implements WalRecord {
+        public SnapshotMark {
+            Check.argument(confState != null, "group %d: a snapshot mark needs a membership (ConfState.EMPTY for none)",
+                    groupId);
+        }
+
         @Override
         public WalRecordType type() {
             return WalRecordType.SNAPSHOT_MARK;

@@ -3,8 +3,12 @@ package io.flotilla.wal;
 import static io.flotilla.wal.WalRecordFormat.ENTRIES_PREFIX_BYTES;
 import static io.flotilla.wal.WalRecordFormat.ENTRY_HEADER_BYTES;
 import static io.flotilla.wal.WalRecordFormat.HEADER_BYTES;
+import static io.flotilla.wal.WalRecordFormat.MAX_SNAPSHOT_MEMBERS;
+import static io.flotilla.wal.WalRecordFormat.SNAPSHOT_MARK_PREFIX_BYTES;
+import static io.flotilla.wal.WalRecordFormat.SNAPSHOT_MEMBER_BYTES;
 
 import io.flotilla.raft.Check;
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
@@ -151,8 +155,7 @@ public final class WalRecordDecoder {
                 expectBodyBytes(type, bodyBytes, WalRecordFormat.COMPACT_PREFIX_BODY_BYTES, fileName, fileOffset);
                 return new WalRecord.CompactPrefix(groupId, buf.getLong(body + 8), buf.getLong(body + 16));
             case SNAPSHOT_MARK:
-                expectBodyBytes(type, bodyBytes, WalRecordFormat.SNAPSHOT_MARK_BODY_BYTES, fileName, fileOffset);
-                return new WalRecord.SnapshotMark(groupId, buf.getLong(body + 8), buf.getLong(body + 16));
+                return decodeSnapshotMark(buf, body, bodyBytes, groupId, fileName, fileOffset);
             case TOMBSTONE:
                 expectBodyBytes(type, bodyBytes, WalRecordFormat.TOMBSTONE_BODY_BYTES, fileName, fileOffset);
                 return new WalRecord.Tombstone(groupId);
@@ -207,6 +210,45 @@ public final class WalRecordDecoder {
             throw new WalCorruptionException(fileName, fileOffset, (bodyEnd - pos) + " unexplained bytes after the last entry");
         }
         return new WalRecord.Entries(groupId, entries);
+    }
+
+    /** Checks the member counts against the bound and the body length before allocating the member arrays. */
+    private static WalRecord decodeSnapshotMark(ByteBuffer buf, int body, int bodyBytes, long groupId,
+            String fileName, long fileOffset) throws WalCorruptionException {
+        if (bodyBytes < SNAPSHOT_MARK_PREFIX_BYTES) {
+            throw new WalCorruptionException(fileName, fileOffset, "SNAPSHOT_MARK body is " + bodyBytes
+                    + " bytes, shorter than its " + SNAPSHOT_MARK_PREFIX_BYTES + "-byte prefix");
+        }
+        int voterCount = buf.getInt(body + 24);
+        int learnerCount = buf.getInt(body + 28);
+        // Negative counts (unsigned above 2^31) fail the first two comparisons; the last is written so it cannot overflow.
+        if (voterCount < 0 || learnerCount < 0 || voterCount > MAX_SNAPSHOT_MEMBERS
+                || learnerCount > MAX_SNAPSHOT_MEMBERS - voterCount) {
+            throw new WalCorruptionException(fileName, fileOffset, "SNAPSHOT_MARK claims "
+                    + Integer.toUnsignedString(voterCount) + " voters and " + Integer.toUnsignedString(learnerCount)
+                    + " learners, more than the " + MAX_SNAPSHOT_MEMBERS + " members a mark may carry");
+        }
+        int expected = SNAPSHOT_MARK_PREFIX_BYTES + (voterCount + learnerCount) * SNAPSHOT_MEMBER_BYTES;
+        if (bodyBytes != expected) {
+            throw new WalCorruptionException(fileName, fileOffset, "SNAPSHOT_MARK with " + voterCount + " voters and "
+                    + learnerCount + " learners has a body of " + bodyBytes + " bytes, expected " + expected);
+        }
+        long[] voters = new long[voterCount];
+        long[] learners = new long[learnerCount];
+        int pos = body + SNAPSHOT_MARK_PREFIX_BYTES;
+        for (int i = 0; i < voterCount; i++, pos += SNAPSHOT_MEMBER_BYTES) {
+            voters[i] = buf.getLong(pos);
+        }
+        for (int i = 0; i < learnerCount; i++, pos += SNAPSHOT_MEMBER_BYTES) {
+            learners[i] = buf.getLong(pos);
+        }
+        ConfState confState;
+        try {
+            confState = new ConfState(voters, learners);
+        } catch (IllegalArgumentException e) {
+            throw new WalCorruptionException(fileName, fileOffset, "SNAPSHOT_MARK membership is invalid: " + e.getMessage());
+        }
+        return new WalRecord.SnapshotMark(groupId, buf.getLong(body + 8), buf.getLong(body + 16), confState);
     }
 
     private static void expectBodyBytes(WalRecordType type, int bodyBytes, int expected, String fileName, long fileOffset)

@@ -3,8 +3,12 @@ package io.flotilla.wal;
 import static io.flotilla.wal.WalRecordFormat.ENTRIES_PREFIX_BYTES;
 import static io.flotilla.wal.WalRecordFormat.ENTRY_HEADER_BYTES;
 import static io.flotilla.wal.WalRecordFormat.HEADER_BYTES;
+import static io.flotilla.wal.WalRecordFormat.MAX_SNAPSHOT_MEMBERS;
+import static io.flotilla.wal.WalRecordFormat.SNAPSHOT_MARK_PREFIX_BYTES;
+import static io.flotilla.wal.WalRecordFormat.SNAPSHOT_MEMBER_BYTES;
 
 import io.flotilla.raft.Check;
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import java.nio.ByteBuffer;
@@ -47,6 +51,22 @@ public final class WalRecordEncoder {
             body += ENTRY_HEADER_BYTES + entries.get(i).data().length;
         }
         return WalRecordFormat.align(HEADER_BYTES + body);
+    }
+
+    /**
+     * Bytes (aligned) a SNAPSHOT_MARK record carrying {@code confState} takes; may exceed
+     * maxRecordBytes.
+     *
+     * @throws IllegalArgumentException if the membership has more than
+     *         {@link WalRecordFormat#MAX_SNAPSHOT_MEMBERS} voters and learners
+     */
+    public static int snapshotMarkRecordBytes(long groupId, ConfState confState) {
+        int members = confState.voters().length + confState.learners().length;
+        Check.argument(members <= MAX_SNAPSHOT_MEMBERS,
+                "group %d: a snapshot mark carries at most %d voters and learners, this membership has %d", groupId,
+                MAX_SNAPSHOT_MEMBERS, members);
+        // Body = 32 + 8 * members: already a multiple of 8, so the record has no padding.
+        return HEADER_BYTES + SNAPSHOT_MARK_PREFIX_BYTES + members * SNAPSHOT_MEMBER_BYTES;
     }
 
     /**
@@ -97,10 +117,28 @@ public final class WalRecordEncoder {
         return finish(dst, start, WalRecordType.COMPACT_PREFIX, recordBytes);
     }
 
-    public int appendSnapshotMark(ByteBuffer dst, long groupId, long index, long term) {
-        int recordBytes = HEADER_BYTES + WalRecordFormat.SNAPSHOT_MARK_BODY_BYTES;
+    /**
+     * Appends one SNAPSHOT_MARK record: the snapshot's index and term and the group's membership
+     * there.
+     *
+     * @throws IllegalArgumentException if the membership has more than
+     *         {@link WalRecordFormat#MAX_SNAPSHOT_MEMBERS} members or the record exceeds maxRecordBytes
+     */
+    public int appendSnapshotMark(ByteBuffer dst, long groupId, long index, long term, ConfState confState) {
+        int recordBytes = snapshotMarkRecordBytes(groupId, confState);
+        Check.argument(recordBytes <= maxRecordBytes, "SNAPSHOT_MARK record of %d bytes for group %d exceeds maxRecordBytes %d",
+                recordBytes, groupId, maxRecordBytes);
+        // The accessors return the record's own arrays: no copy.
+        long[] voters = confState.voters();
+        long[] learners = confState.learners();
         int start = begin(dst, recordBytes);
-        dst.putLong(groupId).putLong(index).putLong(term);
+        dst.putLong(groupId).putLong(index).putLong(term).putInt(voters.length).putInt(learners.length);
+        for (long voter : voters) {
+            dst.putLong(voter);
+        }
+        for (long learner : learners) {
+            dst.putLong(learner);
+        }
         return finish(dst, start, WalRecordType.SNAPSHOT_MARK, recordBytes);
     }
 
@@ -122,7 +160,7 @@ public final class WalRecordEncoder {
         } else if (record instanceof WalRecord.CompactPrefix r) {
             return appendCompactPrefix(dst, r.groupId(), r.compactedIndex(), r.compactedTerm());
         } else if (record instanceof WalRecord.SnapshotMark r) {
-            return appendSnapshotMark(dst, r.groupId(), r.index(), r.term());
+            return appendSnapshotMark(dst, r.groupId(), r.index(), r.term(), r.confState());
         } else {
             return appendTombstone(dst, ((WalRecord.Tombstone) record).groupId());
         }

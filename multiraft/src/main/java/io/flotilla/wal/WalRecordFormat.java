@@ -11,7 +11,7 @@ package io.flotilla.wal;
  * header (16 bytes)
  *   0  int32  crc32c      CRC32C of bytes [4, recordBytes): the rest of the header, body and padding
  *   4  int32  bodyBytes   8 <= bodyBytes <= maxRecordBytes - 16; recordBytes = align8(16 + bodyBytes)
- *   8  int8   type        WalRecordType.code (1..5)
+ *   8  int8   type        WalRecordType.code (1..6)
  *   9  int8[3] zero
  *  12  int32  prevCrc     crc32c of the record before this one in the log (0 before the first);
  *                         chains records across segments so a lost segment tail is noticed
@@ -22,7 +22,11 @@ package io.flotilla.wal;
  *   HARD_STATE       int64 groupId, int64 term, int64 vote, int64 commit
  *   TRUNCATE_SUFFIX  int64 groupId, int64 firstRemovedIndex
  *   COMPACT_PREFIX   int64 groupId, int64 compactedIndex, int64 compactedTerm
- *   SNAPSHOT_MARK    int64 groupId, int64 index, int64 term
+ *   SNAPSHOT_MARK    int64 groupId, int64 index, int64 term, int32 voterCount, int32 learnerCount,
+ *                    then voterCount times int64 voter, then learnerCount times int64 learner
+ *                    (the membership at the mark, each list sorted; 0 <= voterCount + learnerCount
+ *                    <= MAX_SNAPSHOT_MEMBERS; bodyBytes == 32 + 8 * (voterCount + learnerCount),
+ *                    a multiple of 8, so the record needs no padding)
  *   TOMBSTONE        int64 groupId
  * </pre>
  *
@@ -40,7 +44,15 @@ public final class WalRecordFormat {
     public static final int HARD_STATE_BODY_BYTES = 32;
     public static final int TRUNCATE_SUFFIX_BODY_BYTES = 16;
     public static final int COMPACT_PREFIX_BODY_BYTES = 24;
-    public static final int SNAPSHOT_MARK_BODY_BYTES = 24;
+    /** Bytes of a SNAPSHOT_MARK body before its first member. */
+    public static final int SNAPSHOT_MARK_PREFIX_BYTES = 32;
+    /** Bytes of each member id in a SNAPSHOT_MARK body. */
+    public static final int SNAPSHOT_MEMBER_BYTES = 8;
+    /**
+     * Most voters plus learners a SNAPSHOT_MARK may carry: far above any real group's membership,
+     * and a bound the decoder checks before it allocates the member arrays.
+     */
+    public static final int MAX_SNAPSHOT_MEMBERS = 1024;
     public static final int TOMBSTONE_BODY_BYTES = 8;
     /** The smallest maxRecordBytes a log may be configured with. */
     public static final int MIN_MAX_RECORD_BYTES = 64;

@@ -10,7 +10,7 @@ public enum WalRecordType {
     TRUNCATE_SUFFIX(3),
     /** A group no longer needs its entries up to and including an index (it has a snapshot there). */
     COMPACT_PREFIX(4),
-    /** A group installed or took a snapshot at an index and term. */
+    /** A group installed or took a snapshot at an index and term; carries its membership there. */
     SNAPSHOT_MARK(5),
     /** The group's replica on this node was removed: it must never be recreated from its old records. */
     TOMBSTONE(6);

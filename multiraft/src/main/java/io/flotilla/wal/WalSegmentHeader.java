@@ -11,7 +11,7 @@ import java.util.zip.CRC32C;
  * <pre>
  * little-endian
  *  0  byte[8] magic          "FLOTWAL\0"
- *  8  int32   formatVersion  1
+ *  8  int32   formatVersion  2 (version 1 had SNAPSHOT_MARK records without the membership)
  * 12  int32   headerBytes    64
  * 16  int64   clusterId
  * 24  int64   nodeId
@@ -25,7 +25,8 @@ import java.util.zip.CRC32C;
  */
 public record WalSegmentHeader(long clusterId, long nodeId, long sequence, long segmentBytes) {
     public static final int HEADER_BYTES = 64;
-    public static final int FORMAT_VERSION = 1;
+    /** Version 2: SNAPSHOT_MARK records carry the group's membership. A log of another version is refused. */
+    public static final int FORMAT_VERSION = 2;
     static final long MAGIC = ByteBuffer.wrap(new byte[] {'F', 'L', 'O', 'T', 'W', 'A', 'L', 0})
             .order(ByteOrder.LITTLE_ENDIAN).getLong();
     private static final int OFFSET_CRC = 60;

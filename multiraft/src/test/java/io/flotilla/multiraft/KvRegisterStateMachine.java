@@ -2,11 +2,21 @@ package io.flotilla.multiraft;
 
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
+import io.flotilla.raft.SnapshotMetadata;
+import io.flotilla.transport.snapshot.SnapshotSource;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A register-per-key state machine for cluster tests: WRITE key value and CAS key expected value
@@ -18,10 +28,21 @@ final class KvRegisterStateMachine implements StateMachine {
     static final byte WRITE = 1;
     static final byte CAS = 2;
 
+    private final boolean durable;
+    /** Snapshots restored from images streamed by a leader. */
+    final AtomicInteger restores = new AtomicInteger();
     private final Map<Long, Map<String, String>> data = new ConcurrentHashMap<>();
     private final Map<Long, Long> applied = new ConcurrentHashMap<>();
     /** (group << 32 | index) → CAS outcome. */
     final Map<Long, Boolean> casResults = new ConcurrentHashMap<>();
+
+    KvRegisterStateMachine() {
+        this(false);
+    }
+
+    KvRegisterStateMachine(boolean durable) {
+        this.durable = durable;
+    }
 
     static byte[] write(String key, String value) {
         return encode(WRITE, key, "", value);
@@ -90,13 +111,45 @@ final class KvRegisterStateMachine implements StateMachine {
         applied.remove(groupId);
     }
 
+    /** A durable register keeps its state across restarts of its node (the cluster reuses the object). */
     @Override
-    public byte[] snapshot(long groupId) {
-        throw new UnsupportedOperationException("the cluster test never compacts");
+    public long durableIndex(long groupId) {
+        return durable ? appliedIndex(groupId) : 0;
+    }
+
+    /** Image: applied index, then the registers as (key, value) pairs. */
+    @Override
+    public SnapshotSource.Reader snapshot(long groupId) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            Map<String, String> kv = data.computeIfAbsent(groupId, g -> new HashMap<>());
+            out.writeLong(appliedIndex(groupId));
+            out.writeInt(kv.size());
+            for (Map.Entry<String, String> e : kv.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeUTF(e.getValue());
+            }
+            return SnapshotSource.ofBytes(bytes.toByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override
-    public void restore(long groupId, long index, byte[] image) {
-        throw new UnsupportedOperationException("the cluster test never compacts");
+    public void restore(long groupId, SnapshotMetadata snapshot, Path image) throws IOException {
+        try (DataInputStream in = new DataInputStream(Files.newInputStream(image))) {
+            long index = in.readLong();
+            if (index != snapshot.index()) {
+                throw new IOException(image + " holds index " + index + ", not " + snapshot.index());
+            }
+            Map<String, String> kv = new HashMap<>();
+            for (int n = in.readInt(); n > 0; n--) {
+                kv.put(in.readUTF(), in.readUTF());
+            }
+            data.put(groupId, kv);
+            applied.put(groupId, index);
+            restores.incrementAndGet();
+        }
     }
 }

@@ -4,6 +4,8 @@ import io.flotilla.raft.Message;
 import io.flotilla.transport.PeerTransport;
 import io.flotilla.transport.TransportConfig;
 import io.flotilla.transport.TransportFaultFilter;
+import io.flotilla.transport.snapshot.SnapshotConfig;
+import io.flotilla.transport.snapshot.SnapshotFailpoints;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,7 +23,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
+import java.util.function.LongFunction;
 
 /**
  * Nodes of the multi-group runtime in one JVM, each with its own real write-ahead log in a
@@ -32,7 +34,8 @@ import java.util.function.Supplier;
 final class LocalCluster implements AutoCloseable {
     private final Path dir;
     private final int workersPerNode;
-    private final Supplier<StateMachine> machines;
+    /** A node's state machine, by node id. */
+    private final LongFunction<StateMachine> machines;
     final Map<Long, MultiRaftNode> nodes = new ConcurrentHashMap<>();
     final Map<Long, StateMachine> stateMachines = new ConcurrentHashMap<>();
     private final Map<Long, Wal> wals = new ConcurrentHashMap<>();
@@ -42,8 +45,15 @@ final class LocalCluster implements AutoCloseable {
     private final Map<Long, PeerTransport> transports = new ConcurrentHashMap<>();
     private boolean overSockets;
     private int[] ports;
+    /** Snapshot channel ports by node id; null: no channel, logs are never compacted. */
+    private int[] snapshotPorts;
+    private int logRetainEntries = 1000;
+    private boolean keepStateMachines;
+    final Map<Long, SnapshotStreams> snapshotStreams = new ConcurrentHashMap<>();
+    /** Per node, the failpoints of its snapshot sender (tests arm them). */
+    final Map<Long, SnapshotFailpoints> snapshotFailpoints = new ConcurrentHashMap<>();
 
-    LocalCluster(Path dir, int workersPerNode, Supplier<StateMachine> machines) {
+    LocalCluster(Path dir, int workersPerNode, LongFunction<StateMachine> machines) {
         this.dir = dir;
         this.workersPerNode = workersPerNode;
         this.machines = machines;
@@ -66,12 +76,25 @@ final class LocalCluster implements AutoCloseable {
         WalConfig wc = new WalConfig(dir.resolve("node" + id), 1, id, 1 << 20, 256 << 10);
         Wal wal = Wal.open(new NioWalFileSystem(), wc, new WalWriterConfig(1024, 1 << 20, 1), WalCacheConfig.defaults(),
                 new WalCacheBudget(64 << 20));
-        StateMachine sm = machines.get();
-        MultiRaftConfig config = new MultiRaftConfig(id, workersPerNode, 5, 10, 1, 1 << 14, 4096);
+        StateMachine sm = keepStateMachines ? stateMachines.computeIfAbsent(id, machines::apply) : machines.apply(id);
+        MultiRaftConfig config = new MultiRaftConfig(id, workersPerNode, 5, 10, 1, 1 << 14, 4096, logRetainEntries);
+        SnapshotStreams streams = null;
+        if (snapshotPorts != null) {
+            SnapshotConfig sc = SnapshotConfig.of(1, id, snapshotPorts[(int) id]).withRetry(10, 200, 100)
+                    .withChunking(512, 2048);
+            streams = SnapshotStreams.start(sc, dir.resolve("snapshots" + id),
+                    snapshotFailpoints.computeIfAbsent(id, k -> new SnapshotFailpoints()));
+            for (long peer = 1; peer < snapshotPorts.length; peer++) {
+                if (peer != id) {
+                    streams.addPeer(peer, new InetSocketAddress("127.0.0.1", snapshotPorts[(int) peer]));
+                }
+            }
+            snapshotStreams.put(id, streams);
+        }
         MultiRaftNode node;
         if (overSockets) {
             TransportPeerSender sender = new TransportPeerSender();
-            node = new MultiRaftNode(config, wal, sm, sender);
+            node = new MultiRaftNode(config, wal, sm, sender, streams);
             TransportConfig tc = TransportConfig.of(1, id, ports[(int) id]).withReconnectBackoffMs(10, 200);
             for (long peer = 1; peer < ports.length; peer++) {
                 if (peer != id) {
@@ -82,7 +105,7 @@ final class LocalCluster implements AutoCloseable {
             sender.connect(transport, node);
             transports.put(id, transport);
         } else {
-            node = new MultiRaftNode(config, wal, sm, inProcess);
+            node = new MultiRaftNode(config, wal, sm, inProcess, streams);
         }
         wals.put(id, wal);
         stateMachines.put(id, sm);
@@ -105,6 +128,19 @@ final class LocalCluster implements AutoCloseable {
     }
 
     private boolean joining;
+    /** Compactions, snapshots sent and installed by nodes since stopped. */
+    private final long[] stoppedCounts = new long[3];
+
+    /** Over every node incarnation so far: log compactions, snapshots sent, snapshots installed. */
+    long[] snapshotCounts() {
+        long[] total = stoppedCounts.clone();
+        for (MultiRaftNode node : nodes.values()) {
+            total[0] += node.compactions();
+            total[1] += node.snapshotsSent();
+            total[2] += node.snapshotsInstalled();
+        }
+        return total;
+    }
 
     /** Stops node {@code id} as a crash would, except that its acknowledged writes are durable by construction. */
     void stop(long id) throws Exception {
@@ -117,6 +153,13 @@ final class LocalCluster implements AutoCloseable {
             transport.close();
         }
         node.close();
+        stoppedCounts[0] += node.compactions();
+        stoppedCounts[1] += node.snapshotsSent();
+        stoppedCounts[2] += node.snapshotsInstalled();
+        SnapshotStreams streams = snapshotStreams.remove(id);
+        if (streams != null) {
+            streams.close();
+        }
         wals.remove(id).close();
         if (node.failure() != null) {
             throw new AssertionError("node " + id + " failed", node.failure());
@@ -138,16 +181,37 @@ final class LocalCluster implements AutoCloseable {
         faults.passAll();
     }
 
+    /**
+     * Gives nodes 1..nodeCount a snapshot channel on loopback, so logs are compacted down to
+     * {@code retainEntries} as state machines make state durable, and lagging followers get snapshots.
+     */
+    LocalCluster withSnapshots(int nodeCount, int retainEntries) throws IOException {
+        snapshotPorts = freePorts(nodeCount);
+        logRetainEntries = retainEntries;
+        return this;
+    }
+
+    /** A restarted node gets its previous state machine back, as a durable one would be. */
+    LocalCluster keepStateMachines() {
+        keepStateMachines = true;
+        return this;
+    }
+
     /** Real loopback sockets through the Netty transport for nodes 1..nodes, on ports free now. */
     LocalCluster overSockets(int nodeCount) throws IOException {
         overSockets = true;
-        ports = new int[nodeCount + 1];
+        ports = freePorts(nodeCount);
+        return this;
+    }
+
+    private static int[] freePorts(int nodeCount) throws IOException {
+        int[] free = new int[nodeCount + 1];
         for (int i = 1; i <= nodeCount; i++) {
             try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                ports[i] = s.getLocalPort();
+                free[i] = s.getLocalPort();
             }
         }
-        return this;
+        return free;
     }
 
     @Override

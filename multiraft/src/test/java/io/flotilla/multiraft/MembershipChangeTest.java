@@ -25,7 +25,7 @@ class MembershipChangeTest {
 
     @Test
     void aNodeJoinsAsLearnerIsPromotedTakesOverLeadershipAndAnOldVoterIsRemoved() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 2, InMemoryStateMachine::new)) {
+        try (LocalCluster cluster = new LocalCluster(dir, 2, id -> new InMemoryStateMachine())) {
             for (long id = 1; id <= 3; id++) {
                 cluster.start(id, GROUPS);
             }
@@ -104,6 +104,11 @@ class MembershipChangeTest {
             }
 
             @Override
+            public void onOutcomeUnknown(long groupId, long index) {
+                outcome.completeExceptionally(new AssertionError("no snapshots in this test"));
+            }
+
+            @Override
             public void onBusy(long groupId) {
                 outcome.complete(ProposeResult.UNCOMMITTED_LIMIT);
             }
@@ -146,6 +151,11 @@ class MembershipChangeTest {
                 @Override
                 public void onRefused(long groupId, ProposeResult result, long leaderHint) {
                     outcome.complete(new long[] {0, leaderHint});
+                }
+
+                @Override
+                public void onOutcomeUnknown(long groupId, long index) {
+                    throw new AssertionError("no snapshots in this test");
                 }
 
                 @Override

@@ -64,6 +64,11 @@ class MultiRaftNodeTest {
             }
 
             @Override
+            public void onOutcomeUnknown(long groupId, long index) {
+                throw new AssertionError("no snapshots in this test");
+            }
+
+            @Override
             public void onBusy(long groupId) {
                 retry(via, groupId, cmd, applied, refusals);
             }
@@ -110,7 +115,7 @@ class MultiRaftNodeTest {
 
     @Test
     void manyGroupsReplicateOnAFixedSetOfThreadsAndARestartedNodeCatchesUpFromItsLog() throws Exception {
-        cluster = new LocalCluster(dir, 2, InMemoryStateMachine::new);
+        cluster = new LocalCluster(dir, 2, id -> new InMemoryStateMachine());
         nodes = cluster.nodes;
         for (long id = 1; id <= 3; id++) {
             cluster.start(id, GROUPS);

@@ -36,7 +36,7 @@ public final class ProcessNodeMain {
                 new WalCacheBudget(64 << 20));
         InMemoryStateMachine sm = new InMemoryStateMachine();
         TransportPeerSender sender = new TransportPeerSender();
-        MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, 1, 10, 10, 1, 1 << 14, 4096), wal, sm, sender);
+        MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, 1, 10, 10, 1, 1 << 14, 4096, 1000), wal, sm, sender);
         TransportConfig tc = TransportConfig.of(1, id, ports[(int) id]).withReconnectBackoffMs(10, 200);
         for (long peer = 1; peer <= 3; peer++) {
             if (peer != id) {
@@ -66,6 +66,11 @@ public final class ProcessNodeMain {
 
                         @Override
                         public void onRefused(long groupId, ProposeResult result, long leaderHint) {
+                            inFlight.decrementAndGet();
+                        }
+
+                        @Override
+                        public void onOutcomeUnknown(long groupId, long index) {
                             inFlight.decrementAndGet();
                         }
 

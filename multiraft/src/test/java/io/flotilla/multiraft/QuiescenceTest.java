@@ -26,7 +26,7 @@ class QuiescenceTest {
 
     @Test
     void idleGroupsSleepAndWakeWhenNeededOrWhenTheirLeadersNodeDies() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 2, InMemoryStateMachine::new)) {
+        try (LocalCluster cluster = new LocalCluster(dir, 2, id -> new InMemoryStateMachine())) {
             for (long id = 1; id <= 3; id++) {
                 cluster.start(id, GROUPS);
             }
@@ -85,6 +85,11 @@ class QuiescenceTest {
             public void onRefused(long groupId, ProposeResult result, long leaderHint) {
                 long next = leaderHint != 0 && cluster.nodes.containsKey(leaderHint) ? leaderHint : (from % 3) + 1;
                 retries.schedule(() -> propose(cluster, next, groupId, cmd, applied), 5, TimeUnit.MILLISECONDS);
+            }
+
+            @Override
+            public void onOutcomeUnknown(long groupId, long index) {
+                throw new AssertionError("no snapshots in this test");
             }
 
             @Override

@@ -38,7 +38,9 @@ import java.util.concurrent.TimeoutException;
  * One simulated node's real shared write-ahead log: a {@link Wal} in the node's own directory,
  * shared by the node's replicas of every group (one log stream, as in production), and the small
  * store of state machine snapshots that the log's snapshot marks refer to (the
- * {@link WalSnapshotSource}; it survives a crash like the log does).
+ * {@link WalSnapshotSource}; it survives a crash like the log does). A mark carries the group's
+ * membership at the snapshot, so after a restart the membership comes from the log alone; the store
+ * only supplies the snapshot to send, and must agree with the mark.
  *
  * <p>Every write is one {@link WalBatch}, submitted and waited for inside the simulated event that
  * makes it durable; so the log's writer thread, the only real concurrency, never changes the order
@@ -91,7 +93,7 @@ final class SimWalNode implements WalSnapshotSource {
 
     /** Everything a group's recovered index must reproduce, entries included (by hash). */
     private record GroupImage(long firstIndex, long lastIndex, long compactedTerm, HardState hardState,
-            long snapshotIndex, long snapshotTerm, long entriesHash) {
+            long snapshotIndex, long snapshotTerm, ConfState snapshotConfState, long entriesHash) {
     }
 
     SimWalNode(SimCluster cluster, int nodeId, Path directory) {
@@ -159,7 +161,7 @@ final class SimWalNode implements WalSnapshotSource {
         for (int g = 1; g < groups.length; g++) {
             snapshots[g] = new Snapshot(new SnapshotMetadata(index, term, ConfState.ofVoters(voters)), new byte[0]);
             records.add(new WalRecord.CompactPrefix(g, index, term));
-            records.add(new WalRecord.SnapshotMark(g, index, term));
+            records.add(new WalRecord.SnapshotMark(g, index, term, snapshots[g].metadata().confState()));
             records.add(new WalRecord.HardStateUpdate(g, new HardState(term, 0, index)));
         }
         write(records);
@@ -227,7 +229,7 @@ final class SimWalNode implements WalSnapshotSource {
             }
         }
         return new GroupImage(s.firstIndex(), s.lastIndex(), s.term(s.firstIndex() - 1), s.initialHardState(),
-                index.snapshotIndex(), index.snapshotTerm(), hash);
+                index.snapshotIndex(), index.snapshotTerm(), s.initialConfState(), hash);
     }
 
     /** Submits one batch, waits until it is durable, then applies it to the groups' indexes. */
@@ -293,21 +295,16 @@ final class SimWalNode implements WalSnapshotSource {
         }
     }
 
+    /**
+     * The stored snapshot of the group, which must be the one the log's latest mark describes (index,
+     * term and membership): the store and the log are written together, so any difference is a bug.
+     */
     @Override
-    public ConfState confState(long groupId, long index, long term) {
-        return snapshotAt(groupId, index, term).metadata().confState();
-    }
-
-    @Override
-    public byte[] data(long groupId, long index, long term) {
-        return snapshotAt(groupId, index, term).data();
-    }
-
-    private Snapshot snapshotAt(long groupId, long index, long term) {
+    public Snapshot snapshot(long groupId, SnapshotMetadata latestMark) {
         Snapshot s = snapshots[(int) groupId];
-        if (s == null || s.metadata().index() != index || s.metadata().term() != term) {
-            throw violation("group %d: the log marks a snapshot at %d term %d, the snapshot store holds %s",
-                    groupId, index, term, s == null ? "none" : s.metadata());
+        if (s == null || !s.metadata().equals(latestMark)) {
+            throw violation("group %d: the log marks a snapshot at %s, the snapshot store holds %s",
+                    groupId, latestMark, s == null ? "none" : s.metadata());
         }
         return s;
     }
@@ -355,7 +352,7 @@ final class SimWalNode implements WalSnapshotSource {
                 if (keepsSuffix) {
                     records.add(new WalRecord.TruncateSuffix(groupId, at + 1));
                 }
-                records.add(new WalRecord.SnapshotMark(groupId, at, term));
+                records.add(new WalRecord.SnapshotMark(groupId, at, term, snapshot.metadata().confState()));
             }
             addEntries(records, entries);
             if (hardState != null) {
@@ -394,7 +391,7 @@ final class SimWalNode implements WalSnapshotSource {
             long term = storage.term(index);
             snapshots[groupId] = new Snapshot(new SnapshotMetadata(index, term, confState), data);
             List<WalRecord> records = new ArrayList<>();
-            records.add(new WalRecord.SnapshotMark(groupId, index, term));
+            records.add(new WalRecord.SnapshotMark(groupId, index, term, confState));
             if (compactTo >= walIndex.firstIndex()) {
                 records.add(new WalRecord.CompactPrefix(groupId, compactTo, storage.term(compactTo)));
             }

@@ -46,18 +46,18 @@ class WalGroupStorageTest {
     private WalSegmentReader reader;
     private WalConfig config;
 
-    /** The test's stand-in for the state machine: membership is fixed, data names the index and term. */
-    private static final WalSnapshotSource SNAPSHOTS = new WalSnapshotSource() {
-        @Override
-        public ConfState confState(long groupId, long index, long term) {
-            return CONF;
-        }
+    /** The test's stand-in for the state machine: a snapshot at every mark, its data naming the mark. */
+    private static final WalSnapshotSource SNAPSHOTS = (groupId, latestMark) ->
+            new Snapshot(latestMark, snapshotData(groupId, latestMark.index(), latestMark.term()));
 
-        @Override
-        public byte[] data(long groupId, long index, long term) {
-            return snapshotData(groupId, index, term);
-        }
-    };
+    /** The membership a test mark at {@code index} carries: it differs from mark to mark, so a stale one shows. */
+    private static ConfState confAt(long index) {
+        return switch ((int) (index % 3)) {
+            case 0 -> CONF;
+            case 1 -> new ConfState(new long[] {1, 2, 3, 4, 5}, new long[] {100 + index});
+            default -> new ConfState(new long[] {index + 1}, new long[] {index + 2, index + 3});
+        };
+    }
 
     private static byte[] snapshotData(long groupId, long index, long term) {
         return ByteBuffer.allocate(24).putLong(groupId).putLong(index).putLong(term).array();
@@ -80,6 +80,16 @@ class WalGroupStorageTest {
         MemoryStorage storage = new MemoryStorage();
         long snapshotIndex;
         long snapshotTerm;
+        ConfState snapshotConf = ConfState.EMPTY;
+
+        /** As the index does: a mark older than the latest changes nothing. */
+        void mark(long index, long term) {
+            if (index >= snapshotIndex) {
+                snapshotIndex = index;
+                snapshotTerm = term;
+                snapshotConf = confAt(index);
+            }
+        }
     }
 
     /** A batch of records under construction, applied to the models as it is built (log order). */
@@ -140,20 +150,18 @@ class WalGroupStorageTest {
 
         Ops mark(long g, long index) {
             Model m = model(g);
-            records.add(new WalRecord.SnapshotMark(g, index, m.storage.term(index)));
-            m.snapshotIndex = index;
-            m.snapshotTerm = m.storage.term(index);
+            records.add(new WalRecord.SnapshotMark(g, index, m.storage.term(index), confAt(index)));
+            m.mark(index, m.storage.term(index));
             return this;
         }
 
         /** A snapshot received from a leader, past the end of the log: mark it, then drop the whole log. */
         Ops install(long g, long index, long term) {
             Model m = model(g);
-            records.add(new WalRecord.SnapshotMark(g, index, term));
+            records.add(new WalRecord.SnapshotMark(g, index, term, confAt(index)));
             records.add(new WalRecord.CompactPrefix(g, index, term));
-            m.storage.applySnapshot(new Snapshot(new SnapshotMetadata(index, term, CONF), new byte[0]));
-            m.snapshotIndex = index;
-            m.snapshotTerm = term;
+            m.storage.applySnapshot(new Snapshot(new SnapshotMetadata(index, term, confAt(index)), new byte[0]));
+            m.mark(index, term);
             return this;
         }
     }
@@ -263,9 +271,9 @@ class WalGroupStorageTest {
         } else {
             Snapshot s = got.snapshot();
             assertThat(s.metadata()).as("%s snapshot", group)
-                    .isEqualTo(new SnapshotMetadata(model.snapshotIndex, model.snapshotTerm, CONF));
+                    .isEqualTo(new SnapshotMetadata(model.snapshotIndex, model.snapshotTerm, model.snapshotConf));
             assertThat(s.data()).isEqualTo(snapshotData(g, model.snapshotIndex, model.snapshotTerm));
-            assertThat(got.initialConfState()).isEqualTo(CONF);
+            assertThat(got.initialConfState()).as("%s membership at its mark", group).isEqualTo(model.snapshotConf);
         }
     }
 
@@ -411,6 +419,36 @@ class WalGroupStorageTest {
         } else {
             ops.hardState(g, new HardState(term, random.nextInt(4), random.nextLong(0, Math.max(1, last + 1))));
         }
+    }
+
+    @Test
+    void initialConfStateIsTheLatestMarksMembershipAndATombstoneClearsIt() {
+        WalGroupIndex index = new WalGroupIndex(7, new WalCacheConfig(8, 1 << 10));
+        List<SnapshotMetadata> asked = new ArrayList<>();
+        WalGroupStorage storage = new WalGroupStorage(index, null, (groupId, latestMark) -> {
+            assertThat(groupId).isEqualTo(7);
+            asked.add(latestMark);
+            return asked.size() == 1 ? null : new Snapshot(latestMark, new byte[] {1});
+        });
+        assertThat(storage.initialConfState()).isEqualTo(ConfState.EMPTY);
+        assertThat(storage.snapshot()).as("no mark: the empty snapshot, the source not asked").isEqualTo(Snapshot.EMPTY);
+        assertThat(asked).isEmpty();
+
+        ConfState five = new ConfState(new long[] {1, 2, 3}, new long[] {4, 5});
+        ConfState nine = ConfState.ofVoters(2, 3, 6);
+        index.apply(new WalRecord.SnapshotMark(7, 5, 1, five), 1, 64);
+        assertThat(storage.initialConfState()).isEqualTo(five);
+        index.apply(new WalRecord.SnapshotMark(7, 9, 2, nine), 2, 64);
+        index.apply(new WalRecord.SnapshotMark(7, 8, 2, five), 3, 64);
+        assertThat(storage.initialConfState()).as("an older mark arriving later does not win").isEqualTo(nine);
+        assertThat(index.snapshotIndex()).isEqualTo(9);
+        assertThat(index.oldestLiveSegment()).as("the live mark stays in segment 2").isEqualTo(2);
+        assertThat(storage.snapshot()).as("the source cannot make one yet").isNull();
+        assertThat(storage.snapshot().metadata()).isEqualTo(new SnapshotMetadata(9, 2, nine));
+        assertThat(asked).containsExactly(new SnapshotMetadata(9, 2, nine), new SnapshotMetadata(9, 2, nine));
+
+        index.apply(new WalRecord.Tombstone(7), 4, 64);
+        assertThat(storage.initialConfState()).isEqualTo(ConfState.EMPTY);
     }
 
     @Test

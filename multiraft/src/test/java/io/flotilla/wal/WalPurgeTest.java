@@ -18,17 +18,15 @@ import org.junit.jupiter.api.io.TempDir;
 /** Purge of dead segments, lagging groups rewritten forward, and recovery after purge. */
 class WalPurgeTest {
     private static final int SEGMENT_BYTES = 64 << 10;
-    private static final WalSnapshotSource SNAPSHOTS = new WalSnapshotSource() {
-        @Override
-        public ConfState confState(long groupId, long index, long term) {
-            return ConfState.ofVoters(1, 2, 3);
-        }
+    private static final WalSnapshotSource SNAPSHOTS =
+            (groupId, latestMark) -> new io.flotilla.raft.Snapshot(latestMark, new byte[0]);
+    /** The membership group 10 marks before it goes idle: it must outlive the rewrite, the purge and a restart. */
+    private static final ConfState IDLE_CONF = new ConfState(new long[] {1, 2, 3}, new long[] {10});
 
-        @Override
-        public byte[] data(long groupId, long index, long term) {
-            return new byte[0];
-        }
-    };
+    /** A membership that differs with every compaction round, so a stale mark would show. */
+    private static ConfState confAt(int round) {
+        return new ConfState(new long[] {1, 2, 3 + round}, round % 100 == 0 ? new long[0] : new long[] {1000 + round});
+    }
 
     @TempDir
     Path dir;
@@ -61,7 +59,12 @@ class WalPurgeTest {
     }
 
     private long segmentFiles() throws IOException {
-        return new NioWalFileSystem().list(dir).stream().filter(n -> WalSegmentNames.parseSequence(n) >= 0).count();
+        return segmentSequences().size();
+    }
+
+    private List<Long> segmentSequences() throws IOException {
+        return new NioWalFileSystem().list(dir).stream().map(WalSegmentNames::parseSequence).filter(seq -> seq >= 0)
+                .toList();
     }
 
     @Test
@@ -82,7 +85,11 @@ class WalPurgeTest {
                     records.add(new WalRecord.Entries(g, List.of(Entry.normal(2, last[(int) g], payload))));
                     records.add(new WalRecord.HardStateUpdate(g, new HardState(2, 1, last[(int) g] - 1)));
                     if (round % 50 == 0) {
+                        records.add(new WalRecord.SnapshotMark(g, last[(int) g] - 3, 2, confAt(round)));
                         records.add(new WalRecord.CompactPrefix(g, last[(int) g] - 3, 2));
+                    }
+                    if (g == 10 && round == 5) {
+                        records.add(new WalRecord.SnapshotMark(g, 3, 2, IDLE_CONF));
                     }
                 }
                 write(wal, records);
@@ -94,15 +101,23 @@ class WalPurgeTest {
             assertThat(first.laggingGroups()).containsExactly(10L);
 
             WalGroupIndex idle = indexes.get(10L);
+            assertThat(idle.snapshotConfState()).isEqualTo(IDLE_CONF);
             WalGroupStorage storage = new WalGroupStorage(idle, wal.newReader(), SNAPSHOTS);
-            write(wal, Wal.rewriteForward(idle, storage, wal.config().maxRecordBytes()));
+            List<WalRecord> rewrite = Wal.rewriteForward(idle, storage, wal.config().maxRecordBytes());
+            assertThat(rewrite).contains(new WalRecord.SnapshotMark(10, 3, 2, IDLE_CONF));
+            write(wal, rewrite);
 
-            long before = segmentFiles();
             WalPurgeResult second = wal.purge(indexes.values(), 1);
             assertThat(second.deletedSegments()).isPositive();
             assertThat(second.laggingGroups()).isEmpty();
-            assertThat(segmentFiles()).isEqualTo(before - second.deletedSegments());
+            // Counted below the oldest kept segment only: the preallocator may add one ahead meanwhile.
+            assertThat(segmentSequences()).as("every segment below the oldest kept one is gone").allMatch(
+                    seq -> seq >= second.oldestKeptSegment());
+            assertThat(second.oldestKeptSegment() - 1).as("segments 1.. below the oldest kept one were all deleted")
+                    .isEqualTo(second.deletedSegments());
             assertThat(segmentFiles()).as("active, the one behind it, one preallocated").isLessThanOrEqualTo(4);
+            assertThat(dir.resolve(WalSegmentNames.fileName(1))).as("the segment of group 10's original mark").doesNotExist();
+            assertThat(indexes.get(1L).snapshotConfState()).isEqualTo(confAt(400));
         }
         Snapshot expected = Snapshot.of(indexes, dir);
         indexes.clear();
@@ -112,6 +127,13 @@ class WalPurgeTest {
                 indexes.put(g, wal.takeIndex(g));
             }
             assertThat(Snapshot.of(indexes, dir)).isEqualTo(expected);
+            try (WalSegmentReader reader = wal.newReader()) {
+                WalGroupStorage idle = new WalGroupStorage(indexes.get(10L), reader, SNAPSHOTS);
+                assertThat(idle.initialConfState()).as("group 10's membership, from its rewritten mark alone")
+                        .isEqualTo(IDLE_CONF);
+                assertThat(idle.snapshot().metadata()).isEqualTo(new io.flotilla.raft.SnapshotMetadata(3, 2, IDLE_CONF));
+            }
+            assertThat(indexes.get(1L).snapshotConfState()).isEqualTo(confAt(400));
             // The log keeps working after a purged restart.
             write(wal, List.of(new WalRecord.Entries(10, List.of(Entry.normal(3, indexes.get(10L).lastIndex() + 1, payload)))));
             assertThat(indexes.get(10L).lastIndex()).isEqualTo(6);
@@ -158,7 +180,8 @@ class WalPurgeTest {
                     WalGroupStorage s = new WalGroupStorage(index, reader, SNAPSHOTS);
                     StringBuilder b = new StringBuilder();
                     b.append(index.groupId()).append(" first=").append(s.firstIndex()).append(" last=").append(s.lastIndex())
-                            .append(" compactTerm=").append(s.term(s.firstIndex() - 1)).append(" hs=").append(s.initialHardState());
+                            .append(" compactTerm=").append(s.term(s.firstIndex() - 1)).append(" hs=").append(s.initialHardState())
+                            .append(" mark=").append(s.snapshot().metadata());
                     if (s.lastIndex() >= s.firstIndex()) {
                         for (Entry e : s.entries(s.firstIndex(), s.lastIndex() + 1, Long.MAX_VALUE)) {
                             b.append(' ').append(e.term()).append('/').append(e.index()).append(':').append(e.data().length);

@@ -3,6 +3,7 @@ package io.flotilla.wal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
@@ -10,6 +11,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
@@ -40,7 +42,8 @@ class WalRecordCodecTest {
                 new WalRecord.HardStateUpdate(8, HardState.EMPTY),
                 new WalRecord.TruncateSuffix(9, 17),
                 new WalRecord.CompactPrefix(10, 1000, 4),
-                new WalRecord.SnapshotMark(11, 2000, 6),
+                new WalRecord.SnapshotMark(11, 2000, 6, new ConfState(new long[] {3, 1, 2}, new long[] {5, 4})),
+                new WalRecord.SnapshotMark(13, 7, 1, ConfState.EMPTY),
                 new WalRecord.Tombstone(12));
         ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         List<Integer> sizes = new ArrayList<>();
@@ -69,7 +72,11 @@ class WalRecordCodecTest {
         assertThat(encoder.appendHardState(buf, 1, new HardState(1, 2, 3))).isEqualTo(48);
         assertThat(encoder.appendTruncateSuffix(buf, 1, 5)).isEqualTo(32);
         assertThat(encoder.appendCompactPrefix(buf, 1, 5, 1)).isEqualTo(40);
-        assertThat(encoder.appendSnapshotMark(buf, 1, 5, 1)).isEqualTo(40);
+        // 16 header + 32 prefix = 48; each voter or learner 8 more, never padding.
+        assertThat(encoder.appendSnapshotMark(buf, 1, 5, 1, ConfState.EMPTY)).isEqualTo(48);
+        assertThat(encoder.appendSnapshotMark(buf, 1, 5, 1, new ConfState(new long[] {1, 2, 3}, new long[] {4})))
+                .isEqualTo(80);
+        assertThat(buf.getInt(buf.position() - 80 + 4)).isEqualTo(64);
         // 16 header + 16 prefix + 24 entry header + 3 payload = 59 -> 64.
         List<Entry> one = List.of(Entry.normal(1, 1, new byte[] {1, 2, 3}));
         assertThat(WalRecordEncoder.entriesRecordBytes(one)).isEqualTo(64);
@@ -93,6 +100,113 @@ class WalRecordCodecTest {
         assertThatThrownBy(() -> encoder.appendHardState(ByteBuffer.allocate(100), 1, HardState.EMPTY))
                 .hasMessageContaining("little-endian");
         assertThat(buf.position()).isZero();
+    }
+
+    @Test
+    void snapshotMarksRoundTripTheirMembership() throws Exception {
+        long[] most = new long[WalRecordFormat.MAX_SNAPSHOT_MEMBERS];
+        for (int i = 0; i < most.length; i++) {
+            most[i] = Long.MAX_VALUE - i;
+        }
+        List<WalRecord.SnapshotMark> marks = List.of(
+                new WalRecord.SnapshotMark(1, 100, 3, ConfState.EMPTY),
+                new WalRecord.SnapshotMark(2, 101, 4, ConfState.ofVoters(7)),
+                new WalRecord.SnapshotMark(3, 102, 5, new ConfState(new long[0], new long[] {9, 8})),
+                new WalRecord.SnapshotMark(4, Long.MAX_VALUE, Long.MAX_VALUE,
+                        new ConfState(new long[] {1, 2, 3, 4, 5}, new long[] {-1, 6})),
+                new WalRecord.SnapshotMark(5, 1, 1, ConfState.ofVoters(most)),
+                new WalRecord.SnapshotMark(6, 1, 1, new ConfState(Arrays.copyOf(most, 1000), Arrays.copyOfRange(most, 1000, 1024))));
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        List<Integer> offsets = new ArrayList<>();
+        for (WalRecord.SnapshotMark m : marks) {
+            offsets.add(buf.position());
+            int bytes = encoder.append(buf, m);
+            int members = m.confState().voters().length + m.confState().learners().length;
+            assertThat(bytes).isEqualTo(48 + 8 * members).isEqualTo((int) WalBatch.recordBytes(m));
+        }
+        int limit = buf.position();
+        for (int i = 0; i < marks.size(); i++) {
+            WalRecord got = decoder.decode(buf, offsets.get(i), limit, "mem", 0);
+            assertThat(got).isEqualTo(marks.get(i));
+            assertThat(((WalRecord.SnapshotMark) got).confState().learners())
+                    .isEqualTo(marks.get(i).confState().learners());
+        }
+    }
+
+    @Test
+    void aSnapshotMarkWithTooManyMembersIsRefusedBeforeItReachesTheLog() {
+        long[] tooMany = new long[WalRecordFormat.MAX_SNAPSHOT_MEMBERS];
+        for (int i = 0; i < tooMany.length; i++) {
+            tooMany[i] = i + 1;
+        }
+        WalRecord.SnapshotMark mark = new WalRecord.SnapshotMark(1, 5, 1, new ConfState(tooMany, new long[] {-7}));
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        assertThatThrownBy(() -> encoder.append(buf, mark)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at most 1024 voters and learners, this membership has 1025");
+        assertThatThrownBy(() -> new WalBatch(List.of(mark))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("this membership has 1025");
+        WalRecordEncoder small = new WalRecordEncoder(64);
+        assertThatThrownBy(() -> small.appendSnapshotMark(buf, 1, 5, 1, ConfState.ofVoters(1, 2, 3)))
+                .hasMessageContaining("SNAPSHOT_MARK record of 72 bytes for group 1 exceeds maxRecordBytes 64");
+        assertThat(buf.position()).isZero();
+        assertThat(small.lastCrc()).isZero();
+    }
+
+    @Test
+    void corruptSnapshotMarkCountsAreRefusedBeforeAnythingIsAllocated() throws Exception {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ByteBuffer buf = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
+        // Two voters and one learner: counts at body offsets 24 and 28, i.e. record offsets 40 and 44.
+        int limit = encoder.appendSnapshotMark(buf, 3, 50, 2, new ConfState(new long[] {1, 2}, new long[] {3}));
+        assertThat(decoder.decode(buf, 0, limit, "seg", 0)).isEqualTo(
+                new WalRecord.SnapshotMark(3, 50, 2, new ConfState(new long[] {1, 2}, new long[] {3})));
+
+        int[][] badCounts = {
+            {Integer.MAX_VALUE, 1}, {1, Integer.MAX_VALUE}, {-1, 1}, {2, -3},
+            {WalRecordFormat.MAX_SNAPSHOT_MEMBERS, 1}, {600, 600},
+        };
+        for (int[] counts : badCounts) {
+            ByteBuffer copy = copy(buf, limit);
+            copy.putInt(40, counts[0]).putInt(44, counts[1]);
+            reCrc(copy, limit);
+            long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+            assertThatThrownBy(() -> decoder.decode(copy, 0, limit, "seg", 8192))
+                    .as("voters %d learners %d", counts[0], counts[1])
+                    .isInstanceOf(WalCorruptionException.class)
+                    .hasMessageContaining("seg at offset 8192")
+                    .hasMessageContaining("SNAPSHOT_MARK claims " + Integer.toUnsignedString(counts[0]) + " voters and "
+                            + Integer.toUnsignedString(counts[1]) + " learners, more than the 1024 members");
+            assertThat(threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before).isLessThan(1 << 20);
+        }
+
+        // Counts within the bound that disagree with the body's length, either way.
+        for (int[] counts : new int[][] {{2, 2}, {1, 1}, {0, 0}, {0, 4}, {1000, 24}}) {
+            ByteBuffer copy = copy(buf, limit);
+            copy.putInt(40, counts[0]).putInt(44, counts[1]);
+            reCrc(copy, limit);
+            long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+            assertThatThrownBy(() -> decoder.decode(copy, 0, limit, "seg", 0))
+                    .isInstanceOf(WalCorruptionException.class)
+                    .hasMessageContaining("SNAPSHOT_MARK with " + counts[0] + " voters and " + counts[1]
+                            + " learners has a body of 56 bytes, expected " + (32 + 8 * (counts[0] + counts[1])));
+            assertThat(threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before).isLessThan(1 << 20);
+        }
+
+        // A version-1 mark (group, index, term only) is too short to hold the counts.
+        ByteBuffer old = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
+        old.putInt(4, 24).putInt(8, WalRecordType.SNAPSHOT_MARK.code).putLong(16, 3).putLong(24, 50).putLong(32, 2);
+        reCrc(old, 40);
+        assertThatThrownBy(() -> decoder.decode(old, 0, 40, "seg", 0))
+                .isInstanceOf(WalCorruptionException.class)
+                .hasMessageContaining("SNAPSHOT_MARK body is 24 bytes, shorter than its 32-byte prefix");
+
+        // A member listed as both voter and learner: consistent lengths, impossible membership.
+        ByteBuffer both = copy(buf, limit);
+        both.putLong(16 + 32 + 16, 2);
+        reCrc(both, limit);
+        assertThatThrownBy(() -> decoder.decode(both, 0, limit, "seg", 0))
+                .isInstanceOf(WalCorruptionException.class)
+                .hasMessageContaining("SNAPSHOT_MARK membership is invalid: node 2 is both voter and learner");
     }
 
     @Test

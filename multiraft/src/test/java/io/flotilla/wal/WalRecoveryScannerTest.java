@@ -3,6 +3,7 @@ package io.flotilla.wal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import java.io.IOException;
@@ -78,7 +79,12 @@ class WalRecoveryScannerTest {
             switch (random.nextInt(6)) {
                 case 0 -> records.add(new WalRecord.HardStateUpdate(group, new HardState(i, 1, nextIndex[group])));
                 case 1 -> records.add(new WalRecord.CompactPrefix(group, nextIndex[group] / 2, 1));
-                case 2 -> records.add(new WalRecord.SnapshotMark(group, nextIndex[group] / 2, 1));
+                // Memberships of every shape (none, voters only, voters and learners), without drawing from random.
+                case 2 -> records.add(new WalRecord.SnapshotMark(group, nextIndex[group] / 2, 1, switch (i % 3) {
+                    case 0 -> ConfState.EMPTY;
+                    case 1 -> ConfState.ofVoters(1, 2, 3 + group);
+                    default -> new ConfState(new long[] {1, 2, 3}, new long[] {100 + i, 200 + i});
+                }));
                 case 3 -> records.add(new WalRecord.TruncateSuffix(group, nextIndex[group] + 1));
                 default -> {
                     List<Entry> entries = new ArrayList<>();

@@ -14,14 +14,11 @@ public final class InMemorySnapshotSource implements SnapshotSource {
     private record Id(long groupId, long index, long term) {
     }
 
-    private record Stored(byte[] bytes, int checksum) {
-    }
-
-    private final Map<Id, Stored> snapshots = new ConcurrentHashMap<>();
+    private final Map<Id, byte[]> snapshots = new ConcurrentHashMap<>();
 
     /** Holds {@code bytes} (not copied: do not change them) as the snapshot of the group at index / term. */
     public void put(long groupId, long index, long term, byte[] bytes) {
-        snapshots.put(new Id(groupId, index, term), new Stored(bytes, crc32c(bytes)));
+        snapshots.put(new Id(groupId, index, term), bytes);
     }
 
     public void remove(long groupId, long index, long term) {
@@ -30,33 +27,8 @@ public final class InMemorySnapshotSource implements SnapshotSource {
 
     @Override
     public Reader open(long groupId, long index, long term) {
-        Stored stored = snapshots.get(new Id(groupId, index, term));
-        if (stored == null) {
-            return null;
-        }
-        return new Reader() {
-            @Override
-            public long totalBytes() {
-                return stored.bytes.length;
-            }
-
-            @Override
-            public int checksum() {
-                return stored.checksum;
-            }
-
-            @Override
-            public void read(long offset, ByteBuffer dst) {
-                Check.argument(offset >= 0 && offset + dst.remaining() <= stored.bytes.length,
-                        "read of %d bytes at %d is outside a %d-byte snapshot", dst.remaining(), offset,
-                        stored.bytes.length);
-                dst.put(stored.bytes, (int) offset, dst.remaining());
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        byte[] stored = snapshots.get(new Id(groupId, index, term));
+        return stored == null ? null : SnapshotSource.ofBytes(stored);
     }
 
     public static int crc32c(byte[] bytes) {

@@ -1,5 +1,6 @@
 package io.flotilla.transport.snapshot;
 
+import io.flotilla.raft.Check;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
@@ -35,5 +36,32 @@ public interface SnapshotSource {
 
         @Override
         void close();
+    }
+
+    /** A reader over {@code bytes} (not copied: do not change them), for images small enough to hold in memory. */
+    static Reader ofBytes(byte[] bytes) {
+        int checksum = InMemorySnapshotSource.crc32c(bytes);
+        return new Reader() {
+            @Override
+            public long totalBytes() {
+                return bytes.length;
+            }
+
+            @Override
+            public int checksum() {
+                return checksum;
+            }
+
+            @Override
+            public void read(long offset, ByteBuffer dst) {
+                Check.argument(offset >= 0 && offset + dst.remaining() <= bytes.length,
+                        "read of %d bytes at %d is outside a %d-byte snapshot", dst.remaining(), offset, bytes.length);
+                dst.put(bytes, (int) offset, dst.remaining());
+            }
+
+            @Override
+            public void close() {
+            }
+        };
     }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.wal.crash;
 
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
@@ -381,7 +382,10 @@ final class WalCrashHarness {
                 compacted[g] += 1 + random.nextLong(lastIndex[g] - compacted[g]);
                 return new WalRecord.CompactPrefix(groupId, compacted[g], term[g]);
             } else {
-                return new WalRecord.SnapshotMark(groupId, compacted[g], term[g]);
+                // A membership that varies with the mark (without drawing from random), so the check after a crash compares it.
+                long m = compacted[g];
+                return new WalRecord.SnapshotMark(groupId, m, term[g],
+                        m % 2 == 0 ? ConfState.ofVoters(1, 2, 3) : new ConfState(new long[] {1, 2, 3 + m}, new long[] {4 + m}));
             }
         }
 
