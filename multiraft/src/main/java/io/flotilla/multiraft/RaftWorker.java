@@ -772,6 +772,15 @@ public final class RaftWorker implements Runnable {
         }
         Round round = null;
         List<WalRecord> records = null;
+        if (!maintenance.isEmpty()) {
+            // First in the batch: maintenance describes each group's log as of before this round's
+            // Readies, whose records must land after it.
+            round = new Round();
+            round.completions = completions;
+            round.worker = this;
+            records = new ArrayList<>(maintenance);
+            maintenance.clear();
+        }
         int kept = 0;
         for (int i = 0; i < dirty.size(); i++) {
             Replica r = dirty.get(i);
@@ -803,16 +812,6 @@ public final class RaftWorker implements Runnable {
         }
         dirty.subList(kept, dirty.size()).clear();
         flushOutbound();
-        if (!maintenance.isEmpty()) {
-            if (round == null) {
-                round = new Round();
-                round.completions = completions;
-                round.worker = this;
-                records = new ArrayList<>();
-            }
-            records.addAll(maintenance);
-            maintenance.clear();
-        }
         if (round == null) {
             return 0;
         }
