@@ -500,7 +500,7 @@ public final class RaftWorker implements Runnable {
             r.node.tick();
             markDirty(r);
         }
-        awake.subList(kept, awake.size()).clear();
+        truncate(awake, kept);
         awakeGroups = kept;
     }
 
@@ -548,6 +548,13 @@ public final class RaftWorker implements Runnable {
             r.asleep = false;
             r.wokeAtTick = ticks;
             awake.add(r);
+        }
+    }
+
+    /** Drops the elements from {@code size} on; unlike {@code subList(..).clear()}, allocates nothing (every round). */
+    private static void truncate(ArrayList<Replica> list, int size) {
+        for (int i = list.size() - 1; i >= size; i--) {
+            list.remove(i);
         }
     }
 
@@ -810,7 +817,7 @@ public final class RaftWorker implements Runnable {
             round.readies.add(rd);
             addRecords(r, rd, records);
         }
-        dirty.subList(kept, dirty.size()).clear();
+        truncate(dirty, kept);
         flushOutbound();
         if (round == null) {
             return 0;

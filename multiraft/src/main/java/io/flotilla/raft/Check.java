@@ -58,6 +58,12 @@ public final class Check {
         }
     }
 
+    public static void argument(boolean ok, String format, long a, long b, long c, long d) {
+        if (!ok) {
+            throw new IllegalArgumentException(String.format(format, a, b, c, d));
+        }
+    }
+
     public static void argument(boolean ok, String format, Object... args) {
         if (!ok) {
             throw new IllegalArgumentException(String.format(format, args));

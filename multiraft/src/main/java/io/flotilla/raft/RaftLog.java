@@ -105,7 +105,9 @@ final class RaftLog {
 
     /** The index of the first entry that is new or whose term differs from ours, or 0 if none. */
     long findConflict(List<Entry> entries) {
-        for (Entry e : entries) {
+        // Indexed: this runs for every append a follower receives, and an iterator would be garbage.
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
             if (!matchTerm(e.index(), e.term())) {
                 return e.index();
             }
@@ -206,7 +208,8 @@ final class RaftLog {
         }
         List<Entry> tail = unstable.slice(Math.max(lo, offset), hi);
         if (out == null) {
-            return limitSize(new ArrayList<>(tail), maxBytes);
+            // One copy, immutable: a leader's append carries it as is (List.copyOf returns it unchanged).
+            return List.copyOf(limitSize(tail, maxBytes));
         }
         out.addAll(tail);
         return limitSize(out, maxBytes);

@@ -334,7 +334,8 @@ public final class RaftNode {
         if (m.type == MessageType.APPEND) {
             long expect = m.index + 1;
             long prevTerm = m.logTerm;
-            for (Entry e : m.entries) {
+            for (int i = 0; i < m.entries.size(); i++) {
+                Entry e = m.entries.get(i);
                 if (e.index() != expect++ || e.term() < prevTerm || e.term() > m.term) {
                     return false;
                 }
@@ -912,8 +913,10 @@ public final class RaftNode {
      * its conf changes and, on a leader, counts the now-durable entries toward commit.
      */
     public void advance(Ready rd) {
-        Check.state(rd == outstanding, "advance(%d) but the outstanding ready is %s", rd.number(),
-                outstanding == null ? "none" : outstanding.number());
+        if (rd != outstanding) {
+            throw new IllegalStateException("advance(" + rd.number() + ") but the outstanding ready is "
+                    + (outstanding == null ? "none" : outstanding.number()));
+        }
         outstanding = null;
         if (rd.snapshot() != null) {
             log.unstable.stableSnapTo(rd.snapshot().metadata().index());

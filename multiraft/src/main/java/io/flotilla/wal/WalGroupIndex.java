@@ -172,7 +172,9 @@ public final class WalGroupIndex {
     public void apply(WalRecord record, long segmentSequence, long offsetBytes) {
         Check.argument(record.groupId() == groupId, "record of group %d applied to the index of group %d",
                 record.groupId(), groupId);
-        Check.state(!removed, "group %d: a %s record after its tombstone", groupId, record.type());
+        if (removed) {
+            throw new IllegalStateException("group " + groupId + ": a " + record.type() + " record after its tombstone");
+        }
         // Java 17 has no pattern switch; the type code selects the record class.
         switch (record.type()) {
             case ENTRIES -> append(((WalRecord.Entries) record).entries(), segmentSequence, offsetBytes);
