@@ -13,11 +13,14 @@ import java.util.List;
  * {@link Wal}, one {@link StateMachine}, one {@link PeerSender} and, optionally, one
  * {@link SnapshotStreams} channel (without it logs are never compacted). A group belongs to the
  * worker its id hashes to, for its life. Thread-safe entry points hand work to the owning worker's inbox.
+ * With a snapshot channel, the workers also keep the log's disk use bounded: they rewrite groups that
+ * hold old segments back and worker 0 deletes the segments no group needs ({@link LogPurgeTracker}).
  */
 public final class MultiRaftNode implements AutoCloseable {
     private final MultiRaftConfig config;
     private final RaftWorker[] workers;
     private final NodeLiveness liveness;
+    private final LogPurgeTracker purges;
 
     /** A node whose logs are never compacted: no follower ever needs a snapshot. */
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
@@ -33,8 +36,15 @@ public final class MultiRaftNode implements AutoCloseable {
         this.config = config;
         this.workers = new RaftWorker[config.workers()];
         this.liveness = new NodeLiveness(config.nodeId());
+        this.purges = new LogPurgeTracker(config.nodeId(), workers.length);
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness);
+            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges);
+        }
+        // Every group the log recovered goes to its worker now, on this thread: the workers never
+        // share the log's map of recovered indexes, and each counts those groups' records as live
+        // (so purge keeps them) whether or not the owner creates the groups again.
+        for (long groupId : wal.recoveredGroups()) {
+            workerOf(groupId).adoptRecovered(wal.takeIndex(groupId));
         }
         if (snapshots != null) {
             snapshots.attach(this);
@@ -222,6 +232,29 @@ public final class MultiRaftNode implements AutoCloseable {
         long n = 0;
         for (RaftWorker w : workers) {
             n += w.compactions();
+        }
+        return n;
+    }
+
+    /** Log segment files deleted because no group needed them any more. */
+    public long logSegmentsPurged() {
+        return purges.segmentsPurged();
+    }
+
+    /** Records rewritten forward: live records of groups that held old log segments back. */
+    public long logRecordsRewritten() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.recordsRewritten();
+        }
+        return n;
+    }
+
+    /** Bytes of the records rewritten forward. */
+    public long logBytesRewritten() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.bytesRewritten();
         }
         return n;
     }

@@ -25,6 +25,7 @@ import io.flotilla.wal.WalFailedException;
 import io.flotilla.wal.WalGroupIndex;
 import io.flotilla.wal.WalGroupStorage;
 import io.flotilla.wal.WalRecord;
+import io.flotilla.wal.WalRecordEncoder;
 import io.flotilla.wal.WalSegmentReader;
 import io.flotilla.wal.WalSnapshotSource;
 import java.io.IOException;
@@ -32,6 +33,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
@@ -74,16 +76,47 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  * follower writes the snapshot mark, then restores its state machine from the received file,
  * which it keeps until the state machine says that state is durable: a crash in between is
  * repaired from the file at restart.
+ *
+ * <p>Log purge (with compaction only: without it every entry stays live and nothing could go).
+ * Every {@link #COMPACTIONS_PER_LOG_SWEEP} election timeouts a worker sweeps its groups: it publishes
+ * the oldest log segment they (and its rounds in flight) still need to the node's
+ * {@link LogPurgeTracker}, where worker 0 deletes the segments below every worker's; and it rewrites
+ * forward the live records of groups whose oldest record lags far behind the active segment (an
+ * idle group's old entries, a removed replica's tombstone), so they stop holding segments back.
  */
 public final class RaftWorker implements Runnable {
     private static final int DRAIN_LIMIT = 4096;
+    /** A power of two: it sizes the ring of {@link #submittedSegments}. */
     private static final int MAX_ROUNDS_IN_FLIGHT = 64;
+    /**
+     * Log sweeps run every this many compaction passes (every 8 election timeouts, 0.8 s by
+     * default): the oldest live segment moves only as groups compact or get rewritten, so more
+     * often would only repeat the O(groups) scan; idle nodes pay nothing per tick.
+     */
+    static final int COMPACTIONS_PER_LOG_SWEEP = 8;
+    /**
+     * A group whose oldest live record is more than this many segments behind the active one is
+     * rewritten forward (the window widens with the live data rewritten: {@link LogPurgeTracker#lagSegments}).
+     * Small, so disk use stays a few segments above the live data.
+     */
+    static final int LAG_SEGMENTS = 4;
+    /**
+     * Bytes one sweep of one worker rewrites at most, so a sweep never copies the whole log at once
+     * (the rest waits for the next sweep). A group larger than this on its own is not rewritten: it
+     * holds the log back until compaction shrinks it.
+     */
+    static final long MAX_REWRITE_BYTES_PER_SWEEP = 4L << 20;
 
     /** One group hosted by this worker. */
     private static final class Replica {
         final long groupId;
         final RaftNode node;
         final WalGroupIndex index;
+        final WalGroupStorage storage;
+        /** Bytes of the group's last rewrite forward (its share of the node's rewritten live data). */
+        long rewrittenBytes;
+        /** First index of the log when a rewrite was refused as too large (0: none): not tried again until it compacts. */
+        long rewriteRefusedAtFirstIndex;
         /** The Ready submitted to the log and not yet advanced; at most one per group. */
         Ready outstanding;
         /** Proposals appended and not yet applied, in index order. */
@@ -113,10 +146,11 @@ public final class RaftWorker implements Runnable {
         /** Snapshot messages waiting for their image's transfer to end, by follower node. */
         Long2ObjectHashMap<HeldSnapshot> heldSnapshots;
 
-        Replica(long groupId, RaftNode node, WalGroupIndex index) {
+        Replica(long groupId, RaftNode node, WalGroupStorage storage) {
             this.groupId = groupId;
             this.node = node;
-            this.index = index;
+            this.index = storage.index();
+            this.storage = storage;
         }
     }
 
@@ -176,6 +210,9 @@ public final class RaftWorker implements Runnable {
     private final int workerId;
     private final MultiRaftConfig config;
     private final Wal wal;
+    /** The log's largest record, and so the largest proposal it can take. */
+    private final int maxRecordBytes;
+    private final int maxEntryPayloadBytes;
     private final WalSegmentReader reader;
     private final StateMachine stateMachine;
     private final PeerSender sender;
@@ -186,6 +223,12 @@ public final class RaftWorker implements Runnable {
     private final Long2ObjectHashMap<Replica> groups = new Long2ObjectHashMap<>();
     /** Removed replicas of this worker's groups: their logs' tombstones (kept for purge accounting). */
     private final Long2ObjectHashMap<WalGroupIndex> tombstones = new Long2ObjectHashMap<>();
+    /**
+     * Groups the log recovered that the owner has not created (again) yet: handed over by the node
+     * before the thread starts, so their records count as live from the first log sweep.
+     */
+    private final Long2ObjectHashMap<WalGroupIndex> recovered = new Long2ObjectHashMap<>();
+    private final LogPurgeTracker purges;
     private final ManyToOneConcurrentArrayQueue<Object> inbox;
     private final OneToOneConcurrentArrayQueue<Round> completions = new OneToOneConcurrentArrayQueue<>(MAX_ROUNDS_IN_FLIGHT);
     private final Long2ObjectHashMap<ArrayList<Message>> outbound = new Long2ObjectHashMap<>();
@@ -206,8 +249,23 @@ public final class RaftWorker implements Runnable {
     /** Transfers that could not start, reported to the core on the next round. */
     private final ArrayDeque<SnapshotSent> localSnapshotReports = new ArrayDeque<>();
     private final ArrayList<Replica> compactionCandidates = new ArrayList<>();
-    /** Compaction records for the next log batch. */
+    /** Compaction records and rewrites forward for the next log batch. */
     private final ArrayList<WalRecord> maintenance = new ArrayList<>();
+    /** Lagging groups found by a log sweep (reused). */
+    private final ArrayList<WalGroupIndex> lagging = new ArrayList<>();
+    /** {@link #maintenance} holds a rewrite forward not yet submitted. */
+    private boolean rewriteQueued;
+    /** The round carrying the last rewrite forward until it is durable; null: none in flight. */
+    private Round rewriteRound;
+    /** Sum of {@link Replica#rewrittenBytes} over this worker's groups. */
+    private long rewrittenLiveBytes;
+    /**
+     * The active log segment when each round in flight was submitted, oldest first, in a ring from
+     * {@link #oldestRoundSlot}: a round's records land in that segment or a later one. The log's
+     * writer completes one worker's rounds in the order it submitted them.
+     */
+    private final long[] submittedSegments = new long[MAX_ROUNDS_IN_FLIGHT];
+    private int oldestRoundSlot;
 
     private int roundsInFlight;
     private long ticks;
@@ -228,18 +286,23 @@ public final class RaftWorker implements Runnable {
     private volatile long snapshotsSent;
     private volatile long snapshotsInstalled;
     private volatile long compactions;
+    private volatile long recordsRewritten;
+    private volatile long bytesRewritten;
     private volatile int awakeGroups;
     private volatile int leaderGroups;
     private volatile int hostedGroups;
 
     RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
-            SnapshotStreams streams, NodeLiveness liveness) {
+            SnapshotStreams streams, NodeLiveness liveness, LogPurgeTracker purges) {
         this.streams = streams;
+        this.purges = purges;
         this.liveness = liveness;
         this.nodeId = nodeId;
         this.workerId = workerId;
         this.config = config;
         this.wal = wal;
+        this.maxRecordBytes = wal.config().maxRecordBytes();
+        this.maxEntryPayloadBytes = WalRecordEncoder.maxEntryPayloadBytes(maxRecordBytes);
         this.reader = wal.newReader();
         this.stateMachine = stateMachine;
         this.sender = sender;
@@ -398,6 +461,20 @@ public final class RaftWorker implements Runnable {
         return compactions;
     }
 
+    long recordsRewritten() {
+        return recordsRewritten;
+    }
+
+    long bytesRewritten() {
+        return bytesRewritten;
+    }
+
+    /** The node's thread, before {@link #start}: a group the log recovered, whose replica belongs here. */
+    void adoptRecovered(WalGroupIndex index) {
+        Check.state(!thread.isAlive(), "worker %d of node %d adopts recovered groups only before it starts", workerId, nodeId);
+        (index.removed() ? tombstones : recovered).put(index.groupId(), index);
+    }
+
     // ---------------------------------------------------------------- the loop
 
     @Override
@@ -460,6 +537,10 @@ public final class RaftWorker implements Runnable {
             tickAwake(nowNs);
             wakeFollowersOfSilentLeaders(nowNs);
             if (ticks % config.electionTimeoutTicks() == 0) {
+                // Before compaction: a rewrite built now must not see a compaction queued but not applied.
+                if (streams != null && ticks % ((long) COMPACTIONS_PER_LOG_SWEEP * config.electionTimeoutTicks()) == 0) {
+                    sweepLog();
+                }
                 compactLogs();
             }
             // A node heartbeat every quarter election timeout: three may be lost before a peer
@@ -645,6 +726,10 @@ public final class RaftWorker implements Runnable {
             p.listener().onRefused(p.groupId(), ProposeResult.NOT_LEADER, 0);
             return;
         }
+        if (p.data().length > maxEntryPayloadBytes) {
+            p.listener().onRefused(p.groupId(), ProposeResult.ENTRY_TOO_LARGE, r.node.leader());
+            return;
+        }
         wake(r);
         ProposeResult result = r.node.propose(p.data());
         if (result != ProposeResult.ACCEPTED) {
@@ -659,9 +744,18 @@ public final class RaftWorker implements Runnable {
         if (groups.containsKey(groupId)) {
             return;
         }
+        if (tombstones.containsKey(groupId)) {
+            // Removed in this incarnation, or recovered removed: a new replica would follow the tombstone in the log.
+            LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": not creating group " + groupId
+                    + ": its replica on this node was removed (tombstoned in the log)");
+            return;
+        }
         Check.state(groups.size() < config.maxGroupsPerWorker(), "worker %d of node %d hosts the maximum of %d groups",
                 workerId, nodeId, config.maxGroupsPerWorker());
-        WalGroupIndex index = wal.takeIndex(groupId);
+        WalGroupIndex index = recovered.remove(groupId);
+        if (index == null) {
+            index = wal.takeIndex(groupId);
+        }
         if (index.removed()) {
             // Its replica here was removed; hosting it again could resurrect a member the group dropped.
             tombstones.put(groupId, index);
@@ -680,7 +774,7 @@ public final class RaftWorker implements Runnable {
         WalGroupStorage storage = new WalGroupStorage(index, reader, snapshotSource);
         long applied = stateMachine.appliedIndex(groupId);
         RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(applied);
-        Replica r = new Replica(groupId, new RaftNode(rc, storage), index);
+        Replica r = new Replica(groupId, new RaftNode(rc, storage), storage);
         r.lastConfChangeIndex = Math.max(applied, index.snapshotIndex());
         r.retainedImageIndex = index.snapshotIndex() > stateMachine.durableIndex(groupId) ? index.snapshotIndex() : 0;
         if (r.retainedImageIndex > 0) {
@@ -761,6 +855,7 @@ public final class RaftWorker implements Runnable {
     }
 
     private void submitBlocking(WalBatch batch, Round round) {
+        long segment = wal.activeSegmentSequence();
         try {
             while (!wal.submit(batch, round)) {
                 Thread.onSpinWait();
@@ -768,6 +863,8 @@ public final class RaftWorker implements Runnable {
         } catch (WalFailedException e) {
             throw new UncheckedIOException(e);
         }
+        Check.state(roundsInFlight < MAX_ROUNDS_IN_FLIGHT, "worker %d: %d rounds in flight", workerId, roundsInFlight);
+        submittedSegments[(oldestRoundSlot + roundsInFlight) & (MAX_ROUNDS_IN_FLIGHT - 1)] = segment;
         roundsInFlight++;
     }
 
@@ -787,6 +884,10 @@ public final class RaftWorker implements Runnable {
             round.worker = this;
             records = new ArrayList<>(maintenance);
             maintenance.clear();
+            if (rewriteQueued) {
+                rewriteQueued = false;
+                rewriteRound = round;
+            }
         }
         int kept = 0;
         for (int i = 0; i < dirty.size(); i++) {
@@ -815,7 +916,7 @@ public final class RaftWorker implements Runnable {
             }
             round.replicas.add(r);
             round.readies.add(rd);
-            addRecords(r, rd, records);
+            addRecords(r, rd, records, maxRecordBytes);
         }
         truncate(dirty, kept);
         flushOutbound();
@@ -833,7 +934,7 @@ public final class RaftWorker implements Runnable {
         return 1;
     }
 
-    private static void addRecords(Replica r, Ready rd, List<WalRecord> records) {
+    private static void addRecords(Replica r, Ready rd, List<WalRecord> records, int maxRecordBytes) {
         long groupId = r.groupId;
         if (rd.snapshot() != null) {
             // A received snapshot replaces the whole log: compact to it, drop any suffix, mark it.
@@ -848,7 +949,8 @@ public final class RaftWorker implements Runnable {
             records.add(new WalRecord.SnapshotMark(groupId, at, meta.term(), meta.confState()));
         }
         if (!rd.entries().isEmpty()) {
-            records.add(new WalRecord.Entries(groupId, rd.entries()));
+            // Proposals are checked against the record size, but a Ready may carry many entries.
+            records.addAll(WalRecordEncoder.entriesRecords(groupId, rd.entries(), maxRecordBytes));
         }
         if (rd.hardState() != null) {
             records.add(new WalRecord.HardStateUpdate(groupId, rd.hardState()));
@@ -860,6 +962,7 @@ public final class RaftWorker implements Runnable {
         Round round;
         while ((round = completions.poll()) != null) {
             roundsInFlight--;
+            oldestRoundSlot = (oldestRoundSlot + 1) & (MAX_ROUNDS_IN_FLIGHT - 1);
             round.durable = true;
             if (!round.awaited) {
                 handleDurable(round);
@@ -876,6 +979,9 @@ public final class RaftWorker implements Runnable {
         }
         if (round.batch != null) {
             Wal.applyDurable(round.batch, indexOf);
+        }
+        if (round == rewriteRound) {
+            rewriteRound = null;
         }
         applyBatch.clear();
         for (int i = 0; i < round.replicas.size(); i++) {
@@ -945,6 +1051,13 @@ public final class RaftWorker implements Runnable {
     private void destroy(Replica r) {
         r.destroyed = true;
         groups.remove(r.groupId);
+        // Compactions or a rewrite queued for it must not follow its tombstone into the log (recovery
+        // refuses records after a tombstone); the tombstone makes them moot.
+        if (!maintenance.isEmpty()) {
+            maintenance.removeIf(record -> record.groupId() == r.groupId);
+            rewriteQueued &= !maintenance.isEmpty();
+        }
+        rewrittenLiveBytes -= r.rewrittenBytes;
         WalBatch batch = new WalBatch(List.of(new WalRecord.Tombstone(r.groupId)));
         Round round = new Round();
         round.completions = completions;
@@ -976,7 +1089,8 @@ public final class RaftWorker implements Runnable {
 
     private final LongFunction<WalGroupIndex> indexOf = groupId -> {
         Replica r = groups.get(groupId);
-        return r == null ? null : r.index;
+        // A removed replica's only later record is its tombstone, rewritten forward by a log sweep.
+        return r != null ? r.index : tombstones.get(groupId);
     };
 
     private void completeProposals(Replica r, List<Entry> committed) {
@@ -1202,6 +1316,106 @@ public final class RaftWorker implements Runnable {
             }
         }
         return r.retainedImageIndex == 0 && r.node.appliedIndex() - Math.max(floor, r.compactingTo) <= 2 * retain;
+    }
+
+    // ---------------------------------------------------------------- log purge
+
+    /**
+     * Publishes the oldest log segment this worker still needs and queues rewrites forward of the
+     * groups that lag (see the class comment). O(groups), every {@link #COMPACTIONS_PER_LOG_SWEEP}
+     * election timeouts.
+     *
+     * <p>Why a rewrite built here cannot reorder with the group's own records. It copies the group's
+     * index as of now, and when it is durable it is applied to the index as if it were the state the
+     * group's records had built; that holds only if no record of the group is in flight now and every
+     * later one lands after it. In flight: none, because a group with an outstanding Ready, a
+     * compaction not yet applied, or (worker-wide) an earlier rewrite not yet durable is skipped, and
+     * indexes change only when rounds complete ({@link #drainCompletions}, at the start of a round),
+     * never during this sweep. Later: the rewrite goes into {@link #maintenance}, which is first in
+     * the next batch, ahead of that round's Readies; the writer keeps one worker's batches in order;
+     * and compaction records queued after this sweep follow it in the same batch. A replica destroyed
+     * before the batch goes drops its queued records ({@link #destroy}).
+     */
+    private void sweepLog() {
+        long active = wal.activeSegmentSequence();
+        long lagSegments = purges.lagSegments(LAG_SEGMENTS, wal.config().segmentBytes());
+        boolean mayRewrite = rewriteRound == null && !rewriteQueued;
+        // Records of a round in flight land in the segment active when it was submitted, or later.
+        long oldest = roundsInFlight > 0 ? Math.min(active, submittedSegments[oldestRoundSlot]) : active;
+        lagging.clear();
+        for (Replica r : groups.values()) {
+            long segment = r.index.oldestLiveSegment();
+            oldest = Math.min(oldest, segment);
+            if (mayRewrite && segment < active - lagSegments && r.outstanding == null
+                    && r.compactingTo <= r.index.compactedIndex() && r.rewriteRefusedAtFirstIndex != r.index.firstIndex()) {
+                lagging.add(r.index);
+            }
+        }
+        for (WalGroupIndex tombstone : tombstones.values()) {
+            long segment = tombstone.oldestLiveSegment();
+            oldest = Math.min(oldest, segment);
+            if (mayRewrite && segment < active - lagSegments) {
+                lagging.add(tombstone);
+            }
+        }
+        // Not hosted (yet): they hold the log back until the owner creates them; nothing here may read them.
+        for (WalGroupIndex index : recovered.values()) {
+            oldest = Math.min(oldest, index.oldestLiveSegment());
+        }
+        purges.publish(workerId, oldest, rewrittenLiveBytes);
+        if (!lagging.isEmpty()) {
+            rewriteLagging();
+        }
+        if (workerId == 0) {
+            // Deleting a few files and one directory fsync, only when the oldest live segment moved.
+            purges.purge(wal);
+        }
+    }
+
+    /** Queues rewrites of the lagging groups, oldest first (they hold back the most), up to the sweep's byte budget. */
+    private void rewriteLagging() {
+        lagging.sort(BY_OLDEST_LIVE_SEGMENT);
+        long sweepBytes = 0;
+        for (int i = 0; i < lagging.size() && sweepBytes < MAX_REWRITE_BYTES_PER_SWEEP; i++) {
+            WalGroupIndex index = lagging.get(i);
+            Replica r = groups.get(index.groupId());
+            if (r != null && !fitsRewriteBudget(r)) {
+                r.rewriteRefusedAtFirstIndex = index.firstIndex();
+                LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": group " + r.groupId + " holds more than "
+                        + MAX_REWRITE_BYTES_PER_SWEEP + " bytes of live log; it is not rewritten forward and keeps log"
+                        + " segments from " + index.oldestLiveSegment() + " on until it compacts");
+                continue;
+            }
+            // A tombstone (r == null) rewrites to itself and reads nothing.
+            List<WalRecord> records = Wal.rewriteForward(index, r == null ? null : r.storage, maxRecordBytes);
+            long bytes = 0;
+            for (int k = 0; k < records.size(); k++) {
+                bytes += WalBatch.recordBytes(records.get(k));
+            }
+            if (r != null) {
+                rewrittenLiveBytes += bytes - r.rewrittenBytes;
+                r.rewrittenBytes = bytes;
+            }
+            maintenance.addAll(records);
+            rewriteQueued |= !records.isEmpty();
+            sweepBytes += bytes;
+            recordsRewritten += records.size();
+            bytesRewritten += bytes;
+        }
+    }
+
+    private static final Comparator<WalGroupIndex> BY_OLDEST_LIVE_SEGMENT =
+            Comparator.comparingLong(WalGroupIndex::oldestLiveSegment);
+
+    /** Whether the group's live entries fit the sweep's budget; reads at most that much to find out. */
+    private boolean fitsRewriteBudget(Replica r) {
+        long first = r.index.firstIndex();
+        long last = r.index.lastIndex();
+        if (last < first) {
+            return true;
+        }
+        List<Entry> probe = r.storage.entries(first, last + 1, MAX_REWRITE_BYTES_PER_SWEEP);
+        return probe.get(probe.size() - 1).index() == last;
     }
 
     // ---------------------------------------------------------------- outbound batching

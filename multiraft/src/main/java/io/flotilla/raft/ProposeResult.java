@@ -12,6 +12,8 @@ public enum ProposeResult {
     UNCOMMITTED_LIMIT,
     /** A membership change is still pending (proposed but not applied); one at a time. */
     CONF_CHANGE_PENDING,
+    /** The command is larger than one log record can hold (the runtime's limit; the core has none). */
+    ENTRY_TOO_LARGE,
     /** The membership change does not apply to the current configuration (e.g. adding an existing voter). */
     CONF_CHANGE_INVALID
 }

@@ -136,6 +136,14 @@ public final class Wal implements AutoCloseable {
         }
     }
 
+    /**
+     * The segment the writer appends to now (any thread). A batch submitted after this returns lands
+     * in this segment or a later one.
+     */
+    public long activeSegmentSequence() {
+        return writer.activeSegmentSequence();
+    }
+
     public WalWriterStats stats() {
         return writer.stats();
     }

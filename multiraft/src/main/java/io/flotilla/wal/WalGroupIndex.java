@@ -173,6 +173,11 @@ public final class WalGroupIndex {
         Check.argument(record.groupId() == groupId, "record of group %d applied to the index of group %d",
                 record.groupId(), groupId);
         if (removed) {
+            if (record.type() == WalRecordType.TOMBSTONE) {
+                // The live tombstone written again further on (Wal#rewriteForward): only its segment moves.
+                tombstoneSegment = segmentSequence;
+                return;
+            }
             throw new IllegalStateException("group " + groupId + ": a " + record.type() + " record after its tombstone");
         }
         // Java 17 has no pattern switch; the type code selects the record class.

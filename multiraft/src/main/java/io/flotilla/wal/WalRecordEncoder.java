@@ -13,6 +13,7 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
 
@@ -51,6 +52,42 @@ public final class WalRecordEncoder {
             body += ENTRY_HEADER_BYTES + entries.get(i).data().length;
         }
         return WalRecordFormat.align(HEADER_BYTES + body);
+    }
+
+    /** Largest entry payload that fits one ENTRIES record of at most {@code maxRecordBytes}. */
+    public static int maxEntryPayloadBytes(int maxRecordBytes) {
+        // Records are 8-byte aligned and maxRecordBytes is a multiple of 8, so padding never matters here.
+        return maxRecordBytes - HEADER_BYTES - ENTRIES_PREFIX_BYTES - ENTRY_HEADER_BYTES;
+    }
+
+    /**
+     * {@code entries} as ENTRIES records of at most {@code maxRecordBytes} each, in order (one
+     * record, and no copy, when they fit).
+     *
+     * @throws IllegalArgumentException if one entry alone does not fit
+     */
+    public static List<WalRecord> entriesRecords(long groupId, List<Entry> entries, int maxRecordBytes) {
+        if (entriesRecordBytes(entries) <= maxRecordBytes) {
+            return List.of(new WalRecord.Entries(groupId, entries));
+        }
+        List<WalRecord> records = new ArrayList<>();
+        int from = 0;
+        long body = ENTRIES_PREFIX_BYTES;
+        for (int i = 0; i < entries.size(); i++) {
+            long entryBytes = ENTRY_HEADER_BYTES + entries.get(i).data().length;
+            if (WalRecordFormat.align(HEADER_BYTES + ENTRIES_PREFIX_BYTES + entryBytes) > maxRecordBytes) {
+                throw new IllegalArgumentException("group " + groupId + ": entry " + entries.get(i).index() + " of "
+                        + entries.get(i).data().length + " bytes does not fit a record of " + maxRecordBytes + " bytes");
+            }
+            if (WalRecordFormat.align(HEADER_BYTES + body + entryBytes) > maxRecordBytes) {
+                records.add(new WalRecord.Entries(groupId, entries.subList(from, i)));
+                from = i;
+                body = ENTRIES_PREFIX_BYTES;
+            }
+            body += entryBytes;
+        }
+        records.add(new WalRecord.Entries(groupId, entries.subList(from, entries.size())));
+        return records;
     }
 
     /**

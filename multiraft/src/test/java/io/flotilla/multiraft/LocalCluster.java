@@ -48,6 +48,7 @@ final class LocalCluster implements AutoCloseable {
     /** Snapshot channel ports by node id; null: no channel, logs are never compacted. */
     private int[] snapshotPorts;
     private int logRetainEntries = 1000;
+    private int walSegmentBytes = 1 << 20;
     private boolean keepStateMachines;
     final Map<Long, SnapshotStreams> snapshotStreams = new ConcurrentHashMap<>();
     /** Per node, the failpoints of its snapshot sender (tests arm them). */
@@ -73,7 +74,7 @@ final class LocalCluster implements AutoCloseable {
 
     /** Starts node {@code id} (fresh state machine, its log recovered) hosting groups 1..groups with voters 1..3. */
     MultiRaftNode start(long id, int groups) throws Exception {
-        WalConfig wc = new WalConfig(dir.resolve("node" + id), 1, id, 1 << 20, 256 << 10);
+        WalConfig wc = new WalConfig(walDirectory(id), 1, id, walSegmentBytes, Math.min(256 << 10, walSegmentBytes / 2));
         Wal wal = Wal.open(new NioWalFileSystem(), wc, new WalWriterConfig(1024, 1 << 20, 1), WalCacheConfig.defaults(),
                 new WalCacheBudget(64 << 20));
         StateMachine sm = keepStateMachines ? stateMachines.computeIfAbsent(id, machines::apply) : machines.apply(id);
@@ -189,6 +190,17 @@ final class LocalCluster implements AutoCloseable {
         snapshotPorts = freePorts(nodeCount);
         logRetainEntries = retainEntries;
         return this;
+    }
+
+    /** Log segments of {@code segmentBytes} (records up to half that, at most 256 KiB), so tests fill many. */
+    LocalCluster withWalSegmentBytes(int segmentBytes) {
+        walSegmentBytes = segmentBytes;
+        return this;
+    }
+
+    /** Where node {@code id} keeps its log. */
+    Path walDirectory(long id) {
+        return dir.resolve("node" + id);
     }
 
     /** A restarted node gets its previous state machine back, as a durable one would be. */

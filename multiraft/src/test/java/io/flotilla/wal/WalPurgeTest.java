@@ -170,6 +170,34 @@ class WalPurgeTest {
         }
     }
 
+    @Test
+    void aTombstoneRewrittenForwardMovesAndTheOldOneIsPurged() throws Exception {
+        byte[] payload = new byte[400];
+        try (Wal wal = open()) {
+            indexes.put(1L, wal.takeIndex(1));
+            indexes.put(2L, wal.takeIndex(2));
+            write(wal, List.of(new WalRecord.Entries(1, List.of(Entry.normal(1, 1, payload)))));
+            write(wal, List.of(new WalRecord.Tombstone(1)));
+            for (long i = 1; i <= 300; i++) {
+                write(wal, List.of(new WalRecord.Entries(2, List.of(Entry.normal(1, i, payload))),
+                        new WalRecord.HardStateUpdate(2, new HardState(1, 1, i))));
+            }
+            write(wal, List.of(new WalRecord.CompactPrefix(2, 299, 1)));
+            assertThat(wal.purge(indexes.values(), 1).laggingGroups()).as("group 1's tombstone holds segment 1 back")
+                    .containsExactly(1L);
+            write(wal, Wal.rewriteForward(indexes.get(1L), null, wal.config().maxRecordBytes()));
+            assertThat(indexes.get(1L).oldestLiveSegment()).isEqualTo(wal.activeSegmentSequence());
+            WalPurgeResult purge = wal.purge(indexes.values(), 1);
+            assertThat(purge.laggingGroups()).isEmpty();
+            assertThat(dir.resolve(WalSegmentNames.fileName(1))).as("the original tombstone's segment").doesNotExist();
+        }
+        indexes.clear();
+        try (Wal wal = open()) {
+            assertThat(wal.takeIndex(1).removed()).as("the rewritten tombstone survives the purge and a restart").isTrue();
+            assertThat(wal.takeIndex(2).lastIndex()).isEqualTo(300);
+        }
+    }
+
     /** Everything a group's index says, read through its storage, for comparing across restarts. */
     private record Snapshot(List<String> groups) {
         static Snapshot of(TreeMap<Long, WalGroupIndex> indexes, Path dir) throws IOException {

@@ -67,6 +67,30 @@ class WalRecordCodecTest {
     }
 
     @Test
+    void entriesOverOneRecordAreSplitIntoRecordsThatEachFit() {
+        int max = 4096;
+        List<Entry> entries = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(11);
+        for (int i = 1; i <= 40; i++) {
+            entries.add(new Entry(1, i, EntryType.NORMAL, new byte[random.nextInt(WalRecordEncoder.maxEntryPayloadBytes(max) + 1)]));
+        }
+        List<WalRecord> records = WalRecordEncoder.entriesRecords(5, entries, max);
+        assertThat(records.size()).isGreaterThan(1);
+        List<Entry> joined = new ArrayList<>();
+        for (WalRecord r : records) {
+            assertThat(WalBatch.recordBytes(r)).isLessThanOrEqualTo(max);
+            joined.addAll(((WalRecord.Entries) r).entries());
+        }
+        assertThat(joined).isEqualTo(entries);
+        // The largest payload fits exactly; one byte more cannot be logged.
+        Entry largest = new Entry(1, 1, EntryType.NORMAL, new byte[WalRecordEncoder.maxEntryPayloadBytes(max)]);
+        assertThat(WalBatch.recordBytes(WalRecordEncoder.entriesRecords(5, List.of(largest), max).get(0))).isEqualTo(max);
+        Entry tooLarge = new Entry(1, 1, EntryType.NORMAL, new byte[WalRecordEncoder.maxEntryPayloadBytes(max) + 1]);
+        assertThatThrownBy(() -> WalRecordEncoder.entriesRecords(5, List.of(tooLarge), max))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not fit");
+    }
+
+    @Test
     void sizesAreAlignedAndMatchTheLayout() {
         ByteBuffer buf = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);
         assertThat(encoder.appendHardState(buf, 1, new HardState(1, 2, 3))).isEqualTo(48);
