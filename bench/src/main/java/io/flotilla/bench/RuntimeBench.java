@@ -46,6 +46,7 @@ import org.HdrHistogram.Recorder;
  * <pre>
  * bench/run --main RuntimeBench [--groups 1,64,1024] [--idle-groups 1000,10000] [--seconds 10]
  *     [--inflight 512] [--entry-bytes 128] [--workers cores/3] [--dir /tmp] [--mode load|idle|both]
+ *     [--wal-cache-entries 1024]
  * </pre>
  */
 public final class RuntimeBench {
@@ -53,11 +54,13 @@ public final class RuntimeBench {
 
     private final Path dir;
     private final int workers;
+    private final WalCacheConfig cache;
     private final TreeMap<Long, MultiRaftNode> nodes = new TreeMap<>();
     private final TreeMap<Long, Wal> wals = new TreeMap<>();
     private final TreeMap<Long, PeerTransport> transports = new TreeMap<>();
 
-    private RuntimeBench(Path dir, int workers) {
+    private RuntimeBench(Path dir, int workers, WalCacheConfig cache) {
+        this.cache = cache;
         this.dir = dir;
         this.workers = workers;
     }
@@ -66,7 +69,7 @@ public final class RuntimeBench {
         BenchArgs args = new BenchArgs(argv, Set.of("help"));
         if (args.flag("help")) {
             System.out.println("bench/run --main RuntimeBench [--groups 1,64,1024] [--idle-groups 1000,10000] [--seconds 10]"
-                    + " [--inflight 512] [--entry-bytes 128] [--workers cores/3] [--dir /tmp] [--mode load|idle|both]");
+                    + " [--inflight 512] [--entry-bytes 128] [--workers cores/3] [--dir /tmp] [--mode load|idle|both] [--wal-cache-entries 1024]");
             return;
         }
         List<Integer> loadGroups = ints(args.string("groups", "1,64,1024"));
@@ -77,6 +80,8 @@ public final class RuntimeBench {
         // The three nodes share this machine's cores, so each gets a third of them (at least one worker).
         int workers = args.integer("workers", Math.max(1, Runtime.getRuntime().availableProcessors() / 3), 1, 64);
         String mode = args.string("mode", "both");
+        WalCacheConfig cache = new WalCacheConfig(args.integer("wal-cache-entries", WalCacheConfig.DEFAULT_MAX_ENTRIES, 0, 1 << 20),
+                WalCacheConfig.DEFAULT_MAX_BYTES);
         Path parent = Path.of(args.string("dir", System.getProperty("java.io.tmpdir")));
         args.rejectUnused();
 
@@ -89,7 +94,7 @@ public final class RuntimeBench {
             System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             for (int groups : loadGroups) {
                 Path scratch = BenchEnv.createScratch(parent, "flotilla-runtime-bench");
-                RuntimeBench b = new RuntimeBench(scratch, workers);
+                RuntimeBench b = new RuntimeBench(scratch, workers, cache);
                 try {
                     b.load(groups, seconds, inflight, entryBytes);
                 } finally {
@@ -104,7 +109,7 @@ public final class RuntimeBench {
             System.out.println("|---:|---:|---:|---:|---:|---:|---|");
             for (int groups : idleGroups) {
                 Path scratch = BenchEnv.createScratch(parent, "flotilla-runtime-idle");
-                RuntimeBench b = new RuntimeBench(scratch, workers);
+                RuntimeBench b = new RuntimeBench(scratch, workers, cache);
                 try {
                     b.idle(groups, seconds);
                 } finally {
@@ -136,7 +141,7 @@ public final class RuntimeBench {
         }
         for (long id = 1; id <= 3; id++) {
             WalConfig wc = WalConfig.of(dir.resolve("node" + id), 1, id);
-            Wal wal = Wal.open(new NioWalFileSystem(), wc, WalWriterConfig.defaults(wc), WalCacheConfig.defaults(),
+            Wal wal = Wal.open(new NioWalFileSystem(), wc, WalWriterConfig.defaults(wc), cache,
                     new WalCacheBudget(256L << 20));
             TransportPeerSender sender = new TransportPeerSender();
             MultiRaftNode node = new MultiRaftNode(new MultiRaftConfig(id, workers, 10, 20, 3, 1 << 16, 1 << 16, 1000), wal,

@@ -2,17 +2,21 @@ package io.flotilla.transport;
 
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
+import io.flotilla.raft.Message;
 import io.flotilla.transport.proto.Handshake;
+import io.flotilla.wire.MessageBatchCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.function.LongPredicate;
 
 /**
  * The frame format of a peer connection: a 4-byte big-endian unsigned length N, then N bytes of
- * protobuf ({@code Handshake} first, then {@code MessageBatch}es). Stateless helpers; the decoder
- * is one per channel, owned by that channel's event loop.
+ * protobuf ({@code Handshake} first, then {@code MessageBatch}es, which {@link MessageBatchCodec}
+ * writes and reads without protobuf objects). Stateless helpers; the decoder is one per channel,
+ * owned by that channel's event loop.
  */
 public final class FrameCodec {
     static final int LENGTH_FIELD_BYTES = LengthPrefixedFrameDecoder.LENGTH_FIELD_BYTES;
@@ -36,6 +40,37 @@ public final class FrameCodec {
             frame.release();
             // Writing into a buffer of exactly the serialized size cannot run out of space.
             throw new UncheckedIOException("encoding a " + bodyBytes + "-byte frame body into an exact buffer failed", e);
+        } catch (RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+    }
+
+    /**
+     * Encodes {@code messages[from, to)} as one {@code MessageBatch} frame straight from the core's
+     * messages (no protobuf objects): one buffer of exactly {@code 4 + bodyBytes} from {@code alloc},
+     * written once. Messages whose {@link MessageBatchCodec#fieldBytes} is over
+     * {@code maxMessageFieldBytes} are left out (the sender dropped them); {@code bodyBytes} must be
+     * the sum of the others' field bytes, which the sender computed while splitting the batch.
+     *
+     * @throws IllegalStateException if {@code bodyBytes} is not what the messages encode to
+     */
+    public static ByteBuf encodeBatch(ByteBufAllocator alloc, List<Message> messages, int from, int to, int bodyBytes,
+            int maxMessageFieldBytes) {
+        ByteBuf frame = alloc.buffer(LENGTH_FIELD_BYTES + bodyBytes, LENGTH_FIELD_BYTES + bodyBytes);
+        try {
+            frame.writeInt(bodyBytes);
+            CodedOutputStream out = CodedOutputStream.newInstance(frame.nioBuffer(LENGTH_FIELD_BYTES, bodyBytes));
+            MessageBatchCodec.writeBatch(out, messages, from, to, maxMessageFieldBytes);
+            out.flush();
+            out.checkNoSpaceLeft();
+            frame.writerIndex(LENGTH_FIELD_BYTES + bodyBytes);
+            return frame;
+        } catch (IOException e) {
+            frame.release();
+            // Out of space: the messages encode to more than bodyBytes, or changed since they were sized.
+            throw new IllegalStateException("messages " + from + ".." + to + " do not fit the " + bodyBytes
+                    + "-byte frame body they were sized for (changed after send?)", e);
         } catch (RuntimeException e) {
             frame.release();
             throw e;

@@ -4,13 +4,14 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.raft.Message;
 import io.flotilla.transport.proto.Handshake;
 import io.flotilla.wire.MalformedMessageException;
-import io.flotilla.wire.RaftCodec;
+import io.flotilla.wire.MessageBatchCodec;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
@@ -118,7 +119,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
         stats.bytesReceived.addAndGet(FrameCodec.LENGTH_FIELD_BYTES + bodyBytes);
         List<Message> messages;
         try {
-            messages = RaftCodec.decodeBatch(ByteBufUtil.getBytes(frame), config.maxFrameBytes());
+            messages = MessageBatchCodec.decodeBatch(bodyOf(frame), config.maxFrameBytes());
         } catch (MalformedMessageException e) {
             stats.malformedFrames.incrementAndGet();
             closeWith(ctx, "malformed " + bodyBytes + "-byte batch from node " + senderNodeId + ": " + e.getMessage());
@@ -130,6 +131,15 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
             stats.messagesReceived.addAndGet(valid.size());
             transport.listener().onMessages(senderNodeId, valid);
         }
+    }
+
+    /**
+     * The frame's bytes for the decoder, in place: the frame decoder hands over a slice of its
+     * cumulation buffer, one contiguous (usually direct) region, so this is a view, not a copy.
+     * Decoding copies out each entry payload, so the frame may be released right after.
+     */
+    static ByteBuffer bodyOf(ByteBuf frame) {
+        return frame.nioBufferCount() == 1 ? frame.nioBuffer() : ByteBuffer.wrap(ByteBufUtil.getBytes(frame));
     }
 
     /** A peer speaks only for itself and only to this node; anything else is dropped and counted. */

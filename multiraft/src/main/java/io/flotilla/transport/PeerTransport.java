@@ -1,12 +1,9 @@
 package io.flotilla.transport;
 
-import com.google.protobuf.CodedOutputStream;
 import io.flotilla.raft.Check;
 import io.flotilla.raft.Message;
 import io.flotilla.transport.proto.Handshake;
-import io.flotilla.wire.RaftCodec;
-import io.flotilla.wire.proto.MessageBatch;
-import io.flotilla.wire.proto.RaftMessage;
+import io.flotilla.wire.MessageBatchCodec;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -23,7 +20,6 @@ import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -229,61 +225,58 @@ public final class PeerTransport implements AutoCloseable {
             dropUnreachable(peerNodeId, messages);
             return;
         }
-        List<MessageBatch> frames = split(peerNodeId, messages);
-        int sent = 0;
-        long bytes = 0;
-        for (int i = 0; i < frames.size(); i++) {
-            MessageBatch frame = frames.get(i);
-            bytes += FrameCodec.LENGTH_FIELD_BYTES + frame.getSerializedSize();
-            sent += frame.getMessagesCount();
-            if (i < frames.size() - 1) {
-                channel.write(FrameCodec.encode(channel.alloc(), frame)).addListener(countWriteFailure);
-            } else {
-                channel.writeAndFlush(FrameCodec.encode(channel.alloc(), frame)).addListener(countWriteFailure);
-            }
-        }
-        if (!frames.isEmpty()) {
-            stats.framesSent.addAndGet(frames.size());
-            stats.messagesSent.addAndGet(sent);
-            stats.bytesSent.addAndGet(bytes);
-            stats.flushes.incrementAndGet();
-        }
+        sendFrames(peerNodeId, channel, messages);
     }
 
     /**
-     * Packs the messages into as few batches as fit under the frame limit (usually one), in order.
-     * A single message over the limit cannot be sent at all: Raft's per-message size limit or the
-     * proposal size limit is set above the frame limit. It is dropped and logged; no peer could
-     * accept it.
+     * Packs the messages, in order, into as few frames as fit under the frame limit (usually one)
+     * and writes them with one flush. Each frame is sized first and encoded once, straight from the
+     * messages into its buffer. A single message over the limit cannot be sent at all: Raft's
+     * per-message size limit or the proposal size limit is set above the frame limit. It is dropped
+     * and logged; no peer could accept it.
      */
-    private List<MessageBatch> split(long peerNodeId, List<Message> messages) {
+    private void sendFrames(long peerNodeId, Channel channel, List<Message> messages) {
         int maxBytes = config.maxFrameBytes();
-        List<MessageBatch> frames = new ArrayList<>(1);
-        MessageBatch.Builder batch = MessageBatch.newBuilder();
-        int batchBytes = 0;
+        int frames = 0;
+        int sent = 0;
+        long bytes = 0;
+        int frameStart = 0;
+        int frameBytes = 0;
         for (int i = 0; i < messages.size(); i++) {
             Message m = messages.get(i);
-            RaftMessage p = RaftCodec.toProto(m);
-            int bytes = CodedOutputStream.computeMessageSize(MessageBatch.MESSAGES_FIELD_NUMBER, p);
-            if (bytes > maxBytes) {
+            int fieldBytes = MessageBatchCodec.fieldBytes(m);
+            if (fieldBytes > maxBytes) {
+                // Left out of its frame by encodeBatch, which applies the same limit.
                 stats.oversizedMessagesDropped.incrementAndGet();
-                LOG.log(Level.WARNING, "node " + config.nodeId() + ": dropped a " + bytes + "-byte message to node "
+                LOG.log(Level.WARNING, "node " + config.nodeId() + ": dropped a " + fieldBytes + "-byte message to node "
                         + peerNodeId + " (group " + m.groupId + ", " + m.type + "): over maxFrameBytes " + maxBytes
                         + "; keep Raft's message and proposal size limits below it");
                 continue;
             }
-            if (batch.getMessagesCount() > 0 && batchBytes + bytes > maxBytes) {
-                frames.add(batch.build());
-                batch = MessageBatch.newBuilder();
-                batchBytes = 0;
+            if (frameBytes > 0 && frameBytes + fieldBytes > maxBytes) {
+                // Message i starts the next frame, so this one is not the last: no flush yet.
+                channel.write(FrameCodec.encodeBatch(channel.alloc(), messages, frameStart, i, frameBytes, maxBytes))
+                        .addListener(countWriteFailure);
+                frames++;
+                bytes += FrameCodec.LENGTH_FIELD_BYTES + frameBytes;
+                frameStart = i;
+                frameBytes = 0;
             }
-            batch.addMessages(p);
-            batchBytes += bytes;
+            frameBytes += fieldBytes;
+            sent++;
         }
-        if (batch.getMessagesCount() > 0) {
-            frames.add(batch.build());
+        if (frameBytes > 0) {
+            channel.writeAndFlush(FrameCodec.encodeBatch(channel.alloc(), messages, frameStart, messages.size(),
+                    frameBytes, maxBytes)).addListener(countWriteFailure);
+            frames++;
+            bytes += FrameCodec.LENGTH_FIELD_BYTES + frameBytes;
         }
-        return frames;
+        if (frames > 0) {
+            stats.framesSent.addAndGet(frames);
+            stats.messagesSent.addAndGet(sent);
+            stats.bytesSent.addAndGet(bytes);
+            stats.flushes.incrementAndGet();
+        }
     }
 
     private void dropUnreachable(long peerNodeId, List<Message> messages) {

@@ -1,7 +1,6 @@
 package io.flotilla.wire;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.UnsafeByteOperations;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.ConfState;
@@ -12,10 +11,8 @@ import io.flotilla.raft.Message;
 import io.flotilla.raft.MessageType;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.SnapshotMetadata;
-import io.flotilla.wire.proto.MessageBatch;
 import io.flotilla.wire.proto.RaftMessage;
-import java.io.IOException;
-import java.util.ArrayList;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
@@ -32,6 +29,10 @@ import java.util.Objects;
  *
  * <p>Wire integers are uint64; the core's are signed longs. A value at or above 2^63 would read as
  * negative and is rejected everywhere except in {@code context}, which the core only echoes.
+ *
+ * <p>Batches do not go through the protobuf objects: {@link #encodeBatch} and {@link #decodeBatch}
+ * hand over to {@link MessageBatchCodec}, which reads and writes the same bytes without them. The
+ * checks a decoded message must pass live here, shared by both paths, so they cannot drift apart.
  */
 public final class RaftCodec {
     private static final byte[] EMPTY_BYTES = new byte[0];
@@ -43,16 +44,13 @@ public final class RaftCodec {
 
     /** Encodes the messages for one peer node produced in one worker round as one frame body. */
     public static byte[] encodeBatch(List<Message> messages) {
-        MessageBatch.Builder batch = MessageBatch.newBuilder();
-        for (int i = 0; i < messages.size(); i++) {
-            batch.addMessages(toProto(messages.get(i)));
-        }
-        return batch.build().toByteArray();
+        return MessageBatchCodec.encodeBatch(messages);
     }
 
     /**
      * Decodes and validates a frame body made by {@link #encodeBatch}. The size limit is checked
-     * before any parsing, so an oversized frame costs nothing but its length.
+     * before any parsing, so an oversized frame costs nothing but its length. Nothing decoded
+     * shares {@code bytes}: each entry payload is copied out once.
      *
      * @param maxBytes the largest frame body accepted, > 0
      * @throws MalformedMessageException if the frame is too big, does not parse, or holds an
@@ -60,38 +58,7 @@ public final class RaftCodec {
      */
     public static List<Message> decodeBatch(byte[] bytes, int maxBytes) {
         Objects.requireNonNull(bytes, "bytes");
-        if (maxBytes <= 0) {
-            throw new IllegalArgumentException("maxBytes " + maxBytes + " must be positive");
-        }
-        if (bytes.length > maxBytes) {
-            throw new MalformedMessageException(
-                    "batch is " + bytes.length + " bytes, over the limit of " + maxBytes + " bytes");
-        }
-        MessageBatch batch;
-        try {
-            // An input over a buffer it believes immutable, with aliasing on, parses payloads into
-            // views of `bytes` instead of copies; fromProto then copies each payload out exactly once,
-            // before this method returns, so nothing decoded shares `bytes` with the caller.
-            CodedInputStream in = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
-            in.enableAliasing(true);
-            batch = MessageBatch.parseFrom(in);
-            // parseFrom(byte[]) checks the input ended cleanly; parseFrom(CodedInputStream) leaves it
-            // to the caller (4.36 happens to reject a stray end-group tag itself; do not rely on it).
-            in.checkLastTagWas(0);
-        } catch (IOException e) {
-            // Over an in-memory buffer only InvalidProtocolBufferException (an IOException) occurs.
-            throw new MalformedMessageException("batch of " + bytes.length + " bytes does not parse: " + e.getMessage(), e);
-        }
-        int count = batch.getMessagesCount();
-        List<Message> messages = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            try {
-                messages.add(fromProto(batch.getMessages(i)));
-            } catch (MalformedMessageException e) {
-                throw new MalformedMessageException("message " + (i + 1) + " of " + count + ": " + e.getMessage(), e);
-            }
-        }
-        return messages;
+        return MessageBatchCodec.decodeBatch(ByteBuffer.wrap(bytes), maxBytes);
     }
 
     // ---------------------------------------------------------------- messages
@@ -135,32 +102,50 @@ public final class RaftCodec {
     }
 
     private static Message decodeMessage(RaftMessage p) {
-        MessageType type = MessageType.fromCode(p.getTypeValue());
-        if (type == null) {
-            throw new MalformedMessageException(p.getTypeValue() == 0
-                    ? "message type is unspecified (0)"
-                    : "unknown message type " + p.getTypeValue());
-        }
-        Message m = new Message(type, nodeOrGroupId(p.getGroupId(), "group id"),
-                nodeOrGroupId(p.getFrom(), "from"), nodeOrGroupId(p.getTo(), "to"),
-                nonNegative(p.getTerm(), "term"));
-        m.logTerm = nonNegative(p.getLogTerm(), "log term");
-        m.index = nonNegative(p.getIndex(), "index");
-        m.commit = nonNegative(p.getCommit(), "commit");
-        m.reject = p.getReject();
-        m.rejectHint = nonNegative(p.getRejectHint(), "reject hint");
-        m.context = p.getContext();
-        if (type == MessageType.APPEND) {
+        Message m = message(p.getTypeValue(), p.getGroupId(), p.getFrom(), p.getTo(), p.getTerm(), p.getLogTerm(),
+                p.getIndex(), p.getCommit(), p.getReject(), p.getRejectHint(), p.getContext());
+        if (m.type == MessageType.APPEND) {
             m.entries = decodeAppendEntries(p, m);
         } else if (p.getEntriesCount() > 0) {
-            throw new MalformedMessageException(p.getEntriesCount() + " entries in a message that carries none");
+            throw entriesNotCarried(p.getEntriesCount());
         }
-        if (type == MessageType.SNAPSHOT) {
-            m.snapshot = decodeSnapshotToInstall(p, m);
+        if (m.type == MessageType.SNAPSHOT) {
+            m.snapshot = snapshotToInstall(p.hasSnapshot() ? p.getSnapshot() : null, m);
         } else if (p.hasSnapshot()) {
-            throw new MalformedMessageException("a snapshot in a message that carries none");
+            throw snapshotNotCarried();
         }
         return m;
+    }
+
+    /**
+     * Checks a message's scalar fields as they came off the wire and builds the message from them:
+     * a known type, group and node ids > 0, and no value that reads as negative (but {@code context}).
+     */
+    static Message message(int typeCode, long groupId, long from, long to, long term, long logTerm, long index,
+            long commit, boolean reject, long rejectHint, long context) {
+        MessageType type = MessageType.fromCode(typeCode);
+        if (type == null) {
+            throw new MalformedMessageException(typeCode == 0
+                    ? "message type is unspecified (0)"
+                    : "unknown message type " + typeCode);
+        }
+        Message m = new Message(type, nodeOrGroupId(groupId, "group id"),
+                nodeOrGroupId(from, "from"), nodeOrGroupId(to, "to"), nonNegative(term, "term"));
+        m.logTerm = nonNegative(logTerm, "log term");
+        m.index = nonNegative(index, "index");
+        m.commit = nonNegative(commit, "commit");
+        m.reject = reject;
+        m.rejectHint = nonNegative(rejectHint, "reject hint");
+        m.context = context;
+        return m;
+    }
+
+    static MalformedMessageException entriesNotCarried(int count) {
+        return new MalformedMessageException(count + " entries in a message that carries none");
+    }
+
+    static MalformedMessageException snapshotNotCarried() {
+        return new MalformedMessageException("a snapshot in a message that carries none");
     }
 
     /**
@@ -170,9 +155,7 @@ public final class RaftCodec {
      * corrupt its log, so it is a malformed frame, not a rejection.
      */
     private static List<Entry> decodeAppendEntries(RaftMessage p, Message m) {
-        if (m.logTerm > m.term) {
-            throw new MalformedMessageException("log term " + m.logTerm + " is beyond the message term " + m.term);
-        }
+        checkAppendLogTerm(m);
         int count = p.getEntriesCount();
         if (count == 0) {
             return Message.NO_ENTRIES;
@@ -181,30 +164,42 @@ public final class RaftCodec {
         long previousTerm = m.logTerm;
         for (int i = 0; i < count; i++) {
             Entry e = fromProto(p.getEntries(i));
-            long want = m.index + 1 + i;
-            if (e.index() != want) {
-                throw new MalformedMessageException("entry " + (i + 1) + " of " + count + " has index " + e.index()
-                        + ", want " + want + " (entries must follow index " + m.index + " without gaps)");
-            }
-            if (e.term() > m.term) {
-                throw new MalformedMessageException("entry at index " + e.index() + " has term " + e.term()
-                        + ", beyond the message term " + m.term);
-            }
-            if (e.term() < previousTerm) {
-                throw new MalformedMessageException("entry at index " + e.index() + " has term " + e.term()
-                        + ", below the term " + previousTerm + " before it (terms in a log never decrease)");
-            }
+            checkAppendEntry(m, i, count, e, previousTerm);
             previousTerm = e.term();
             entries[i] = e;
         }
         return Collections.unmodifiableList(Arrays.asList(entries));
     }
 
-    private static Snapshot decodeSnapshotToInstall(RaftMessage p, Message m) {
-        if (!p.hasSnapshot()) {
+    static void checkAppendLogTerm(Message m) {
+        if (m.logTerm > m.term) {
+            throw new MalformedMessageException("log term " + m.logTerm + " is beyond the message term " + m.term);
+        }
+    }
+
+    /** Checks entry {@code i} of {@code count} in APPEND {@code m}, after an entry (or the log) at {@code previousTerm}. */
+    static void checkAppendEntry(Message m, int i, int count, Entry e, long previousTerm) {
+        long want = m.index + 1 + i;
+        if (e.index() != want) {
+            throw new MalformedMessageException("entry " + (i + 1) + " of " + count + " has index " + e.index()
+                    + ", want " + want + " (entries must follow index " + m.index + " without gaps)");
+        }
+        if (e.term() > m.term) {
+            throw new MalformedMessageException("entry at index " + e.index() + " has term " + e.term()
+                    + ", beyond the message term " + m.term);
+        }
+        if (e.term() < previousTerm) {
+            throw new MalformedMessageException("entry at index " + e.index() + " has term " + e.term()
+                    + ", below the term " + previousTerm + " before it (terms in a log never decrease)");
+        }
+    }
+
+    /** The snapshot of a SNAPSHOT message: present, not empty, and not from a term beyond the message's. */
+    static Snapshot snapshotToInstall(io.flotilla.wire.proto.Snapshot p, Message m) {
+        if (p == null) {
             throw new MalformedMessageException("SNAPSHOT message without a snapshot");
         }
-        Snapshot s = fromProto(p.getSnapshot());
+        Snapshot s = fromProto(p);
         SnapshotMetadata md = s.metadata();
         if (md.index() == 0 || md.term() == 0) {
             throw new MalformedMessageException("SNAPSHOT message with an empty snapshot (index "
@@ -217,11 +212,16 @@ public final class RaftCodec {
     }
 
     private static String describe(RaftMessage p) {
-        MessageType type = MessageType.fromCode(p.getTypeValue());
-        return (type == null ? "type " + p.getTypeValue() : type.name())
-                + " group " + Long.toUnsignedString(p.getGroupId())
-                + " " + Long.toUnsignedString(p.getFrom()) + "->" + Long.toUnsignedString(p.getTo())
-                + " term " + Long.toUnsignedString(p.getTerm());
+        return describe(p.getTypeValue(), p.getGroupId(), p.getFrom(), p.getTo(), p.getTerm());
+    }
+
+    /** Names a message in an error, from its wire fields as they are (they may be what is wrong). */
+    static String describe(int typeCode, long groupId, long from, long to, long term) {
+        MessageType type = MessageType.fromCode(typeCode);
+        return (type == null ? "type " + typeCode : type.name())
+                + " group " + Long.toUnsignedString(groupId)
+                + " " + Long.toUnsignedString(from) + "->" + Long.toUnsignedString(to)
+                + " term " + Long.toUnsignedString(term);
     }
 
     // ---------------------------------------------------------------- entries
@@ -242,19 +242,23 @@ public final class RaftCodec {
      * caught here and not when the group applies it.
      */
     public static Entry fromProto(io.flotilla.wire.proto.Entry p) {
-        long index = nonNegative(p.getIndex(), "entry index");
+        return entry(p.getTerm(), p.getIndex(), p.getTypeValue(), copy(p.getData()));
+    }
+
+    /** Checks an entry's wire fields as {@link #fromProto(io.flotilla.wire.proto.Entry)} does; {@code data} becomes the entry's. */
+    static Entry entry(long wireTerm, long wireIndex, int typeCode, byte[] data) {
+        long index = nonNegative(wireIndex, "entry index");
         if (index == 0) {
             throw new MalformedMessageException("entry has index 0");
         }
-        long term = nonNegative(p.getTerm(), "entry term");
+        long term = nonNegative(wireTerm, "entry term");
         if (term == 0) {
             throw new MalformedMessageException("entry at index " + index + " has term 0");
         }
-        EntryType type = EntryType.fromCode(p.getTypeValue());
+        EntryType type = EntryType.fromCode(typeCode);
         if (type == null) {
-            throw new MalformedMessageException("entry at index " + index + " has unknown type " + p.getTypeValue());
+            throw new MalformedMessageException("entry at index " + index + " has unknown type " + typeCode);
         }
-        byte[] data = copy(p.getData());
         if (type == EntryType.CONF_CHANGE) {
             try {
                 ConfChange.decode(data);

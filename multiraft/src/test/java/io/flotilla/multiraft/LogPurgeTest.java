@@ -47,7 +47,6 @@ class LogPurgeTest {
     private static final int WRITES_PER_BUSY_GROUP = 400;
     /** Segment files a node may keep once the writes stop: the lag window, the active one, one ahead, slack. */
     private static final int MAX_SEGMENT_FILES = 2 * RaftWorker.LAG_SEGMENTS;
-    private static final long APPLIED = Long.MIN_VALUE;
 
     @TempDir
     Path dir;
@@ -66,7 +65,7 @@ class LogPurgeTest {
                     write(cluster, g, "k" + k, "first-" + g + "-" + k);
                 }
             }
-            untilApplied(cluster, SHRUNK_GROUP, (node, done) ->
+            RegisterClient.untilApplied(cluster, 1, SHRUNK_GROUP, (node, done) ->
                     node.changeMembership(SHRUNK_GROUP, new ConfChange(ConfChangeType.REMOVE_NODE, 3), done));
             waitUntil(() -> cluster.nodes.get(3L).hostedGroups() == GROUPS - 1, 20_000, "node 3 drops its replica of group "
                     + SHRUNK_GROUP);
@@ -142,57 +141,8 @@ class LogPurgeTest {
 
     private void write(LocalCluster cluster, long group, String key, String value) throws Exception {
         byte[] command = KvRegisterStateMachine.write(key, value);
-        untilApplied(cluster, group, (node, done) -> node.propose(group, command, done));
+        RegisterClient.untilApplied(cluster, 1, group, (node, done) -> node.propose(group, command, done));
         expected.computeIfAbsent(group, x -> new ConcurrentHashMap<>()).put(key, value);
-    }
-
-    /** Issues {@code request} through the group's leader (following hints) until it applies. */
-    private static void untilApplied(LocalCluster cluster, long group, BiConsumer<MultiRaftNode, ProposalListener> request)
-            throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        long via = 1;
-        while (System.nanoTime() < deadline) {
-            MultiRaftNode node = cluster.nodes.get(via);
-            CompletableFuture<Long> outcome = new CompletableFuture<>();
-            request.accept(node, new ProposalListener() {
-                @Override
-                public void onApplied(long groupId, long index) {
-                    outcome.complete(APPLIED);
-                }
-
-                @Override
-                public void onRefused(long groupId, ProposeResult result, long leaderHint) {
-                    outcome.complete(leaderHint);
-                }
-
-                @Override
-                public void onOutcomeUnknown(long groupId, long index) {
-                    // Register writes and this test's one membership change are safe to retry.
-                    outcome.complete(-1L);
-                }
-
-                @Override
-                public void onBusy(long groupId) {
-                    outcome.complete(-1L);
-                }
-            });
-            long r;
-            try {
-                r = outcome.get(2, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                r = -1;
-            }
-            if (r == APPLIED) {
-                return;
-            }
-            if (r > 0 && cluster.nodes.containsKey(r)) {
-                via = r;
-            } else {
-                via = via % 3 + 1;
-                Thread.sleep(10);
-            }
-        }
-        throw new AssertionError("a request to group " + group + " did not apply in 30 s");
     }
 
     /** Linearizable reads through node {@code via} return the last value written to every key of its groups. */
@@ -201,46 +151,7 @@ class LogPurgeTest {
             if (via == 3 && g == SHRUNK_GROUP) {
                 continue;
             }
-            assertThat(readAll(cluster, via, g)).as("group %d on node %d", g, via).isEqualTo(new HashMap<>(expected.get(g)));
+            assertThat(RegisterClient.readAll(cluster, via, g, KEYS)).as("group %d on node %d", g, via).isEqualTo(new HashMap<>(expected.get(g)));
         }
-    }
-
-    private static Map<String, String> readAll(LocalCluster cluster, long via, long group) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            KvRegisterStateMachine sm = (KvRegisterStateMachine) cluster.stateMachines.get(via);
-            CompletableFuture<Map<String, String>> value = new CompletableFuture<>();
-            cluster.nodes.get(via).read(group, new RaftWorker.ReadListener() {
-                @Override
-                public void onReadable(long groupId) {
-                    Map<String, String> all = new HashMap<>();
-                    for (int k = 0; k < KEYS; k++) {
-                        all.put("k" + k, sm.get(groupId, "k" + k));
-                    }
-                    value.complete(all);
-                }
-
-                @Override
-                public void onFailed(long groupId) {
-                    value.complete(null);
-                }
-
-                @Override
-                public void onBusy(long groupId) {
-                    value.complete(null);
-                }
-            });
-            Map<String, String> v;
-            try {
-                v = value.get(2, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                v = null;
-            }
-            if (v != null) {
-                return v;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no linearizable read of group " + group + " on node " + via + " in 20 s");
     }
 }

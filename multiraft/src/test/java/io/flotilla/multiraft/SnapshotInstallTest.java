@@ -23,7 +23,6 @@ class SnapshotInstallTest {
     private static final int GROUPS = 8;
     private static final int RETAIN = 20;
     private static final int KEYS = 30;
-    private static final long APPLIED = Long.MIN_VALUE;
     private static final String PADDING = "x".repeat(90);
 
     @TempDir
@@ -78,104 +77,17 @@ class SnapshotInstallTest {
                 String key = "k" + k;
                 // ~100 bytes per register: an image spans several 512-byte chunks.
                 String value = tag + "-" + g + "-" + k + "-" + PADDING;
-                write(cluster, via, g, key, value);
+                RegisterClient.write(cluster, via, g, key, value);
                 expected.computeIfAbsent(g, x -> new HashMap<>()).put(key, value);
             }
         }
     }
 
-    private static void write(LocalCluster cluster, long via, long group, String key, String value) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        byte[] command = KvRegisterStateMachine.write(key, value);
-        while (System.nanoTime() < deadline) {
-            MultiRaftNode node = cluster.nodes.get(via);
-            CompletableFuture<Long> outcome = new CompletableFuture<>();
-            node.propose(group, command, new ProposalListener() {
-                @Override
-                public void onApplied(long groupId, long index) {
-                    outcome.complete(APPLIED);
-                }
-
-                @Override
-                public void onRefused(long groupId, ProposeResult result, long leaderHint) {
-                    outcome.complete(leaderHint);
-                }
-
-                @Override
-                public void onOutcomeUnknown(long groupId, long index) {
-                    // Writes of a register are idempotent: retrying is safe.
-                    outcome.complete(-1L);
-                }
-
-                @Override
-                public void onBusy(long groupId) {
-                    outcome.complete(-1L);
-                }
-            });
-            long r;
-            try {
-                r = outcome.get(2, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                r = -1;
-            }
-            if (r == APPLIED) {
-                return;
-            }
-            if (r > 0 && cluster.nodes.containsKey(r)) {
-                via = r;
-            } else {
-                via = via % 3 + 1;
-                Thread.sleep(10);
-            }
-        }
-        throw new AssertionError("write of " + key + " to group " + group + " did not apply in 20 s");
-    }
-
     /** Linearizable reads through node {@code via} return the last value written to every key. */
     private void assertNodeReadsExpected(LocalCluster cluster, long via) throws Exception {
         for (long g = 1; g <= GROUPS; g++) {
-            Map<String, String> actual = readAll(cluster, via, g);
+            Map<String, String> actual = RegisterClient.readAll(cluster, via, g, KEYS);
             assertThat(actual).as("group %d on node %d", g, via).isEqualTo(expected.get(g));
         }
     }
-
-    private static Map<String, String> readAll(LocalCluster cluster, long via, long group) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            KvRegisterStateMachine sm = (KvRegisterStateMachine) cluster.stateMachines.get(via);
-            CompletableFuture<Map<String, String>> value = new CompletableFuture<>();
-            cluster.nodes.get(via).read(group, new RaftWorker.ReadListener() {
-                @Override
-                public void onReadable(long groupId) {
-                    Map<String, String> all = new HashMap<>();
-                    for (int k = 0; k < KEYS; k++) {
-                        all.put("k" + k, sm.get(groupId, "k" + k));
-                    }
-                    value.complete(all);
-                }
-
-                @Override
-                public void onFailed(long groupId) {
-                    value.complete(null);
-                }
-
-                @Override
-                public void onBusy(long groupId) {
-                    value.complete(null);
-                }
-            });
-            Map<String, String> v;
-            try {
-                v = value.get(2, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                v = null;
-            }
-            if (v != null) {
-                return v;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no linearizable read of group " + group + " on node " + via + " in 20 s");
-    }
 }
-

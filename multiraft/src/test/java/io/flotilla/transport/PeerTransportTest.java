@@ -9,6 +9,7 @@ import static io.flotilla.transport.TransportTestSupport.key;
 import static io.flotilla.transport.TransportTestSupport.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flotilla.raft.Entry;
 import io.flotilla.raft.Message;
 import io.flotilla.transport.TransportTestSupport.RecordingListener;
 import java.io.IOException;
@@ -135,6 +136,37 @@ class PeerTransportTest {
         assertThat(t1.stats().flushes()).isEqualTo(1);
         assertThat(t2.stats().framesReceived()).isEqualTo(t1.stats().framesSent());
         assertThat(t2.stats().oversizedFrames()).isZero();
+    }
+
+    @Test
+    void aMessageOverTheFrameLimitIsDroppedAndTheRestOfTheSendDelivered() throws IOException {
+        RecordingListener l1 = new RecordingListener();
+        RecordingListener l2 = new RecordingListener();
+        PeerTransport t1 = start(config(1).withMaxFrameBytes(1024), l1);
+        PeerTransport t2 = start(config(2).withMaxFrameBytes(1024), l2);
+        connectAll(List.of(t1, t2));
+
+        List<Message> batch = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        for (long g = 1; g <= 30; g++) {
+            Message m = append(g, 1, 2, g);
+            if (g == 1 || g == 15 || g == 30) {
+                m.entries = List.of(Entry.normal(3, 11 + g, new byte[2000]));
+            } else {
+                keys.add(key(m));
+            }
+            batch.add(m);
+        }
+        t1.send(2, batch);
+
+        waitUntil(() -> l2.count() == 27, () -> "27 messages, have " + l2.count());
+        assertThat(l2.keysFrom(1)).isEqualTo(keys);
+        assertThat(t1.stats().oversizedMessagesDropped()).isEqualTo(3);
+        assertThat(t1.stats().messagesSent()).isEqualTo(27);
+        assertThat(t1.stats().flushes()).isEqualTo(1);
+        waitUntil(() -> t2.stats().framesReceived() == t1.stats().framesSent(), () -> "every frame: " + t2.stats());
+        assertThat(t2.stats().bytesReceived()).isEqualTo(t1.stats().bytesSent());
+        assertThat(t2.stats().malformedFrames() + t2.stats().oversizedFrames()).isZero();
     }
 
     /** A node that dials `good` with a handshake `good` must refuse. */
