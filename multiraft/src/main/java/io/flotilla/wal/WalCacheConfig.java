@@ -12,7 +12,7 @@ import io.flotilla.raft.Check;
 public record WalCacheConfig(int maxEntries, long maxBytes) {
     /** The cap on {@link #maxEntries}: the cache ring is a power of two no larger than this. */
     public static final int MAX_ENTRIES_LIMIT = 1 << 20;
-    public static final int DEFAULT_MAX_ENTRIES = 1024;
+    public static final int DEFAULT_MAX_ENTRIES = 256;
     public static final long DEFAULT_MAX_BYTES = 1 << 20;
 
     public WalCacheConfig {

@@ -50,6 +50,8 @@ public final class WalGroupIndex {
     private int cacheHead;
     private int cacheCount;
     private long cacheBytes;
+    /** The part of {@link #cacheBytes} already added to the node-wide budget. */
+    private long budgetedBytes;
 
     private HardState hardState = HardState.EMPTY;
     private long snapshotIndex;
@@ -170,6 +172,11 @@ public final class WalGroupIndex {
      * the live log had.
      */
     public void apply(WalRecord record, long segmentSequence, long offsetBytes) {
+        applyRecord(record, segmentSequence, offsetBytes);
+        settleBudget();
+    }
+
+    private void applyRecord(WalRecord record, long segmentSequence, long offsetBytes) {
         Check.argument(record.groupId() == groupId, "record of group %d applied to the index of group %d",
                 record.groupId(), groupId);
         if (removed) {
@@ -268,7 +275,6 @@ public final class WalGroupIndex {
         for (int i = 0; i < cacheRemoved; i++) {
             int s = (cacheHead + cacheCount - 1) & (cache.length - 1);
             cacheBytes -= cache[s].sizeBytes();
-            budget.add(-cache[s].sizeBytes());
             cache[s] = null;
             cacheCount--;
         }
@@ -401,14 +407,26 @@ public final class WalGroupIndex {
         cache[(cacheHead + cacheCount) & (cache.length - 1)] = e;
         cacheCount++;
         cacheBytes += e.sizeBytes();
-        budget.add(e.sizeBytes());
         while (cacheCount > 0 && (cacheCount > cacheConfig.maxEntries() || cacheBytes > cacheConfig.maxBytes())) {
             cachePopFront();
         }
-        // Over the node-wide budget, the group that is adding gives back its own oldest entries
-        // (keeping its newest), so busy groups pay for their cache and idle ones keep theirs.
+    }
+
+    /**
+     * Brings the node-wide budget up to date with this group's cache: one atomic add per record,
+     * not two per entry (workers share the counter). Over the budget, the group that is adding
+     * gives back its own oldest entries (keeping its newest), so busy groups pay for their cache
+     * and idle ones keep theirs.
+     */
+    private void settleBudget() {
+        if (cacheBytes != budgetedBytes) {
+            budget.add(cacheBytes - budgetedBytes);
+            budgetedBytes = cacheBytes;
+        }
         while (cacheCount > 1 && budget.exceeded()) {
             cachePopFront();
+            budget.add(cacheBytes - budgetedBytes);
+            budgetedBytes = cacheBytes;
         }
     }
 
@@ -425,7 +443,6 @@ public final class WalGroupIndex {
     private void cachePopFront() {
         Entry e = cache[cacheHead];
         cacheBytes -= e.sizeBytes();
-        budget.add(-e.sizeBytes());
         cache[cacheHead] = null;
         cacheHead = (cacheHead + 1) & (cache.length - 1);
         cacheCount--;
