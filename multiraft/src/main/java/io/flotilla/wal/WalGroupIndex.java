@@ -197,8 +197,13 @@ public final class WalGroupIndex {
             case TRUNCATE_SUFFIX -> truncateSuffix(((WalRecord.TruncateSuffix) record).firstRemovedIndex());
             case COMPACT_PREFIX -> {
                 WalRecord.CompactPrefix r = (WalRecord.CompactPrefix) record;
-                compactPrefix(r.compactedIndex(), r.compactedTerm());
-                compactionSegment = segmentSequence;
+                // An older compaction written after a newer one (the runtime queued it before a
+                // snapshot install landed) is dead on arrival: moving the live record's segment to
+                // it would let purge delete the live one. Found by the 1,024-group cluster check.
+                if (r.compactedIndex() >= compactedIndex || compactedTerm == UNKNOWN_TERM) {
+                    compactPrefix(r.compactedIndex(), r.compactedTerm());
+                    compactionSegment = segmentSequence;
+                }
             }
             case SNAPSHOT_MARK -> markSnapshot((WalRecord.SnapshotMark) record, segmentSequence);
             case TOMBSTONE -> removeAll(segmentSequence);

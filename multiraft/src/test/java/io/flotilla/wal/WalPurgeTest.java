@@ -198,6 +198,38 @@ class WalPurgeTest {
         }
     }
 
+    @Test
+    void anOlderCompactionWrittenAfterANewerOneDoesNotLetPurgeDeleteTheLiveOne() throws Exception {
+        byte[] payload = new byte[400];
+        try (Wal wal = open()) {
+            indexes.put(2L, wal.takeIndex(2));
+            indexes.put(3L, wal.takeIndex(3));
+            for (long i = 1; i <= 300; i++) {
+                write(wal, List.of(new WalRecord.Entries(2, List.of(Entry.normal(1, i, payload))),
+                        new WalRecord.HardStateUpdate(2, new HardState(1, 1, i))));
+            }
+            // Group 2's whole log compacted: this record is all that says where its log starts.
+            write(wal, List.of(new WalRecord.CompactPrefix(2, 300, 1)));
+            long liveCompaction = wal.activeSegmentSequence();
+            for (long i = 1; i <= 300; i++) {
+                write(wal, List.of(new WalRecord.Entries(3, List.of(Entry.normal(1, i, payload)))));
+            }
+            write(wal, List.of(new WalRecord.CompactPrefix(3, 300, 1), new WalRecord.HardStateUpdate(3, new HardState(1, 1, 300))));
+            // A compaction queued before the newer one landed, written after it, then group 2 moves on.
+            write(wal, List.of(new WalRecord.CompactPrefix(2, 250, 1), new WalRecord.HardStateUpdate(2, new HardState(2, 1, 300))));
+            assertThat(indexes.get(2L).compactedIndex()).isEqualTo(300);
+            assertThat(indexes.get(2L).oldestLiveSegment()).as("the live compaction's segment").isEqualTo(liveCompaction);
+            wal.purge(indexes.values(), 0);
+        }
+        indexes.clear();
+        try (Wal wal = open()) {
+            WalGroupIndex index = wal.takeIndex(2);
+            assertThat(index.compactedIndex()).isEqualTo(300);
+            assertThat(index.compactedTerm()).isEqualTo(1);
+            assertThat(index.hardState()).isEqualTo(new HardState(2, 1, 300));
+        }
+    }
+
     /** Everything a group's index says, read through its storage, for comparing across restarts. */
     private record Snapshot(List<String> groups) {
         static Snapshot of(TreeMap<Long, WalGroupIndex> indexes, Path dir) throws IOException {
