@@ -1305,7 +1305,9 @@ public final class RaftWorker implements Runnable {
         }
         long floor = Math.max(r.index.compactedIndex(), r.compactingTo);
         long retain = config.logRetainEntries();
-        if (durable - floor > 2 * retain) {
+        // A snapshot install in flight compacts past anything we would pick now: try at the next sweep.
+        boolean installing = r.outstanding != null && r.outstanding.snapshot() != null;
+        if (durable - floor > 2 * retain && !installing) {
             long to = durable - retain;
             if (to >= r.lastConfChangeIndex && to <= r.index.lastIndex()) {
                 long term = r.index.term(to);

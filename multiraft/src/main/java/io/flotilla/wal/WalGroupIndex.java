@@ -297,6 +297,21 @@ public final class WalGroupIndex {
             compactedTerm = term;
             return;
         }
+        if (index < compactedIndex && compactedTerm == UNKNOWN_TERM) {
+            // Anchored at surviving entries whose compaction point was purged, then a point below
+            // the anchor: compaction points of a group never go back (the runtime writes none
+            // older than the last), and the entries between this point and the anchor were purged,
+            // so this is Wal#rewriteForward restating the whole live log, and the surviving records
+            // before it are dead copies. Start over from it; the rewrite's entries follow.
+            head = 0;
+            count = 0;
+            while (cacheCount > 0) {
+                cachePopFront();
+            }
+            compactedIndex = index;
+            compactedTerm = term;
+            return;
+        }
         if (index <= compactedIndex) {
             return;
         }

@@ -230,6 +230,42 @@ class WalPurgeTest {
         }
     }
 
+    @Test
+    void deadRecordsOfARewrittenGroupThatSurviveAPurgeDoNotHideItsRewrite() throws Exception {
+        byte[] payload = new byte[400];
+        Snapshot before;
+        try (Wal wal = open()) {
+            indexes.put(2L, wal.takeIndex(2));
+            indexes.put(3L, wal.takeIndex(3));
+            for (long i = 1; i <= 600; i++) {
+                write(wal, List.of(new WalRecord.Entries(2, List.of(Entry.normal(1, i, payload))),
+                        new WalRecord.HardStateUpdate(2, new HardState(1, 1, i))));
+                if (i == 300) {
+                    write(wal, List.of(new WalRecord.CompactPrefix(2, 100, 1)));
+                }
+            }
+            // Group 3 starts later and keeps those later segments, which hold group 2's entries 400 and on.
+            for (long i = 1; i <= 300; i++) {
+                write(wal, List.of(new WalRecord.Entries(3, List.of(Entry.normal(1, i, payload))),
+                        new WalRecord.HardStateUpdate(3, new HardState(1, 1, i))));
+            }
+            try (WalSegmentReader reader = wal.newReader()) {
+                write(wal, Wal.rewriteForward(indexes.get(2L), new WalGroupStorage(indexes.get(2L), reader, SNAPSHOTS),
+                        wal.config().maxRecordBytes()));
+            }
+            WalPurgeResult purge = wal.purge(indexes.values(), 0);
+            assertThat(purge.deletedSegments()).as("group 2's compaction record went with the purge").isPositive();
+            before = Snapshot.of(indexes, dir);
+        }
+        indexes.clear();
+        try (Wal wal = open()) {
+            indexes.put(2L, wal.takeIndex(2));
+            indexes.put(3L, wal.takeIndex(3));
+            // Recovery meets group 2's dead entries (anchored, compaction term unknown) before the rewrite.
+            assertThat(Snapshot.of(indexes, dir)).isEqualTo(before);
+        }
+    }
+
     /** Everything a group's index says, read through its storage, for comparing across restarts. */
     private record Snapshot(List<String> groups) {
         static Snapshot of(TreeMap<Long, WalGroupIndex> indexes, Path dir) throws IOException {
