@@ -47,6 +47,20 @@ public final class Message {
         this.term = term;
     }
 
+    /** A shallow copy (entries and snapshot shared, as they are immutable): a separate object to own or change. */
+    public Message copy() {
+        Message c = new Message(type, groupId, from, to, term);
+        c.logTerm = logTerm;
+        c.index = index;
+        c.entries = entries;
+        c.commit = commit;
+        c.reject = reject;
+        c.rejectHint = rejectHint;
+        c.context = context;
+        c.snapshot = snapshot;
+        return c;
+    }
+
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder();

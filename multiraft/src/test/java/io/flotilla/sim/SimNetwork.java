@@ -94,7 +94,8 @@ final class SimNetwork {
         boolean lost = random.nextDouble() < lossProbability;
         schedule(m, lost);
         if (!lost && random.nextDouble() < duplicateProbability) {
-            schedule(copy(m), false);
+            // A duplicate is a separate object: the receiving core owns each message it is given.
+            schedule(m.copy(), false);
         }
     }
 
@@ -124,19 +125,5 @@ final class SimNetwork {
         delivered++;
         trace.delivered(m);
         endpoints.deliver(m);
-    }
-
-    /** A duplicate is a separate object: the receiving core owns each message it is given. */
-    private static Message copy(Message m) {
-        Message c = new Message(m.type, m.groupId, m.from, m.to, m.term);
-        c.logTerm = m.logTerm;
-        c.index = m.index;
-        c.entries = m.entries;
-        c.commit = m.commit;
-        c.reject = m.reject;
-        c.rejectHint = m.rejectHint;
-        c.context = m.context;
-        c.snapshot = m.snapshot;
-        return c;
     }
 }
