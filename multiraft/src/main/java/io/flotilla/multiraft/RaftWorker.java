@@ -62,7 +62,8 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  * leader, stop ticking (no timers, no heartbeats) until a message, proposal or read wakes them; the
  * node-level liveness heartbeat ({@link NodeLiveness}) wakes the followers of a leader whose node
  * goes silent, so they elect. An idle worker parks until its next tick or until someone hands it
- * work. Ticks cost O(awake groups).
+ * work; with no group ticking, it sleeps through ticks up to the next compaction pass or node
+ * heartbeat (at most a quarter election timeout). Ticks cost O(awake groups).
  *
  * <p>Membership: conf changes and leader transfers go through the leader's replica; a replica that
  * applies its own removal is destroyed and tombstoned in the log, so it is never recreated.
@@ -270,6 +271,10 @@ public final class RaftWorker implements Runnable {
     private int roundsInFlight;
     private long ticks;
     private long nextTickNs;
+    /** Ticks at which the next compaction pass, and (worker 0) the next node heartbeat, are due. */
+    private long nextCompactionTick;
+    private long nextHeartbeatTick;
+    private long compactionPasses;
     /**
      * Read request ids must never repeat across restarts of this node: a leader's answer to a
      * request of the previous incarnation would otherwise be taken for a new request's (a stale read
@@ -518,12 +523,34 @@ public final class RaftWorker implements Runnable {
     private void parkUntilWorkOrTick() {
         parked = true;
         if (inbox.isEmpty() && completions.isEmpty() && snapshotReports.isEmpty() && running) {
-            long waitNs = nextTickNs - System.nanoTime();
+            long waitNs = nextTickNs + (idleStrideTicks() - 1) * config.tickIntervalNs() - System.nanoTime();
             if (waitNs > 0) {
                 LockSupport.parkNanos(this, waitNs);
             }
         }
         parked = false;
+    }
+
+    /**
+     * Ticks an idle worker may sleep through at once: with no group ticking and nothing in flight,
+     * a tick has nothing to do until the next compaction pass or node heartbeat, and silent
+     * leaders' nodes are noticed at most a quarter election timeout late. Idle nodes wake a few
+     * times per election timeout instead of every tick.
+     */
+    private long idleStrideTicks() {
+        if (!awake.isEmpty() || roundsInFlight > 0 || !dirty.isEmpty()) {
+            return 1;
+        }
+        long due = nextCompactionTick;
+        if (workerId == 0) {
+            due = Math.min(due, nextHeartbeatTick);
+        }
+        return Math.max(1, Math.min(due - ticks, heartbeatEveryTicks()));
+    }
+
+    /** A node heartbeat every quarter election timeout: three may be lost before a peer wakes the followers of our groups. */
+    private long heartbeatEveryTicks() {
+        return Math.max(1, config.electionTimeoutTicks() / 4);
     }
 
     /** One round; returns how much work it did (0 = idle). */
@@ -532,20 +559,23 @@ public final class RaftWorker implements Runnable {
         work += inbox.drain(this::dispatch, DRAIN_LIMIT);
         work += drainSnapshotReports();
         if (nowNs >= nextTickNs) {
-            nextTickNs = Math.max(nextTickNs + config.tickIntervalNs(), nowNs - config.tickIntervalNs());
-            ticks++;
+            long tickNs = config.tickIntervalNs();
+            // Ticks skipped while idle count (nothing ticked then); a busy worker that fell behind drops them.
+            long passed = awake.isEmpty() ? 1 + (nowNs - nextTickNs) / tickNs : 1;
+            nextTickNs = Math.max(nextTickNs + passed * tickNs, nowNs - tickNs);
+            ticks += passed;
             tickAwake(nowNs);
             wakeFollowersOfSilentLeaders(nowNs);
-            if (ticks % config.electionTimeoutTicks() == 0) {
+            if (ticks >= nextCompactionTick) {
+                nextCompactionTick = ticks + config.electionTimeoutTicks();
                 // Before compaction: a rewrite built now must not see a compaction queued but not applied.
-                if (streams != null && ticks % ((long) COMPACTIONS_PER_LOG_SWEEP * config.electionTimeoutTicks()) == 0) {
+                if (streams != null && ++compactionPasses % COMPACTIONS_PER_LOG_SWEEP == 0) {
                     sweepLog();
                 }
                 compactLogs();
             }
-            // A node heartbeat every quarter election timeout: three may be lost before a peer
-            // wakes the followers of our groups.
-            if (workerId == 0 && ticks % Math.max(1, config.electionTimeoutTicks() / 4) == 0) {
+            if (workerId == 0 && ticks >= nextHeartbeatTick) {
+                nextHeartbeatTick = ticks + heartbeatEveryTicks();
                 queue(liveness.heartbeats());
                 flushOutbound();
             }
