@@ -207,9 +207,10 @@ public final class Wal implements AutoCloseable {
             return List.of(new WalRecord.Tombstone(group));
         }
         List<WalRecord> records = new ArrayList<>();
-        if (index.compactedIndex() > 0) {
-            records.add(new WalRecord.CompactPrefix(group, index.compactedIndex(), index.compactedTerm()));
-        }
+        // Always, even at 0: dead copies of the group's records may survive a purge in segments
+        // other groups keep, and recovery, anchored at them, learns from this point that the
+        // rewrite restates the whole log (WalGroupIndex#compactPrefix).
+        records.add(new WalRecord.CompactPrefix(group, index.compactedIndex(), index.compactedTerm()));
         if (index.snapshotIndex() > 0) {
             records.add(new WalRecord.SnapshotMark(group, index.snapshotIndex(), index.snapshotTerm(),
                     index.snapshotConfState()));
