@@ -5,12 +5,21 @@ import com.google.protobuf.MessageLite;
 import io.flotilla.raft.Message;
 import io.flotilla.transport.proto.Handshake;
 import io.flotilla.wire.MessageBatchCodec;
+import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.function.LongPredicate;
+import java.util.function.Supplier;
 
 /**
  * The frame format of a peer connection: a 4-byte big-endian unsigned length N, then N bytes of
@@ -22,6 +31,29 @@ public final class FrameCodec {
     static final int LENGTH_FIELD_BYTES = LengthPrefixedFrameDecoder.LENGTH_FIELD_BYTES;
 
     private FrameCodec() {
+    }
+
+    /**
+     * A client bootstrap for a framed connection (peer transport and snapshot channel alike): no
+     * Nagle delay, keep-alive, a connect timeout, a channel that turns unwritable above
+     * {@code highWaterMarkBytes} of queued output, and frames of at most {@code maxFrameBytes}
+     * decoded for a new {@code handler} per connection.
+     */
+    public static Bootstrap clientBootstrap(EventLoop loop, int connectTimeoutMs, int highWaterMarkBytes, int maxFrameBytes,
+            Supplier<ChannelHandler> handler) {
+        return new Bootstrap()
+                .group(loop)
+                .channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(highWaterMarkBytes / 2, highWaterMarkBytes))
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new LengthPrefixedFrameDecoder(maxFrameBytes), handler.get());
+                    }
+                });
     }
 
     /** Encodes {@code message} as one frame, in place in a buffer from {@code alloc} (also used by the snapshot channel). */

@@ -10,12 +10,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -83,20 +78,8 @@ final class PeerLink {
         if (closed) {
             return;
         }
-        Bootstrap bootstrap = new Bootstrap()
-                .group(loop)
-                .channel(NioSocketChannel.class)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMs())
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
-                        config.writeBufferHighWaterMarkBytes() / 2, config.writeBufferHighWaterMarkBytes()))
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new LengthPrefixedFrameDecoder(config.maxFrameBytes()), new ReplyHandler());
-                    }
-                });
+        Bootstrap bootstrap = FrameCodec.clientBootstrap(loop, config.connectTimeoutMs(),
+                config.writeBufferHighWaterMarkBytes(), config.maxFrameBytes(), ReplyHandler::new);
         ChannelFuture connect = bootstrap.connect(address);
         current = connect.channel();
         connect.addListener((ChannelFutureListener) done -> {

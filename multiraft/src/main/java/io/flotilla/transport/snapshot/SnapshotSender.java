@@ -1,5 +1,6 @@
 package io.flotilla.transport.snapshot;
 
+import io.flotilla.transport.FrameCodec;
 import io.flotilla.transport.LengthPrefixedFrameDecoder;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.raft.Check;
@@ -18,15 +19,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -250,20 +246,8 @@ public final class SnapshotSender implements AutoCloseable {
         active++;
         stats.activeSends.set(active);
         SnapshotStats.raiseTo(stats.maxActiveSends, active);
-        Bootstrap bootstrap = new Bootstrap()
-                .group(loop)
-                .channel(NioSocketChannel.class)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, config.connectTimeoutMs())
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
-                        config.writeBufferHighWaterMarkBytes() / 2, config.writeBufferHighWaterMarkBytes()))
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new LengthPrefixedFrameDecoder(config.maxFrameBytes()), attempt);
-                    }
-                });
+        Bootstrap bootstrap = FrameCodec.clientBootstrap(loop, config.connectTimeoutMs(),
+                config.writeBufferHighWaterMarkBytes(), config.maxFrameBytes(), () -> attempt);
         ChannelFuture connect = bootstrap.connect(address);
         attempt.channel = connect.channel();
         connect.addListener((ChannelFutureListener) done -> {
