@@ -21,6 +21,7 @@ public final class MultiRaftNode implements AutoCloseable {
     private final RaftWorker[] workers;
     private final NodeLiveness liveness;
     private final LogPurgeTracker purges;
+    private final RuntimeEnvironment env;
 
     /** A node whose logs are never compacted: no follower ever needs a snapshot. */
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
@@ -33,12 +34,19 @@ public final class MultiRaftNode implements AutoCloseable {
      */
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
             SnapshotStreams snapshots) {
+        this(config, wal, stateMachine, sender, snapshots, RuntimeEnvironment.system());
+    }
+
+    /** As above, with the clock and read ids of {@code env} (the deterministic simulation's seam). */
+    public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
+            SnapshotStreams snapshots, RuntimeEnvironment env) {
         this.config = config;
+        this.env = env;
         this.workers = new RaftWorker[config.workers()];
-        this.liveness = new NodeLiveness(config.nodeId());
+        this.liveness = new NodeLiveness(config.nodeId(), env.clockNs());
         this.purges = new LogPurgeTracker(config.nodeId(), workers.length);
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges);
+            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges, env);
         }
         // Every group the log recovered goes to its worker now, on this thread: the workers never
         // share the log's map of recovered indexes, and each counts those groups' records as live
@@ -55,6 +63,28 @@ public final class MultiRaftNode implements AutoCloseable {
         for (RaftWorker w : workers) {
             w.start();
         }
+    }
+
+    /**
+     * Instead of {@link #start}: the workers run no threads; the caller drives them with
+     * {@link #doWork} on one thread, and a log opened with {@link Wal#openStepped} becomes durable
+     * only as the caller (or a worker waiting for a write) runs {@link Wal#commitQueued}. The
+     * deterministic runtime simulation's mode: the same code as production, on a simulated clock.
+     */
+    void startStepped() {
+        long now = env.clockNs().getAsLong();
+        for (RaftWorker w : workers) {
+            w.startStepped(now);
+        }
+    }
+
+    /** Stepped mode: one round of every worker at {@code nowNs}; returns the work done (0: idle). */
+    int doWork(long nowNs) {
+        int work = 0;
+        for (RaftWorker w : workers) {
+            work += w.doWork(nowNs);
+        }
+        return work;
     }
 
     public long nodeId() {
@@ -99,7 +129,7 @@ public final class MultiRaftNode implements AutoCloseable {
         workerOf(groupId).propose(groupId, command, listener);
     }
 
-    public void read(long groupId, RaftWorker.ReadListener listener) {
+    public void read(long groupId, ReadListener listener) {
         workerOf(groupId).read(groupId, listener);
     }
 
@@ -133,7 +163,7 @@ public final class MultiRaftNode implements AutoCloseable {
         if (messages.isEmpty()) {
             return true;
         }
-        liveness.heardFrom(messages.get(0).from, System.nanoTime());
+        liveness.heardFrom(messages.get(0).from, env.clockNs().getAsLong());
         for (Message m : messages) {
             if (m.groupId == NodeLiveness.GROUP_ID) {
                 // Node heartbeats have done their job (heardFrom above); they belong to no group.

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * Node-level liveness, which lets quiescent groups stop heartbeating: worker 0 sends one heartbeat
@@ -21,14 +22,17 @@ final class NodeLiveness {
     private final long selfId;
     private final ConcurrentHashMap<Long, AtomicLong> lastHeardNs = new ConcurrentHashMap<>();
 
-    NodeLiveness(long selfId) {
+    private final LongSupplier clockNs;
+
+    NodeLiveness(long selfId, LongSupplier clockNs) {
         this.selfId = selfId;
+        this.clockNs = clockNs;
     }
 
     /** A node that hosts replicas of our groups; presumed alive from now on until it goes silent. */
     void addPeer(long nodeId) {
         if (nodeId != selfId) {
-            lastHeardNs.putIfAbsent(nodeId, new AtomicLong(System.nanoTime()));
+            lastHeardNs.putIfAbsent(nodeId, new AtomicLong(clockNs.getAsLong()));
         }
     }
 

@@ -169,17 +169,6 @@ public final class RaftWorker implements Runnable {
     private record PendingRead(long requestId, long index, ReadListener listener) {
     }
 
-    /** Learns when a linearizable read of a group may be served from the local state machine. */
-    public interface ReadListener {
-        /** The state machine has applied everything committed when the read was issued: serve it now (worker thread). */
-        void onReadable(long groupId);
-
-        /** Leadership could not be confirmed (no leader, or it changed); retry. */
-        void onFailed(long groupId);
-
-        void onBusy(long groupId);
-    }
-
     /** A round whose log batch was submitted: the groups and Readys it covers. */
     private static final class Round implements WalAppendCallback {
         final ArrayList<Replica> replicas = new ArrayList<>();
@@ -275,12 +264,11 @@ public final class RaftWorker implements Runnable {
     private long nextCompactionTick;
     private long nextHeartbeatTick;
     private long compactionPasses;
-    /**
-     * Read request ids must never repeat across restarts of this node: a leader's answer to a
-     * request of the previous incarnation would otherwise be taken for a new request's (a stale read
-     * index). Found by the cluster check. A random 62-bit start makes a collision vanishingly unlikely.
-     */
-    private long nextReadId = new java.security.SecureRandom().nextLong() >>> 2;
+    /** Never repeats across restarts of this node (see {@link RuntimeEnvironment#system}). */
+    private long nextReadId;
+    private final RuntimeEnvironment env;
+    /** No thread: the owner calls {@link #doWork} (the deterministic simulation). */
+    private boolean stepped;
     private volatile boolean running;
     private volatile Throwable failure;
 
@@ -298,7 +286,10 @@ public final class RaftWorker implements Runnable {
     private volatile int hostedGroups;
 
     RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
-            SnapshotStreams streams, NodeLiveness liveness, LogPurgeTracker purges) {
+            SnapshotStreams streams, NodeLiveness liveness, LogPurgeTracker purges, RuntimeEnvironment env) {
+        this.env = env;
+        // Workers draw from disjoint ranges of the node's read ids.
+        this.nextReadId = env.firstReadId() + ((long) workerId << 48);
         this.streams = streams;
         this.purges = purges;
         this.liveness = liveness;
@@ -432,10 +423,48 @@ public final class RaftWorker implements Runnable {
         thread.start();
     }
 
+    /** Owner thread, instead of {@link #start}: no thread; the owner calls {@link #doWork} (the simulation). */
+    void startStepped(long nowNs) {
+        stepped = true;
+        running = true;
+        nextTickNs = nowNs + config.tickIntervalNs();
+    }
+
     void stop() throws InterruptedException {
         running = false;
+        if (stepped) {
+            finishRoundsInFlight();
+            closeReader();
+            return;
+        }
         LockSupport.unpark(thread);
         thread.join();
+    }
+
+    /** Lets the rounds in flight finish so no durable write is left unapplied. */
+    private void finishRoundsInFlight() {
+        while (roundsInFlight > 0) {
+            pumpLogIfStepped();
+            drainCompletions();
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Stepped mode: nobody else runs the log's writer, so a worker waiting for a write runs it. */
+    private void pumpLogIfStepped() {
+        if (stepped) {
+            wal.commitQueued();
+        }
+    }
+
+    private void closeReader() {
+        try {
+            reader.close();
+        } catch (IOException e) {
+            if (failure == null) {
+                failure = e;
+            }
+        }
     }
 
     Throwable failure() {
@@ -484,11 +513,11 @@ public final class RaftWorker implements Runnable {
 
     @Override
     public void run() {
-        nextTickNs = System.nanoTime() + config.tickIntervalNs();
+        nextTickNs = env.clockNs().getAsLong() + config.tickIntervalNs();
         int idle = 0;
         try {
             while (running) {
-                int work = doWork(System.nanoTime());
+                int work = doWork(env.clockNs().getAsLong());
                 if (work > 0) {
                     idle = 0;
                 } else if (++idle > 100) {
@@ -497,22 +526,12 @@ public final class RaftWorker implements Runnable {
                     Thread.onSpinWait();
                 }
             }
-            // Let the rounds in flight finish so no durable write is left unapplied.
-            while (roundsInFlight > 0) {
-                drainCompletions();
-                Thread.onSpinWait();
-            }
+            finishRoundsInFlight();
         } catch (Throwable t) {
             failure = t;
             running = false;
         } finally {
-            try {
-                reader.close();
-            } catch (IOException e) {
-                if (failure == null) {
-                    failure = e;
-                }
-            }
+            closeReader();
         }
     }
 
@@ -523,7 +542,7 @@ public final class RaftWorker implements Runnable {
     private void parkUntilWorkOrTick() {
         parked = true;
         if (inbox.isEmpty() && completions.isEmpty() && snapshotReports.isEmpty() && running) {
-            long waitNs = nextTickNs + (idleStrideTicks() - 1) * config.tickIntervalNs() - System.nanoTime();
+            long waitNs = nextTickNs + (idleStrideTicks() - 1) * config.tickIntervalNs() - env.clockNs().getAsLong();
             if (waitNs > 0) {
                 LockSupport.parkNanos(this, waitNs);
             }
@@ -875,6 +894,7 @@ public final class RaftWorker implements Runnable {
         // (a replica removed by a conf change writes its tombstone), which may consume our round, so
         // rounds are marked durable rather than matched by identity.
         while (!round.durable) {
+            pumpLogIfStepped();
             if (drainCompletions() == 0) {
                 Thread.onSpinWait();
             }
@@ -888,6 +908,7 @@ public final class RaftWorker implements Runnable {
         long segment = wal.activeSegmentSequence();
         try {
             while (!wal.submit(batch, round)) {
+                pumpLogIfStepped();
                 Thread.onSpinWait();
             }
         } catch (WalFailedException e) {

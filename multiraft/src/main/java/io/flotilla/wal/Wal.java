@@ -67,6 +67,21 @@ public final class Wal implements AutoCloseable {
      */
     public static Wal open(WalFileSystem fs, WalConfig config, WalWriterConfig writerConfig, WalCacheConfig cacheConfig,
             WalCacheBudget budget) throws IOException {
+        return open(fs, config, writerConfig, cacheConfig, budget, false);
+    }
+
+    /**
+     * As {@link #open(WalFileSystem, WalConfig, WalWriterConfig, WalCacheConfig, WalCacheBudget)},
+     * but the writer runs no threads: batches become durable only when the owner calls
+     * {@link #commitQueued} (the deterministic simulation's mode; see {@link WalWriter#startStepped}).
+     */
+    public static Wal openStepped(WalFileSystem fs, WalConfig config, WalWriterConfig writerConfig,
+            WalCacheConfig cacheConfig, WalCacheBudget budget) throws IOException {
+        return open(fs, config, writerConfig, cacheConfig, budget, true);
+    }
+
+    private static Wal open(WalFileSystem fs, WalConfig config, WalWriterConfig writerConfig, WalCacheConfig cacheConfig,
+            WalCacheBudget budget, boolean stepped) throws IOException {
         fs.createDirectories(config.directory());
         WalDirectoryLock lock = fs.lock(config.directory());
         try {
@@ -77,7 +92,11 @@ public final class Wal implements AutoCloseable {
                         "group %d: its compaction record is missing from the log", index.groupId());
             }
             WalWriter writer = WalWriter.open(fs, config, writerConfig, result);
-            writer.start();
+            if (stepped) {
+                writer.startStepped();
+            } else {
+                writer.start();
+            }
             return new Wal(fs, config, lock, writer, cacheConfig, budget, new HashMap<>(builder.indexes()), result);
         } catch (IOException | RuntimeException e) {
             lock.close();
@@ -134,6 +153,11 @@ public final class Wal implements AutoCloseable {
                 index.apply(r, batch.recordSegmentSequence(i), batch.recordOffsetBytes(i));
             }
         }
+    }
+
+    /** Stepped mode only (owner thread): one group commit of everything queued, callbacks included; returns the batches. */
+    public int commitQueued() {
+        return writer.commitQueued();
     }
 
     /**

@@ -73,6 +73,24 @@ final class WalSegmentPreallocator {
         return waited;
     }
 
+    /** Writer thread: it moves to {@code sequence}; returns once that segment exists (true if it had to wait). */
+    boolean awaitCreatedAfterMove(long sequence) throws IOException {
+        writerMovedTo(sequence);
+        return awaitCreated(sequence);
+    }
+
+    /**
+     * Stepped mode (no thread was started): creates every segment up to {@code sequence} on the
+     * calling thread, as the preallocator thread would have done ahead of need.
+     */
+    void createThrough(long sequence) throws IOException {
+        while (createdUpTo < sequence) {
+            creator.create(createdUpTo + 1);
+            createdUpTo = createdUpTo + 1;
+        }
+        writerSequence = sequence;
+    }
+
     /** Owner thread: stops after the creation under way (if any) and waits for the thread. */
     void close() throws InterruptedException {
         closing = true;

@@ -113,6 +113,8 @@ public final class WalWriter implements AutoCloseable {
     /** True while the completer is about to park or parked; the writer wakes it only then. */
     private volatile boolean completerIdle;
     private volatile boolean started;
+    /** No threads: the owner commits queued batches itself ({@link #commitQueued}); the deterministic simulation's mode. */
+    private boolean stepped;
     /** An error closing the last segment on the way out, reported by {@link #close}. */
     private volatile IOException closeError;
 
@@ -242,6 +244,40 @@ public final class WalWriter implements AutoCloseable {
     }
 
     /**
+     * Owner thread, instead of {@link #start}: the writer runs no threads. Each {@link #commitQueued}
+     * call then does on the calling thread what the writer and completer threads do: one group
+     * commit of everything queued, then its callbacks. The bytes written, the forces and the
+     * callbacks' order are the same as with threads; only who runs them differs. For a simulation
+     * that must be single-threaded and replayable.
+     */
+    public void startStepped() {
+        Check.state(!started && !stepped, "the log writer was already started");
+        stepped = true;
+    }
+
+    /**
+     * Stepped mode, owner thread: one group commit of every batch queued now (segments are created
+     * inline when the writer rolls over), then every callback. Returns the batches it committed or
+     * failed (0: nothing was queued).
+     */
+    public int commitQueued() {
+        Check.state(stepped, "commitQueued is for a writer started with startStepped");
+        int n = queue.drain(addToRound, drainLimitBatches);
+        if (n == 0) {
+            return 0;
+        }
+        WalFailedException failed = failure;
+        if (failed == null) {
+            commit();
+        } else {
+            round.failure = failed;
+        }
+        complete(round);
+        round.clear();
+        return n;
+    }
+
+    /**
      * Any thread: hands {@code batch} to the writer without blocking. On true, exactly one of
      * {@code callback}'s methods will run, on the completer thread, once the batch is durable or has
      * failed. On false the queue was full: nothing happened, the caller still owns the batch and
@@ -271,7 +307,7 @@ public final class WalWriter implements AutoCloseable {
         }
         // The offer's CAS on the queue tail orders before this read; the writer sets idle before its
         // last emptiness check, so one of the two sees the other (no lost wake-up).
-        if (idle) {
+        if (idle && !stepped) {
             LockSupport.unpark(thread);
         }
         return true;
@@ -316,7 +352,12 @@ public final class WalWriter implements AutoCloseable {
         }
         drained = true;
         try {
-            if (started) {
+            if (stepped) {
+                while (commitQueued() > 0) {
+                    // Everything queued before close is made durable (or failed) and answered.
+                }
+                closeFile();
+            } else if (started) {
                 LockSupport.unpark(thread);
                 // Never interrupt the writer: an interrupt closes the FileChannel it is writing.
                 thread.join();
@@ -546,9 +587,10 @@ public final class WalWriter implements AutoCloseable {
         } catch (IOException e) {
             throw new WalFailedException("closing full segment " + WalSegmentNames.fileName(sequence) + " failed", e);
         }
-        preallocator.writerMovedTo(next);
         try {
-            if (preallocator.awaitCreated(next)) {
+            if (stepped) {
+                preallocator.createThrough(next);
+            } else if (preallocator.awaitCreatedAfterMove(next)) {
                 segmentWaits++;
             }
             file = fs.open(config.directory().resolve(WalSegmentNames.fileName(next)));

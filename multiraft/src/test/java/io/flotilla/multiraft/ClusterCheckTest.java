@@ -211,7 +211,7 @@ class ClusterCheckTest {
             }
             KvRegisterStateMachine sm = (KvRegisterStateMachine) cluster.stateMachines.get(via);
             CompletableFuture<String[]> value = new CompletableFuture<>();
-            node.read(group, new RaftWorker.ReadListener() {
+            node.read(group, new ReadListener() {
                 @Override
                 public void onReadable(long groupId) {
                     value.complete(new String[] {sm.get(groupId, key)});

@@ -95,7 +95,7 @@ class MultiRaftNodeTest {
     }
 
     private void read(long id, long group, CountDownLatch readable) {
-        nodes.get(id).read(group, new RaftWorker.ReadListener() {
+        nodes.get(id).read(group, new ReadListener() {
             @Override
             public void onReadable(long groupId) {
                 readable.countDown();

@@ -84,7 +84,7 @@ final class RegisterClient {
         while (System.nanoTime() < deadline) {
             KvRegisterStateMachine sm = (KvRegisterStateMachine) cluster.stateMachines.get(via);
             CompletableFuture<Map<String, String>> value = new CompletableFuture<>();
-            cluster.nodes.get(via).read(group, new RaftWorker.ReadListener() {
+            cluster.nodes.get(via).read(group, new ReadListener() {
                 @Override
                 public void onReadable(long groupId) {
                     Map<String, String> all = new HashMap<>();
