@@ -22,6 +22,7 @@ public final class MultiRaftNode implements AutoCloseable {
     private final NodeLiveness liveness;
     private final LogPurgeTracker purges;
     private final RuntimeEnvironment env;
+    private final NodeStatus status;
 
     /** A node whose logs are never compacted: no follower ever needs a snapshot. */
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
@@ -43,10 +44,12 @@ public final class MultiRaftNode implements AutoCloseable {
         this.config = config;
         this.env = env;
         this.workers = new RaftWorker[config.workers()];
-        this.liveness = new NodeLiveness(config.nodeId(), env.clockNs());
+        long electionTimeoutNs = config.electionTimeoutTicks() * config.tickIntervalNs();
+        this.liveness = new NodeLiveness(config.nodeId(), env.clockNs(), 2 * electionTimeoutNs);
+        this.status = new NodeStatus(config.nodeId());
         this.purges = new LogPurgeTracker(config.nodeId(), workers.length);
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges, env);
+            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges, env, status);
         }
         // Every group the log recovered goes to its worker now, on this thread: the workers never
         // share the log's map of recovered indexes, and each counts those groups' records as live
@@ -57,6 +60,11 @@ public final class MultiRaftNode implements AutoCloseable {
         if (snapshots != null) {
             snapshots.attach(this);
         }
+        status.onFailure(() -> {
+            for (RaftWorker w : workers) {
+                w.wakeIfParked();
+            }
+        });
     }
 
     public void start() {
@@ -146,7 +154,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public int hostedGroups() {
         int n = 0;
         for (RaftWorker w : workers) {
-            n += w.hostedGroups();
+            n += w.stats.hostedGroups;
         }
         return n;
     }
@@ -160,14 +168,13 @@ public final class MultiRaftNode implements AutoCloseable {
      * worker. Messages a full inbox cannot take are dropped (Raft retries); returns false then.
      */
     public boolean deliver(List<Message> messages) {
-        if (messages.isEmpty()) {
+        if (messages.isEmpty() || status.failure() != null) {
             return true;
         }
         liveness.heardFrom(messages.get(0).from, env.clockNs().getAsLong());
         for (Message m : messages) {
             if (m.groupId == NodeLiveness.GROUP_ID) {
-                // Node heartbeats have done their job (heardFrom above); they belong to no group.
-                messages = messages.stream().filter(x -> x.groupId != NodeLiveness.GROUP_ID).toList();
+                messages = withoutNodeHeartbeats(messages);
                 if (messages.isEmpty()) {
                     return true;
                 }
@@ -197,19 +204,35 @@ public final class MultiRaftNode implements AutoCloseable {
         return all;
     }
 
+    /**
+     * Node heartbeats have done their job (heardFrom, above) and belong to no group; one that names
+     * a group (in {@code context}) says the sender's leader replica of it went away, so that
+     * group's sleeping followers here must wake ({@link NodeLiveness}).
+     */
+    private List<Message> withoutNodeHeartbeats(List<Message> messages) {
+        List<Message> rest = new ArrayList<>(messages.size());
+        for (Message m : messages) {
+            if (m.groupId != NodeLiveness.GROUP_ID) {
+                rest.add(m);
+            } else if (m.context > 0 && m.context < NodeLiveness.GROUP_ID) {
+                workerOf(m.context).leaderResigned(m.context, m.from);
+            }
+        }
+        return rest;
+    }
+
     /** The snapshot channel's thread: a transfer of {@code groupId}'s snapshot ended. */
     void snapshotSent(long peer, long groupId, long index, boolean ok) {
         workerOf(groupId).snapshotSent(peer, groupId, index, ok);
     }
 
-    /** The first worker failure, or null: a failed worker has stopped (fail-stop). */
+    /**
+     * Why the node stopped itself, or null while it works. A worker that fails (a log error, a state
+     * machine that throws) stops the whole node: every worker stops, callers get typed answers, the
+     * node heartbeat stops so peers elect new leaders. Close it and restart it from its log.
+     */
     public Throwable failure() {
-        for (RaftWorker w : workers) {
-            if (w.failure() != null) {
-                return w.failure();
-            }
-        }
-        return null;
+        return status.failure();
     }
 
     /** For tests, after {@link #close}: a replica's Raft node, or null. */
@@ -221,7 +244,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public int leaderGroups() {
         int n = 0;
         for (RaftWorker w : workers) {
-            n += w.leaderGroups();
+            n += w.stats.leaderGroups;
         }
         return n;
     }
@@ -230,7 +253,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public int awakeGroups() {
         int n = 0;
         for (RaftWorker w : workers) {
-            n += w.awakeGroups();
+            n += w.stats.awakeGroups;
         }
         return n;
     }
@@ -243,7 +266,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public long snapshotsSent() {
         long n = 0;
         for (RaftWorker w : workers) {
-            n += w.snapshotsSent();
+            n += w.stats.snapshotsSent;
         }
         return n;
     }
@@ -252,7 +275,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public long snapshotsInstalled() {
         long n = 0;
         for (RaftWorker w : workers) {
-            n += w.snapshotsInstalled();
+            n += w.stats.snapshotsInstalled;
         }
         return n;
     }
@@ -261,7 +284,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public long compactions() {
         long n = 0;
         for (RaftWorker w : workers) {
-            n += w.compactions();
+            n += w.stats.compactions;
         }
         return n;
     }
@@ -275,7 +298,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public long logRecordsRewritten() {
         long n = 0;
         for (RaftWorker w : workers) {
-            n += w.recordsRewritten();
+            n += w.stats.recordsRewritten;
         }
         return n;
     }
@@ -284,7 +307,7 @@ public final class MultiRaftNode implements AutoCloseable {
     public long logBytesRewritten() {
         long n = 0;
         for (RaftWorker w : workers) {
-            n += w.bytesRewritten();
+            n += w.stats.bytesRewritten;
         }
         return n;
     }
@@ -292,12 +315,16 @@ public final class MultiRaftNode implements AutoCloseable {
     public long logBatches() {
         long n = 0;
         for (RaftWorker w : workers) {
-            n += w.logBatches();
+            n += w.stats.logBatches;
         }
         return n;
     }
 
-    /** Stops the workers after their rounds in flight are durable and applied. The log stays open (its owner closes it). */
+    /**
+     * Stops the workers after their rounds in flight are durable and applied, then answers every
+     * proposal, read and command still pending with a typed failure (see {@link RaftWorker}). The
+     * log stays open (its owner closes it).
+     */
     @Override
     public void close() throws InterruptedException {
         for (RaftWorker w : workers) {

@@ -15,5 +15,7 @@ public enum ProposeResult {
     /** The command is larger than one log record can hold (the runtime's limit; the core has none). */
     ENTRY_TOO_LARGE,
     /** The membership change does not apply to the current configuration (e.g. adding an existing voter). */
-    CONF_CHANGE_INVALID
+    CONF_CHANGE_INVALID,
+    /** The node stopped (closed, or failed and stopped itself) before the command left it; retry on another node. */
+    NODE_STOPPED
 }

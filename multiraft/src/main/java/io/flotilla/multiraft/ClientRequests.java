@@ -1,0 +1,189 @@
+package io.flotilla.multiraft;
+
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.ProposeResult;
+import io.flotilla.raft.ReadState;
+import io.flotilla.raft.Role;
+import java.util.List;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongArrayQueue;
+
+/**
+ * The answers owed to callers: every proposal and every read a worker accepted ends in exactly one
+ * call of its listener. Owned by the worker thread.
+ *
+ * <p>The rule for proposals (a client retry must never apply a command twice): a proposal whose
+ * entry was handed to a Ready may have reached followers and may still commit after this replica
+ * lost leadership, was removed or stopped; it ends only as {@code onApplied} or
+ * {@code onOutcomeUnknown}. Only a proposal that never left the replica ({@code index >
+ * Replica.handedIndex}) may be refused, and one whose index later committed with another entry
+ * (another leader's) is refused because it can never apply.
+ *
+ * <p>Reads: a read waits for its ReadState (the leader confirmed its read point) and then for the
+ * state machine to apply up to that point. Every read has a deadline; one unanswered by then
+ * (its leader died, the answer was lost) fails so that the caller can retry.
+ */
+final class ClientRequests {
+    /** A read whose point the leader confirmed, waiting for the apply to reach {@code index}. */
+    record ConfirmedRead(long index, ReadListener listener) {
+    }
+
+    private record PendingRead(long groupId, ReadListener listener, long deadlineTick) {
+    }
+
+    private final long readTimeoutTicks;
+    /** Reads waiting for their ReadState, by request id. */
+    private final Long2ObjectHashMap<PendingRead> pendingReads = new Long2ObjectHashMap<>();
+    /** Request ids in the order their deadlines fall (all reads get the same timeout). */
+    private final LongArrayQueue readDeadlines = new LongArrayQueue();
+    /** Never repeats across restarts of the node (see {@link RuntimeEnvironment#system}). */
+    private long nextReadId;
+
+    ClientRequests(long firstReadId, long readTimeoutTicks) {
+        this.nextReadId = firstReadId;
+        this.readTimeoutTicks = readTimeoutTicks;
+    }
+
+    // ---------------------------------------------------------------- proposals
+
+    void proposed(Replica r, ProposalListener listener) {
+        r.proposals.addLast(new Replica.PendingProposal(r.node.lastIndex(), r.node.term(), listener));
+    }
+
+    /** Committed entries were applied: answer the proposals they decide. */
+    void completeProposals(Replica r, List<Entry> committed) {
+        for (int i = 0; i < committed.size(); i++) {
+            Entry e = committed.get(i);
+            while (!r.proposals.isEmpty() && r.proposals.peekFirst().index() <= e.index()) {
+                Replica.PendingProposal p = r.proposals.pollFirst();
+                if (p.index() == e.index() && p.term() == e.term()) {
+                    p.listener().onApplied(r.groupId, e.index());
+                } else {
+                    // Another leader's entry committed at its index: it will never apply.
+                    p.listener().onRefused(r.groupId, ProposeResult.NOT_LEADER, r.node.leader());
+                }
+            }
+        }
+    }
+
+    /**
+     * After a Ready was handled: a replica that no longer leads in the term of its proposals will
+     * not commit them itself; its log may be truncated under them by the new leader, which may or
+     * may not have their entries. Answer them now rather than never.
+     */
+    void answerLostLeadership(Replica r) {
+        if (r.proposals.isEmpty()) {
+            return;
+        }
+        boolean leads = r.node.role() == Role.LEADER;
+        while (!r.proposals.isEmpty()) {
+            Replica.PendingProposal p = r.proposals.peekFirst();
+            if (leads && p.term() == r.node.term()) {
+                return;
+            }
+            r.proposals.pollFirst();
+            answerUndecided(r, p);
+        }
+    }
+
+    /** Proposals a received snapshot covers: whether their entries were the ones committed is unknown here. */
+    void abandonCoveredBySnapshot(Replica r, long snapshotIndex) {
+        while (!r.proposals.isEmpty() && r.proposals.peekFirst().index() <= snapshotIndex) {
+            Replica.PendingProposal p = r.proposals.pollFirst();
+            p.listener().onOutcomeUnknown(r.groupId, p.index());
+        }
+    }
+
+    private static void answerUndecided(Replica r, Replica.PendingProposal p) {
+        if (p.index() <= r.handedIndex) {
+            p.listener().onOutcomeUnknown(r.groupId, p.index());
+        } else {
+            p.listener().onRefused(r.groupId, ProposeResult.NOT_LEADER, r.node.leader());
+        }
+    }
+
+    /** The replica goes away (removed, or the node stops): answer everything it still owes. */
+    void abandon(Replica r) {
+        Replica.PendingProposal p;
+        while ((p = r.proposals.pollFirst()) != null) {
+            answerUndecided(r, p);
+        }
+        ConfirmedRead read;
+        while ((read = r.readsWaitingForApply.pollFirst()) != null) {
+            read.listener().onFailed(r.groupId);
+        }
+        if (!pendingReads.isEmpty()) {
+            for (Long2ObjectHashMap<PendingRead>.ValueIterator it = pendingReads.values().iterator(); it.hasNext(); ) {
+                PendingRead pending = it.next();
+                if (pending.groupId() == r.groupId) {
+                    it.remove();
+                    pending.listener().onFailed(r.groupId);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /** Asks the replica for a read point; the answer comes as a ReadState in a later Ready. */
+    void startRead(Replica r, ReadListener listener, long nowTick) {
+        long id = nextReadId++;
+        pendingReads.put(id, new PendingRead(r.groupId, listener, nowTick + readTimeoutTicks));
+        readDeadlines.addLong(id);
+        r.node.readIndex(id);
+    }
+
+    /** The ReadStates of a handled Ready: confirmed reads wait for the apply, refused ones fail. */
+    void onReadStates(Replica r, List<ReadState> states) {
+        for (int i = 0; i < states.size(); i++) {
+            ReadState rs = states.get(i);
+            PendingRead pending = pendingReads.get(rs.requestId());
+            if (pending == null || pending.groupId() != r.groupId) {
+                // Answered already (deadline), or an answer for another group's request: not ours.
+                continue;
+            }
+            pendingReads.remove(rs.requestId());
+            if (rs.ok()) {
+                r.readsWaitingForApply.addLast(new ConfirmedRead(rs.index(), pending.listener()));
+            } else {
+                pending.listener().onFailed(r.groupId);
+            }
+        }
+    }
+
+    /** Serves the confirmed reads whose point the state machine has reached. */
+    void releaseReads(Replica r) {
+        long applied = r.node.appliedIndex();
+        while (!r.readsWaitingForApply.isEmpty() && r.readsWaitingForApply.peekFirst().index() <= applied) {
+            r.readsWaitingForApply.pollFirst().listener().onReadable(r.groupId);
+        }
+    }
+
+    /** Fails the reads still waiting for a ReadState past their deadline; returns how many. */
+    int expireReads(long nowTick) {
+        int expired = 0;
+        while (!readDeadlines.isEmpty()) {
+            long id = readDeadlines.peekLong();
+            PendingRead pending = pendingReads.get(id);
+            if (pending != null && pending.deadlineTick() > nowTick) {
+                break;
+            }
+            readDeadlines.pollLong();
+            if (pending != null) {
+                pendingReads.remove(id);
+                pending.listener().onFailed(pending.groupId());
+                expired++;
+            }
+        }
+        return expired;
+    }
+
+    /** The node stops: every read still waiting for its ReadState fails. */
+    void failPendingReads() {
+        for (PendingRead pending : pendingReads.values()) {
+            pending.listener().onFailed(pending.groupId());
+        }
+        pendingReads.clear();
+        readDeadlines.clear();
+    }
+}

@@ -1,0 +1,213 @@
+package io.flotilla.multiraft;
+
+import io.flotilla.raft.ConfChange;
+import io.flotilla.raft.ConfChangeType;
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
+import io.flotilla.raft.HardState;
+import io.flotilla.raft.RaftConfig;
+import io.flotilla.raft.RaftNode;
+import io.flotilla.raft.Role;
+import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalGroupIndex;
+import io.flotilla.wal.WalGroupStorage;
+import io.flotilla.wal.WalRecord;
+import io.flotilla.wal.WalSegmentReader;
+import java.util.ArrayList;
+import java.util.List;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
+
+/**
+ * Creating and removing a worker's replicas. Neither blocks the worker: a new group's bootstrap
+ * records and a removed replica's tombstone go into the next log round, and the replica starts (or
+ * its state is dropped) once they are durable. Owned by the worker thread.
+ *
+ * <p>Removal, in this order: the replica stops at once (messages for it are dropped, what it owes
+ * callers is answered, a leader announces in the node heartbeat that it resigned so that sleeping
+ * followers elect), its tombstone is written, and only once that is durable the state machine drops
+ * the group: a crash in between leaves a tombstone whose drop is redone at startup
+ * ({@link #redoDestroys}), never state without a tombstone. A tombstoned group is never created
+ * again on this node.
+ */
+final class ReplicaLifecycle {
+    private static final System.Logger LOG = System.getLogger(ReplicaLifecycle.class.getName());
+
+    private final long nodeId;
+    private final int workerId;
+    private final MultiRaftConfig config;
+    private final Wal wal;
+    private final WalSegmentReader reader;
+    private final StateMachine stateMachine;
+    private final NodeLiveness liveness;
+    private final ReplicaSet replicas;
+    private final LogRounds rounds;
+    private final ClientRequests requests;
+    private final SnapshotShipping shipping;
+    private LogMaintenance maintenance;
+
+    /** Groups whose bootstrap records are on their way to disk. */
+    private final Long2ObjectHashMap<WalGroupIndex> creating = new Long2ObjectHashMap<>();
+    /** Groups removed while their bootstrap was on its way: removed as soon as they start. */
+    private final LongHashSet destroyAfterCreate = new LongHashSet();
+
+    ReplicaLifecycle(long nodeId, int workerId, MultiRaftConfig config, Wal wal, WalSegmentReader reader,
+            StateMachine stateMachine, NodeLiveness liveness, ReplicaSet replicas, LogRounds rounds,
+            ClientRequests requests, SnapshotShipping shipping) {
+        this.nodeId = nodeId;
+        this.workerId = workerId;
+        this.config = config;
+        this.wal = wal;
+        this.reader = reader;
+        this.stateMachine = stateMachine;
+        this.liveness = liveness;
+        this.replicas = replicas;
+        this.rounds = rounds;
+        this.requests = requests;
+        this.shipping = shipping;
+    }
+
+    void attach(LogMaintenance maintenance) {
+        this.maintenance = maintenance;
+    }
+
+    WalGroupIndex creatingIndex(long groupId) {
+        return creating.isEmpty() ? null : creating.get(groupId);
+    }
+
+    /**
+     * Hosts a replica of {@code groupId}. If the log has none and {@code voters} is not empty, the
+     * group is bootstrapped with them first. Refusals (removed before, worker full) are logged.
+     */
+    void create(long groupId, long[] voters) {
+        if (replicas.hosts(groupId) || creating.containsKey(groupId)) {
+            return;
+        }
+        if (replicas.tombstones.containsKey(groupId)) {
+            // Removed in this incarnation, or recovered removed: a new replica would follow the tombstone in the log.
+            warnTombstoned(groupId);
+            return;
+        }
+        if (replicas.size() + creating.size() >= config.maxGroupsPerWorker()) {
+            LOG.log(System.Logger.Level.ERROR, "node " + nodeId + ": not creating group " + groupId + ": worker " + workerId
+                    + " already hosts the maximum of " + config.maxGroupsPerWorker() + " groups (maxGroupsPerWorker)");
+            return;
+        }
+        WalGroupIndex index = replicas.recovered.remove(groupId);
+        if (index == null) {
+            index = wal.takeIndex(groupId);
+        }
+        if (index.removed()) {
+            // Its replica here was removed; hosting it again could resurrect a member the group dropped.
+            replicas.tombstones.put(groupId, index);
+            warnTombstoned(groupId);
+            return;
+        }
+        if (voters.length > 0 && index.lastIndex() == 0 && index.hardState().equals(HardState.EMPTY)) {
+            creating.put(groupId, index);
+            WalGroupIndex bootstrapped = index;
+            rounds.addLeading(bootstrapRecords(groupId, voters), () -> started(bootstrapped));
+            return;
+        }
+        start(index);
+    }
+
+    private void warnTombstoned(long groupId) {
+        LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": not creating group " + groupId
+                + ": its replica on this node was removed (tombstoned in the log)");
+    }
+
+    /**
+     * A new group's initial membership is a run of committed ADD_VOTER entries at the start of its
+     * log, identical on every initial member (as etcd bootstraps), durable before the group starts,
+     * so a restart rebuilds it from the log alone.
+     */
+    private static List<WalRecord> bootstrapRecords(long groupId, long[] voters) {
+        List<Entry> entries = new ArrayList<>();
+        for (int i = 0; i < voters.length; i++) {
+            entries.add(new Entry(1, i + 1, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.ADD_VOTER, voters[i]).encode()));
+        }
+        return List.of(new WalRecord.Entries(groupId, entries),
+                new WalRecord.HardStateUpdate(groupId, new HardState(1, 0, voters.length)));
+    }
+
+    /** The bootstrap is durable (its records are in the index): the replica starts. */
+    private void started(WalGroupIndex index) {
+        creating.remove(index.groupId());
+        start(index);
+        if (destroyAfterCreate.remove(index.groupId())) {
+            destroy(replicas.get(index.groupId()));
+        }
+    }
+
+    private void start(WalGroupIndex index) {
+        long groupId = index.groupId();
+        if (index.snapshotIndex() > stateMachine.appliedIndex(groupId)) {
+            shipping.restoreRetainedImage(index);
+        }
+        WalGroupStorage storage = new WalGroupStorage(index, reader, shipping.source);
+        long applied = stateMachine.appliedIndex(groupId);
+        RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(applied);
+        Replica r = new Replica(groupId, new RaftNode(rc, storage), storage);
+        r.lastConfChangeIndex = Math.max(applied, index.snapshotIndex());
+        // Every entry in the log may have reached followers in an earlier life of this replica.
+        r.handedIndex = index.lastIndex();
+        r.retainedImageIndex = index.snapshotIndex() > stateMachine.durableIndex(groupId) ? index.snapshotIndex() : 0;
+        if (r.retainedImageIndex > 0) {
+            maintenance.addCandidate(r);
+        }
+        replicas.add(r);
+    }
+
+    /** Removes the replica of {@code groupId} for good, if hosted (or as soon as its bootstrap is durable). */
+    void destroy(long groupId) {
+        Replica r = replicas.get(groupId);
+        if (r != null) {
+            destroy(r);
+        } else if (creating.containsKey(groupId)) {
+            destroyAfterCreate.add(groupId);
+        }
+    }
+
+    /** Removes a replica for good: see the class comment for the order. */
+    void destroy(Replica r) {
+        boolean wasLeader = r.leading || r.node.role() == Role.LEADER;
+        replicas.remove(r);
+        maintenance.forget(r);
+        if (wasLeader) {
+            // Its followers may be asleep, trusting this node's heartbeat: tell them it no longer leads.
+            liveness.resigned(r.groupId);
+        }
+        requests.abandon(r);
+        shipping.releaseAll(r);
+        // Purge accounting sees the tombstone from now on; the index takes it when it is durable.
+        replicas.tombstones.put(r.groupId, r.index);
+        long groupId = r.groupId;
+        rounds.addLeading(List.of(new WalRecord.Tombstone(groupId)), () -> dropState(groupId));
+    }
+
+    /** The tombstone is durable: the state machine drops the group, and received images go. */
+    private void dropState(long groupId) {
+        stateMachine.destroy(groupId);
+        shipping.deleteReceived(groupId);
+    }
+
+    /**
+     * At startup, before any round: the state of every group tombstoned in the log is dropped
+     * (again). A crash between a tombstone and the state machine's drop would otherwise leak the
+     * group's state for ever. {@link StateMachine#destroy} is idempotent.
+     */
+    void redoDestroys() {
+        for (WalGroupIndex tombstone : replicas.tombstones.values()) {
+            dropState(tombstone.groupId());
+        }
+    }
+
+    /** The node stops: every replica answers what it still owes. */
+    void abandonAll() {
+        for (Replica r : replicas.all()) {
+            requests.abandon(r);
+        }
+        requests.failPendingReads();
+    }
+}

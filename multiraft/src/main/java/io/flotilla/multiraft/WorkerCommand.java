@@ -1,0 +1,58 @@
+package io.flotilla.multiraft;
+
+import io.flotilla.raft.ConfChange;
+import io.flotilla.raft.Message;
+import java.util.List;
+
+/**
+ * What other threads hand a worker through its inbox. Each command is created on the caller's
+ * thread and read only by the worker thread after the queue hands it over.
+ */
+sealed interface WorkerCommand {
+    /** Messages from a peer for groups of this worker. */
+    record Inbound(List<Message> messages) implements WorkerCommand {
+    }
+
+    record Propose(long groupId, byte[] data, ProposalListener listener) implements WorkerCommand {
+    }
+
+    record Read(long groupId, ReadListener listener) implements WorkerCommand {
+    }
+
+    /** Host a replica; bootstrap it with {@code voters} if the log has none (an empty array: join later). */
+    record CreateGroup(long groupId, long[] voters) implements WorkerCommand {
+    }
+
+    record Campaign(long groupId) implements WorkerCommand {
+    }
+
+    record Destroy(long groupId) implements WorkerCommand {
+    }
+
+    record ChangeMembership(long groupId, ConfChange change, ProposalListener listener) implements WorkerCommand {
+    }
+
+    record TransferLeader(long groupId, long target, ProposalListener listener) implements WorkerCommand {
+    }
+
+    /**
+     * Node {@code leaderNode} said (in its node heartbeat) that its replica of the group stopped
+     * leading for good (destroyed or removed): a quiescent follower must not wait for it.
+     */
+    record LeaderResigned(long groupId, long leaderNode) implements WorkerCommand {
+    }
+
+    /** Answers a command that no worker will carry out (the node stopped) with a typed failure. */
+    static void refuse(WorkerCommand command) {
+        if (command instanceof Propose p) {
+            p.listener().onRefused(p.groupId(), io.flotilla.raft.ProposeResult.NODE_STOPPED, 0);
+        } else if (command instanceof Read r) {
+            r.listener().onFailed(r.groupId());
+        } else if (command instanceof ChangeMembership c) {
+            c.listener().onRefused(c.groupId(), io.flotilla.raft.ProposeResult.NODE_STOPPED, 0);
+        } else if (command instanceof TransferLeader t) {
+            t.listener().onRefused(t.groupId(), io.flotilla.raft.ProposeResult.NODE_STOPPED, 0);
+        }
+        // Messages, creation, removal and campaigns have no caller waiting.
+    }
+}

@@ -1,0 +1,23 @@
+package io.flotilla.multiraft;
+
+/**
+ * A worker's counters. Written by the worker thread only; volatile so that other threads (the
+ * node's accessors, benchmarks, tests) read recent values without locks.
+ */
+final class WorkerStats {
+    volatile long rounds;
+    volatile long logBatches;
+    /** Log batches the log's full queue turned away; the round was submitted again later. */
+    volatile long deferredBatches;
+    volatile long droppedMessages;
+    volatile long snapshotsSent;
+    volatile long snapshotsInstalled;
+    volatile long compactions;
+    volatile long recordsRewritten;
+    volatile long bytesRewritten;
+    /** Reads that got no answer before their deadline. */
+    volatile long readsTimedOut;
+    volatile int awakeGroups;
+    volatile int leaderGroups;
+    volatile int hostedGroups;
+}
