@@ -112,7 +112,9 @@ public final class MultiRaftNode implements AutoCloseable {
     /**
      * Hosts a replica of {@code groupId}, bootstrapping it with {@code voters} if the log has none.
      * With no voters, the replica joins an existing group: it starts empty and is brought up to date
-     * by the leader once a membership change adds it ({@link #changeMembership}).
+     * by the leader once a membership change adds it ({@link #changeMembership}). Never refused for
+     * a full queue; returns false only if the node has stopped. A worker that already hosts
+     * {@link MultiRaftConfig#maxGroupsPerWorker()} groups logs an error and does not create it.
      */
     public boolean createGroup(long groupId, long... voters) {
         Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);

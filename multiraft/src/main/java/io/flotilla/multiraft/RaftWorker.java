@@ -11,6 +11,7 @@ import io.flotilla.wal.WalRecordEncoder;
 import io.flotilla.wal.WalSegmentReader;
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -61,6 +62,13 @@ final class RaftWorker implements Runnable {
     private final WalSegmentReader reader;
     private final int maxEntryPayloadBytes;
     private final ManyToOneConcurrentArrayQueue<WorkerCommand> inbox;
+    /**
+     * Creations and removals of replicas: unbounded, so that they never fail for a full queue (a
+     * split creates groups when it applies; it cannot take BUSY for an answer). Their number is
+     * bounded by the groups the owner creates; drained before the inbox, so a replica exists before
+     * messages that follow its creation arrive.
+     */
+    private final ConcurrentLinkedQueue<WorkerCommand> lifecycleInbox = new ConcurrentLinkedQueue<>();
     /** Commands being offered right now; a stopping worker waits for them before its last drain. */
     private final AtomicInteger offering = new AtomicInteger();
     private final Thread thread;
@@ -175,10 +183,25 @@ final class RaftWorker implements Runnable {
 
     /**
      * Any thread: hosts a replica of {@code groupId}. If the log has none, the group is created with
-     * {@code voters} as its initial membership (the same on every initial member).
+     * {@code voters} as its initial membership (the same on every initial member). Never refused for
+     * a full queue; false only if the worker has stopped.
      */
     boolean createGroup(long groupId, long[] voters) {
-        return offer(new WorkerCommand.CreateGroup(groupId, voters.clone())) == ACCEPTED;
+        return offerLifecycle(new WorkerCommand.CreateGroup(groupId, voters.clone()));
+    }
+
+    private boolean offerLifecycle(WorkerCommand command) {
+        offering.incrementAndGet();
+        try {
+            if (closed) {
+                return false;
+            }
+            lifecycleInbox.add(command);
+        } finally {
+            offering.decrementAndGet();
+        }
+        wakeIfParked();
+        return true;
     }
 
     /** Any thread: proposes a single-step membership change through this replica (which must lead). */
@@ -197,7 +220,7 @@ final class RaftWorker implements Runnable {
 
     /** Any thread: removes this node's replica of {@code groupId} for good (see {@link ReplicaLifecycle}). */
     boolean destroyReplica(long groupId) {
-        return offer(new WorkerCommand.Destroy(groupId)) == ACCEPTED;
+        return offerLifecycle(new WorkerCommand.Destroy(groupId));
     }
 
     /** Any thread: makes this replica campaign now (tests and leader placement). */
@@ -310,6 +333,7 @@ final class RaftWorker implements Runnable {
         while ((leftover = inbox.poll()) != null) {
             WorkerCommand.refuse(leftover);
         }
+        lifecycleInbox.clear();
         lifecycle.abandonAll();
         try {
             reader.close();
@@ -335,7 +359,7 @@ final class RaftWorker implements Runnable {
      */
     private void parkUntilWorkOrTick() {
         parked = true;
-        if (inbox.isEmpty() && rounds.completionsEmpty() && running && status.failure() == null) {
+        if (inbox.isEmpty() && lifecycleInbox.isEmpty() && rounds.completionsEmpty() && running && status.failure() == null) {
             long waitNs = nextTickNs + (idleStrideTicks() - 1) * config.tickIntervalNs() - env.clockNs().getAsLong();
             if (waitNs > 0) {
                 LockSupport.parkNanos(this, waitNs);
@@ -382,7 +406,8 @@ final class RaftWorker implements Runnable {
             return 0;
         }
         try {
-            int work = inbox.drain(dispatch, DRAIN_LIMIT);
+            int work = drainLifecycle();
+            work += inbox.drain(dispatch, DRAIN_LIMIT);
             work += shipping.drainReports(outbox);
             if (nowNs >= nextTickNs) {
                 tick(nowNs);
@@ -401,6 +426,16 @@ final class RaftWorker implements Runnable {
             }
             return 0;
         }
+    }
+
+    private int drainLifecycle() {
+        int n = 0;
+        WorkerCommand command;
+        while ((command = lifecycleInbox.poll()) != null) {
+            dispatch(command);
+            n++;
+        }
+        return n;
     }
 
     private void tick(long nowNs) {

@@ -46,7 +46,7 @@ class LogPurgeTest {
     private static final String PADDING = "x".repeat(4 << 10);
     private static final int WRITES_PER_BUSY_GROUP = 400;
     /** Segment files a node may keep once the writes stop: the lag window, the active one, one ahead, slack. */
-    private static final int MAX_SEGMENT_FILES = 2 * RaftWorker.LAG_SEGMENTS;
+    private static final int MAX_SEGMENT_FILES = 2 * LogMaintenance.LAG_SEGMENTS;
 
     @TempDir
     Path dir;

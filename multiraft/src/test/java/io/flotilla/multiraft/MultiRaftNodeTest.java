@@ -28,6 +28,8 @@ class MultiRaftNodeTest {
     /** Retries wait a little while an election settles, on this thread, never on a worker. */
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor();
     private LocalCluster cluster;
+    /** Proposals answered outcome-unknown (retried; each may have applied twice). */
+    private final AtomicInteger unknown = new AtomicInteger();
     private Map<Long, MultiRaftNode> nodes;
 
     private InMemoryStateMachine machine(long id) {
@@ -65,7 +67,10 @@ class MultiRaftNodeTest {
 
             @Override
             public void onOutcomeUnknown(long groupId, long index) {
-                throw new AssertionError("no snapshots in this test");
+                // The leader lost leadership after sending the entry: it may or may not apply. Retry,
+                // and allow the retried command to apply twice in the counts below.
+                unknown.incrementAndGet();
+                retry(1 + (via % 3), groupId, cmd, applied, refusals);
             }
 
             @Override
@@ -127,7 +132,7 @@ class MultiRaftNodeTest {
             for (long id = 2; id <= 3; id++) {
                 assertThat(machine(id).group(g).checksum()).as("group %d on node %d", g, id).isEqualTo(expected);
             }
-            assertThat(machine(1).group(g).commands()).isEqualTo(COMMANDS_PER_GROUP);
+            assertThat(machine(1).group(g).commands()).isBetween((long) COMMANDS_PER_GROUP, (long) COMMANDS_PER_GROUP + unknown.get());
         }
         assertThat(nodes.get(1L).threads()).isEqualTo(2);
         assertThat(nodes.get(1L).logBatches()).as("one log batch per round covers many groups")
@@ -140,7 +145,7 @@ class MultiRaftNodeTest {
         for (long g = 1; g <= GROUPS; g++) {
             assertThat(machine(3).group(g).checksum()).as("group %d on restarted node 3", g)
                     .isEqualTo(machine(1).group(g).checksum());
-            assertThat(machine(3).group(g).commands()).isEqualTo(2 * COMMANDS_PER_GROUP);
+            assertThat(machine(3).group(g).commands()).isBetween(2L * COMMANDS_PER_GROUP, 2L * COMMANDS_PER_GROUP + unknown.get());
         }
         cluster.close();
         retries.shutdownNow();
