@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,6 +59,8 @@ public final class SnapshotStreams implements AutoCloseable {
     private final SnapshotSender sender;
     private final SnapshotReceiver receiver;
     private final ConcurrentHashMap<Key, OutgoingImage> published = new ConcurrentHashMap<>();
+    /** The nodes whose snapshots the receiver takes; read on its I/O thread at every handshake. */
+    private final Set<Long> peers = ConcurrentHashMap.newKeySet();
     private volatile MultiRaftNode node;
 
     private SnapshotStreams(SnapshotConfig config, Path directory, SnapshotFailpoints failpoints) throws IOException {
@@ -65,7 +68,7 @@ public final class SnapshotStreams implements AutoCloseable {
         this.sink = new FileSnapshotSink(directory);
         this.sender = SnapshotSender.start(config, new PublishedImages(), this::onSent, failpoints);
         try {
-            this.receiver = SnapshotReceiver.start(config, sink, (groupId, index, term) -> { });
+            this.receiver = SnapshotReceiver.start(config, sink, (groupId, index, term) -> { }, peers::contains);
         } catch (IOException | RuntimeException e) {
             sender.close();
             throw e;
@@ -86,9 +89,27 @@ public final class SnapshotStreams implements AutoCloseable {
         return new SnapshotStreams(config, directory, failpoints);
     }
 
-    /** Where {@code peerNodeId}'s snapshot receiver listens. */
+    /**
+     * Makes {@code peerNodeId} a peer of this channel: this node streams images to its receiver at
+     * {@code address} (a later call moves it there), and this node's receiver takes images from it.
+     * The receiver refuses the handshake of any node not added here (logged and counted as
+     * {@code SENDER_ID}), before anything reaches the disk. Any thread; called by whoever keeps the
+     * node's peer set, alongside the peer transport's {@code addPeer}.
+     */
     public void addPeer(long peerNodeId, InetSocketAddress address) {
         sender.addPeer(peerNodeId, address);
+        peers.add(peerNodeId);
+    }
+
+    /**
+     * Forgets a peer: its new handshakes are refused, its transfers in progress to this node are
+     * closed and discarded, and this node's transfers to it fail at their next connection. Any
+     * thread.
+     */
+    public void removePeer(long peerNodeId) {
+        peers.remove(peerNodeId);
+        sender.removePeer(peerNodeId);
+        receiver.dropSender(peerNodeId);
     }
 
     public InetSocketAddress localAddress() {

@@ -42,6 +42,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongPredicate;
@@ -129,16 +130,15 @@ public final class SnapshotReceiver implements AutoCloseable {
         this.serverChannel = bind.channel();
     }
 
-    /** Starts a receiver that accepts snapshots from any other node of the cluster. */
-    public static SnapshotReceiver start(SnapshotConfig config, SnapshotSink sink, Listener listener) throws IOException {
-        return start(config, sink, listener, node -> true);
-    }
-
     /**
-     * Binds {@link SnapshotConfig#listenAddress} and starts accepting transfers.
+     * Binds {@link SnapshotConfig#listenAddress} and starts accepting transfers from the nodes
+     * {@code senderAllowed} names. A handshake from any other node is refused with
+     * {@link HandshakeRefusal#SENDER_ID}, logged and counted, and its connection closed before
+     * anything is stored: a snapshot installs a group's whole state, so only a peer may send one.
      *
-     * @param senderAllowed which node ids may send (the runtime passes its peer set); 0 and this
-     *                      node are always refused
+     * @param senderAllowed which node ids may send: the runtime's peer set, read on the receiver's
+     *                      I/O thread at each handshake, so it must be thread-safe. 0 and this node
+     *                      are always refused
      * @throws IOException if the address cannot be bound
      */
     public static SnapshotReceiver start(SnapshotConfig config, SnapshotSink sink, Listener listener,
@@ -181,6 +181,29 @@ public final class SnapshotReceiver implements AutoCloseable {
                 .awaitUninterruptibly(SHUTDOWN_TIMEOUT_MS + 1_000)) {
             LOG.log(Level.WARNING, "node " + config.nodeId() + ": snapshot receiver did not stop within "
                     + (SHUTDOWN_TIMEOUT_MS + 1_000) + " ms");
+        }
+    }
+
+    /**
+     * Closes every connection from {@code nodeId} and discards the transfers on them: the node is no
+     * longer a peer ({@code senderAllowed} already refuses its new handshakes, and a connection past
+     * its handshake must not go on writing). Any thread; returns at once, the work runs on the I/O
+     * thread.
+     */
+    public void dropSender(long nodeId) {
+        if (closed) {
+            return;
+        }
+        try {
+            loop.execute(() -> {
+                for (Connection c : new ArrayList<>(connections)) {
+                    if (c.senderNodeId == nodeId) {
+                        c.discardAndClose("node " + nodeId + " is no longer a peer");
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Closing: every connection is being closed anyway.
         }
     }
 
@@ -306,6 +329,13 @@ public final class SnapshotReceiver implements AutoCloseable {
 
         private void onHandshake(Handshake h) {
             HandshakeRefusal refusal = SnapshotFrames.check(h, config, senderAllowed);
+            if (refusal == HandshakeRefusal.SENDER_ID) {
+                refuse(refusal, "handshake " + SnapshotFrames.describe(h) + ": node "
+                        + Long.toUnsignedString(h.getSenderNodeId()) + " is not a peer of node " + config.nodeId()
+                        + ", which takes snapshots only from its peers (is the sender's membership newer than"
+                        + " this node's peer set?)");
+                return;
+            }
             if (refusal != null) {
                 refuse(refusal, "handshake " + SnapshotFrames.describe(h) + " does not match node " + config.nodeId()
                         + " of cluster " + Long.toUnsignedString(config.clusterId()) + ", snapshot protocol version "
@@ -503,6 +533,24 @@ public final class SnapshotReceiver implements AutoCloseable {
                 releaseSlot();
                 stats.suspended.incrementAndGet();
             }
+        }
+
+        /** Closes the connection without an outcome and discards its transfer: nothing of it is kept. */
+        void discardAndClose(String reason) {
+            if (phase == Phase.CLOSING && writer == null) {
+                return;
+            }
+            LOG.log(Level.WARNING, "node " + config.nodeId() + ": closing the snapshot connection from "
+                    + ctx.channel().remoteAddress() + (key == null ? "" : " (" + key + ")") + " and discarding what"
+                    + " it sent: " + reason);
+            if (writer != null) {
+                writer.abort();
+                writer = null;
+                releaseSlot();
+                stats.receivesFailed.incrementAndGet();
+            }
+            phase = Phase.CLOSING;
+            ctx.close();
         }
 
         void suspendAndClose(String reason) {
