@@ -359,6 +359,14 @@ public final class SnapshotReceiver implements AutoCloseable {
                         + " of at most " + maxChunkBytes + " bytes (raise its maxFrameBytes or lower the sender's chunkBytes)");
                 return;
             }
+            // Before the sink sees the offer: a size from the wire must not reach a file or an allocation unchecked.
+            if (totalBytes > config.maxImageBytes()) {
+                stats.imagesTooLarge.incrementAndGet();
+                refuseOffer(FailureReason.INVALID_OFFER, "offer of " + key + " with " + totalBytes + " bytes; node "
+                        + config.nodeId() + " takes images of at most maxImageBytes = " + config.maxImageBytes()
+                        + " bytes (split the range, or raise maxImageBytes on the receiving node)");
+                return;
+            }
             if (recentlyCompleted.containsKey(key)) {
                 // The outcome of a finished transfer was lost with its connection: answer it again.
                 phase = Phase.CLOSING;
