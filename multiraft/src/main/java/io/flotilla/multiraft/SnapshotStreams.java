@@ -4,6 +4,7 @@ import io.flotilla.transport.snapshot.FileSnapshotSink;
 import io.flotilla.transport.snapshot.SnapshotConfig;
 import io.flotilla.transport.snapshot.SnapshotFailpoints;
 import io.flotilla.transport.snapshot.SnapshotReceiver;
+import io.flotilla.transport.snapshot.SnapshotRetention;
 import io.flotilla.transport.snapshot.SnapshotSender;
 import io.flotilla.transport.snapshot.SnapshotSource;
 import io.flotilla.transport.snapshot.SnapshotStats;
@@ -14,6 +15,8 @@ import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,8 +30,29 @@ import java.util.regex.Pattern;
  * keeps each one until its state machine holds the restored state durably: a crash between the
  * log's snapshot mark and the restore is repaired from it at restart.
  *
- * <p>Thread-safety: the I/O threads of the sender and receiver call in; workers publish and
- * withdraw images and query received files. The map of published images is the only shared state.
+ * <p>Bounds on what others can make this node store: the receiver takes images only from the
+ * nodes added with {@link #addPeer}, refuses an image larger than
+ * {@link SnapshotConfig#maxImageBytes} at its offer, and refuses a transfer that would make the
+ * directory hold more than {@link SnapshotConfig#maxReceivedBytes}; {@link #retainReceived}
+ * deletes the images no hosted group needs.
+ *
+ * <p>Threads, and who calls what:
+ * <ul>
+ *   <li>Whoever keeps the node's peer set (node setup, a membership listener), any thread:
+ *       {@link #addPeer}, {@link #removePeer}.</li>
+ *   <li>The runtime's worker that owns a group, on its own thread: {@link #publish},
+ *       {@link #withdraw}, {@link #send} for images it captured; {@link #receivedImage} and
+ *       {@link #deleteReceived} for that group's received images; {@link #retainReceived} for the
+ *       groups it owns (the sweep itself runs on the receiver's I/O thread).</li>
+ *   <li>The sender's I/O thread reads published images and reports outcomes to the runtime
+ *       ({@code MultiRaftNode.snapshotSent}, which hands them to the group's worker); the
+ *       receiver's I/O thread writes the receive directory.</li>
+ *   <li>{@link #attach} once, by the runtime's constructor; {@link #close} by the owner, after the
+ *       runtime is closed.</li>
+ * </ul>
+ * Shared state: the map of published images and the peer set (concurrent maps), and the receive
+ * directory, where workers only read and delete finished images and every other change is made by
+ * the receiver's I/O thread.
  */
 public final class SnapshotStreams implements AutoCloseable {
     private static final Pattern RECEIVED = Pattern.compile("snapshot-g(\\d+)-i(\\d+)-t(\\d+)\\.snap");
@@ -58,6 +82,8 @@ public final class SnapshotStreams implements AutoCloseable {
     private final SnapshotSender sender;
     private final SnapshotReceiver receiver;
     private final ConcurrentHashMap<Key, OutgoingImage> published = new ConcurrentHashMap<>();
+    /** The nodes whose snapshots the receiver takes; read on its I/O thread at every handshake. */
+    private final Set<Long> peers = ConcurrentHashMap.newKeySet();
     private volatile MultiRaftNode node;
 
     private SnapshotStreams(SnapshotConfig config, Path directory, SnapshotFailpoints failpoints) throws IOException {
@@ -65,7 +91,7 @@ public final class SnapshotStreams implements AutoCloseable {
         this.sink = new FileSnapshotSink(directory);
         this.sender = SnapshotSender.start(config, new PublishedImages(), this::onSent, failpoints);
         try {
-            this.receiver = SnapshotReceiver.start(config, sink, (groupId, index, term) -> { });
+            this.receiver = SnapshotReceiver.start(config, sink, (groupId, index, term) -> { }, peers::contains);
         } catch (IOException | RuntimeException e) {
             sender.close();
             throw e;
@@ -86,9 +112,27 @@ public final class SnapshotStreams implements AutoCloseable {
         return new SnapshotStreams(config, directory, failpoints);
     }
 
-    /** Where {@code peerNodeId}'s snapshot receiver listens. */
+    /**
+     * Makes {@code peerNodeId} a peer of this channel: this node streams images to its receiver at
+     * {@code address} (a later call moves it there), and this node's receiver takes images from it.
+     * The receiver refuses the handshake of any node not added here (logged and counted as
+     * {@code SENDER_ID}), before anything reaches the disk. Any thread; called by whoever keeps the
+     * node's peer set, alongside the peer transport's {@code addPeer}.
+     */
     public void addPeer(long peerNodeId, InetSocketAddress address) {
         sender.addPeer(peerNodeId, address);
+        peers.add(peerNodeId);
+    }
+
+    /**
+     * Forgets a peer: its new handshakes are refused, its transfers in progress to this node are
+     * closed and discarded, and this node's transfers to it fail at their next connection. Any
+     * thread.
+     */
+    public void removePeer(long peerNodeId) {
+        peers.remove(peerNodeId);
+        sender.removePeer(peerNodeId);
+        receiver.dropSender(peerNodeId);
     }
 
     public InetSocketAddress localAddress() {
@@ -191,6 +235,33 @@ public final class SnapshotStreams implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("deleting received snapshots of group " + groupId + " in " + directory, e);
         }
+    }
+
+    /**
+     * Deletes every received image the runtime no longer needs, among the groups {@code retention}
+     * rules on: all images (finished, partial, or still arriving) of a group not hosted here — one
+     * tombstoned, moved away, or never created — and a hosted group's images below its
+     * {@code keepFromIndex} (see {@link SnapshotRetention}). A transfer still arriving for such an
+     * image is failed, so its leader reports the snapshot failed and offers a current one if the
+     * follower still needs it. This is what keeps the receive directory from filling with images
+     * nobody will install; {@link SnapshotConfig#maxReceivedBytes} refuses new transfers while it
+     * is full.
+     *
+     * <p>Who calls it and when: a worker, from its own thread, with the groups it owns (scope: the
+     * ids that map to it; its replicas hosted, each with its retained image's index if a restore is
+     * not yet durable, else applied index + 1). Once after startup recovery (images of groups
+     * destroyed or moved away while the node was down), after destroying a group (its partials),
+     * and periodically, e.g. with the compaction sweep every few election timeouts. One call with
+     * scope {@code id -> true} from a thread that knows every group serves as well.
+     *
+     * <p>Never blocks: the sweep runs on the receiver's I/O thread (the only writer of the
+     * directory besides this class's deletions of finished images), and the returned future
+     * completes there — with what was deleted, or exceptionally if the directory could not be
+     * listed or a file deleted (the next call retries) or the channel is closed. A worker must not
+     * wait on it; to act on the result it hands it to its own inbox.
+     */
+    CompletableFuture<SnapshotRetention.Swept> retainReceived(SnapshotRetention retention) {
+        return receiver.retain(retention);
     }
 
     /** Stops both sides; partial received images stay for a later run to resume. */

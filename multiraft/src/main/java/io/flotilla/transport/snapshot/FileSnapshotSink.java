@@ -9,7 +9,10 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -29,9 +32,17 @@ import java.util.zip.CRC32C;
  * valid slot with the highest sequence, truncates the data to its durable length and checks that
  * prefix against the slot's CRC (a damaged prefix restarts the transfer at 0). A finished transfer
  * is renamed to {@link #snapshotFile}; the directory is forced after every create, rename and delete.
+ *
+ * <p>Finished files are also deleted by the runtime's workers once installed (any thread may
+ * delete a finished file: it is never written again); everything else here runs on the receiver's
+ * I/O thread, retention sweeps ({@link #discardUnneeded}) included, so a sweep never races a
+ * transfer's writes.
  */
 public final class FileSnapshotSink implements SnapshotSink {
     private static final Pattern PARTIAL = Pattern.compile("partial-g(\\d+)-i(\\d+)-t(\\d+)-n(\\d+)\\.data");
+    private static final Pattern PARTIAL_FILE =
+            Pattern.compile("partial-g(\\d+)-i(\\d+)-t(\\d+)-n(\\d+)\\.(data|progress)");
+    private static final Pattern FINISHED = Pattern.compile("snapshot-g(\\d+)-i(\\d+)-t(\\d+)\\.snap");
     private static final int SLOT_BYTES = 64;
     private static final int SLOT_PAYLOAD_BYTES = 4 + 8 + 8 + 8 + 4;
     private static final int MAGIC = 0x464c5350; // "FLSP"
@@ -99,6 +110,110 @@ public final class FileSnapshotSink implements SnapshotSink {
         }
     }
 
+    /**
+     * Every regular file in the directory counts (whatever takes the disk counts), except the
+     * group's partials (reused or discarded by {@code begin}, or open), the open partials of other
+     * groups, and the finished file this key would replace.
+     */
+    @Override
+    public long storedBytesBeside(SnapshotKey key) throws IOException {
+        long total = 0;
+        for (Path file : listFiles()) {
+            String name = file.getFileName().toString();
+            Matcher p = PARTIAL_FILE.matcher(name);
+            if (p.matches()) {
+                SnapshotKey other = keyOf(p);
+                if (other != null && (other.groupId() == key.groupId() || open.containsKey(other))) {
+                    continue;
+                }
+            } else {
+                Matcher f = FINISHED.matcher(name);
+                if (f.matches() && name.equals(snapshotFile(key.groupId(), key.index(), key.term()).getFileName().toString())) {
+                    continue;
+                }
+            }
+            total += sizeOf(file);
+        }
+        return total;
+    }
+
+    @Override
+    public SnapshotRetention.Swept discardUnneeded(SnapshotRetention retention) throws IOException {
+        int partials = 0;
+        int images = 0;
+        long freed = 0;
+        for (Path file : listFiles()) {
+            String name = file.getFileName().toString();
+            Matcher p = PARTIAL_FILE.matcher(name);
+            Matcher f = FINISHED.matcher(name);
+            boolean unneeded;
+            if (p.matches()) {
+                SnapshotKey key = keyOf(p);
+                unneeded = key != null && !open.containsKey(key) && !retention.needs(key.groupId(), key.index());
+            } else if (f.matches()) {
+                long[] id = parse(f, 2);
+                unneeded = id != null && !retention.needs(id[0], id[1]);
+            } else {
+                unneeded = false;
+            }
+            if (!unneeded) {
+                continue;
+            }
+            long bytes = sizeOf(file);
+            if (Files.deleteIfExists(file)) {
+                freed += bytes;
+                if (f.matches()) {
+                    images++;
+                } else if (name.endsWith(".data")) {
+                    partials++;
+                }
+            }
+        }
+        if (partials + images > 0 || freed > 0) {
+            forceDirectory();
+        }
+        return new SnapshotRetention.Swept(0, partials, images, freed);
+    }
+
+    private List<Path> listFiles() throws IOException {
+        List<Path> list = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+            for (Path file : files) {
+                if (Files.isRegularFile(file)) {
+                    list.add(file);
+                }
+            }
+        }
+        return list;
+    }
+
+    /** The size of a file another thread may delete (the runtime deletes installed images): 0 once gone. */
+    private static long sizeOf(Path file) throws IOException {
+        try {
+            return Files.size(file);
+        } catch (NoSuchFileException e) {
+            return 0;
+        }
+    }
+
+    /** The first {@code count} numeric groups of a match, or null if one does not fit a long (not a name this sink wrote). */
+    private static long[] parse(Matcher m, int count) {
+        long[] values = new long[count];
+        try {
+            for (int i = 0; i < count; i++) {
+                values[i] = Long.parseLong(m.group(i + 1));
+            }
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        return values;
+    }
+
+    private static SnapshotKey keyOf(Matcher partial) {
+        long[] v = parse(partial, 4);
+        return v == null ? null : new SnapshotKey(v[3], v[0], v[1], v[2]);
+    }
+
     /** Only the newest snapshot of a group matters: partials of the group under other keys are deleted. */
     private void discardOtherPartials(SnapshotKey key) throws IOException {
         boolean deleted = false;
@@ -108,9 +223,8 @@ public final class FileSnapshotSink implements SnapshotSink {
                 if (!m.matches()) {
                     continue;
                 }
-                SnapshotKey other = new SnapshotKey(Long.parseLong(m.group(4)), Long.parseLong(m.group(1)),
-                        Long.parseLong(m.group(2)), Long.parseLong(m.group(3)));
-                if (other.groupId() == key.groupId() && !other.equals(key) && !open.containsKey(other)) {
+                SnapshotKey other = keyOf(m);
+                if (other != null && other.groupId() == key.groupId() && !other.equals(key) && !open.containsKey(other)) {
                     Files.deleteIfExists(progressFile(other));
                     Files.deleteIfExists(file);
                     deleted = true;

@@ -51,6 +51,44 @@ public final class InMemorySnapshotSink implements SnapshotSink {
         return partials.size();
     }
 
+    /** Finished snapshots of other groups (a finish replaces the group's) and partials of other groups not open. */
+    @Override
+    public long storedBytesBeside(SnapshotKey key) {
+        long total = 0;
+        for (Received r : received.values()) {
+            if (r.key().groupId() != key.groupId()) {
+                total += r.bytes().length;
+            }
+        }
+        for (Partial p : partials.values()) {
+            if (p.key.groupId() != key.groupId() && !open.containsKey(p.key)) {
+                total += p.durableBytes;
+            }
+        }
+        return total;
+    }
+
+    @Override
+    public SnapshotRetention.Swept discardUnneeded(SnapshotRetention retention) {
+        int images = 0;
+        int partialCount = 0;
+        long freed = 0;
+        for (Received r : received.values()) {
+            if (!retention.needs(r.key().groupId(), r.key().index()) && received.remove(r.key().groupId(), r)) {
+                images++;
+                freed += r.bytes().length;
+            }
+        }
+        for (Partial p : partials.values()) {
+            if (!open.containsKey(p.key) && !retention.needs(p.key.groupId(), p.key.index())
+                    && partials.remove(p.key, p)) {
+                partialCount++;
+                freed += p.durableBytes;
+            }
+        }
+        return new SnapshotRetention.Swept(0, partialCount, images, freed);
+    }
+
     @Override
     public Writer begin(SnapshotKey key, long totalBytes) throws IOException {
         if (totalBytes > Integer.MAX_VALUE - 8) {

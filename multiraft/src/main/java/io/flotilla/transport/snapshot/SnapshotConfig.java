@@ -25,12 +25,21 @@ import java.net.InetSocketAddress;
  * @param idleTimeoutMs                 a connection on which nothing arrives for this long is closed (and resumed later)
  * @param connectTimeoutMs              a dial that has not connected by then fails (and is retried)
  * @param writeBufferHighWaterMarkBytes queued outbound bytes above which the sender stops producing chunks
+ * @param maxImageBytes                 largest snapshot image the receiver takes: an offer of a larger one is
+ *                                      refused (INVALID_OFFER) before anything is stored, and the sender reports
+ *                                      it failed without retrying
+ * @param maxReceivedBytes              most bytes the receiver's sink may hold at once: finished images not yet
+ *                                      deleted, partial transfers, and each transfer in progress at its full size.
+ *                                      An offer that would pass it is refused (SINK_ERROR) and the sender reports
+ *                                      it failed; the leader offers it again later, once images were installed or
+ *                                      swept ({@link SnapshotReceiver#retain})
  */
 public record SnapshotConfig(long clusterId, long nodeId, InetSocketAddress listenAddress, int protocolVersion,
                              int chunkBytes, long windowBytes, int maxFrameBytes, int maxConcurrentSends,
                              int maxConcurrentReceives, int maxQueuedSends, long retryBackoffMinMs,
                              long retryBackoffMaxMs, int maxAttempts, long handshakeTimeoutMs, long idleTimeoutMs,
-                             int connectTimeoutMs, int writeBufferHighWaterMarkBytes) {
+                             int connectTimeoutMs, int writeBufferHighWaterMarkBytes, long maxImageBytes,
+                             long maxReceivedBytes) {
     public static final int PROTOCOL_VERSION = 1;
     public static final int DEFAULT_CHUNK_BYTES = 1 << 20;
     public static final long DEFAULT_WINDOW_BYTES = 4L << 20;
@@ -46,6 +55,19 @@ public record SnapshotConfig(long clusterId, long nodeId, InetSocketAddress list
     public static final long DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
     public static final long DEFAULT_IDLE_TIMEOUT_MS = 30_000;
     public static final int DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
+    /**
+     * 8 GiB. An image is the export of one range's column family, and ranges split long before
+     * this (hundreds of MiB); an export may still hold the other half of a recent split until
+     * compaction, so the bound leaves an order of magnitude of room. What it stops is an offer whose
+     * size is garbage (up to 2^64 - 1 on the wire) or a range whose split fell far behind.
+     */
+    public static final long DEFAULT_MAX_IMAGE_BYTES = 8L << 30;
+    /**
+     * 32 GiB: room for four images of the largest size, the two received at once by default and
+     * two finished ones waiting to be installed, on a disk that also holds the node's log and
+     * state machine.
+     */
+    public static final long DEFAULT_MAX_RECEIVED_BYTES = 32L << 30;
 
     public SnapshotConfig {
         Check.argument(nodeId > 0, "nodeId must be positive, was %d", nodeId);
@@ -70,6 +92,9 @@ public record SnapshotConfig(long clusterId, long nodeId, InetSocketAddress list
         Check.argument(connectTimeoutMs > 0, "connectTimeoutMs must be positive, was %d", connectTimeoutMs);
         Check.argument(writeBufferHighWaterMarkBytes >= 2, "writeBufferHighWaterMarkBytes must be at least 2, was %d",
                 writeBufferHighWaterMarkBytes);
+        Check.argument(maxImageBytes > 0, "maxImageBytes must be positive, was %d", maxImageBytes);
+        Check.argument(maxReceivedBytes >= maxImageBytes,
+                "maxReceivedBytes %d must hold at least one image of maxImageBytes %d", maxReceivedBytes, maxImageBytes);
     }
 
     /** A node receiving on 127.0.0.1:{@code listenPort} (0 = any free port) with default limits. */
@@ -79,7 +104,7 @@ public record SnapshotConfig(long clusterId, long nodeId, InetSocketAddress list
                 DEFAULT_MAX_CONCURRENT_TRANSFERS, DEFAULT_MAX_CONCURRENT_TRANSFERS, DEFAULT_MAX_QUEUED_SENDS,
                 DEFAULT_RETRY_BACKOFF_MIN_MS, DEFAULT_RETRY_BACKOFF_MAX_MS, DEFAULT_MAX_ATTEMPTS,
                 DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS,
-                2 * DEFAULT_CHUNK_BYTES);
+                2 * DEFAULT_CHUNK_BYTES, DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RECEIVED_BYTES);
     }
 
     /**
@@ -91,42 +116,64 @@ public record SnapshotConfig(long clusterId, long nodeId, InetSocketAddress list
         return new SnapshotConfig(clusterId, nodeId, listenAddress, protocolVersion, chunk, window,
                 chunk + FRAME_OVERHEAD_BYTES, maxConcurrentSends, maxConcurrentReceives,
                 maxQueuedSends, retryBackoffMinMs, retryBackoffMaxMs, maxAttempts, handshakeTimeoutMs, idleTimeoutMs,
-                connectTimeoutMs, 2 * chunk);
+                connectTimeoutMs, 2 * chunk, maxImageBytes, maxReceivedBytes);
     }
 
     public SnapshotConfig withConcurrency(int sends, int receives) {
         return new SnapshotConfig(clusterId, nodeId, listenAddress, protocolVersion, chunkBytes, windowBytes,
                 maxFrameBytes, sends, receives, Math.max(maxQueuedSends, sends), retryBackoffMinMs, retryBackoffMaxMs,
-                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes);
+                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes,
+                maxImageBytes, maxReceivedBytes);
     }
 
     public SnapshotConfig withRetry(long backoffMinMs, long backoffMaxMs, int attempts) {
         return new SnapshotConfig(clusterId, nodeId, listenAddress, protocolVersion, chunkBytes, windowBytes,
                 maxFrameBytes, maxConcurrentSends, maxConcurrentReceives, maxQueuedSends, backoffMinMs, backoffMaxMs,
-                attempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes);
+                attempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes,
+                maxImageBytes, maxReceivedBytes);
     }
 
     public SnapshotConfig withTimeoutsMs(long handshakeMs, long idleMs) {
         return new SnapshotConfig(clusterId, nodeId, listenAddress, protocolVersion, chunkBytes, windowBytes,
                 maxFrameBytes, maxConcurrentSends, maxConcurrentReceives, maxQueuedSends, retryBackoffMinMs,
-                retryBackoffMaxMs, maxAttempts, handshakeMs, idleMs, connectTimeoutMs, writeBufferHighWaterMarkBytes);
+                retryBackoffMaxMs, maxAttempts, handshakeMs, idleMs, connectTimeoutMs, writeBufferHighWaterMarkBytes,
+                maxImageBytes, maxReceivedBytes);
     }
 
     public SnapshotConfig withClusterId(long id) {
         return new SnapshotConfig(id, nodeId, listenAddress, protocolVersion, chunkBytes, windowBytes, maxFrameBytes,
                 maxConcurrentSends, maxConcurrentReceives, maxQueuedSends, retryBackoffMinMs, retryBackoffMaxMs,
-                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes);
+                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes,
+                maxImageBytes, maxReceivedBytes);
     }
 
     public SnapshotConfig withProtocolVersion(int version) {
         return new SnapshotConfig(clusterId, nodeId, listenAddress, version, chunkBytes, windowBytes, maxFrameBytes,
                 maxConcurrentSends, maxConcurrentReceives, maxQueuedSends, retryBackoffMinMs, retryBackoffMaxMs,
-                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes);
+                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes,
+                maxImageBytes, maxReceivedBytes);
     }
 
     public SnapshotConfig withMaxFrameBytes(int bytes) {
         return new SnapshotConfig(clusterId, nodeId, listenAddress, protocolVersion, chunkBytes, windowBytes, bytes,
                 maxConcurrentSends, maxConcurrentReceives, maxQueuedSends, retryBackoffMinMs, retryBackoffMaxMs,
-                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes);
+                maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs, writeBufferHighWaterMarkBytes,
+                maxImageBytes, maxReceivedBytes);
+    }
+
+    /** The largest image the receiver takes ({@link #maxImageBytes}). */
+    public SnapshotConfig withMaxImageBytes(long bytes) {
+        return new SnapshotConfig(clusterId, nodeId, listenAddress, protocolVersion, chunkBytes, windowBytes,
+                maxFrameBytes, maxConcurrentSends, maxConcurrentReceives, maxQueuedSends, retryBackoffMinMs,
+                retryBackoffMaxMs, maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs,
+                writeBufferHighWaterMarkBytes, bytes, maxReceivedBytes);
+    }
+
+    /** The largest image the receiver takes and the most bytes its sink holds ({@link #maxReceivedBytes}). */
+    public SnapshotConfig withImageLimits(long imageBytes, long receivedBytes) {
+        return new SnapshotConfig(clusterId, nodeId, listenAddress, protocolVersion, chunkBytes, windowBytes,
+                maxFrameBytes, maxConcurrentSends, maxConcurrentReceives, maxQueuedSends, retryBackoffMinMs,
+                retryBackoffMaxMs, maxAttempts, handshakeTimeoutMs, idleTimeoutMs, connectTimeoutMs,
+                writeBufferHighWaterMarkBytes, imageBytes, receivedBytes);
     }
 }

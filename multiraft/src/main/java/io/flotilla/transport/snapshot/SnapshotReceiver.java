@@ -42,6 +42,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongPredicate;
@@ -55,7 +57,14 @@ import java.util.zip.CRC32C;
  *
  * <p>Threads: one Netty event-loop thread owns the listening socket, every connection, every open
  * {@link SnapshotSink.Writer} and all state here (the single-writer principle); the sink is called
- * only on it. {@link #close} may be called from any thread.
+ * only on it. {@link #retain}, {@link #dropSender} and {@link #close} may be called from any thread.
+ *
+ * <p>What a sender can make this node store is bounded: only the nodes {@code senderAllowed} names
+ * get past the handshake; an offer of an image over {@link SnapshotConfig#maxImageBytes} is refused
+ * (INVALID_OFFER) before the sink sees it; an offer that would make the sink hold more than
+ * {@link SnapshotConfig#maxReceivedBytes} (stored images, plus every transfer in progress at its
+ * full size) is refused (SINK_ERROR, reported failed by the sender; its leader tries again later);
+ * and {@link #retain} sweeps away the images the runtime no longer needs.
  *
  * <p>At most {@link SnapshotConfig#maxConcurrentReceives} transfers run at once; an offer beyond
  * that is refused with BUSY and the sender retries with backoff. A transfer whose connection breaks
@@ -129,16 +138,15 @@ public final class SnapshotReceiver implements AutoCloseable {
         this.serverChannel = bind.channel();
     }
 
-    /** Starts a receiver that accepts snapshots from any other node of the cluster. */
-    public static SnapshotReceiver start(SnapshotConfig config, SnapshotSink sink, Listener listener) throws IOException {
-        return start(config, sink, listener, node -> true);
-    }
-
     /**
-     * Binds {@link SnapshotConfig#listenAddress} and starts accepting transfers.
+     * Binds {@link SnapshotConfig#listenAddress} and starts accepting transfers from the nodes
+     * {@code senderAllowed} names. A handshake from any other node is refused with
+     * {@link HandshakeRefusal#SENDER_ID}, logged and counted, and its connection closed before
+     * anything is stored: a snapshot installs a group's whole state, so only a peer may send one.
      *
-     * @param senderAllowed which node ids may send (the runtime passes its peer set); 0 and this
-     *                      node are always refused
+     * @param senderAllowed which node ids may send: the runtime's peer set, read on the receiver's
+     *                      I/O thread at each handshake, so it must be thread-safe. 0 and this node
+     *                      are always refused
      * @throws IOException if the address cannot be bound
      */
     public static SnapshotReceiver start(SnapshotConfig config, SnapshotSink sink, Listener listener,
@@ -181,6 +189,83 @@ public final class SnapshotReceiver implements AutoCloseable {
                 .awaitUninterruptibly(SHUTDOWN_TIMEOUT_MS + 1_000)) {
             LOG.log(Level.WARNING, "node " + config.nodeId() + ": snapshot receiver did not stop within "
                     + (SHUTDOWN_TIMEOUT_MS + 1_000) + " ms");
+        }
+    }
+
+    /**
+     * Closes every connection from {@code nodeId} and discards the transfers on them: the node is no
+     * longer a peer ({@code senderAllowed} already refuses its new handshakes, and a connection past
+     * its handshake must not go on writing). Any thread; returns at once, the work runs on the I/O
+     * thread.
+     */
+    public void dropSender(long nodeId) {
+        if (closed) {
+            return;
+        }
+        try {
+            loop.execute(() -> {
+                for (Connection c : new ArrayList<>(connections)) {
+                    if (c.senderNodeId == nodeId) {
+                        c.discardAndClose("node " + nodeId + " is no longer a peer");
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Closing: every connection is being closed anyway.
+        }
+    }
+
+    /**
+     * Sweeps away what {@code retention} does not need: each transfer in progress of an unneeded
+     * image is failed (its sender hears SINK_ERROR and reports the transfer failed) and discarded,
+     * then the sink deletes the unneeded finished snapshots and partial transfers.
+     *
+     * <p>Any thread; returns at once. The sweep runs on the I/O thread, which owns the sink, so it
+     * never races a transfer's writes; the future completes there with what was removed, or
+     * exceptionally if the sink failed (what it deleted stays deleted; the next sweep retries) or
+     * the receiver is closed. Stages chained on it run on the I/O thread: they must not block.
+     */
+    public CompletableFuture<SnapshotRetention.Swept> retain(SnapshotRetention retention) {
+        Objects.requireNonNull(retention, "retention");
+        CompletableFuture<SnapshotRetention.Swept> done = new CompletableFuture<>();
+        if (closed) {
+            done.completeExceptionally(new IllegalStateException("node " + config.nodeId()
+                    + ": the snapshot receiver is closed; nothing was swept"));
+            return done;
+        }
+        try {
+            loop.execute(() -> sweep(retention, done));
+        } catch (RejectedExecutionException e) {
+            done.completeExceptionally(new IllegalStateException("node " + config.nodeId()
+                    + ": the snapshot receiver is closing; nothing was swept", e));
+        }
+        return done;
+    }
+
+    private void sweep(SnapshotRetention retention, CompletableFuture<SnapshotRetention.Swept> done) {
+        try {
+            int aborted = 0;
+            for (Connection c : new ArrayList<>(active.values())) {
+                if (!retention.needs(c.key.groupId(), c.key.index())) {
+                    stats.retentionAborts.incrementAndGet();
+                    c.fail(FailureReason.SINK_ERROR, "node " + config.nodeId() + " no longer needs the " + c.key
+                            + ": the group is not hosted here, or needs only newer images");
+                    aborted++;
+                }
+            }
+            // A repeated offer of a swept image must be received again, not answered "ok".
+            recentlyCompleted.keySet().removeIf(k -> !retention.needs(k.groupId(), k.index()));
+            SnapshotRetention.Swept swept = sink.discardUnneeded(retention)
+                    .plus(new SnapshotRetention.Swept(aborted, 0, 0, 0));
+            if (!swept.equals(SnapshotRetention.Swept.NOTHING)) {
+                LOG.log(Level.INFO, "node " + config.nodeId() + ": swept received snapshots no group needs ("
+                        + retention + "): " + swept);
+            }
+            done.complete(swept);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "node " + config.nodeId() + ": sweeping received snapshots failed; the next sweep"
+                    + " retries", e);
+            done.completeExceptionally(e);
         }
     }
 
@@ -306,6 +391,13 @@ public final class SnapshotReceiver implements AutoCloseable {
 
         private void onHandshake(Handshake h) {
             HandshakeRefusal refusal = SnapshotFrames.check(h, config, senderAllowed);
+            if (refusal == HandshakeRefusal.SENDER_ID) {
+                refuse(refusal, "handshake " + SnapshotFrames.describe(h) + ": node "
+                        + Long.toUnsignedString(h.getSenderNodeId()) + " is not a peer of node " + config.nodeId()
+                        + ", which takes snapshots only from its peers (is the sender's membership newer than"
+                        + " this node's peer set?)");
+                return;
+            }
             if (refusal != null) {
                 refuse(refusal, "handshake " + SnapshotFrames.describe(h) + " does not match node " + config.nodeId()
                         + " of cluster " + Long.toUnsignedString(config.clusterId()) + ", snapshot protocol version "
@@ -329,6 +421,14 @@ public final class SnapshotReceiver implements AutoCloseable {
                         + " of at most " + maxChunkBytes + " bytes (raise its maxFrameBytes or lower the sender's chunkBytes)");
                 return;
             }
+            // Before the sink sees the offer: a size from the wire must not reach a file or an allocation unchecked.
+            if (totalBytes > config.maxImageBytes()) {
+                stats.imagesTooLarge.incrementAndGet();
+                refuseOffer(FailureReason.INVALID_OFFER, "offer of " + key + " with " + totalBytes + " bytes; node "
+                        + config.nodeId() + " takes images of at most maxImageBytes = " + config.maxImageBytes()
+                        + " bytes (split the range, or raise maxImageBytes on the receiving node)");
+                return;
+            }
             if (recentlyCompleted.containsKey(key)) {
                 // The outcome of a finished transfer was lost with its connection: answer it again.
                 phase = Phase.CLOSING;
@@ -345,6 +445,9 @@ public final class SnapshotReceiver implements AutoCloseable {
                 stats.busyRefusals.incrementAndGet();
                 refuseOffer(FailureReason.BUSY, "node " + config.nodeId() + " is receiving "
                         + active.size() + " snapshots, its maximum; retry later");
+                return;
+            }
+            if (!fitsBesideStored()) {
                 return;
             }
             try {
@@ -373,6 +476,38 @@ public final class SnapshotReceiver implements AutoCloseable {
             }
             ctx.writeAndFlush(SnapshotFrames.encode(ctx.alloc(), SnapshotFrame.newBuilder()
                     .setAccept(Accept.newBuilder().setResumeOffset(resume)).build()));
+        }
+
+        /**
+         * Whether this offer fits in {@link SnapshotConfig#maxReceivedBytes} beside what the sink
+         * stores and the full size of every transfer in progress (a transfer's room is taken when
+         * it is accepted, so transfers running at once cannot together pass the bound); refuses the
+         * offer if not.
+         */
+        private boolean fitsBesideStored() {
+            long stored;
+            try {
+                stored = sink.storedBytesBeside(key);
+            } catch (IOException e) {
+                LOG.log(Level.ERROR, "node " + config.nodeId() + ": cannot measure the stored snapshots for " + key, e);
+                refuseOffer(FailureReason.SINK_ERROR, "node " + config.nodeId() + " cannot measure its stored snapshots: "
+                        + e);
+                return false;
+            }
+            long reserved = 0;
+            for (Connection c : active.values()) {
+                reserved += c.totalBytes;
+            }
+            if (stored + reserved + totalBytes <= config.maxReceivedBytes()) {
+                return true;
+            }
+            stats.capacityRefusals.incrementAndGet();
+            refuseOffer(FailureReason.SINK_ERROR, "node " + config.nodeId() + " stores " + stored + " bytes of received"
+                    + " snapshots and has " + reserved + " bytes taken by " + active.size() + " transfers in progress;"
+                    + " this " + totalBytes + "-byte image would pass its maxReceivedBytes of " + config.maxReceivedBytes()
+                    + ". The leader retries later, once images are installed or swept; if this persists, check that the"
+                    + " runtime sweeps images its groups no longer need, or raise maxReceivedBytes");
+            return false;
         }
 
         private void onChunk(Chunk chunk) {
@@ -503,6 +638,24 @@ public final class SnapshotReceiver implements AutoCloseable {
                 releaseSlot();
                 stats.suspended.incrementAndGet();
             }
+        }
+
+        /** Closes the connection without an outcome and discards its transfer: nothing of it is kept. */
+        void discardAndClose(String reason) {
+            if (phase == Phase.CLOSING && writer == null) {
+                return;
+            }
+            LOG.log(Level.WARNING, "node " + config.nodeId() + ": closing the snapshot connection from "
+                    + ctx.channel().remoteAddress() + (key == null ? "" : " (" + key + ")") + " and discarding what"
+                    + " it sent: " + reason);
+            if (writer != null) {
+                writer.abort();
+                writer = null;
+                releaseSlot();
+                stats.receivesFailed.incrementAndGet();
+            }
+            phase = Phase.CLOSING;
+            ctx.close();
         }
 
         void suspendAndClose(String reason) {

@@ -6,7 +6,7 @@ import java.nio.ByteBuffer;
 /**
  * Where the receiving node stores incoming snapshot bytes; the engine implements it with files it
  * then ingests ({@link FileSnapshotSink} is the reference). Called only by the
- * {@link SnapshotReceiver}'s I/O thread.
+ * {@link SnapshotReceiver}'s I/O thread (its retention sweeps included).
  *
  * <p>Life of a transfer: {@link #begin} → {@link Writer#write} (with {@link Writer#sync} after each
  * batch) → {@link Writer#finish} or {@link Writer#abort}; or {@link Writer#suspend} when the
@@ -23,6 +23,26 @@ public interface SnapshotSink {
      * @throws IOException if the sink cannot store data: the offer is refused with SINK_ERROR
      */
     Writer begin(SnapshotKey key, long totalBytes) throws IOException;
+
+    /**
+     * Bytes this sink holds that a transfer of {@code key} must fit beside, for
+     * {@link SnapshotConfig#maxReceivedBytes}: finished snapshots and partial transfers that are not
+     * open, except what {@link #begin} of {@code key} would reuse (its own partial) or discard, and
+     * a finished snapshot of the same key (which finishing it replaces). Open transfers are not
+     * counted: the receiver counts each at its full size.
+     */
+    long storedBytesBeside(SnapshotKey key) throws IOException;
+
+    /**
+     * Deletes every finished snapshot and every partial transfer that is not open whose group and
+     * index {@code retention} does not {@link SnapshotRetention#needs need}. The receiver fails the
+     * open transfers retention does not need first, so none is left open.
+     *
+     * @return what was deleted ({@code transfersAborted} is 0: the receiver counts those)
+     * @throws IOException if the store cannot be listed or a deletion fails; what was deleted
+     *                     before stays deleted, and the next sweep retries the rest
+     */
+    SnapshotRetention.Swept discardUnneeded(SnapshotRetention retention) throws IOException;
 
     /** One open transfer. Invariant: {@code durableBytes() <= bytesWritten() <= totalBytes}. */
     interface Writer {

@@ -28,6 +28,9 @@ public final class SnapshotStats {
     // Receiver side.
     final AtomicLong offersAccepted = new AtomicLong();
     final AtomicLong busyRefusals = new AtomicLong();
+    final AtomicLong imagesTooLarge = new AtomicLong();
+    final AtomicLong capacityRefusals = new AtomicLong();
+    final AtomicLong retentionAborts = new AtomicLong();
     final AtomicLong activeReceives = new AtomicLong();
     final AtomicLong maxActiveReceives = new AtomicLong();
     final AtomicLong chunksReceived = new AtomicLong();
@@ -122,6 +125,21 @@ public final class SnapshotStats {
         return busyRefusals.get();
     }
 
+    /** Offers refused (INVALID_OFFER) because the image is larger than {@code maxImageBytes}. */
+    public long imagesTooLarge() {
+        return imagesTooLarge.get();
+    }
+
+    /** Offers refused (SINK_ERROR) because the sink would hold more than {@code maxReceivedBytes}. */
+    public long capacityRefusals() {
+        return capacityRefusals.get();
+    }
+
+    /** Transfers in progress that a retention sweep failed and discarded: their group no longer needs them. */
+    public long retentionAborts() {
+        return retentionAborts.get();
+    }
+
     public long activeReceives() {
         return activeReceives.get();
     }
@@ -208,6 +226,9 @@ public final class SnapshotStats {
                 .append(", maxActiveSends=").append(maxActiveSends).append(", queuedSends=").append(queuedSends)
                 .append(", maxInFlightBytes=").append(maxInFlightBytes)
                 .append(", offersAccepted=").append(offersAccepted).append(", busyRefusals=").append(busyRefusals)
+                .append(", imagesTooLarge=").append(imagesTooLarge)
+                .append(", capacityRefusals=").append(capacityRefusals)
+                .append(", retentionAborts=").append(retentionAborts)
                 .append(", activeReceives=").append(activeReceives).append(", maxActiveReceives=").append(maxActiveReceives)
                 .append(", chunksReceived=").append(chunksReceived).append(", chunkBytesReceived=").append(chunkBytesReceived)
                 .append(", bytesAcked=").append(bytesAcked).append(", receivesCompleted=").append(receivesCompleted)

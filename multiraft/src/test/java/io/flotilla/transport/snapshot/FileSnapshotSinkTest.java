@@ -104,4 +104,38 @@ class FileSnapshotSinkTest {
         assertThat(Files.exists(sink.progressFile(newer))).isFalse();
         assertThat(fileCount()).isEqualTo(2);
     }
+
+    @Test
+    void storedBytesAndSweepsLeaveOpenTransfersToTheReceiver() throws IOException {
+        FileSnapshotSink sink = new FileSnapshotSink(dir);
+        byte[] data = randomBytes(3, 5_000);
+        SnapshotSink.Writer finished = sink.begin(new SnapshotKey(1, 7, 10, 1), data.length);
+        write(finished, data, 0, data.length);
+        finished.finish(finished.checksum());
+        SnapshotSink.Writer suspended = sink.begin(new SnapshotKey(1, 8, 20, 1), data.length);
+        write(suspended, data, 0, 2_000);
+        suspended.suspend();
+        SnapshotSink.Writer open = sink.begin(KEY, data.length);
+        write(open, data, 0, 3_000);
+        open.sync();
+        long suspendedBytes = Files.size(dir.resolve("partial-g8-i20-t1-n1.data"))
+                + Files.size(dir.resolve("partial-g8-i20-t1-n1.progress"));
+
+        assertThat(sink.storedBytesBeside(new SnapshotKey(1, 50, 1, 1))).as("finished + suspended; the open one is"
+                + " the receiver's to count").isEqualTo(data.length + suspendedBytes);
+        assertThat(sink.storedBytesBeside(new SnapshotKey(3, 8, 30, 1))).as("begin of group 8 discards its partial")
+                .isEqualTo(data.length);
+        assertThat(sink.storedBytesBeside(new SnapshotKey(1, 7, 10, 1))).as("finishing it replaces the file")
+                .isEqualTo(suspendedBytes);
+
+        SnapshotRetention.Swept swept = sink.discardUnneeded(SnapshotRetention.builder(group -> true).build());
+        assertThat(swept).isEqualTo(new SnapshotRetention.Swept(0, 1, 1, data.length + suspendedBytes));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).sorted())
+                    .containsExactly("partial-g9-i100-t2-n1.data", "partial-g9-i100-t2-n1.progress");
+        }
+        write(open, data, 3_000, data.length);
+        open.finish(InMemorySnapshotSource.crc32c(data));
+        assertThat(Files.readAllBytes(sink.snapshotFile(9, 100, 2))).isEqualTo(data);
+    }
 }

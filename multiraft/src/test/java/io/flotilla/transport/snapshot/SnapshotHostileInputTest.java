@@ -5,6 +5,7 @@ import static io.flotilla.transport.TransportTestSupport.concat;
 import static io.flotilla.transport.TransportTestSupport.frame;
 import static io.flotilla.transport.TransportTestSupport.rawConnect;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.CLUSTER;
+import static io.flotilla.transport.snapshot.SnapshotTestSupport.PEERS_OF_2;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.config;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.handshake;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.randomBytes;
@@ -48,7 +49,7 @@ class SnapshotHostileInputTest {
     @BeforeEach
     void start() throws IOException {
         receiver = SnapshotReceiver.start(config(2).withChunking(CHUNK, 2L * CHUNK).withTimeoutsMs(300, 30_000),
-                sink, received);
+                sink, received, PEERS_OF_2);
     }
 
     @AfterEach
@@ -123,6 +124,8 @@ class SnapshotHostileInputTest {
                 "another protocol version");
         assertRejected(handshake(CLUSTER, 2, 2, VERSION), s -> s.handshakesRefused(HandshakeRefusal.SENDER_ID),
                 "a sender claiming to be node 2 itself");
+        assertRejected(handshake(CLUSTER, 4, 2, VERSION), s -> s.handshakesRefused(HandshakeRefusal.SENDER_ID),
+                "node 4, not a peer of node 2");
         byte[] garbage = new byte[16];
         Arrays.fill(garbage, (byte) 0xFF);
         assertRejected(frame(garbage), s -> s.handshakesRefused(HandshakeRefusal.NOT_A_HANDSHAKE), "garbage");

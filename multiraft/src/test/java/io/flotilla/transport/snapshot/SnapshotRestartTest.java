@@ -1,5 +1,6 @@
 package io.flotilla.transport.snapshot;
 
+import static io.flotilla.transport.snapshot.SnapshotTestSupport.PEERS_OF_2;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.config;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.randomBytes;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.waitUntil;
@@ -37,7 +38,8 @@ class SnapshotRestartTest {
 
         try (SnapshotSender sender = SnapshotSender.start(config(1).withChunking(CHUNK, 2L * CHUNK), source, sent,
                 failpoints)) {
-            SnapshotReceiver first = SnapshotReceiver.start(receiverConfig, new FileSnapshotSink(dir), received1);
+            SnapshotReceiver first = SnapshotReceiver.start(receiverConfig, new FileSnapshotSink(dir), received1,
+                    PEERS_OF_2);
             try {
                 sender.addPeer(2, first.localAddress());
                 sender.send(2, 4, 700, 9);
@@ -45,7 +47,7 @@ class SnapshotRestartTest {
                 assertThat(Files.size(dir.resolve("partial-g4-i700-t9-n1.data"))).isEqualTo(6L * CHUNK);
             } finally {
                 try (SnapshotReceiver second = SnapshotReceiver.start(receiverConfig, new FileSnapshotSink(dir),
-                        received2)) {
+                        received2, PEERS_OF_2)) {
                     // The restarted node comes back at another port; the sender's next dial goes there.
                     sender.addPeer(2, second.localAddress());
                     first.close();

@@ -1,5 +1,6 @@
 package io.flotilla.transport.snapshot;
 
+import static io.flotilla.transport.snapshot.SnapshotTestSupport.PEERS_OF_2;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.config;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.randomBytes;
 import static io.flotilla.transport.snapshot.SnapshotTestSupport.waitUntil;
@@ -36,7 +37,7 @@ class SnapshotStreamingTest {
     }
 
     private void start(SnapshotConfig senderConfig, SnapshotConfig receiverConfig) throws IOException {
-        receiver = SnapshotReceiver.start(receiverConfig, sink, received);
+        receiver = SnapshotReceiver.start(receiverConfig, sink, received, PEERS_OF_2);
         toClose.add(receiver);
         sender = SnapshotSender.start(senderConfig, source, sent, failpoints);
         toClose.add(sender);

@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongPredicate;
 import java.util.function.Supplier;
 
 /** Helpers for snapshot streaming tests: deadline waits, recording listeners, data, raw frames. Test thread only. */
@@ -33,6 +34,9 @@ final class SnapshotTestSupport {
             LockSupport.parkNanos(1_000_000);
         }
     }
+
+    /** The senders node 2's receiver takes in these tests: nodes 1 and 3 (tests of refusals use others). */
+    static final LongPredicate PEERS_OF_2 = node -> node == 1 || node == 3;
 
     /** Test-friendly timings: fast retries. */
     static SnapshotConfig config(long nodeId) {
