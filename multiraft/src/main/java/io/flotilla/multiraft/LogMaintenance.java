@@ -8,6 +8,7 @@ import io.flotilla.wal.WalRecord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.LongPredicate;
 
 /**
  * Keeps a worker's share of the shared log small: compaction of each group's log down to what the
@@ -62,9 +63,15 @@ final class LogMaintenance {
     /** Sum of {@link Replica#rewrittenBytes} over this worker's groups. */
     private long rewrittenLiveBytes;
     private long passes;
+    /** Group ids that belong to this worker (the snapshot channel's sweep decides only for those). */
+    private final LongPredicate ownedHere;
+    private final ReplicaLifecycle lifecycle;
 
     LogMaintenance(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine,
-            ReplicaSet replicas, SnapshotShipping shipping, LogRounds rounds, LogPurgeTracker purges, WorkerStats stats) {
+            ReplicaSet replicas, SnapshotShipping shipping, LogRounds rounds, LogPurgeTracker purges, WorkerStats stats,
+            ReplicaLifecycle lifecycle, LongPredicate ownedHere) {
+        this.lifecycle = lifecycle;
+        this.ownedHere = ownedHere;
         this.nodeId = nodeId;
         this.workerId = workerId;
         this.config = config;
@@ -189,6 +196,7 @@ final class LogMaintenance {
             oldest = Math.min(oldest, index.oldestLiveSegment());
         }
         purges.publish(workerId, oldest, rewrittenLiveBytes);
+        shipping.retainNeeded(ownedHere, replicas.recovered.values(), lifecycle.creating());
         if (!lagging.isEmpty()) {
             rewriteLagging();
         }

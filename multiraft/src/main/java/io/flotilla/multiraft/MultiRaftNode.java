@@ -49,7 +49,9 @@ public final class MultiRaftNode implements AutoCloseable {
         this.status = new NodeStatus(config.nodeId());
         this.purges = new LogPurgeTracker(config.nodeId(), workers.length);
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges, env, status);
+            int worker = i;
+            workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges,
+                    env, status, groupId -> workerIndex(groupId) == worker);
         }
         // Every group the log recovered goes to its worker now, on this thread: the workers never
         // share the log's map of recovered indexes, and each counts those groups' records as live

@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.LongPredicate;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 /**
@@ -99,7 +100,8 @@ final class RaftWorker implements Runnable {
     private long nextHeartbeatTick;
 
     RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
-            SnapshotStreams streams, NodeLiveness liveness, LogPurgeTracker purges, RuntimeEnvironment env, NodeStatus status) {
+            SnapshotStreams streams, NodeLiveness liveness, LogPurgeTracker purges, RuntimeEnvironment env, NodeStatus status,
+            LongPredicate ownedHere) {
         this.nodeId = nodeId;
         this.workerId = workerId;
         this.config = config;
@@ -120,7 +122,7 @@ final class RaftWorker implements Runnable {
         this.lifecycle = new ReplicaLifecycle(nodeId, workerId, config, wal, reader, stateMachine, liveness, replicas,
                 rounds, requests, shipping);
         this.maintenance = new LogMaintenance(nodeId, workerId, config, wal, stateMachine, replicas, shipping, rounds,
-                purges, stats);
+                purges, stats, lifecycle, ownedHere);
         lifecycle.attach(maintenance);
         this.apply = new ApplyStage(nodeId, config, stateMachine, replicas, outbox, requests, shipping, maintenance,
                 lifecycle, stats);

@@ -71,6 +71,10 @@ final class ReplicaLifecycle {
         this.maintenance = maintenance;
     }
 
+    Iterable<WalGroupIndex> creating() {
+        return creating.values();
+    }
+
     WalGroupIndex creatingIndex(long groupId) {
         return creating.isEmpty() ? null : creating.get(groupId);
     }

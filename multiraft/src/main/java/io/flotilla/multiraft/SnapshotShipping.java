@@ -13,6 +13,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.function.LongPredicate;
+import io.flotilla.transport.snapshot.SnapshotRetention;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
@@ -213,6 +215,35 @@ final class SnapshotShipping {
     void dropRetainedImage(Replica r) {
         streams.deleteReceived(r.groupId, r.retainedImageIndex, true);
         r.retainedImageIndex = 0;
+    }
+
+    /**
+     * Part of the log sweep: asks the channel to delete the received images (finished or partial)
+     * that no group of this worker needs: those of groups it does not host (removed, unknown) and,
+     * for hosted ones, those below what the group may still install. The deletion runs on the
+     * channel's I/O thread; a failure is retried at the next sweep.
+     */
+    void retainNeeded(LongPredicate ownedHere, Iterable<WalGroupIndex> recovered, Iterable<WalGroupIndex> creating) {
+        if (streams == null) {
+            return;
+        }
+        SnapshotRetention.Builder keep = SnapshotRetention.builder(ownedHere);
+        for (Replica r : replicas.all()) {
+            keep.host(r.groupId, r.retainedImageIndex > 0 ? r.retainedImageIndex : r.node.appliedIndex() + 1);
+        }
+        // Not created yet: the image its log's snapshot mark names may be needed to restore it.
+        for (WalGroupIndex index : recovered) {
+            keep.host(index.groupId(), index.snapshotIndex());
+        }
+        for (WalGroupIndex index : creating) {
+            keep.host(index.groupId(), 0);
+        }
+        streams.retainReceived(keep.build()).whenComplete((swept, error) -> {
+            if (error != null) {
+                LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": deleting received snapshot images no group"
+                        + " needs failed; the next log sweep tries again", error);
+            }
+        });
     }
 
     /** The replica was removed: every image received for it goes. */
