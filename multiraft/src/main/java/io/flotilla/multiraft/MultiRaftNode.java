@@ -148,7 +148,11 @@ public final class MultiRaftNode implements AutoCloseable {
     /**
      * Removes this node's replica of {@code groupId} for good (normally after a membership change
      * removed it, which the runtime also does by itself): a tombstone in the log keeps it from ever
-     * being created again.
+     * being created again, and the state machine drops the group once the tombstone is durable. Also
+     * for a group the log recovered ({@link Wal#recoveredGroups()}) that the owner does not create
+     * again: its records would otherwise hold log segments for ever. If the replica led the group,
+     * proposals that may still commit are answered {@code onOutcomeUnknown} and its followers are
+     * told (in the node heartbeat) so that they elect a new leader.
      */
     public boolean destroyReplica(long groupId) {
         return workerOf(groupId).destroyReplica(groupId);

@@ -163,13 +163,20 @@ final class ReplicaLifecycle {
         replicas.add(r);
     }
 
-    /** Removes the replica of {@code groupId} for good, if hosted (or as soon as its bootstrap is durable). */
+    /**
+     * Removes the replica of {@code groupId} for good: a hosted one, one whose bootstrap is on its
+     * way (as soon as it is durable), or one the log recovered that the owner has not created again
+     * (its records would otherwise hold log segments for ever).
+     */
     void destroy(long groupId) {
         Replica r = replicas.get(groupId);
         if (r != null) {
             destroy(r);
         } else if (creating.containsKey(groupId)) {
             destroyAfterCreate.add(groupId);
+        } else if (replicas.recovered.containsKey(groupId)) {
+            replicas.tombstones.put(groupId, replicas.recovered.remove(groupId));
+            rounds.addLeading(List.of(new WalRecord.Tombstone(groupId)), () -> dropState(groupId));
         }
     }
 
