@@ -14,6 +14,7 @@ import io.flotilla.wal.WalCacheBudget;
 import io.flotilla.wal.WalCacheConfig;
 import io.flotilla.wal.WalConfig;
 import io.flotilla.wal.WalWriterConfig;
+import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -218,12 +219,22 @@ public final class RuntimeBench {
         // Garbage of the previous row's cluster is not this row's to collect.
         System.gc();
         Path scratch = BenchEnv.createScratch(o.parent, prefix);
+        // Preallocated log segments are hundreds of MB: an interrupted run (Ctrl-C) still removes them.
+        Thread removeOnExit = new Thread(() -> {
+            try {
+                BenchEnv.deleteTree(scratch);
+            } catch (IOException | RuntimeException e) {
+                System.err.println("could not delete " + scratch + ": " + e);
+            }
+        }, "runtime-bench-scratch-remover");
+        Runtime.getRuntime().addShutdownHook(removeOnExit);
         RuntimeBench b = new RuntimeBench(scratch, o.workers, o.cache);
         try {
             return work.run(b);
         } finally {
             b.close();
             BenchEnv.deleteTree(scratch);
+            Runtime.getRuntime().removeShutdownHook(removeOnExit);
         }
     }
 
@@ -424,7 +435,7 @@ public final class RuntimeBench {
                 if (agree && jitSettled) {
                     return new WarmUp(elapsedS, rates, jitPerWindow, true);
                 }
-                if (elapsedS + o.warmupWindowSeconds > o.warmupMaxSeconds) {
+                if (n >= MIN_WARMUP_WINDOWS && elapsedS + o.warmupWindowSeconds > o.warmupMaxSeconds) {
                     return new WarmUp(elapsedS, rates, jitPerWindow, false);
                 }
             }
