@@ -71,8 +71,9 @@ public final class RuntimeBench {
     /**
      * Compilation is settled when the JIT spent at most this fraction of the last warm-up window
      * compiling. While C2 compiles the hot path of a fresh JVM it spends about a second per second
-     * (measured: 2,600, 2,000 and 1,700 ms in the first three 2 s windows at 64 groups), then a few
-     * tens to a few hundred ms per window as late methods get compiled.
+     * (measured here, with other jobs on the machine: 2,600 to 2,900 ms in the first 2 s window at
+     * 64 groups, about 2,000 in the next two), then tens to a few hundred ms per window as the
+     * last methods get compiled.
      */
     private static final double JIT_SETTLED_FRACTION = 0.10;
     /** Unmeasured load after the competing process starts or stops, so a run measures one condition only. */
@@ -185,7 +186,7 @@ public final class RuntimeBench {
         args.rejectUnused();
 
         System.out.println(BenchEnv.setupLine());
-        System.out.printf("3 nodes in one JVM, Netty over loopback, one WAL per node, %d workers per node, in-memory state machine%n",
+        System.out.printf("3 nodes in one JVM, Netty over loopback, one WAL per node, in-memory state machine; workers per node: %d%n",
                 o.workers);
         if (!o.mode.equals("idle")) {
             System.out.printf(Locale.ROOT, "load: %d proposals of %d B in flight; per row a fresh cluster, warm-up in %.1f s windows"
@@ -310,7 +311,7 @@ public final class RuntimeBench {
     // ---------------------------------------------------------------- load
 
     /** One measured (or warm-up) stretch of load. */
-    private record Run(boolean busy, double seconds, long entries, double p50Ms, double p99Ms, double p999Ms,
+    private record Run(double seconds, long entries, double p50Ms, double p99Ms, double p999Ms,
             double entriesPerFsync, double messagesPerFlush, double cpuUsPerEntry, double competitorCores, double load1) {
         double entriesPerS() {
             return entries / seconds;
@@ -321,7 +322,7 @@ public final class RuntimeBench {
     private record WarmUp(double seconds, List<Double> windowRates, List<Long> windowJitMs, boolean stable) {
     }
 
-    private record LoadRow(int groups, double startSeconds, WarmUp warmUp, List<Run> quiet, List<Run> busy, String threads) {
+    private record LoadRow(int groups, WarmUp warmUp, List<Run> quiet, List<Run> busy, String threads) {
     }
 
     private LoadRow loadRow(int groups, Options o) throws Exception {
@@ -360,7 +361,7 @@ public final class RuntimeBench {
         }
         String threads = threadsPerNode();
         load.drain();
-        return new LoadRow(groups, startS, w, quiet, busy, threads);
+        return new LoadRow(groups, w, quiet, busy, threads);
     }
 
     private static void printRun(int i, int runs, Run r, long competitorPid) {
@@ -472,7 +473,7 @@ public final class RuntimeBench {
                     competitorCores = (cpuAfter - competitorCpuBefore) / (double) elapsedNs;
                 }
             }
-            return new Run(competitor != null, elapsedNs / 1e9, entries,
+            return new Run(elapsedNs / 1e9, entries,
                     h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6, h.getValueAtPercentile(99.9) / 1e6,
                     (double) (after.walEntries - before.walEntries) / Math.max(1, after.walForces - before.walForces),
                     (double) (after.messagesSent - before.messagesSent) / Math.max(1, after.flushes - before.flushes),
