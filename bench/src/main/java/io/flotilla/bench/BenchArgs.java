@@ -32,7 +32,7 @@ final class BenchArgs {
                 values.put(name.substring(0, eq), name.substring(eq + 1));
             } else if (flags.contains(name)) {
                 values.put(name, "true");
-            } else if (i + 1 < args.length) {
+            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
                 values.put(name, args[++i]);
             } else {
                 throw new IllegalArgumentException("option --" + name + " needs a value");
@@ -72,6 +72,23 @@ final class BenchArgs {
         }
         if (!(v >= min && v <= max)) {
             throw new IllegalArgumentException("--" + name + " must be in [" + min + ", " + max + "] seconds, was " + v);
+        }
+        return v;
+    }
+
+    /** A decimal number in [min, max], e.g. a percentage. */
+    double decimal(String name, double defaultValue, double min, double max) {
+        read.add(name);
+        double v = defaultValue;
+        if (values.containsKey(name)) {
+            try {
+                v = Double.parseDouble(values.get(name));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--" + name + " takes a number, e.g. 2.5; got '" + values.get(name) + "'");
+            }
+        }
+        if (!(v >= min && v <= max)) {
+            throw new IllegalArgumentException("--" + name + " must be in [" + min + ", " + max + "], was " + v);
         }
         return v;
     }

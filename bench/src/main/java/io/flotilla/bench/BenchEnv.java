@@ -43,6 +43,15 @@ final class BenchEnv {
         return sp < 0 ? all : all.substring(0, sp);
     }
 
+    /** The 1 minute load average as a number, or NaN where there is none. */
+    static double load1Value() {
+        try {
+            return Double.parseDouble(load1());
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
     /** Creates a fresh, uniquely named directory under {@code parent} (creating parent if needed). */
     static Path createScratch(Path parent, String prefix) throws IOException {
         Files.createDirectories(parent);
