@@ -94,6 +94,12 @@ public final class MultiRaftNode implements AutoCloseable {
         for (RaftWorker w : workers) {
             work += w.doWork(nowNs);
         }
+        if (status.failure() != null) {
+            // A worker failed in this call: the others stop with the node now, as their threads would.
+            for (RaftWorker w : workers) {
+                w.doWork(nowNs);
+            }
+        }
         return work;
     }
 

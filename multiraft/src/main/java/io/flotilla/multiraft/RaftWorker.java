@@ -538,6 +538,10 @@ final class RaftWorker implements Runnable {
                 stats.droppedMessages++;
                 continue;
             }
+            if ((m.type == MessageType.PRE_VOTE || m.type == MessageType.VOTE) && m.from == r.node.leader()) {
+                // The node we follow campaigns (it restarted, or stepped down): it no longer leads.
+                replicas.leaderResigned(r.groupId, m.from);
+            }
             replicas.wake(r);
             r.node.step(m);
             replicas.markDirty(r);

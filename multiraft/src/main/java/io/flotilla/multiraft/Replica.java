@@ -36,6 +36,9 @@ final class Replica {
     boolean dirty;
     /** Not ticked (quiescent); any message, proposal or read wakes it. */
     boolean asleep;
+    /** A leader node that said it no longer leads this group, and the term we followed it in (0: none). */
+    long resignedLeader;
+    long resignedLeaderTerm;
     /** The leader node under whose sleepers this replica is filed (0: none). */
     long sleepsUnderNode;
     /** The soft state of the last Ready handled said this replica leads. */

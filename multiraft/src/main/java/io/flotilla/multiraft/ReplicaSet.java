@@ -170,6 +170,9 @@ final class ReplicaSet {
         if (n.role() == Role.LEADER) {
             return n.quiescable();
         }
+        if (n.leader() == r.resignedLeader && n.term() == r.resignedLeaderTerm) {
+            return false;
+        }
         return n.role() == Role.FOLLOWER && n.leader() != 0 && n.leader() != nodeId
                 && n.commitIndex() == n.lastIndex() && n.appliedIndex() == n.commitIndex()
                 && liveness.heardWithin(n.leader(), nowNs, electionTimeoutNs());
@@ -204,6 +207,10 @@ final class ReplicaSet {
     void leaderResigned(long groupId, long leaderNode) {
         Replica r = groups.get(groupId);
         if (r != null && r.node.leader() == leaderNode) {
+            // Stays awake until it follows someone else (or another term): that node lives, so
+            // without this it would fall asleep again trusting the node heartbeat.
+            r.resignedLeader = leaderNode;
+            r.resignedLeaderTerm = r.node.term();
             wake(r);
         }
     }
