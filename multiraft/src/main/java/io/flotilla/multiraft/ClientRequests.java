@@ -12,12 +12,12 @@ import org.agrona.collections.LongArrayQueue;
  * The answers owed to callers: every proposal and every read a worker accepted ends in exactly one
  * call of its listener. Owned by the worker thread.
  *
- * <p>The rule for proposals (a client retry must never apply a command twice): a proposal whose
- * entry was handed to a Ready may have reached followers and may still commit after this replica
- * lost leadership, was removed or stopped; it ends only as {@code onApplied} or
- * {@code onOutcomeUnknown}. Only a proposal that never left the replica ({@code index >
- * Replica.handedIndex}) may be refused, and one whose index later committed with another entry
- * (another leader's) is refused because it can never apply.
+ * <p>The rule for proposals (a refused command must never apply, or a client retry applies it
+ * twice): a proposal is refused only when it can never apply: its index committed with another
+ * leader's entry, or its replica goes away (removed, node stopped) before its entry was handed to a
+ * Ready ({@code index > Replica.handedIndex}: never on disk, never sent). Otherwise it ends as
+ * {@code onApplied} or {@code onOutcomeUnknown} (leadership lost, replica removed, node stopped,
+ * log replaced by a snapshot).
  *
  * <p>Reads: a read waits for its ReadState (the leader confirmed its read point) and then for the
  * state machine to apply up to that point. Every read has a deadline; one unanswered by then
@@ -68,8 +68,10 @@ final class ClientRequests {
 
     /**
      * After a Ready was handled: a replica that no longer leads in the term of its proposals will
-     * not commit them itself; its log may be truncated under them by the new leader, which may or
-     * may not have their entries. Answer them now rather than never.
+     * not commit them itself, and cannot tell whether they commit: the new leader may have their
+     * entries, and even entries that never left this replica stay in its log and commit if it leads
+     * again. Answer them now (outcome unknown) rather than never: their log may be truncated under
+     * them and no later commit may ever reach their index.
      */
     void answerLostLeadership(Replica r) {
         if (r.proposals.isEmpty()) {
@@ -82,7 +84,7 @@ final class ClientRequests {
                 return;
             }
             r.proposals.pollFirst();
-            answerUndecided(r, p);
+            p.listener().onOutcomeUnknown(r.groupId, p.index());
         }
     }
 
@@ -94,6 +96,11 @@ final class ClientRequests {
         }
     }
 
+    /**
+     * The replica goes away (destroyed, or the node stops): a proposal whose entry was handed to a
+     * Ready may be on disk and on followers; one that was not exists only in this replica's memory,
+     * which is going, so it can never apply.
+     */
     private static void answerUndecided(Replica r, Replica.PendingProposal p) {
         if (p.index() <= r.handedIndex) {
             p.listener().onOutcomeUnknown(r.groupId, p.index());

@@ -22,9 +22,9 @@ final class Replica {
     /** The Ready submitted to the log and not yet advanced; at most one per group. */
     Ready outstanding;
     /**
-     * The last log index handed to a Ready (so possibly sent to followers and persisted). Invariant:
-     * a pending proposal above it never left this replica, so refusing it is safe; one at or below it
-     * may still commit elsewhere, so it ends only as applied or outcome-unknown.
+     * The last log index handed to a Ready (so possibly sent to followers and persisted). A pending
+     * proposal above it exists only in this replica's memory: if the replica goes away it can never
+     * apply. (If the replica only loses leadership, the entry stays in its log and may still apply.)
      */
     long handedIndex;
     /** Proposals appended and not yet answered, in index order. */
