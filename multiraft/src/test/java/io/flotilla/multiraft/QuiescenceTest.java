@@ -89,7 +89,9 @@ class QuiescenceTest {
 
             @Override
             public void onOutcomeUnknown(long groupId, long index) {
-                throw new AssertionError("no snapshots in this test");
+                // The leader lost leadership after appending it (elections settle at the start):
+                // the test only counts groups that applied something, so a retry is harmless.
+                onRefused(groupId, ProposeResult.NOT_LEADER, 0);
             }
 
             @Override
