@@ -140,14 +140,14 @@ final class ReplicaLifecycle {
         creating.remove(index.groupId());
         start(index);
         if (destroyAfterCreate.remove(index.groupId())) {
-            destroy(replicas.get(index.groupId()));
+            destroy(index.groupId());
         }
     }
 
     private void start(WalGroupIndex index) {
         long groupId = index.groupId();
-        if (index.snapshotIndex() > stateMachine.appliedIndex(groupId)) {
-            shipping.restoreRetainedImage(index);
+        if (index.snapshotIndex() > stateMachine.appliedIndex(groupId) && !restoreRetainedImage(index)) {
+            return;
         }
         WalGroupStorage storage = new WalGroupStorage(index, reader, shipping.source);
         long applied = stateMachine.appliedIndex(groupId);
@@ -161,6 +161,27 @@ final class ReplicaLifecycle {
             maintenance.addCandidate(r);
         }
         replicas.add(r);
+    }
+
+    /**
+     * The log's snapshot mark is past what the state machine has applied: restore the image kept
+     * for that snapshot. If it is missing or does not restore, this replica cannot rebuild its state
+     * from its own log: it stays down (the node and its other groups go on), with an error saying
+     * so; its log stays as recovered, so removing the replica (destroyReplica, then a membership
+     * change adding a new one) is the way out.
+     */
+    private boolean restoreRetainedImage(WalGroupIndex index) {
+        try {
+            shipping.restoreRetainedImage(index);
+            return true;
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "node " + nodeId + ": group " + index.groupId() + " is not started: its log"
+                    + " is compacted to index " + index.snapshotIndex() + " but its state machine holds only index "
+                    + stateMachine.appliedIndex(index.groupId()) + " and the snapshot image could not be restored. The"
+                    + " node serves its other groups; remove this replica and add a new one to the group to replace it", e);
+            replicas.recovered.put(index.groupId(), index);
+            return false;
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import static io.flotilla.multiraft.LocalCluster.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flotilla.raft.ProposeResult;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -67,6 +68,45 @@ class SnapshotInstallTest {
             assertNodeReadsExpected(cluster, 3);
             writeRound(cluster, "c", 3);
             assertNodeReadsExpected(cluster, 3);
+        }
+    }
+
+    /**
+     * Node 3 restarts with its log compacted past an empty state machine and without the images
+     * that could rebuild it (lost, or a state machine whose durable index lagged the compaction).
+     * Before, the worker stopped at startup on a failed check, and the node with it, at every
+     * restart; now those groups stay down on node 3 with an error, and the node runs.
+     */
+    @Test
+    void aReplicaThatCannotRebuildItsStateStaysDownWithoutStoppingItsNode() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(dir, 2, id -> new KvRegisterStateMachine(id != 3)).overSockets(3)
+                .withSnapshots(3, RETAIN)) {
+            for (long id = 1; id <= 3; id++) {
+                cluster.start(id, GROUPS);
+            }
+            cluster.isolate(3);
+            for (int round = 0; round < 6; round++) {
+                writeRound(cluster, "b" + round, 1 + round % 2);
+            }
+            waitUntil(() -> cluster.nodes.get(1L).compactions() + cluster.nodes.get(2L).compactions() >= GROUPS,
+                    10_000, "the leaders compact their logs");
+            cluster.heal();
+            waitUntil(() -> cluster.nodes.get(3L).snapshotsInstalled() >= GROUPS, 20_000,
+                    "node 3 installs a snapshot of every group");
+
+            cluster.stop(3);
+            try (var images = Files.list(dir.resolve("snapshots3"))) {
+                for (Path image : images.toList()) {
+                    Files.delete(image);
+                }
+            }
+            MultiRaftNode restarted = cluster.start(3, GROUPS);
+            waitUntil(() -> restarted.hostedGroups() == 0 && restarted.awakeGroups() == 0, 10_000,
+                    "node 3 is up and hosts none of the groups it cannot rebuild");
+            assertThat(restarted.failure()).as("node 3 runs").isNull();
+            writeRound(cluster, "c", 1);
+            assertNodeReadsExpected(cluster, 1);
+            assertThat(restarted.failure()).as("node 3 still runs").isNull();
         }
     }
 
