@@ -38,7 +38,12 @@ public interface StateMachine {
      */
     SnapshotSource.Reader snapshot(long groupId);
 
-    /** Drops everything of {@code groupId}: its replica on this node was removed. */
+    /**
+     * Drops everything of {@code groupId}: its replica on this node was removed, and the tombstone
+     * that keeps it removed is durable in the log. Must be idempotent: it is called again for every
+     * tombstoned group each time the node starts, so that a crash between the tombstone and the drop
+     * never leaks the group's state (a group that was never known is simply nothing to drop).
+     */
     void destroy(long groupId);
 
     /**
