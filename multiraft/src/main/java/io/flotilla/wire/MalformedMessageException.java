@@ -3,8 +3,10 @@ package io.flotilla.wire;
 /**
  * Bytes from a peer that are not a valid Raft message batch: they do not parse, exceed the frame
  * limit, or parse into something the core must never see (an unknown type, node id 0, a gap in the
- * entries, ...). The message says what was wrong; the transport closes the connection and logs it.
- * Thrown on the decoding thread (a transport I/O thread); never a sign of a bug on this node.
+ * entries, ...). The message says what was wrong. The transport closes the connection for a frame
+ * that is too big or does not parse, and drops (and counts) a single invalid message alone
+ * ({@link MessageBatchCodec#decodeValidMessages}). Thrown or reported on the decoding thread (a
+ * transport I/O thread); never a sign of a bug on this node.
  */
 public final class MalformedMessageException extends RuntimeException {
     public MalformedMessageException(String message) {

@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * The peer wire's {@code MessageBatch} (raft.proto) written from and read into the core's
@@ -213,6 +214,27 @@ public final class MessageBatchCodec {
      *         message; the first problem found is named, as {@link RaftCodec#decodeBatch} always has
      */
     public static List<Message> decodeBatch(ByteBuffer body, int maxBytes) {
+        return reader(body, maxBytes).read();
+    }
+
+    /**
+     * Decodes a frame body as {@link #decodeBatch} does, except that a message that parses but is
+     * invalid (an unknown type, a node id 0, a value of 2^63 or more, a gap in its entries, ...)
+     * costs only itself: it is left out, and handed to {@code onInvalid} (in wire order, once the
+     * whole frame has parsed) with the text {@code decodeBatch} would have thrown. One connection
+     * carries the messages of every group, and Raft tolerates a lost message, so a bad message need
+     * not take the others down with it.
+     *
+     * @throws MalformedMessageException only if the frame is too big or does not parse: then the
+     *         bytes cannot be trusted to delimit messages, and nothing in the frame is delivered
+     */
+    public static List<Message> decodeValidMessages(ByteBuffer body, int maxBytes,
+            Consumer<MalformedMessageException> onInvalid) {
+        Objects.requireNonNull(onInvalid, "onInvalid");
+        return reader(body, maxBytes).readValid(onInvalid);
+    }
+
+    private static MessageBatchReader reader(ByteBuffer body, int maxBytes) {
         Objects.requireNonNull(body, "body");
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes " + maxBytes + " must be positive");
@@ -221,6 +243,6 @@ public final class MessageBatchCodec {
             throw new MalformedMessageException(
                     "batch is " + body.remaining() + " bytes, over the limit of " + maxBytes + " bytes");
         }
-        return new MessageBatchReader(body).read();
+        return new MessageBatchReader(body);
     }
 }

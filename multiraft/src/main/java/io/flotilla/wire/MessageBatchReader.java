@@ -31,6 +31,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Reads one {@code MessageBatch} frame body into {@link Message}s in a single pass over the bytes,
@@ -54,7 +55,9 @@ import java.util.List;
  * </ul>
  * Parse errors take precedence over invalid messages: like the old path, which parsed the whole
  * frame before checking any message, a frame that does not parse is reported as such even if an
- * earlier message in it was invalid.
+ * earlier message in it was invalid. A message that parses but is invalid spoils only itself: the
+ * reader checks every message, and its caller decides whether one invalid message fails the frame
+ * ({@link #read}) or is left out ({@link #readValid}).
  */
 final class MessageBatchReader {
     /** {@code CodedInputStream}'s default recursion limit, which the old path parsed with. */
@@ -94,9 +97,9 @@ final class MessageBatchReader {
 
     private List<Message> messages;
     private int messageCount;
-    /** The first invalid message and its number (from 1): reported once the whole frame has parsed. */
-    private MalformedMessageException invalid;
-    private int invalidAt;
+    /** The invalid messages and their numbers (from 1): reported once the whole frame has parsed. */
+    private List<MalformedMessageException> invalid;
+    private int[] invalidAt;
 
     MessageBatchReader(ByteBuffer body) {
         this.in = body;
@@ -106,7 +109,31 @@ final class MessageBatchReader {
         this.limit = body.limit();
     }
 
+    /** The frame's messages; throws if it does not parse or if any message in it is invalid (the first is named). */
     List<Message> read() {
+        readAll();
+        if (invalid != null) {
+            throw numbered(0);
+        }
+        return messages;
+    }
+
+    /**
+     * The frame's valid messages; throws only if it does not parse. Each invalid message is handed
+     * to {@code onInvalid}, in wire order, after the whole frame has parsed (so a frame that does not
+     * parse reports nothing else).
+     */
+    List<Message> readValid(Consumer<MalformedMessageException> onInvalid) {
+        readAll();
+        if (invalid != null) {
+            for (int i = 0; i < invalid.size(); i++) {
+                onInvalid.accept(numbered(i));
+            }
+        }
+        return messages;
+    }
+
+    private void readAll() {
         messages = new ArrayList<>(countMessageFields());
         for (int tag = readTag(); tag != 0; tag = readTag()) {
             if (tag == BATCH_MESSAGES_TAG) {
@@ -115,11 +142,12 @@ final class MessageBatchReader {
                 skipField(tag, false);
             }
         }
-        if (invalid != null) {
-            throw new MalformedMessageException(
-                    "message " + invalidAt + " of " + messageCount + ": " + invalid.getMessage(), invalid);
-        }
-        return messages;
+    }
+
+    /** Invalid message {@code i}, named by its place in the frame (the count is known only at the end). */
+    private MalformedMessageException numbered(int i) {
+        MalformedMessageException e = invalid.get(i);
+        return new MalformedMessageException("message " + invalidAt[i] + " of " + messageCount + ": " + e.getMessage(), e);
     }
 
     /**
@@ -171,15 +199,17 @@ final class MessageBatchReader {
         }
         leave(outerLimit);
         messageCount++;
-        if (invalid != null) {
-            return;
-        }
         try {
             messages.add(toMessage());
         } catch (MalformedMessageException e) {
-            // The message count is known only at the end; see read().
-            invalid = e;
-            invalidAt = messageCount;
+            if (invalid == null) {
+                invalid = new ArrayList<>(2);
+                invalidAt = new int[2];
+            } else if (invalid.size() == invalidAt.length) {
+                invalidAt = Arrays.copyOf(invalidAt, invalidAt.length * 2);
+            }
+            invalidAt[invalid.size()] = messageCount;
+            invalid.add(e);
         }
     }
 

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Test;
  * the same messages, or both reject. A rejection for an invalid message must carry the same text
  * (it is logged and names the message); a parse failure need only be one on both sides, since
  * protobuf's own wording is not something peers see. The new decoder reads each input from a heap
- * buffer inside a larger array and from a direct buffer.
+ * buffer inside a larger array and from a direct buffer. The lenient decoder the transport uses
+ * ({@link MessageBatchCodec#decodeValidMessages}) is held to the same oracle message by message: it
+ * fails exactly the frames that do not parse, and otherwise keeps the messages the old path
+ * converts and reports the others with the old path's text.
  *
  * <p>Inputs: every prefix of valid frames, bit flips and byte overwrites, random bytes, frames that
  * are valid protobuf written the way no encoder writes them (fields out of order and repeated,
@@ -233,6 +236,24 @@ class MessageBatchDifferentialTest {
                 fail(what + ": the decoders disagree on " + HexFormat.of().formatHex(frame)
                         + "\nold: " + reference + "\nnew: " + actual);
             }
+        }
+        String leniently = outcome(() -> {
+            List<String> invalid = new ArrayList<>();
+            return render(ReferenceRaftCodec.decodeValidMessages(frame, LIMIT_BYTES, invalid)) + " dropped " + invalid;
+        }, "old, lenient", frame, what);
+        String newLeniently = outcome(() -> {
+            List<String> invalid = new ArrayList<>();
+            return render(MessageBatchCodec.decodeValidMessages(ByteBuffer.wrap(padded, 8, frame.length), LIMIT_BYTES,
+                    e -> invalid.add(e.getMessage()))) + " dropped " + invalid;
+        }, "new, lenient", frame, what);
+        boolean sameLeniently = leniently.startsWith(doesNotParse)
+                ? newLeniently.startsWith(doesNotParse) : newLeniently.equals(leniently);
+        if (!sameLeniently) {
+            fail(what + ": the lenient decoders disagree on " + HexFormat.of().formatHex(frame)
+                    + "\nold: " + leniently + "\nnew: " + newLeniently);
+        }
+        if (reference.startsWith(doesNotParse) != leniently.startsWith(doesNotParse)) {
+            fail(what + ": only one way of decoding says the frame does not parse: " + reference + " / " + leniently);
         }
         boolean ok = !reference.startsWith("rejected: ");
         if (ok) {
