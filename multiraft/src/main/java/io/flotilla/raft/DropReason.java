@@ -18,7 +18,10 @@ public enum DropReason {
     NOT_A_VOTER(5),
     /** A TIMEOUT_NOW from a replica other than the leader this replica follows. */
     NOT_THE_LEADER(6),
-    /** A response or forwarded read from a replica outside this replica's configuration. */
+    /**
+     * From a replica outside this replica's configuration: a response or forwarded read that would
+     * raise its term, or an answer to a leader that no longer tracks the sender.
+     */
     NOT_A_MEMBER(7),
     /** A message this replica's role does not expect, such as an answer to a request it did not send. */
     UNEXPECTED(8);

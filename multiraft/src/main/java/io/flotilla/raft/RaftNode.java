@@ -327,10 +327,13 @@ public final class RaftNode {
                 becomeFollower(m.term, NONE);
             }
         } else if (m.term < term) {
-            if ((config.checkQuorum() || config.preVote())
-                    && (m.type == MessageType.HEARTBEAT || m.type == MessageType.APPEND)) {
+            if (m.type == MessageType.HEARTBEAT || m.type == MessageType.APPEND) {
                 // A stale leader (e.g. healed from a partition) learns the new term from this and steps
                 // down; without it, with PreVote or CheckQuorum it could hold our vote hostage forever.
+                // Even without either, a replica whose term ran ahead while it was cut off rejoins only
+                // this way if the others no longer count it as a voter (it was removed, then added back
+                // as a learner, and missed both): they refuse its vote requests (refusal()), which in
+                // plain Raft would carry its term to them (Raft thesis §4.2.3).
                 send(message(MessageType.APPEND_RESPONSE, m.from));
             } else if (m.type == MessageType.PRE_VOTE) {
                 Message r = message(MessageType.PRE_VOTE_RESPONSE, m.from);
@@ -364,9 +367,10 @@ public final class RaftNode {
      *   <li>TIMEOUT_NOW: from a voter of our configuration; {@link #stepFollower} further requires
      *       our leader. Refusing a genuine one only delays a transfer: the leader abandons it after
      *       an election timeout and keeps leading.
-     *   <li>Responses and READ_INDEX: from a member (voter or learner). We send requests only to
-     *       members, so an answer from anyone else is stale or forged, and its term must not depose
-     *       us (thesis §4.2.3).
+     *   <li>Responses and READ_INDEX: from anyone, but from outside our configuration (voters and
+     *       learners) only if they do not raise our term. We send requests only to members, so such
+     *       an answer is stale or forged, and must not depose us (thesis §4.2.3); a removed replica
+     *       that forwards a read is still answered, as before.
      * </ul>
      */
     private DropReason refusal(Message m) {
@@ -388,7 +392,7 @@ public final class RaftNode {
             case VOTE, PRE_VOTE -> mayRequestVotes(m) ? null : DropReason.NOT_A_VOTER;
             case TIMEOUT_NOW -> tracker.isVoter(m.from) ? null : DropReason.NOT_A_VOTER;
             case APPEND_RESPONSE, HEARTBEAT_RESPONSE, VOTE_RESPONSE, PRE_VOTE_RESPONSE, READ_INDEX ->
-                    tracker.isMember(m.from) ? null : DropReason.NOT_A_MEMBER;
+                    m.term <= term || tracker.isMember(m.from) ? null : DropReason.NOT_A_MEMBER;
         };
     }
 

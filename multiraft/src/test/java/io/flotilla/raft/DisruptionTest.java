@@ -191,6 +191,34 @@ class DisruptionTest {
     }
 
     /**
+     * The other side of refusing vote requests: a replica removed and added back as a learner while
+     * it was cut off still counts itself a voter, and without PreVote it inflates its term. Its vote
+     * requests are refused, so it rejoins only because it answers the leader's stale appends with
+     * its term (simulation seed 519 found this).
+     */
+    @Test
+    void aReplicaAddedBackAsALearnerWhileCutOffCatchesUpDespiteItsInflatedTerm() {
+        TestCluster c = new TestCluster(3, id -> RaftConfig.defaults(id, 7).withElection(false, false));
+        c.elect(1);
+        c.isolate(3);
+        assertThat(c.node(1).proposeConfChange(new ConfChange(ConfChangeType.REMOVE_NODE, 3)))
+                .isEqualTo(ProposeResult.ACCEPTED);
+        c.stabilize();
+        c.tickAll(2);
+        assertThat(c.node(1).proposeConfChange(new ConfChange(ConfChangeType.ADD_LEARNER, 3)))
+                .isEqualTo(ProposeResult.ACCEPTED);
+        c.stabilize();
+        c.tickAll(2);
+        c.tick(3, 100);
+        c.stabilize();
+        assertThat(c.node(3).term()).as("node 3 campaigned alone").isGreaterThan(c.node(1).term());
+        assertThat(c.node(3).confState().isVoter(3)).as("in its own view").isTrue();
+        c.heal();
+        assertElectsAndCommits(c, "after node 3 is back", 1, 2, 3);
+        assertThat(c.node(3).confState().isLearner(3)).isTrue();
+    }
+
+    /**
      * Raft thesis §4.1: a vote may be needed from a replica that has not yet learned that the
      * candidate is a voter. Node 4 is promoted; node 3 misses the promotion, node 2 misses the entry
      * after it, and the old leader dies for good. Node 4 holds the longest log, so only it can win,
