@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
 /**
  * The accepting end of one peer connection: checks the handshake, answers it, then decodes each
@@ -42,7 +41,7 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     /** Invalid messages of the frame being decoded, and the first one's reason: reset per frame. */
     private int invalidInFrame;
     private String firstInvalid;
-    private final Consumer<MalformedMessageException> onInvalid = this::invalidMessage;
+    private final MessageBatchCodec.InvalidMessages onInvalid = this::invalidMessages;
 
     InboundHandler(PeerTransport transport) {
         this.transport = transport;
@@ -150,10 +149,9 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void invalidMessage(MalformedMessageException e) {
-        if (invalidInFrame++ == 0) {
-            firstInvalid = e.getMessage();
-        }
+    private void invalidMessages(int count, MalformedMessageException first) {
+        invalidInFrame = count;
+        firstInvalid = first.getMessage();
     }
 
     /**

@@ -10,10 +10,12 @@ package io.flotilla.wire;
  */
 public final class MalformedMessageException extends RuntimeException {
     public MalformedMessageException(String message) {
-        super(message);
+        this(message, null);
     }
 
+    // No stack trace: the text says what is wrong with a peer's bytes and this node's stack adds
+    // nothing, while a hostile frame may hold two million invalid messages, each of which makes one.
     public MalformedMessageException(String message, Throwable cause) {
-        super(message, cause);
+        super(message, cause, false, false);
     }
 }

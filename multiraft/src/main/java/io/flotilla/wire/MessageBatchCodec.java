@@ -11,7 +11,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Consumer;
 
 /**
  * The peer wire's {@code MessageBatch} (raft.proto) written from and read into the core's
@@ -217,19 +216,28 @@ public final class MessageBatchCodec {
         return reader(body, maxBytes).read();
     }
 
+    /** Hears what {@link #decodeValidMessages} left out of a frame. */
+    @FunctionalInterface
+    public interface InvalidMessages {
+        /**
+         * {@code count} (> 0) invalid messages were left out; {@code first} says what was wrong with
+         * the first, in the words {@link #decodeBatch} would have thrown.
+         */
+        void dropped(int count, MalformedMessageException first);
+    }
+
     /**
      * Decodes a frame body as {@link #decodeBatch} does, except that a message that parses but is
      * invalid (an unknown type, a node id 0, a value of 2^63 or more, a gap in its entries, ...)
-     * costs only itself: it is left out, and handed to {@code onInvalid} (in wire order, once the
-     * whole frame has parsed) with the text {@code decodeBatch} would have thrown. One connection
-     * carries the messages of every group, and Raft tolerates a lost message, so a bad message need
-     * not take the others down with it.
+     * costs only itself: it is left out, and {@code onInvalid} hears of it once the whole frame has
+     * parsed. One connection carries the messages of every group, and Raft tolerates a lost message,
+     * so a bad message need not take the others down with it. Only the first invalid message is
+     * described, so a frame full of them costs about what a valid one does.
      *
      * @throws MalformedMessageException only if the frame is too big or does not parse: then the
      *         bytes cannot be trusted to delimit messages, and nothing in the frame is delivered
      */
-    public static List<Message> decodeValidMessages(ByteBuffer body, int maxBytes,
-            Consumer<MalformedMessageException> onInvalid) {
+    public static List<Message> decodeValidMessages(ByteBuffer body, int maxBytes, InvalidMessages onInvalid) {
         Objects.requireNonNull(onInvalid, "onInvalid");
         return reader(body, maxBytes).readValid(onInvalid);
     }

@@ -31,7 +31,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * Reads one {@code MessageBatch} frame body into {@link Message}s in a single pass over the bytes,
@@ -97,9 +96,14 @@ final class MessageBatchReader {
 
     private List<Message> messages;
     private int messageCount;
-    /** The invalid messages and their numbers (from 1): reported once the whole frame has parsed. */
-    private List<MalformedMessageException> invalid;
-    private int[] invalidAt;
+    /**
+     * How many messages were invalid, and the first of them with its number (from 1): reported once
+     * the whole frame has parsed. Only the first is described; the others are only counted, so a
+     * frame full of invalid messages costs little more than a valid one.
+     */
+    private int invalidCount;
+    private MalformedMessageException firstInvalid;
+    private int firstInvalidAt;
 
     MessageBatchReader(ByteBuffer body) {
         this.in = body;
@@ -112,23 +116,21 @@ final class MessageBatchReader {
     /** The frame's messages; throws if it does not parse or if any message in it is invalid (the first is named). */
     List<Message> read() {
         readAll();
-        if (invalid != null) {
-            throw numbered(0);
+        if (invalidCount > 0) {
+            throw numberedFirstInvalid();
         }
         return messages;
     }
 
     /**
-     * The frame's valid messages; throws only if it does not parse. Each invalid message is handed
-     * to {@code onInvalid}, in wire order, after the whole frame has parsed (so a frame that does not
-     * parse reports nothing else).
+     * The frame's valid messages; throws only if it does not parse. If any message was invalid,
+     * {@code onInvalid} hears how many and what was wrong with the first, once the whole frame has
+     * parsed (so a frame that does not parse reports nothing else).
      */
-    List<Message> readValid(Consumer<MalformedMessageException> onInvalid) {
+    List<Message> readValid(MessageBatchCodec.InvalidMessages onInvalid) {
         readAll();
-        if (invalid != null) {
-            for (int i = 0; i < invalid.size(); i++) {
-                onInvalid.accept(numbered(i));
-            }
+        if (invalidCount > 0) {
+            onInvalid.dropped(invalidCount, numberedFirstInvalid());
         }
         return messages;
     }
@@ -144,10 +146,10 @@ final class MessageBatchReader {
         }
     }
 
-    /** Invalid message {@code i}, named by its place in the frame (the count is known only at the end). */
-    private MalformedMessageException numbered(int i) {
-        MalformedMessageException e = invalid.get(i);
-        return new MalformedMessageException("message " + invalidAt[i] + " of " + messageCount + ": " + e.getMessage(), e);
+    /** The first invalid message's problem, with its place in the frame (the count is known only at the end). */
+    private MalformedMessageException numberedFirstInvalid() {
+        return new MalformedMessageException(
+                "message " + firstInvalidAt + " of " + messageCount + ": " + firstInvalid.getMessage(), firstInvalid);
     }
 
     /**
@@ -202,14 +204,11 @@ final class MessageBatchReader {
         try {
             messages.add(toMessage());
         } catch (MalformedMessageException e) {
-            if (invalid == null) {
-                invalid = new ArrayList<>(2);
-                invalidAt = new int[2];
-            } else if (invalid.size() == invalidAt.length) {
-                invalidAt = Arrays.copyOf(invalidAt, invalidAt.length * 2);
+            if (invalidCount++ == 0) {
+                firstInvalid = new MalformedMessageException(
+                        RaftCodec.describe(type, groupId, from, to, term) + ": " + e.getMessage(), e);
+                firstInvalidAt = messageCount;
             }
-            invalidAt[invalid.size()] = messageCount;
-            invalid.add(e);
         }
     }
 
@@ -289,25 +288,23 @@ final class MessageBatchReader {
         leave(outerLimit);
     }
 
-    /** Checks the message just read as {@link RaftCodec#fromProto(io.flotilla.wire.proto.RaftMessage)} does. */
+    /**
+     * Checks the message just read as {@link RaftCodec#fromProto(io.flotilla.wire.proto.RaftMessage)}
+     * does; the caller names the message in the error, as {@code fromProto} does.
+     */
     private Message toMessage() {
-        try {
-            Message m = RaftCodec.message(type, groupId, from, to, term, logTerm, index, commit, reject, rejectHint, context);
-            if (m.type == MessageType.APPEND) {
-                m.entries = appendEntries(m);
-            } else if (entryCount > 0) {
-                throw RaftCodec.entriesNotCarried(entryCount);
-            }
-            if (m.type == MessageType.SNAPSHOT) {
-                m.snapshot = RaftCodec.snapshotToInstall(snapshot == null ? null : snapshot.build(), m);
-            } else if (snapshot != null) {
-                throw RaftCodec.snapshotNotCarried();
-            }
-            return m;
-        } catch (MalformedMessageException e) {
-            throw new MalformedMessageException(
-                    RaftCodec.describe(type, groupId, from, to, term) + ": " + e.getMessage(), e);
+        Message m = RaftCodec.message(type, groupId, from, to, term, logTerm, index, commit, reject, rejectHint, context);
+        if (m.type == MessageType.APPEND) {
+            m.entries = appendEntries(m);
+        } else if (entryCount > 0) {
+            throw RaftCodec.entriesNotCarried(entryCount);
         }
+        if (m.type == MessageType.SNAPSHOT) {
+            m.snapshot = RaftCodec.snapshotToInstall(snapshot == null ? null : snapshot.build(), m);
+        } else if (snapshot != null) {
+            throw RaftCodec.snapshotNotCarried();
+        }
+        return m;
     }
 
     private List<Entry> appendEntries(Message m) {

@@ -157,16 +157,16 @@ class MessageBatchCodecTest {
                 .build().toByteArray();
         List<String> invalid = new ArrayList<>();
 
-        List<Message> decoded = MessageBatchCodec.decodeValidMessages(direct(body), LIMIT_BYTES, e -> invalid.add(e.getMessage()));
+        List<Message> decoded = MessageBatchCodec.decodeValidMessages(direct(body), LIMIT_BYTES,
+                (count, firstInvalid) -> invalid.add(count + " " + firstInvalid.getMessage()));
 
         assertThat(render(decoded)).isEqualTo(render(List.of(first, last)));
-        assertThat(invalid).hasSize(2);
-        assertThat(invalid.get(0)).startsWith("message 2 of 4: type 99 ").endsWith("unknown message type 99");
-        assertThat(invalid.get(1)).startsWith("message 3 of 4: APPEND ").endsWith("term 18446744073709551615 is 2^63 or more");
+        assertThat(invalid).singleElement().asString()
+                .startsWith("2 message 2 of 4: type 99 ").endsWith("unknown message type 99");
         assertThatThrownBy(() -> MessageBatchCodec.decodeBatch(direct(body), LIMIT_BYTES))
                 .as("the strict decoder still refuses the frame, naming the first")
                 .isInstanceOf(MalformedMessageException.class)
-                .hasMessage(invalid.get(0));
+                .hasMessage(invalid.get(0).substring(2));
     }
 
     @Test
@@ -179,7 +179,8 @@ class MessageBatchCodecTest {
         byte[] cut = Arrays.copyOf(body, body.length - 1);
         List<String> invalid = new ArrayList<>();
 
-        assertThatThrownBy(() -> MessageBatchCodec.decodeValidMessages(direct(cut), LIMIT_BYTES, e -> invalid.add(e.getMessage())))
+        assertThatThrownBy(() -> MessageBatchCodec.decodeValidMessages(direct(cut), LIMIT_BYTES,
+                (count, first) -> invalid.add(first.getMessage())))
                 .isInstanceOf(MalformedMessageException.class)
                 .hasMessageStartingWith("batch of " + cut.length + " bytes does not parse: ");
         assertThat(invalid).isEmpty();
