@@ -33,7 +33,8 @@ public final class Message {
     public long context;
     public Snapshot snapshot;
 
-    /** Marks a vote request caused by a leader transfer: voters ignore their leader lease. */
+    /** Marks a vote request caused by a leader transfer: voters ignore their leader lease if the
+     * candidate is one of their voters. */
     public static final long CAMPAIGN_TRANSFER = 1;
 
     public Message() {

@@ -21,6 +21,29 @@ import java.util.TreeSet;
 public final class RaftNode {
     static final long NONE = 0;
 
+    /**
+     * The largest term a replica adopts or campaigns for. Raft's terms are unbounded; ours stop here
+     * so that every {@code term + 1} is exact (a term that wrapped to a negative number would make
+     * every later message look stale, and no leader could ever be elected again). No run of elections
+     * reaches it: at one election per millisecond, 2^62 terms last 146 million years. A message with
+     * a larger term is dropped ({@link DropReason#TERM_ABOVE_MAXIMUM}); a replica at this term no
+     * longer campaigns.
+     */
+    public static final long MAX_TERM = Long.MAX_VALUE / 2;
+
+    /**
+     * The most one message may raise a replica's term; a message further ahead is dropped
+     * ({@link DropReason#TERM_JUMP}). Without it, one message with a term just below
+     * {@link #MAX_TERM} would leave a group a single election to live. Legitimate gaps are far
+     * smaller: a replica's term trails the group's by the number of elections it missed, and a
+     * replica that campaigns alone (without PreVote, thesis §9.6) gains one term per election
+     * timeout, so 2^32 is over a century of uninterrupted elections at ten per second; with the
+     * jump bounded, exhausting the terms up to {@code MAX_TERM} takes 2^30 bad messages, not one.
+     * It applies to leader messages too: anyone may send those (a new replica learns its leader from
+     * them, thesis §4.1), so they are as easy to forge as a vote.
+     */
+    public static final long MAX_TERM_JUMP = 1L << 32;
+
     private enum CampaignType { PRE_ELECTION, ELECTION, TRANSFER }
 
     private final RaftConfig config;
@@ -57,7 +80,8 @@ public final class RaftNode {
     private HardState prevHardState;
     private Ready outstanding;
     private long readyNumber;
-    private long droppedMessages;
+    /** Messages dropped, by {@link DropReason#ordinal()}. */
+    private final long[] droppedByReason = new long[DropReason.values().length];
 
     public RaftNode(RaftConfig config, RaftStorage storage) {
         this.config = config;
@@ -278,18 +302,20 @@ public final class RaftNode {
     }
 
     /**
-     * Handles a message from another replica. Stale, misaddressed or malformed messages are dropped
-     * (counted in {@link #droppedMessages()}); nothing a peer sends can break this replica's state,
-     * except a message that proves a peer broke Raft's safety rules, which throws.
+     * Handles a message from another replica. Misaddressed or malformed messages, terms out of
+     * bounds, and requests from replicas our configuration does not allow to make them are dropped
+     * (counted per {@link DropReason}; see {@link #refusal}); stale ones are answered or ignored.
+     * Nothing a peer sends can break this replica's state or wedge its group, except a message that
+     * proves a peer broke Raft's safety rules, which throws.
      */
     public void step(Message m) {
-        if (m.to != id || m.groupId != config.groupId() || m.from == NONE || m.from == id || !wellFormed(m)) {
-            droppedMessages++;
+        DropReason refusal = refusal(m);
+        if (refusal != null) {
+            drop(refusal);
             return;
         }
         if (m.term > term) {
-            if ((m.type == MessageType.VOTE || m.type == MessageType.PRE_VOTE)
-                    && m.context != Message.CAMPAIGN_TRANSFER && inLease()) {
+            if ((m.type == MessageType.VOTE || m.type == MessageType.PRE_VOTE) && !forcedByTransfer(m) && inLease()) {
                 // Raft thesis §4.2.3: a replica that hears from a live leader ignores disruptive candidates.
                 return;
             }
@@ -301,10 +327,13 @@ public final class RaftNode {
                 becomeFollower(m.term, NONE);
             }
         } else if (m.term < term) {
-            if ((config.checkQuorum() || config.preVote())
-                    && (m.type == MessageType.HEARTBEAT || m.type == MessageType.APPEND)) {
+            if (m.type == MessageType.HEARTBEAT || m.type == MessageType.APPEND) {
                 // A stale leader (e.g. healed from a partition) learns the new term from this and steps
                 // down; without it, with PreVote or CheckQuorum it could hold our vote hostage forever.
+                // Even without either, a replica whose term ran ahead while it was cut off rejoins only
+                // this way if the others no longer count it as a voter (it was removed, then added back
+                // as a learner, and missed both): they refuse its vote requests (refusal()), which in
+                // plain Raft would carry its term to them (Raft thesis §4.2.3).
                 send(message(MessageType.APPEND_RESPONSE, m.from));
             } else if (m.type == MessageType.PRE_VOTE) {
                 Message r = message(MessageType.PRE_VOTE_RESPONSE, m.from);
@@ -326,9 +355,111 @@ public final class RaftNode {
         }
     }
 
-    /** Entries of an append must follow its index contiguously, with terms no newer than the message's. */
+    /**
+     * Why {@code m} must be dropped before it may touch our term, or null if it may be stepped. The
+     * checks, in order: addressing; well-formedness; the term bounds ({@link #MAX_TERM},
+     * {@link #MAX_TERM_JUMP}); then the sender's place in our configuration:
+     * <ul>
+     *   <li>APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX_RESPONSE: from anyone. They are a leader's, and a
+     *       replica may follow a leader outside its configuration: a new replica knows no
+     *       configuration until the leader sends it one (Raft thesis §4.1).
+     *   <li>VOTE, PRE_VOTE: from a replica that may be a voter (see {@link #mayRequestVotes}).
+     *   <li>TIMEOUT_NOW: from a voter of our configuration; {@link #stepFollower} further requires
+     *       our leader. Refusing a genuine one only delays a transfer: the leader abandons it after
+     *       an election timeout and keeps leading.
+     *   <li>Responses and READ_INDEX: from anyone, but from outside our configuration (voters and
+     *       learners) only if they do not raise our term. We send requests only to members, so such
+     *       an answer is stale or forged, and must not depose us (thesis §4.2.3); a removed replica
+     *       that forwards a read is still answered, as before.
+     * </ul>
+     */
+    private DropReason refusal(Message m) {
+        if (m.to != id || m.groupId != config.groupId() || m.from == NONE || m.from == id) {
+            return DropReason.MISADDRESSED;
+        }
+        if (!wellFormed(m)) {
+            return DropReason.MALFORMED;
+        }
+        if (m.term > MAX_TERM) {
+            return DropReason.TERM_ABOVE_MAXIMUM;
+        }
+        // Both are >= 0 (a stored term may exceed MAX_TERM, m.term does not): no overflow.
+        if (m.term - term > MAX_TERM_JUMP) {
+            return DropReason.TERM_JUMP;
+        }
+        return switch (m.type) {
+            case APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX_RESPONSE -> null;
+            case VOTE, PRE_VOTE -> mayRequestVotes(m) ? null : DropReason.NOT_A_VOTER;
+            case TIMEOUT_NOW -> tracker.isVoter(m.from) ? null : DropReason.NOT_A_VOTER;
+            case APPEND_RESPONSE, HEARTBEAT_RESPONSE, VOTE_RESPONSE, PRE_VOTE_RESPONSE, READ_INDEX ->
+                    m.term <= term || tracker.isMember(m.from) ? null : DropReason.NOT_A_MEMBER;
+        };
+    }
+
+    /**
+     * Whether a vote request from {@code m.from} is considered at all. Refusing a vote never
+     * endangers safety; the question is liveness. With single-step membership changes (thesis §4.1,
+     * §4.2.3) a replica considers a candidate that is
+     * <ol>
+     *   <li>a voter of its applied configuration;
+     *   <li>made a voter by a conf change in its log that it has not applied yet; or
+     *   <li>holding a log more up to date than its own (§5.4.1 order), since that log may hold a
+     *       change that made the candidate a voter and that this replica has not received.
+     * </ol>
+     * Anyone else is refused, learners included. That costs no election a majority could win: if
+     * a candidate's log is not ahead of ours, every entry committed in its log is in ours (the
+     * argument of Leader Completeness, §3.6.3), so the configuration it applied is one from our log;
+     * if it is a voter in none from our applied one on, it was removed, or never added, and is the
+     * disruptive server of §4.2.3 (or a forgery). Admitting only clauses 1 and 2 would cost
+     * liveness: a new voter may be the only replica that can win, and need the vote of one that has
+     * not heard of it (thesis §4.1; {@code DisruptionTest} builds that case). A forger that claims
+     * a longer log gains nothing a forged APPEND would not give it; and a candidate admitted by
+     * clause 2 or 3 still cannot skip our leader lease: only a voter of our applied configuration
+     * may ({@link #forcedByTransfer}).
+     */
+    private boolean mayRequestVotes(Message m) {
+        if (tracker.isVoter(m.from)) {
+            return true;
+        }
+        long lastTerm = log.lastTerm();
+        if (m.logTerm > lastTerm || (m.logTerm == lastTerm && m.index > log.lastIndex())) {
+            return true;
+        }
+        return unappliedChangeMakesVoter(m.from);
+    }
+
+    private boolean unappliedChangeMakesVoter(long node) {
+        long from = Math.max(log.applied + 1, log.firstIndex());
+        if (from > log.lastIndex()) {
+            return false;
+        }
+        for (Entry e : log.slice(from, log.lastIndex() + 1, Long.MAX_VALUE)) {
+            if (e.type() == EntryType.CONF_CHANGE) {
+                ConfChange cc = ConfChange.decode(e.data());
+                if (cc.nodeId() == node
+                        && (cc.type() == ConfChangeType.ADD_VOTER || cc.type() == ConfChangeType.PROMOTE_LEARNER)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** A vote request a leader transfer caused skips the leader lease, if a voter of ours sent it (§3.10). */
+    private boolean forcedByTransfer(Message m) {
+        return m.context == Message.CAMPAIGN_TRANSFER && tracker.isVoter(m.from);
+    }
+
+    private void drop(DropReason reason) {
+        droppedByReason[reason.ordinal()]++;
+    }
+
+    /**
+     * Entries of an append must follow its index contiguously, with terms no newer than the message's;
+     * no term a message carries may be above its own term.
+     */
     private static boolean wellFormed(Message m) {
-        if (m.type == null || m.term < 0) {
+        if (m.type == null || m.term < 0 || m.logTerm < 0 || m.logTerm > m.term) {
             return false;
         }
         if (m.type == MessageType.APPEND) {
@@ -342,7 +473,8 @@ public final class RaftNode {
                 prevTerm = e.term();
             }
         }
-        return m.type != MessageType.SNAPSHOT || m.snapshot != null;
+        return m.type != MessageType.SNAPSHOT
+                || (m.snapshot != null && m.snapshot.metadata().term() <= m.term);
     }
 
     // ---------------------------------------------------------------- elections
@@ -367,6 +499,10 @@ public final class RaftNode {
         }
         if (log.hasUnappliedConfChanges()) {
             // The change may remove us; wait until it is applied (etcd does the same).
+            return;
+        }
+        if (term >= MAX_TERM) {
+            // No replica accepts a term above MAX_TERM; see there why this never happens in practice.
             return;
         }
         campaign(type);
@@ -481,11 +617,17 @@ public final class RaftNode {
                 lead = m.from;
                 handleSnapshot(m);
             }
-            // Raft thesis §3.10: the leader chose us; skip the pre-vote and ignore leases.
-            case TIMEOUT_NOW -> hup(CampaignType.TRANSFER);
+            case TIMEOUT_NOW -> {
+                if (m.from == lead) {
+                    // Raft thesis §3.10: the leader chose us; skip the pre-vote and ignore leases.
+                    hup(CampaignType.TRANSFER);
+                } else {
+                    drop(DropReason.NOT_THE_LEADER);
+                }
+            }
             case READ_INDEX -> rejectForwardedRead(m);
             case READ_INDEX_RESPONSE -> readStates.add(new ReadState(m.context, m.index, !m.reject));
-            default -> droppedMessages++;
+            default -> drop(DropReason.UNEXPECTED);
         }
     }
 
@@ -562,13 +704,13 @@ public final class RaftNode {
         }
         Progress pr = tracker.progress.get(m.from);
         if (pr == null) {
-            droppedMessages++;
+            drop(DropReason.NOT_A_MEMBER);
             return;
         }
         switch (m.type) {
             case APPEND_RESPONSE -> handleAppendResponse(m, pr);
             case HEARTBEAT_RESPONSE -> handleHeartbeatResponse(m, pr);
-            default -> droppedMessages++;
+            default -> drop(DropReason.UNEXPECTED);
         }
     }
 
@@ -839,6 +981,7 @@ public final class RaftNode {
 
     private void becomeCandidate() {
         Check.state(role != Role.LEADER, "leader %d cannot become candidate", id);
+        Check.state(term < MAX_TERM, "replica %d cannot campaign at term %d: the maximum is %d", id, term, MAX_TERM);
         reset(term + 1);
         vote = id;
         role = Role.CANDIDATE;
@@ -1091,9 +1234,18 @@ public final class RaftNode {
         return leadTransferee;
     }
 
-    /** Messages ignored as stale, misaddressed or malformed since creation. */
+    /** Messages dropped since creation, for any {@link DropReason}. */
     public long droppedMessages() {
-        return droppedMessages;
+        long total = 0;
+        for (long n : droppedByReason) {
+            total += n;
+        }
+        return total;
+    }
+
+    /** Messages dropped since creation for {@code reason}. */
+    public long droppedMessages(DropReason reason) {
+        return droppedByReason[reason.ordinal()];
     }
 
     /** A one-line description of a leader's view of {@code peer}, for traces and tests; null if none. */

@@ -19,12 +19,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The accepting end of one peer connection: checks the handshake, answers it, then decodes each
- * batch frame, drops messages that do not come from the handshake's sender to this node, and hands
- * the rest to the listener. One per accepted channel, owned by that channel's event-loop thread.
+ * batch frame, drops messages that are invalid or do not come from the handshake's sender to this
+ * node, and hands the rest to the listener. One per accepted channel, owned by that channel's
+ * event-loop thread.
  *
- * <p>Anything wrong — a refused or missing handshake, a frame over the limit, a body that does not
- * decode, a connection that ends inside a frame — closes this connection with a logged, counted
- * reason; nothing of it reaches the listener, and the rest of the node carries on.
+ * <p>A fault that leaves the stream untrustworthy — a refused or missing handshake, a frame over the
+ * limit, a body that does not parse, a connection that ends inside a frame — closes this connection
+ * with a logged, counted reason; nothing of it reaches the listener, and the rest of the node
+ * carries on. A message that parses but is invalid, or forged, is dropped alone (logged, counted):
+ * the connection carries every group's messages, and the others in its frame are delivered.
  */
 final class InboundHandler extends ChannelInboundHandlerAdapter {
     private final PeerTransport transport;
@@ -35,6 +38,10 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
     /** Set when this end decided to close: later frames and errors are the tail of a dead connection. */
     private boolean closing;
     private ScheduledFuture<?> handshakeTimeout;
+    /** Invalid messages of the frame being decoded, and the first one's reason: reset per frame. */
+    private int invalidInFrame;
+    private String firstInvalid;
+    private final MessageBatchCodec.InvalidMessages onInvalid = this::invalidMessages;
 
     InboundHandler(PeerTransport transport) {
         this.transport = transport;
@@ -118,19 +125,33 @@ final class InboundHandler extends ChannelInboundHandlerAdapter {
         int bodyBytes = frame.readableBytes();
         stats.bytesReceived.addAndGet(FrameCodec.LENGTH_FIELD_BYTES + bodyBytes);
         List<Message> messages;
+        invalidInFrame = 0;
+        firstInvalid = null;
         try {
-            messages = MessageBatchCodec.decodeBatch(bodyOf(frame), config.maxFrameBytes());
+            messages = MessageBatchCodec.decodeValidMessages(bodyOf(frame), config.maxFrameBytes(), onInvalid);
         } catch (MalformedMessageException e) {
             stats.malformedFrames.incrementAndGet();
             closeWith(ctx, "malformed " + bodyBytes + "-byte batch from node " + senderNodeId + ": " + e.getMessage());
             return;
         }
         stats.framesReceived.incrementAndGet();
+        if (invalidInFrame > 0) {
+            stats.invalidMessagesDropped.addAndGet(invalidInFrame);
+            PeerTransport.LOG.log(Level.WARNING, "node " + config.nodeId() + ": dropped " + invalidInFrame
+                    + " invalid message(s) of a " + bodyBytes + "-byte batch from node " + senderNodeId
+                    + " and delivered the other " + messages.size() + " (first: " + firstInvalid
+                    + "); that node sends messages this version cannot accept");
+        }
         List<Message> valid = dropForged(messages);
         if (!valid.isEmpty()) {
             stats.messagesReceived.addAndGet(valid.size());
             transport.listener().onMessages(senderNodeId, valid);
         }
+    }
+
+    private void invalidMessages(int count, MalformedMessageException first) {
+        invalidInFrame = count;
+        firstInvalid = first.getMessage();
     }
 
     /**

@@ -20,6 +20,7 @@ public final class TransportStats {
     final AtomicLong malformedFrames = new AtomicLong();
     final AtomicLong oversizedFrames = new AtomicLong();
     final AtomicLong forgedMessagesDropped = new AtomicLong();
+    final AtomicLong invalidMessagesDropped = new AtomicLong();
     final AtomicLong sendsDroppedDisconnected = new AtomicLong();
     final AtomicLong sendsDroppedBackpressure = new AtomicLong();
     final AtomicLong messagesDroppedUnreachable = new AtomicLong();
@@ -53,7 +54,7 @@ public final class TransportStats {
         return writeFailures.get();
     }
 
-    /** Batch frames that decoded and were checked (messages may still have been dropped as forged). */
+    /** Batch frames that decoded and were checked (messages may still have been dropped as forged or invalid). */
     public long framesReceived() {
         return framesReceived.get();
     }
@@ -68,7 +69,11 @@ public final class TransportStats {
         return bytesReceived.get();
     }
 
-    /** Frames that did not decode, or a connection that ended inside a frame; each closed its connection. */
+    /**
+     * Frames that did not parse, or a connection that ended inside a frame; each closed its
+     * connection. (A frame that parses but holds invalid messages loses only those: see
+     * {@link #invalidMessagesDropped()}.)
+     */
     public long malformedFrames() {
         return malformedFrames.get();
     }
@@ -81,6 +86,14 @@ public final class TransportStats {
     /** Messages whose from/to did not match the connection's handshake: a peer speaking for another node. */
     public long forgedMessagesDropped() {
         return forgedMessagesDropped.get();
+    }
+
+    /**
+     * Messages that parsed but were invalid (an unknown type, a node id 0, a value of 2^63 or more, a
+     * gap in the entries, ...), each dropped alone while the rest of its frame was delivered.
+     */
+    public long invalidMessagesDropped() {
+        return invalidMessagesDropped.get();
     }
 
     /** Sends dropped because the peer had no established connection. */
@@ -136,6 +149,7 @@ public final class TransportStats {
                 .append(", bytesReceived=").append(bytesReceived).append(", malformedFrames=").append(malformedFrames)
                 .append(", oversizedFrames=").append(oversizedFrames)
                 .append(", forgedMessagesDropped=").append(forgedMessagesDropped)
+                .append(", invalidMessagesDropped=").append(invalidMessagesDropped)
                 .append(", sendsDroppedDisconnected=").append(sendsDroppedDisconnected)
                 .append(", sendsDroppedBackpressure=").append(sendsDroppedBackpressure)
                 .append(", messagesDroppedUnreachable=").append(messagesDroppedUnreachable)

@@ -213,6 +213,36 @@ public final class MessageBatchCodec {
      *         message; the first problem found is named, as {@link RaftCodec#decodeBatch} always has
      */
     public static List<Message> decodeBatch(ByteBuffer body, int maxBytes) {
+        return reader(body, maxBytes).read();
+    }
+
+    /** Hears what {@link #decodeValidMessages} left out of a frame. */
+    @FunctionalInterface
+    public interface InvalidMessages {
+        /**
+         * {@code count} (> 0) invalid messages were left out; {@code first} says what was wrong with
+         * the first, in the words {@link #decodeBatch} would have thrown.
+         */
+        void dropped(int count, MalformedMessageException first);
+    }
+
+    /**
+     * Decodes a frame body as {@link #decodeBatch} does, except that a message that parses but is
+     * invalid (an unknown type, a node id 0, a value of 2^63 or more, a gap in its entries, ...)
+     * costs only itself: it is left out, and {@code onInvalid} hears of it once the whole frame has
+     * parsed. One connection carries the messages of every group, and Raft tolerates a lost message,
+     * so a bad message need not take the others down with it. Only the first invalid message is
+     * described, so a frame full of them costs about what a valid one does.
+     *
+     * @throws MalformedMessageException only if the frame is too big or does not parse: then the
+     *         bytes cannot be trusted to delimit messages, and nothing in the frame is delivered
+     */
+    public static List<Message> decodeValidMessages(ByteBuffer body, int maxBytes, InvalidMessages onInvalid) {
+        Objects.requireNonNull(onInvalid, "onInvalid");
+        return reader(body, maxBytes).readValid(onInvalid);
+    }
+
+    private static MessageBatchReader reader(ByteBuffer body, int maxBytes) {
         Objects.requireNonNull(body, "body");
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes " + maxBytes + " must be positive");
@@ -221,6 +251,6 @@ public final class MessageBatchCodec {
             throw new MalformedMessageException(
                     "batch is " + body.remaining() + " bytes, over the limit of " + maxBytes + " bytes");
         }
-        return new MessageBatchReader(body).read();
+        return new MessageBatchReader(body);
     }
 }

@@ -54,7 +54,9 @@ import java.util.List;
  * </ul>
  * Parse errors take precedence over invalid messages: like the old path, which parsed the whole
  * frame before checking any message, a frame that does not parse is reported as such even if an
- * earlier message in it was invalid.
+ * earlier message in it was invalid. A message that parses but is invalid spoils only itself: the
+ * reader checks every message, and its caller decides whether one invalid message fails the frame
+ * ({@link #read}) or is left out ({@link #readValid}).
  */
 final class MessageBatchReader {
     /** {@code CodedInputStream}'s default recursion limit, which the old path parsed with. */
@@ -94,9 +96,14 @@ final class MessageBatchReader {
 
     private List<Message> messages;
     private int messageCount;
-    /** The first invalid message and its number (from 1): reported once the whole frame has parsed. */
-    private MalformedMessageException invalid;
-    private int invalidAt;
+    /**
+     * How many messages were invalid, and the first of them with its number (from 1): reported once
+     * the whole frame has parsed. Only the first is described; the others are only counted, so a
+     * frame full of invalid messages costs little more than a valid one.
+     */
+    private int invalidCount;
+    private MalformedMessageException firstInvalid;
+    private int firstInvalidAt;
 
     MessageBatchReader(ByteBuffer body) {
         this.in = body;
@@ -106,7 +113,29 @@ final class MessageBatchReader {
         this.limit = body.limit();
     }
 
+    /** The frame's messages; throws if it does not parse or if any message in it is invalid (the first is named). */
     List<Message> read() {
+        readAll();
+        if (invalidCount > 0) {
+            throw numberedFirstInvalid();
+        }
+        return messages;
+    }
+
+    /**
+     * The frame's valid messages; throws only if it does not parse. If any message was invalid,
+     * {@code onInvalid} hears how many and what was wrong with the first, once the whole frame has
+     * parsed (so a frame that does not parse reports nothing else).
+     */
+    List<Message> readValid(MessageBatchCodec.InvalidMessages onInvalid) {
+        readAll();
+        if (invalidCount > 0) {
+            onInvalid.dropped(invalidCount, numberedFirstInvalid());
+        }
+        return messages;
+    }
+
+    private void readAll() {
         messages = new ArrayList<>(countMessageFields());
         for (int tag = readTag(); tag != 0; tag = readTag()) {
             if (tag == BATCH_MESSAGES_TAG) {
@@ -115,11 +144,12 @@ final class MessageBatchReader {
                 skipField(tag, false);
             }
         }
-        if (invalid != null) {
-            throw new MalformedMessageException(
-                    "message " + invalidAt + " of " + messageCount + ": " + invalid.getMessage(), invalid);
-        }
-        return messages;
+    }
+
+    /** The first invalid message's problem, with its place in the frame (the count is known only at the end). */
+    private MalformedMessageException numberedFirstInvalid() {
+        return new MalformedMessageException(
+                "message " + firstInvalidAt + " of " + messageCount + ": " + firstInvalid.getMessage(), firstInvalid);
     }
 
     /**
@@ -171,15 +201,14 @@ final class MessageBatchReader {
         }
         leave(outerLimit);
         messageCount++;
-        if (invalid != null) {
-            return;
-        }
         try {
             messages.add(toMessage());
         } catch (MalformedMessageException e) {
-            // The message count is known only at the end; see read().
-            invalid = e;
-            invalidAt = messageCount;
+            if (invalidCount++ == 0) {
+                firstInvalid = new MalformedMessageException(
+                        RaftCodec.describe(type, groupId, from, to, term) + ": " + e.getMessage(), e);
+                firstInvalidAt = messageCount;
+            }
         }
     }
 
@@ -259,25 +288,23 @@ final class MessageBatchReader {
         leave(outerLimit);
     }
 
-    /** Checks the message just read as {@link RaftCodec#fromProto(io.flotilla.wire.proto.RaftMessage)} does. */
+    /**
+     * Checks the message just read as {@link RaftCodec#fromProto(io.flotilla.wire.proto.RaftMessage)}
+     * does; the caller names the message in the error, as {@code fromProto} does.
+     */
     private Message toMessage() {
-        try {
-            Message m = RaftCodec.message(type, groupId, from, to, term, logTerm, index, commit, reject, rejectHint, context);
-            if (m.type == MessageType.APPEND) {
-                m.entries = appendEntries(m);
-            } else if (entryCount > 0) {
-                throw RaftCodec.entriesNotCarried(entryCount);
-            }
-            if (m.type == MessageType.SNAPSHOT) {
-                m.snapshot = RaftCodec.snapshotToInstall(snapshot == null ? null : snapshot.build(), m);
-            } else if (snapshot != null) {
-                throw RaftCodec.snapshotNotCarried();
-            }
-            return m;
-        } catch (MalformedMessageException e) {
-            throw new MalformedMessageException(
-                    RaftCodec.describe(type, groupId, from, to, term) + ": " + e.getMessage(), e);
+        Message m = RaftCodec.message(type, groupId, from, to, term, logTerm, index, commit, reject, rejectHint, context);
+        if (m.type == MessageType.APPEND) {
+            m.entries = appendEntries(m);
+        } else if (entryCount > 0) {
+            throw RaftCodec.entriesNotCarried(entryCount);
         }
+        if (m.type == MessageType.SNAPSHOT) {
+            m.snapshot = RaftCodec.snapshotToInstall(snapshot == null ? null : snapshot.build(), m);
+        } else if (snapshot != null) {
+            throw RaftCodec.snapshotNotCarried();
+        }
+        return m;
     }
 
     private List<Entry> appendEntries(Message m) {

@@ -17,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flotilla.raft.Message;
 import io.flotilla.transport.TransportTestSupport.RecordingListener;
+import io.flotilla.wire.RaftCodec;
 import io.flotilla.wire.proto.MessageBatch;
 import io.flotilla.wire.proto.RaftMessage;
 import java.io.IOException;
@@ -33,8 +34,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A raw socket plays a broken or hostile peer against node 1 (which knows node 3 but cannot reach
- * it, so the raw socket can claim to be node 3). Each bad input closes that connection with a
- * counted reason, reaches no listener, and leaves node 1 serving its well-behaved peer, node 2.
+ * it, so the raw socket can claim to be node 3). Each input that leaves the stream untrustworthy
+ * closes that connection with a counted reason, reaches no listener, and leaves node 1 serving its
+ * well-behaved peer, node 2; a message that parses but is invalid or forged is dropped alone.
  */
 class HostileInputTest {
     private static final int VERSION = TransportConfig.PROTOCOL_VERSION;
@@ -122,11 +124,43 @@ class HostileInputTest {
         // A good handshake, then a frame that does not parse as a batch.
         assertRejected(concat(handshake(CLUSTER, 3, 1, VERSION), frame(garbage(16))), false,
                 TransportStats::malformedFrames, "a garbage batch");
-        // A batch that parses but holds a message the core must never see (type 0, no term).
-        byte[] invalid = MessageBatch.newBuilder()
-                .addMessages(RaftMessage.newBuilder().setGroupId(1).setFrom(3).setTo(1)).build().toByteArray();
-        assertRejected(concat(handshake(CLUSTER, 3, 1, VERSION), frame(invalid)), false,
-                TransportStats::malformedFrames, "an invalid message");
+    }
+
+    /**
+     * One connection carries every group: a message that parses but is invalid (an unknown type, a
+     * value of 2^63 or more, a gap in its entries) is dropped alone, and the messages around it, of
+     * other groups, still arrive, as do later frames on the same connection.
+     */
+    @Test
+    void anInvalidMessageIsDroppedAloneAndTheRestOfItsBatchIsDelivered() throws IOException {
+        Message before = append(1, 3, 1, 1);
+        Message after = append(5, 3, 1, 1);
+        RaftMessage unknownType = RaftCodec.toProto(append(2, 3, 1, 1)).toBuilder().setTypeValue(99).build();
+        RaftMessage hugeTerm = RaftCodec.toProto(append(3, 3, 1, 1)).toBuilder().setTerm(-1L).build();
+        RaftMessage gap = RaftCodec.toProto(append(4, 3, 1, 1)).toBuilder().setIndex(0).build();
+        byte[] body = MessageBatch.newBuilder()
+                .addMessages(RaftCodec.toProto(before))
+                .addMessages(unknownType)
+                .addMessages(hugeTerm)
+                .addMessages(gap)
+                .addMessages(RaftMessage.newBuilder().setGroupId(6).setFrom(3).setTo(1))   // type 0, no term
+                .addMessages(RaftCodec.toProto(after))
+                .build().toByteArray();
+        try (Socket raw = rawConnect(node1.localAddress())) {
+            OutputStream out = raw.getOutputStream();
+            out.write(concat(handshake(CLUSTER, 3, 1, VERSION), frame(body)));
+            out.flush();
+            waitUntil(() -> listener1.count() == 2, () -> "the two valid messages around the invalid ones");
+            assertThat(listener1.keysFrom(3)).containsExactly(key(before), key(after));
+            assertThat(node1.stats().invalidMessagesDropped()).isEqualTo(4);
+            assertThat(node1.stats().malformedFrames()).isZero();
+            Message later = append(1, 3, 1, 2);
+            out.write(batch(later));
+            out.flush();
+            waitUntil(() -> listener1.count() == 3, () -> "a later message on the same connection");
+        }
+        listener1.received.clear();
+        assertStillServesNode2();
     }
 
     @Test

@@ -144,6 +144,48 @@ class MessageBatchCodecTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    @Test
+    void decodingValidMessagesDropsAnInvalidMessageAlone() {
+        RandomMessages gen = new RandomMessages(13);
+        Message first = gen.valid(MessageType.HEARTBEAT);
+        Message last = gen.valid(MessageType.APPEND);
+        byte[] body = MessageBatch.newBuilder()
+                .addMessages(RaftCodec.toProto(first))
+                .addMessages(RaftCodec.toProto(first).toBuilder().setTypeValue(99))
+                .addMessages(RaftCodec.toProto(last).toBuilder().setTerm(-1L))
+                .addMessages(RaftCodec.toProto(last))
+                .build().toByteArray();
+        List<String> invalid = new ArrayList<>();
+
+        List<Message> decoded = MessageBatchCodec.decodeValidMessages(direct(body), LIMIT_BYTES,
+                (count, firstInvalid) -> invalid.add(count + " " + firstInvalid.getMessage()));
+
+        assertThat(render(decoded)).isEqualTo(render(List.of(first, last)));
+        assertThat(invalid).singleElement().asString()
+                .startsWith("2 message 2 of 4: type 99 ").endsWith("unknown message type 99");
+        assertThatThrownBy(() -> MessageBatchCodec.decodeBatch(direct(body), LIMIT_BYTES))
+                .as("the strict decoder still refuses the frame, naming the first")
+                .isInstanceOf(MalformedMessageException.class)
+                .hasMessage(invalid.get(0).substring(2));
+    }
+
+    @Test
+    void decodingValidMessagesFailsAWholeFrameThatDoesNotParse() {
+        Message valid = new RandomMessages(14).valid(MessageType.HEARTBEAT);
+        byte[] body = MessageBatch.newBuilder()
+                .addMessages(RaftCodec.toProto(valid).toBuilder().setTypeValue(99))
+                .addMessages(RaftCodec.toProto(valid))
+                .build().toByteArray();
+        byte[] cut = Arrays.copyOf(body, body.length - 1);
+        List<String> invalid = new ArrayList<>();
+
+        assertThatThrownBy(() -> MessageBatchCodec.decodeValidMessages(direct(cut), LIMIT_BYTES,
+                (count, first) -> invalid.add(first.getMessage())))
+                .isInstanceOf(MalformedMessageException.class)
+                .hasMessageStartingWith("batch of " + cut.length + " bytes does not parse: ");
+        assertThat(invalid).isEmpty();
+    }
+
     private static ByteBuffer direct(byte[] bytes) {
         return ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
     }

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Test;
  * the same messages, or both reject. A rejection for an invalid message must carry the same text
  * (it is logged and names the message); a parse failure need only be one on both sides, since
  * protobuf's own wording is not something peers see. The new decoder reads each input from a heap
- * buffer inside a larger array and from a direct buffer.
+ * buffer inside a larger array and from a direct buffer. The lenient decoder the transport uses
+ * ({@link MessageBatchCodec#decodeValidMessages}) is held to the same oracle message by message: it
+ * fails exactly the frames that do not parse, and otherwise keeps the messages the old path
+ * converts, counts the others and describes the first in the old path's words.
  *
  * <p>Inputs: every prefix of valid frames, bit flips and byte overwrites, random bytes, frames that
  * are valid protobuf written the way no encoder writes them (fields out of order and repeated,
@@ -233,6 +236,26 @@ class MessageBatchDifferentialTest {
                 fail(what + ": the decoders disagree on " + HexFormat.of().formatHex(frame)
                         + "\nold: " + reference + "\nnew: " + actual);
             }
+        }
+        String leniently = outcome(() -> {
+            List<String> invalid = new ArrayList<>();
+            String kept = render(ReferenceRaftCodec.decodeValidMessages(frame, LIMIT_BYTES, invalid));
+            return invalid.isEmpty() ? kept : kept + "dropped " + invalid.size() + ", first: " + invalid.get(0);
+        }, "old, lenient", frame, what);
+        String newLeniently = outcome(() -> {
+            String[] dropped = {""};
+            String kept = render(MessageBatchCodec.decodeValidMessages(ByteBuffer.wrap(padded, 8, frame.length),
+                    LIMIT_BYTES, (count, first) -> dropped[0] = "dropped " + count + ", first: " + first.getMessage()));
+            return kept + dropped[0];
+        }, "new, lenient", frame, what);
+        boolean sameLeniently = leniently.startsWith(doesNotParse)
+                ? newLeniently.startsWith(doesNotParse) : newLeniently.equals(leniently);
+        if (!sameLeniently) {
+            fail(what + ": the lenient decoders disagree on " + HexFormat.of().formatHex(frame)
+                    + "\nold: " + leniently + "\nnew: " + newLeniently);
+        }
+        if (reference.startsWith(doesNotParse) != leniently.startsWith(doesNotParse)) {
+            fail(what + ": only one way of decoding says the frame does not parse: " + reference + " / " + leniently);
         }
         boolean ok = !reference.startsWith("rejected: ");
         if (ok) {

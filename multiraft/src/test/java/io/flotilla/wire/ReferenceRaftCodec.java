@@ -55,6 +55,39 @@ final class ReferenceRaftCodec {
      *         invalid message; the first problem found is named
      */
     public static List<Message> decodeBatch(byte[] bytes, int maxBytes) {
+        MessageBatch batch = parseBatch(bytes, maxBytes);
+        int count = batch.getMessagesCount();
+        List<Message> messages = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            try {
+                messages.add(fromProto(batch.getMessages(i)));
+            } catch (MalformedMessageException e) {
+                throw new MalformedMessageException("message " + (i + 1) + " of " + count + ": " + e.getMessage(), e);
+            }
+        }
+        return messages;
+    }
+
+    /**
+     * The oracle for {@link MessageBatchCodec#decodeValidMessages}, composed of this class's frozen
+     * parts: the same parse, then each message converted on its own; an invalid one is left out and
+     * its error, worded as {@link #decodeBatch} words it, added to {@code invalid}.
+     */
+    public static List<Message> decodeValidMessages(byte[] bytes, int maxBytes, List<String> invalid) {
+        MessageBatch batch = parseBatch(bytes, maxBytes);
+        int count = batch.getMessagesCount();
+        List<Message> messages = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            try {
+                messages.add(fromProto(batch.getMessages(i)));
+            } catch (MalformedMessageException e) {
+                invalid.add("message " + (i + 1) + " of " + count + ": " + e.getMessage());
+            }
+        }
+        return messages;
+    }
+
+    private static MessageBatch parseBatch(byte[] bytes, int maxBytes) {
         Objects.requireNonNull(bytes, "bytes");
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("maxBytes " + maxBytes + " must be positive");
@@ -78,16 +111,7 @@ final class ReferenceRaftCodec {
             // Over an in-memory buffer only InvalidProtocolBufferException (an IOException) occurs.
             throw new MalformedMessageException("batch of " + bytes.length + " bytes does not parse: " + e.getMessage(), e);
         }
-        int count = batch.getMessagesCount();
-        List<Message> messages = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            try {
-                messages.add(fromProto(batch.getMessages(i)));
-            } catch (MalformedMessageException e) {
-                throw new MalformedMessageException("message " + (i + 1) + " of " + count + ": " + e.getMessage(), e);
-            }
-        }
-        return messages;
+        return batch;
     }
 
     // ---------------------------------------------------------------- messages
