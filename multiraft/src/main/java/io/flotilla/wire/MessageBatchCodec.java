@@ -16,12 +16,14 @@ import java.util.Objects;
  * The peer wire's {@code MessageBatch} (raft.proto) written from and read into the core's
  * {@link Message}s directly, without protobuf message objects: the bytes are exactly those of the
  * generated classes (fields in number order, zero values left out), and reading accepts and rejects
- * exactly what the generated parser followed by {@link RaftCodec#fromProto(RaftMessage)} did. The
+ * exactly what the generated parser followed by the old proto-object conversion did (that path is
+ * kept in the tests as {@code ReferenceRaftCodec}, the oracle this codec is checked against). The
  * proto-object path cost about 45% of the bytes the runtime allocated (a {@code RaftMessage} and an
  * {@code Entry} per message and entry each way, plus a copy of every received frame); this one
  * allocates the frame buffer on the way out and, on the way in, only what the core keeps (messages,
  * entries, one copy of each payload). SNAPSHOT messages, rare and small, still use the generated
- * {@code Snapshot} class for their snapshot field.
+ * {@code Snapshot} class for their snapshot field. The checks a decoded message must pass are in
+ * {@link RaftCodec}.
  *
  * <p>Stateless: any thread may call it (a worker encodes, a transport I/O thread decodes).
  */

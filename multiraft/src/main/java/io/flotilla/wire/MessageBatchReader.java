@@ -37,10 +37,10 @@ import java.util.List;
  * in place. One instance per frame, used by the decoding thread only.
  *
  * <p>It must accept and reject exactly what the generated parser (protobuf-java 4.36,
- * {@code MessageBatch.parseFrom} and then {@code checkLastTagWas(0)}) followed by
- * {@link RaftCodec#fromProto(io.flotilla.wire.proto.RaftMessage)} did, because peers on either
- * side of an upgrade must agree on what is a valid frame; {@code MessageBatchDifferentialTest}
- * holds it to that. So it follows protobuf's rules, not a tidier set:
+ * {@code MessageBatch.parseFrom} and then {@code checkLastTagWas(0)}) followed by the old
+ * proto-object conversion did, because peers on either side of an upgrade must agree on what is a
+ * valid frame; {@code MessageBatchDifferentialTest} holds it to that, with the old path kept in the
+ * tests as {@code ReferenceRaftCodec}. So it follows protobuf's rules, not a tidier set:
  * <ul>
  *   <li>Varints are up to 10 bytes; a 32-bit one (tag, length, enum) keeps the low 32 bits, and a
  *       64-bit one reads its 10th byte leniently, as protobuf-java does (see {@link #readVarint64}).
@@ -289,8 +289,8 @@ final class MessageBatchReader {
     }
 
     /**
-     * Checks the message just read as {@link RaftCodec#fromProto(io.flotilla.wire.proto.RaftMessage)}
-     * does; the caller names the message in the error, as {@code fromProto} does.
+     * Checks the message just read against {@link RaftCodec}'s rules; the caller names the message
+     * in the error, as the old proto-object path did.
      */
     private Message toMessage() {
         Message m = RaftCodec.message(type, groupId, from, to, term, logTerm, index, commit, reject, rejectHint, context);

@@ -1,38 +1,37 @@
 package io.flotilla.wire;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
-import io.flotilla.raft.HardState;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.MessageType;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.SnapshotMetadata;
-import io.flotilla.wire.proto.RaftMessage;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * Converts the Raft core's plain types to and from the protobuf types of {@code raft.proto}.
- * Stateless: any thread may call it (in practice a worker encodes, a transport I/O thread decodes).
+ * The rules a message from a peer must pass before it reaches the core, and a byte-array facade over
+ * {@link MessageBatchCodec}, the one production codec of the peer wire. {@link MessageBatchCodec}
+ * and {@link MessageBatchReader} read and write the bytes; the checks live here so that what they
+ * reject is written down in one place. Stateless: any thread may call it (in practice a worker
+ * encodes, a transport I/O thread decodes).
  *
- * <p>Encoding trusts its input: it comes from this node's core. Decoding does not: every
- * {@code fromProto} and {@link #decodeBatch} either returns values the core can step safely or
- * throws {@link MalformedMessageException} saying what was wrong — never another exception, so a
- * bad frame closes one connection and reaches no group (DESIGN.md, "The wire").
+ * <p>Encoding trusts its input: it comes from this node's core. Decoding does not: it either returns
+ * values the core can step safely or throws {@link MalformedMessageException} saying what was wrong
+ * — never another exception, so bad bytes from a peer reach no group (DESIGN.md, "The wire").
  *
  * <p>Wire integers are uint64; the core's are signed longs. A value at or above 2^63 would read as
  * negative and is rejected everywhere except in {@code context}, which the core only echoes.
  *
- * <p>Batches do not go through the protobuf objects: {@link #encodeBatch} and {@link #decodeBatch}
- * hand over to {@link MessageBatchCodec}, which reads and writes the same bytes without them. The
- * checks a decoded message must pass live here, shared by both paths, so they cannot drift apart.
+ * <p>No message is built as a protobuf object. Only the snapshot of a SNAPSHOT message, rare and
+ * small, goes through a generated class ({@code Snapshot}); its conversions are the last ones here.
+ * The proto-object path for whole messages that this class once had lives only in the tests, as
+ * {@code ReferenceRaftCodec}, the oracle the production codec is checked against.
  */
 public final class RaftCodec {
     private static final byte[] EMPTY_BYTES = new byte[0];
@@ -62,60 +61,6 @@ public final class RaftCodec {
     }
 
     // ---------------------------------------------------------------- messages
-
-    /** Converts a message from the core. Fields the type does not use are zero and cost no bytes. */
-    public static RaftMessage toProto(Message m) {
-        Objects.requireNonNull(m.type, "message type");
-        RaftMessage.Builder b = RaftMessage.newBuilder()
-                .setTypeValue(m.type.code)
-                .setGroupId(m.groupId)
-                .setFrom(m.from)
-                .setTo(m.to)
-                .setTerm(m.term)
-                .setLogTerm(m.logTerm)
-                .setIndex(m.index)
-                .setCommit(m.commit)
-                .setReject(m.reject)
-                .setRejectHint(m.rejectHint)
-                .setContext(m.context);
-        List<Entry> entries = m.entries;
-        for (int i = 0; i < entries.size(); i++) {
-            b.addEntries(toProto(entries.get(i)));
-        }
-        if (m.snapshot != null) {
-            b.setSnapshot(toProto(m.snapshot));
-        }
-        return b.build();
-    }
-
-    /**
-     * Converts and validates a message from a peer.
-     *
-     * @throws MalformedMessageException naming the message (type, group, nodes, term) and the problem
-     */
-    public static Message fromProto(RaftMessage p) {
-        try {
-            return decodeMessage(p);
-        } catch (MalformedMessageException e) {
-            throw new MalformedMessageException(describe(p) + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static Message decodeMessage(RaftMessage p) {
-        Message m = message(p.getTypeValue(), p.getGroupId(), p.getFrom(), p.getTo(), p.getTerm(), p.getLogTerm(),
-                p.getIndex(), p.getCommit(), p.getReject(), p.getRejectHint(), p.getContext());
-        if (m.type == MessageType.APPEND) {
-            m.entries = decodeAppendEntries(p, m);
-        } else if (p.getEntriesCount() > 0) {
-            throw entriesNotCarried(p.getEntriesCount());
-        }
-        if (m.type == MessageType.SNAPSHOT) {
-            m.snapshot = snapshotToInstall(p.hasSnapshot() ? p.getSnapshot() : null, m);
-        } else if (p.hasSnapshot()) {
-            throw snapshotNotCarried();
-        }
-        return m;
-    }
 
     /**
      * Checks a message's scalar fields as they came off the wire and builds the message from them:
@@ -148,36 +93,20 @@ public final class RaftCodec {
         return new MalformedMessageException("a snapshot in a message that carries none");
     }
 
-    /**
-     * The entries of an APPEND must extend the log the leader claims at (index, logTerm): indexes
-     * index+1, index+2, ... with terms that never decrease, start at logTerm or later and never pass
-     * the leader's term (Raft thesis §3.5, Log Matching). A follower stepping anything else would
-     * corrupt its log, so it is a malformed frame, not a rejection.
-     */
-    private static List<Entry> decodeAppendEntries(RaftMessage p, Message m) {
-        checkAppendLogTerm(m);
-        int count = p.getEntriesCount();
-        if (count == 0) {
-            return Message.NO_ENTRIES;
-        }
-        Entry[] entries = new Entry[count];
-        long previousTerm = m.logTerm;
-        for (int i = 0; i < count; i++) {
-            Entry e = fromProto(p.getEntries(i));
-            checkAppendEntry(m, i, count, e, previousTerm);
-            previousTerm = e.term();
-            entries[i] = e;
-        }
-        return Collections.unmodifiableList(Arrays.asList(entries));
-    }
-
+    /** An APPEND's log term is not beyond its term; checked before its entries (see {@link #checkAppendEntry}). */
     static void checkAppendLogTerm(Message m) {
         if (m.logTerm > m.term) {
             throw new MalformedMessageException("log term " + m.logTerm + " is beyond the message term " + m.term);
         }
     }
 
-    /** Checks entry {@code i} of {@code count} in APPEND {@code m}, after an entry (or the log) at {@code previousTerm}. */
+    /**
+     * Checks entry {@code i} of {@code count} in APPEND {@code m}, after an entry (or the log) at
+     * {@code previousTerm}. The entries of an APPEND must extend the log the leader claims at (index,
+     * logTerm): indexes index+1, index+2, ... with terms that never decrease, start at logTerm or
+     * later and never pass the leader's term (Raft thesis §3.5, Log Matching). A follower stepping
+     * anything else would corrupt its log, so it is a malformed message, not a rejection.
+     */
     static void checkAppendEntry(Message m, int i, int count, Entry e, long previousTerm) {
         long want = m.index + 1 + i;
         if (e.index() != want) {
@@ -211,10 +140,6 @@ public final class RaftCodec {
         return s;
     }
 
-    private static String describe(RaftMessage p) {
-        return describe(p.getTypeValue(), p.getGroupId(), p.getFrom(), p.getTo(), p.getTerm());
-    }
-
     /** Names a message in an error, from its wire fields as they are (they may be what is wrong). */
     static String describe(int typeCode, long groupId, long from, long to, long term) {
         MessageType type = MessageType.fromCode(typeCode);
@@ -226,26 +151,11 @@ public final class RaftCodec {
 
     // ---------------------------------------------------------------- entries
 
-    /** Converts an entry without copying its payload: {@link Entry} promises never to write it. */
-    public static io.flotilla.wire.proto.Entry toProto(Entry e) {
-        return io.flotilla.wire.proto.Entry.newBuilder()
-                .setTerm(e.term())
-                .setIndex(e.index())
-                .setTypeValue(e.type().code)
-                .setData(wrapImmutable(e.data()))
-                .build();
-    }
-
     /**
-     * Converts and validates one entry: term and index > 0, a known type, and for a
+     * Checks one entry's wire fields and builds it: term and index > 0, a known type, and for a
      * {@link EntryType#CONF_CHANGE} a payload {@link ConfChange#decode} accepts, so a bad one is
-     * caught here and not when the group applies it.
+     * caught here and not when the group applies it. {@code data} becomes the entry's.
      */
-    public static Entry fromProto(io.flotilla.wire.proto.Entry p) {
-        return entry(p.getTerm(), p.getIndex(), p.getTypeValue(), copy(p.getData()));
-    }
-
-    /** Checks an entry's wire fields as {@link #fromProto(io.flotilla.wire.proto.Entry)} does; {@code data} becomes the entry's. */
     static Entry entry(long wireTerm, long wireIndex, int typeCode, byte[] data) {
         long index = nonNegative(wireIndex, "entry index");
         if (index == 0) {
@@ -269,23 +179,9 @@ public final class RaftCodec {
         return new Entry(term, index, type, data);
     }
 
-    // ---------------------------------------------------------------- state and snapshots
+    // ---------------------------------------------------------------- snapshots
 
-    public static io.flotilla.wire.proto.HardState toProto(HardState s) {
-        return io.flotilla.wire.proto.HardState.newBuilder()
-                .setTerm(s.term())
-                .setVote(s.vote())
-                .setCommit(s.commit())
-                .build();
-    }
-
-    public static HardState fromProto(io.flotilla.wire.proto.HardState p) {
-        return new HardState(nonNegative(p.getTerm(), "hard state term"),
-                nonNegative(p.getVote(), "hard state vote"),
-                nonNegative(p.getCommit(), "hard state commit"));
-    }
-
-    public static io.flotilla.wire.proto.ConfState toProto(ConfState s) {
+    static io.flotilla.wire.proto.ConfState toProto(ConfState s) {
         io.flotilla.wire.proto.ConfState.Builder b = io.flotilla.wire.proto.ConfState.newBuilder();
         for (long v : s.voters()) {
             b.addVoters(v);
@@ -297,7 +193,7 @@ public final class RaftCodec {
     }
 
     /** Converts and validates a membership: node ids > 0, none listed twice, none both voter and learner. */
-    public static ConfState fromProto(io.flotilla.wire.proto.ConfState p) {
+    static ConfState fromProto(io.flotilla.wire.proto.ConfState p) {
         long[] voters = nodeIds(p.getVotersCount(), p::getVoters, "voter");
         long[] learners = nodeIds(p.getLearnersCount(), p::getLearners, "learner");
         for (long l : learners) {
@@ -308,7 +204,7 @@ public final class RaftCodec {
         return new ConfState(voters, learners);
     }
 
-    public static io.flotilla.wire.proto.SnapshotMetadata toProto(SnapshotMetadata md) {
+    private static io.flotilla.wire.proto.SnapshotMetadata toProto(SnapshotMetadata md) {
         return io.flotilla.wire.proto.SnapshotMetadata.newBuilder()
                 .setIndex(md.index())
                 .setTerm(md.term())
@@ -317,17 +213,17 @@ public final class RaftCodec {
     }
 
     /** Converts and validates snapshot metadata; an absent conf state reads as {@link ConfState#EMPTY}. */
-    public static SnapshotMetadata fromProto(io.flotilla.wire.proto.SnapshotMetadata p) {
+    private static SnapshotMetadata fromProto(io.flotilla.wire.proto.SnapshotMetadata p) {
         return new SnapshotMetadata(nonNegative(p.getIndex(), "snapshot index"),
                 nonNegative(p.getTerm(), "snapshot term"),
                 p.hasConfState() ? fromProto(p.getConfState()) : ConfState.EMPTY);
     }
 
     /**
-     * Converts a snapshot. The payload is copied: unlike {@link Entry}, {@link Snapshot} does not
+     * Converts a snapshot, for {@link MessageBatchCodec} to write. The payload is copied: unlike {@link Entry}, {@link Snapshot} does not
      * promise its array is never written. It is a small handle in the multi-group runtime.
      */
-    public static io.flotilla.wire.proto.Snapshot toProto(Snapshot s) {
+    static io.flotilla.wire.proto.Snapshot toProto(Snapshot s) {
         return io.flotilla.wire.proto.Snapshot.newBuilder()
                 .setMetadata(toProto(s.metadata()))
                 .setData(s.data() == null || s.data().length == 0 ? ByteString.EMPTY : ByteString.copyFrom(s.data()))
@@ -335,7 +231,7 @@ public final class RaftCodec {
     }
 
     /** Converts and validates a snapshot; its metadata is required (an empty snapshot has index 0). */
-    public static Snapshot fromProto(io.flotilla.wire.proto.Snapshot p) {
+    static Snapshot fromProto(io.flotilla.wire.proto.Snapshot p) {
         if (!p.hasMetadata()) {
             throw new MalformedMessageException("snapshot without metadata");
         }
@@ -374,10 +270,6 @@ public final class RaftCodec {
             throw new MalformedMessageException(field + " " + Long.toUnsignedString(value) + " is 2^63 or more");
         }
         return value;
-    }
-
-    private static ByteString wrapImmutable(byte[] data) {
-        return data == null || data.length == 0 ? ByteString.EMPTY : UnsafeByteOperations.unsafeWrap(data);
     }
 
     private static byte[] copy(ByteString bytes) {

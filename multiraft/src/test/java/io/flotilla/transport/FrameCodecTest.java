@@ -11,7 +11,7 @@ import io.flotilla.raft.MessageType;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.SnapshotMetadata;
 import io.flotilla.wire.MessageBatchCodec;
-import io.flotilla.wire.RaftCodec;
+import io.flotilla.wire.ReferenceRaftCodec;
 import io.flotilla.wire.proto.MessageBatch;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
@@ -58,7 +58,7 @@ class FrameCodecTest {
     void aBatchFrameIsTheFrameOfTheGeneratedBatch() {
         List<Message> batch = mixedBatch();
         MessageBatch proto = MessageBatch.newBuilder()
-                .addAllMessages(batch.stream().map(RaftCodec::toProto).toList()).build();
+                .addAllMessages(batch.stream().map(ReferenceRaftCodec::toProto).toList()).build();
         for (ByteBufAllocator alloc : List.of(PooledByteBufAllocator.DEFAULT, new UnpooledByteBufAllocator(false),
                 new UnpooledByteBufAllocator(true))) {
             ByteBuf expected = FrameCodec.encode(alloc, proto);

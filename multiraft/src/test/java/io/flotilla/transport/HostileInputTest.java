@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flotilla.raft.Message;
 import io.flotilla.transport.TransportTestSupport.RecordingListener;
-import io.flotilla.wire.RaftCodec;
+import io.flotilla.wire.ReferenceRaftCodec;
 import io.flotilla.wire.proto.MessageBatch;
 import io.flotilla.wire.proto.RaftMessage;
 import java.io.IOException;
@@ -135,16 +135,16 @@ class HostileInputTest {
     void anInvalidMessageIsDroppedAloneAndTheRestOfItsBatchIsDelivered() throws IOException {
         Message before = append(1, 3, 1, 1);
         Message after = append(5, 3, 1, 1);
-        RaftMessage unknownType = RaftCodec.toProto(append(2, 3, 1, 1)).toBuilder().setTypeValue(99).build();
-        RaftMessage hugeTerm = RaftCodec.toProto(append(3, 3, 1, 1)).toBuilder().setTerm(-1L).build();
-        RaftMessage gap = RaftCodec.toProto(append(4, 3, 1, 1)).toBuilder().setIndex(0).build();
+        RaftMessage unknownType = ReferenceRaftCodec.toProto(append(2, 3, 1, 1)).toBuilder().setTypeValue(99).build();
+        RaftMessage hugeTerm = ReferenceRaftCodec.toProto(append(3, 3, 1, 1)).toBuilder().setTerm(-1L).build();
+        RaftMessage gap = ReferenceRaftCodec.toProto(append(4, 3, 1, 1)).toBuilder().setIndex(0).build();
         byte[] body = MessageBatch.newBuilder()
-                .addMessages(RaftCodec.toProto(before))
+                .addMessages(ReferenceRaftCodec.toProto(before))
                 .addMessages(unknownType)
                 .addMessages(hugeTerm)
                 .addMessages(gap)
                 .addMessages(RaftMessage.newBuilder().setGroupId(6).setFrom(3).setTo(1))   // type 0, no term
-                .addMessages(RaftCodec.toProto(after))
+                .addMessages(ReferenceRaftCodec.toProto(after))
                 .build().toByteArray();
         try (Socket raw = rawConnect(node1.localAddress())) {
             OutputStream out = raw.getOutputStream();

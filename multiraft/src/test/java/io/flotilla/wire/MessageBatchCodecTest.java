@@ -33,7 +33,7 @@ class MessageBatchCodecTest {
             for (int i = 0; i < count; i++) {
                 batch.add(gen.random().nextBoolean() ? gen.arbitrary() : gen.valid(MessageType.values()[i % 12]));
             }
-            MessageBatch expected = MessageBatch.newBuilder().addAllMessages(batch.stream().map(RaftCodec::toProto).toList()).build();
+            MessageBatch expected = MessageBatch.newBuilder().addAllMessages(batch.stream().map(ReferenceRaftCodec::toProto).toList()).build();
 
             byte[] encoded = MessageBatchCodec.encodeBatch(batch);
 
@@ -150,10 +150,10 @@ class MessageBatchCodecTest {
         Message first = gen.valid(MessageType.HEARTBEAT);
         Message last = gen.valid(MessageType.APPEND);
         byte[] body = MessageBatch.newBuilder()
-                .addMessages(RaftCodec.toProto(first))
-                .addMessages(RaftCodec.toProto(first).toBuilder().setTypeValue(99))
-                .addMessages(RaftCodec.toProto(last).toBuilder().setTerm(-1L))
-                .addMessages(RaftCodec.toProto(last))
+                .addMessages(ReferenceRaftCodec.toProto(first))
+                .addMessages(ReferenceRaftCodec.toProto(first).toBuilder().setTypeValue(99))
+                .addMessages(ReferenceRaftCodec.toProto(last).toBuilder().setTerm(-1L))
+                .addMessages(ReferenceRaftCodec.toProto(last))
                 .build().toByteArray();
         List<String> invalid = new ArrayList<>();
 
@@ -173,8 +173,8 @@ class MessageBatchCodecTest {
     void decodingValidMessagesFailsAWholeFrameThatDoesNotParse() {
         Message valid = new RandomMessages(14).valid(MessageType.HEARTBEAT);
         byte[] body = MessageBatch.newBuilder()
-                .addMessages(RaftCodec.toProto(valid).toBuilder().setTypeValue(99))
-                .addMessages(RaftCodec.toProto(valid))
+                .addMessages(ReferenceRaftCodec.toProto(valid).toBuilder().setTypeValue(99))
+                .addMessages(ReferenceRaftCodec.toProto(valid))
                 .build().toByteArray();
         byte[] cut = Arrays.copyOf(body, body.length - 1);
         List<String> invalid = new ArrayList<>();

@@ -147,7 +147,7 @@ class MessageBatchDifferentialTest {
             entry.lengthDelimited(MessageBatchCodec.ENTRIES, concat(entryBody(append.entries.get(0)), groups));
             assertAgree(batchOf(concat(messageBody(withoutEntries(append)), entry.bytes())), "in an Entry, " + depth + " groups");
             Writer snap = new Writer();
-            snap.lengthDelimited(MessageBatchCodec.SNAPSHOT, concat(RaftCodec.toProto(snapshot.snapshot).toByteArray(), groups));
+            snap.lengthDelimited(MessageBatchCodec.SNAPSHOT, concat(ReferenceRaftCodec.toProto(snapshot.snapshot).toByteArray(), groups));
             Message bare = snapshot.copy();
             bare.snapshot = null;
             assertAgree(batchOf(concat(messageBody(bare), snap.bytes())), "in a Snapshot, " + depth + " groups");
@@ -410,7 +410,7 @@ class MessageBatchDifferentialTest {
         }
 
         private List<byte[]> snapshot(Message m) {
-            io.flotilla.wire.proto.Snapshot p = RaftCodec.toProto(m.snapshot);
+            io.flotilla.wire.proto.Snapshot p = ReferenceRaftCodec.toProto(m.snapshot);
             List<byte[]> parts = new ArrayList<>();
             if (random.nextBoolean()) {
                 Writer w = new Writer();
@@ -522,13 +522,13 @@ class MessageBatchDifferentialTest {
         return w.bytes();
     }
 
-    /** The RaftMessage bytes of {@code m} (the batch field's body). */
+    /** The RaftMessage bytes of {@code m} (the batch field's body), as the generated classes write them. */
     private static byte[] messageBody(Message m) {
-        return RaftCodec.toProto(m).toByteArray();
+        return ReferenceRaftCodec.toProto(m).toByteArray();
     }
 
     private static byte[] entryBody(Entry e) {
-        return RaftCodec.toProto(e).toByteArray();
+        return ReferenceRaftCodec.toProto(e).toByteArray();
     }
 
     private static byte[] batchOf(byte[] messageBody) {

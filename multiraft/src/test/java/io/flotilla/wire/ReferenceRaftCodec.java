@@ -24,12 +24,14 @@ import java.util.Objects;
  * The proto-object path of the wire as it was before {@link MessageBatchCodec}: a frozen copy of the
  * old {@code RaftCodec} (build {@code RaftMessage}/{@code Entry}/{@code MessageBatch} objects, let
  * the generated parser read them, then convert and validate). Tests only: the oracle the direct
- * codec is checked against, byte for byte on encoding and verdict for verdict on decoding. Do not
- * "fix" it to match the new codec; a disagreement is a finding about the new one. It keeps its own
- * snapshot and membership conversions too, although {@code RaftCodec} still has them: the new
- * codec uses those, so the oracle must not. Only what the batch path reaches is kept. Stateless.
+ * codec is checked against, byte for byte on encoding and verdict for verdict on decoding, and the
+ * way tests (here and in the transport's) build protobuf messages to edit into invalid ones. Main
+ * code no longer has this path. Do not "fix" it to match the new codec; a disagreement is a finding
+ * about the new one. It keeps its own snapshot and membership conversions too, although
+ * {@code RaftCodec} still has them: the new codec uses those, so the oracle must not. Only what the
+ * batch path reaches is kept. Stateless.
  */
-final class ReferenceRaftCodec {
+public final class ReferenceRaftCodec {
     private static final byte[] EMPTY_BYTES = new byte[0];
 
     private ReferenceRaftCodec() {
