@@ -14,8 +14,11 @@ import java.util.TreeMap;
  * so checking keys apart is exact, and it keeps each search small).
  *
  * <p>Per key it runs Wing &amp; Gong's depth-first search with Lowe's memoization, as Porcupine
- * does; see {@link RegisterSearch}. Stateless: {@link #check} may be called from any thread, and
- * each call is confined to the thread that makes it.
+ * does, reduced so that its cost follows the choices the history leaves open (see
+ * {@link RegisterSearch}); an OK verdict is replayed against the definition ({@link Witness}),
+ * and a search that stops getting deeper looks for a short stretch of the history that is
+ * illegal on its own ({@link RelaxedWindow}); see {@link KeyCheck}. Stateless: {@link #check}
+ * may be called from any thread, and each call is confined to the thread that makes it.
  */
 public final class LinearizabilityChecker {
     /** Search steps allowed per key before the verdict is {@link Verdict#UNKNOWN}. */
@@ -53,7 +56,7 @@ public final class LinearizabilityChecker {
         }
         CheckResult undecided = null;
         for (Map.Entry<String, List<Operation>> e : byKey.entrySet()) {
-            CheckResult result = new RegisterSearch(e.getKey(), e.getValue(), maxSteps).run();
+            CheckResult result = new KeyCheck(e.getKey(), e.getValue(), maxSteps).run();
             if (result.verdict() == Verdict.ILLEGAL) {
                 return result;
             }

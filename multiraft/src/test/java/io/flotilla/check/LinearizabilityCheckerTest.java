@@ -460,7 +460,7 @@ class LinearizabilityCheckerTest {
         assertThat(result.verdict()).as("history %s", history).isEqualTo(Verdict.ILLEGAL);
         assertThat(result.ok()).isFalse();
         assertThat(result.key()).isEqualTo(key);
-        assertThat(result.detail()).contains("key \"" + key + "\"").contains("Longest linearizable prefix");
+        assertThat(result.detail()).contains("key \"" + key + "\" is not linearizable");
     }
 
     /**
