@@ -41,10 +41,11 @@ final class KeyCheck {
     /** The sub-history sorted by call time; an operation's index here is its id in reports. */
     private final Operation[] ops;
     private final long maxSteps;
+    private final SearchStats stats;
     private long windowSteps;
     private int windowsTried;
 
-    KeyCheck(String key, List<Operation> subHistory, long maxSteps) {
+    KeyCheck(String key, List<Operation> subHistory, long maxSteps, SearchStats stats) {
         this.key = key;
         this.ops = subHistory.toArray(new Operation[0]);
         // Stable sort: equal calls keep the caller's order, so reports are reproducible.
@@ -57,15 +58,26 @@ final class KeyCheck {
                     "unknown READ %s reached the search; it carries no information", op);
         }
         this.maxSteps = maxSteps;
+        this.stats = stats;
     }
 
     CheckResult run() {
+        RegisterSearch[] search = new RegisterSearch[1];
+        CheckResult result = decide(search);
+        if (search[0] != null) {
+            stats.add(search[0].steps() + windowSteps, search[0].memoEntries(), windowsTried, windowSteps);
+        }
+        return result;
+    }
+
+    private CheckResult decide(RegisterSearch[] searchOut) {
         int never = readOfNeverWritten();
         if (never >= 0) {
             return neverWritten(never);
         }
         RegisterProblem pb = RegisterProblem.whole(key, ops);
-        RegisterSearch search = new RegisterSearch(pb, pb.absent, MEMO_ENTRIES);
+        RegisterSearch search = new RegisterSearch(pb, pb.absent, new StateMemo(MEMO_ENTRIES));
+        searchOut[0] = search;
         long stall = FIRST_STALL_STEPS;
         search.stallSteps(stall);
         Set<List<Long>> triedWindows = new HashSet<>();
@@ -104,11 +116,18 @@ final class KeyCheck {
      */
     private RelaxedWindow localize(RegisterProblem pb, RegisterSearch search, Set<List<Long>> tried) {
         int p = search.bestFirstUnlinearized();
-        long[] ends = {search.bestFirstReturn(), search.bestLastCandidateReturn()};
+        // The first READ (or swapped CAS) left without a producer is where the deepest dead
+        // end was; the frontier of the deepest prefix is the other place to look.
+        int orphan = firstOrphanedReader(pb, search);
+        int[] anchors = orphan >= 0 ? new int[] {orphan, p, p} : new int[] {p, p};
+        long[] ends = orphan >= 0
+                ? new long[] {pb.ret[orphan], search.bestFirstReturn(), search.bestLastCandidateReturn()}
+                : new long[] {search.bestFirstReturn(), search.bestLastCandidateReturn()};
         for (int back : new int[] {0, 2, 8, 32, 128, 512, 2048}) {
-            long start = pb.call[Math.max(0, p - back)];
-            for (long end : ends) {
-                if (!tried.add(List.of(start, end))) {
+            for (int a = 0; a < anchors.length; a++) {
+                long start = pb.call[Math.max(0, anchors[a] - back)];
+                long end = ends[a];
+                if (start > end || !tried.add(List.of(start, end))) {
                     continue;
                 }
                 long left = maxSteps - search.steps() - windowSteps;
@@ -125,6 +144,26 @@ final class KeyCheck {
             }
         }
         return null;
+    }
+
+    /** The first mandatory index, not in the deepest prefix, that reads the orphaned value; or -1. */
+    private static int firstOrphanedReader(RegisterProblem pb, RegisterSearch search) {
+        int v = search.bestOrphanValue();
+        if (v < 0) {
+            return -1;
+        }
+        Set<Integer> done = new HashSet<>();
+        for (int id : search.bestOrder()) {
+            done.add(id);
+        }
+        for (int k = 0; k < pb.knownCount; k++) {
+            boolean reads = pb.kind[k] == RegisterProblem.READ ? pb.value[k] == v
+                    : pb.kind[k] == RegisterProblem.CAS && pb.result[k] && pb.expected[k] == v;
+            if (reads && !done.contains(pb.knownId[k])) {
+                return k;
+            }
+        }
+        return -1;
     }
 
     /** A known READ of, or a swapped CAS from, a value nothing writes and the register never started with. */

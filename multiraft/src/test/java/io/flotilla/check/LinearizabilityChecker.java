@@ -42,6 +42,11 @@ public final class LinearizabilityChecker {
      * the first in order is reported.
      */
     public static CheckResult check(List<Operation> history, long maxSteps) {
+        return check(history, maxSteps, new SearchStats());
+    }
+
+    /** As {@link #check(List, long)}, adding what the checks cost to {@code stats}. */
+    static CheckResult check(List<Operation> history, long maxSteps, SearchStats stats) {
         Check.argument(history != null, "history is null");
         Check.argument(maxSteps > 0, "maxSteps %d must be positive", maxSteps);
         Map<String, List<Operation>> byKey = new TreeMap<>();
@@ -56,7 +61,7 @@ public final class LinearizabilityChecker {
         }
         CheckResult undecided = null;
         for (Map.Entry<String, List<Operation>> e : byKey.entrySet()) {
-            CheckResult result = new KeyCheck(e.getKey(), e.getValue(), maxSteps).run();
+            CheckResult result = new KeyCheck(e.getKey(), e.getValue(), maxSteps, stats).run();
             if (result.verdict() == Verdict.ILLEGAL) {
                 return result;
             }

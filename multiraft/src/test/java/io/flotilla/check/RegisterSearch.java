@@ -26,6 +26,8 @@ import java.util.Arrays;
  *       So a run is tried only to enable a blocked candidate, as a chain: one WRITE or CAS out
  *       of the current value, then CASes, no value visited twice (a loop, or a WRITE after the
  *       first step, makes the earlier part useless).
+ *   <li><b>Orphaned readers.</b> Moving the value off x while a READ of x (or a CAS that swapped
+ *       from x) is still to go, and nothing left can produce x, is a dead end at once.
  *   <li><b>Twins and dead values.</b> Optional operations of one shape are used in order of
  *       availability; and once nothing left can tell a value apart ({@link RegisterProblem#dead}),
  *       every dead value is the same value and every WRITE of one the same WRITE, so the memo
@@ -62,6 +64,16 @@ final class RegisterSearch {
     private final long[] linearized;
     private int knownLeft;
     private int state;
+    /** Per value: unlinearized mandatory READs of it and swapped CASes from it. */
+    private final int[] readersLeft;
+    /** Per value: mandatory and optional operations left that could set it. */
+    private final int[] producersLeft;
+    /** Set when the current option orphaned a reader; cleared before each option. */
+    private boolean orphaned;
+    private int orphanedValue;
+    /** The value whose readers the deepest orphaning state left behind, or -1. */
+    private int bestOrphanValue = -1;
+    private int bestOrphanKnown = -1;
 
     /** Per shape: how many of its operations the current path used. */
     private final int[] used;
@@ -97,9 +109,13 @@ final class RegisterSearch {
     private int chainLen;
     private int[] classScratch = new int[16];
 
-    RegisterSearch(RegisterProblem pb, int initialState, int memoEntries) {
+    /**
+     * A search of {@code pb} from register value {@code initialState}. Searches of one problem
+     * may share {@code memo}: a state that failed fails whatever value the register started with.
+     */
+    RegisterSearch(RegisterProblem pb, int initialState, StateMemo memo) {
         this.pb = pb;
-        this.memo = new StateMemo(memoEntries);
+        this.memo = memo;
         int n = pb.knownCount;
         this.next = new int[2 * n + 1];
         this.prev = new int[2 * n + 1];
@@ -116,6 +132,21 @@ final class RegisterSearch {
         this.pathRef = new int[n + optional];
         this.pathOp = new int[n + optional];
         this.bestOp = new int[n + optional];
+        this.readersLeft = new int[pb.valueCount];
+        this.producersLeft = new int[pb.valueCount];
+        for (int k = 0; k < n; k++) {
+            if (pb.kind[k] == RegisterProblem.READ) {
+                readersLeft[pb.value[k]]++;
+            } else if (pb.kind[k] == RegisterProblem.CAS && pb.result[k]) {
+                readersLeft[pb.expected[k]]++;
+                producersLeft[pb.value[k]]++;
+            } else if (pb.kind[k] == RegisterProblem.WRITE) {
+                producersLeft[pb.value[k]]++;
+            }
+        }
+        for (int s = 0; s < pb.shapeCount; s++) {
+            producersLeft[pb.shapeValue[s]] += pb.shapeOps[s].length;
+        }
         this.visited = new boolean[pb.valueCount];
         this.chain = new int[pb.valueCount + 1];
         linkEvents();
@@ -158,6 +189,18 @@ final class RegisterSearch {
             }
             steps++;
             apply(f, option);
+            // Before any pruning, so that the report shows how far the history does go.
+            noteBest();
+            if (orphaned) {
+                int known = pb.knownCount - knownLeft;
+                if (known > bestOrphanKnown) {
+                    bestOrphanKnown = known;
+                    bestOrphanValue = orphanedValue;
+                }
+                undoTo(f.pathLen);
+                state = f.state;
+                continue;
+            }
             if (knownLeft == 0) {
                 noteBest();
                 return Status.FOUND;
@@ -206,6 +249,14 @@ final class RegisterSearch {
         return bestFirstUnlinearized;
     }
 
+    /**
+     * The value whose READs (or swapped CASes) the deepest dead end left with nothing to
+     * produce it again, or -1: where a search that stalls is most likely stuck.
+     */
+    int bestOrphanValue() {
+        return bestOrphanValue;
+    }
+
     /** In the deepest prefix: the first return among what is left. */
     long bestFirstReturn() {
         return bestFirstReturn;
@@ -220,6 +271,7 @@ final class RegisterSearch {
 
     private void apply(Frame f, int option) {
         int[] buf = f.options;
+        orphaned = false;
         int runLength = buf[option];
         for (int j = 1; j <= runLength; j++) {
             useShape(buf[option + j]);
@@ -253,7 +305,8 @@ final class RegisterSearch {
         unlink(2 * k + 1);
         linearized[k >>> 6] |= 1L << k;
         knownLeft--;
-        state = pb.after(state, k);
+        countKnown(k, -1);
+        moveTo(pb.after(state, k));
         pathRef[pathLen] = k;
         pathOp[pathLen] = pb.knownId[k];
         pathLen++;
@@ -266,7 +319,30 @@ final class RegisterSearch {
         pathLen++;
         used[s] = n + 1;
         usedStack[usedTop++] = s;
-        state = pb.afterShape(state, s);
+        producersLeft[pb.shapeValue[s]]--;
+        moveTo(pb.afterShape(state, s));
+    }
+
+    private void moveTo(int newState) {
+        if (newState != state && readersLeft[state] > 0 && producersLeft[state] == 0 && !orphaned) {
+            orphaned = true;
+            orphanedValue = state;
+        }
+        state = newState;
+    }
+
+    /** Adds {@code delta} to the reader and producer counts of mandatory operation k. */
+    private void countKnown(int k, int delta) {
+        switch (pb.kind[k]) {
+            case RegisterProblem.READ -> readersLeft[pb.value[k]] += delta;
+            case RegisterProblem.WRITE -> producersLeft[pb.value[k]] += delta;
+            default -> {
+                if (pb.result[k]) {
+                    readersLeft[pb.expected[k]] += delta;
+                    producersLeft[pb.value[k]] += delta;
+                }
+            }
+        }
     }
 
     /**
@@ -287,9 +363,12 @@ final class RegisterSearch {
                 relink(2 * ref);
                 linearized[ref >>> 6] &= ~(1L << ref);
                 knownLeft++;
+                countKnown(ref, 1);
             } else {
-                used[-ref - 1]--;
+                int s = -ref - 1;
+                used[s]--;
                 usedTop--;
+                producersLeft[pb.shapeValue[s]]++;
             }
         }
     }

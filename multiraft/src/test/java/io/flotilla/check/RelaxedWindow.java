@@ -73,8 +73,9 @@ final class RelaxedWindow {
         if (problem.knownCount == 0) {
             return false;
         }
+        StateMemo memo = new StateMemo(MEMO_ENTRIES);
         for (int initial = 0; initial < problem.valueCount; initial++) {
-            RegisterSearch search = new RegisterSearch(problem, initial, MEMO_ENTRIES);
+            RegisterSearch search = new RegisterSearch(problem, initial, memo);
             RegisterSearch.Status status = search.advance(stepBudget - steps);
             steps += search.steps();
             if (status != RegisterSearch.Status.EXHAUSTED) {
