@@ -56,13 +56,21 @@ class CheckerTableTest {
             if (only != null && !only.equals(row[0] + "x" + row[1] + "x" + row[2])) {
                 continue;
             }
-            for (String kind : List.of("correct", "stale read")) {
+            for (String kind : List.of("correct", "stale read", "double swap")) {
                 Stats stats = new Stats();
+                int histories = 0;
                 for (long seed = 1; seed <= seeds; seed++) {
                     List<Operation> history = RegisterHistories.linearizable(seed, row[0], 1, row[1], row[2] / 100.0);
-                    if (kind.equals("stale read")) {
-                        history = RegisterHistories.withStaleRead(history);
+                    try {
+                        if (kind.equals("stale read")) {
+                            history = RegisterHistories.withStaleRead(history);
+                        } else if (kind.equals("double swap")) {
+                            history = RegisterHistories.withDoubleSwap(history);
+                        }
+                    } catch (IllegalArgumentException noSuchMutation) {
+                        continue;
                     }
+                    histories++;
                     Verdict expected = kind.equals("correct") ? Verdict.OK : Verdict.ILLEGAL;
                     Verdict verdict = measure(history, stats);
                     if (verdict != expected) {
@@ -70,8 +78,12 @@ class CheckerTableTest {
                                 row[0], row[1], row[2], kind, seed, verdict));
                     }
                 }
+                if (histories == 0) {
+                    System.out.printf("| %,d | %d | %d%% | %s | 0 | (no such mutation) | | | | |%n", row[0], row[1], row[2], kind);
+                    continue;
+                }
                 System.out.printf("| %,d | %d | %d%% | %s | %d | %s | %.2f | %.2f | %d | %,d |%n", row[0], row[1], row[2],
-                        kind, seeds, stats.verdicts(), stats.maxNs / 1e9, stats.totalNs / 1e9 / seeds,
+                        kind, histories, stats.verdicts(), stats.maxNs / 1e9, stats.totalNs / 1e9 / histories,
                         stats.maxHeap >> 20, stats.maxSteps);
             }
         }

@@ -41,11 +41,17 @@ final class KeyCheck {
     /** The sub-history sorted by call time; an operation's index here is its id in reports. */
     private final Operation[] ops;
     private final long maxSteps;
+    private final long firstStallSteps;
     private final SearchStats stats;
     private long windowSteps;
     private int windowsTried;
 
     KeyCheck(String key, List<Operation> subHistory, long maxSteps, SearchStats stats) {
+        this(key, subHistory, maxSteps, FIRST_STALL_STEPS, stats);
+    }
+
+    /** With the steps without progress before the first windows set: tests force windows with 1. */
+    KeyCheck(String key, List<Operation> subHistory, long maxSteps, long firstStallSteps, SearchStats stats) {
         this.key = key;
         this.ops = subHistory.toArray(new Operation[0]);
         // Stable sort: equal calls keep the caller's order, so reports are reproducible.
@@ -58,6 +64,7 @@ final class KeyCheck {
                     "unknown READ %s reached the search; it carries no information", op);
         }
         this.maxSteps = maxSteps;
+        this.firstStallSteps = firstStallSteps;
         this.stats = stats;
     }
 
@@ -78,7 +85,8 @@ final class KeyCheck {
         RegisterProblem pb = RegisterProblem.whole(key, ops);
         RegisterSearch search = new RegisterSearch(pb, pb.absent, new StateMemo(MEMO_ENTRIES));
         searchOut[0] = search;
-        long stall = FIRST_STALL_STEPS;
+        long stall = firstStallSteps;
+        long windowBudget = RelaxedWindow.FIRST_STEPS_PER_WINDOW;
         search.stallSteps(stall);
         Set<List<Long>> triedWindows = new HashSet<>();
         while (true) {
@@ -98,11 +106,15 @@ final class KeyCheck {
                     return budgetExhausted(search);
                 }
                 case STALLED -> {
-                    RelaxedWindow refuting = localize(pb, search, triedWindows);
+                    RelaxedWindow refuting = localize(pb, search, triedWindows, windowBudget);
                     if (refuting != null) {
                         return illegal(search, refuting);
                     }
+                    // Each round waits longer and lets each window look deeper, so that the
+                    // windows never cost more than a fixed share of the search.
                     stall = stall > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : stall * 4;
+                    windowBudget = windowBudget > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : windowBudget * 4;
+                    triedWindows.clear();
                     search.stallSteps(stall);
                 }
             }
@@ -111,10 +123,11 @@ final class KeyCheck {
 
     /**
      * Tries windows ending where the search is stuck and starting further and further back; the
-     * first that no starting value explains is returned. Each window gets a share of the steps
-     * left; one that runs out proves nothing.
+     * first that no starting value explains is returned. Each window gets {@code windowBudget}
+     * steps at most; one that runs out proves nothing.
      */
-    private RelaxedWindow localize(RegisterProblem pb, RegisterSearch search, Set<List<Long>> tried) {
+    private RelaxedWindow localize(RegisterProblem pb, RegisterSearch search, Set<List<Long>> tried,
+                                   long windowBudget) {
         int p = search.bestFirstUnlinearized();
         // The first READ (or swapped CAS) left without a producer is where the deepest dead
         // end was; the frontier of the deepest prefix is the other place to look.
@@ -123,11 +136,13 @@ final class KeyCheck {
         long[] ends = orphan >= 0
                 ? new long[] {pb.ret[orphan], search.bestFirstReturn(), search.bestLastCandidateReturn()}
                 : new long[] {search.bestFirstReturn(), search.bestLastCandidateReturn()};
+        // A window that ran out of steps stops its anchor for this round: wider ones cost more.
+        boolean[] givenUp = new boolean[anchors.length];
         for (int back : new int[] {0, 2, 8, 32, 128, 512, 2048}) {
             for (int a = 0; a < anchors.length; a++) {
                 long start = pb.call[Math.max(0, anchors[a] - back)];
                 long end = ends[a];
-                if (start > end || !tried.add(List.of(start, end))) {
+                if (givenUp[a] || start > end || !tried.add(List.of(start, end))) {
                     continue;
                 }
                 long left = maxSteps - search.steps() - windowSteps;
@@ -136,11 +151,12 @@ final class KeyCheck {
                 }
                 RelaxedWindow window = new RelaxedWindow(key, ops, start, end);
                 windowsTried++;
-                boolean refuted = window.refute(Math.min(left, RelaxedWindow.STEPS_PER_WINDOW));
+                RelaxedWindow.Outcome outcome = window.refute(Math.min(left, windowBudget));
                 windowSteps += window.steps();
-                if (refuted) {
+                if (outcome == RelaxedWindow.Outcome.REFUTED) {
                     return window;
                 }
+                givenUp[a] = outcome == RelaxedWindow.Outcome.UNDECIDED;
             }
         }
         return null;

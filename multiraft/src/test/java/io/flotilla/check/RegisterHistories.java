@@ -168,6 +168,41 @@ final class RegisterHistories {
         throw new IllegalArgumentException("no READ has two completed writes before it");
     }
 
+    /**
+     * A copy of {@code history} where a known CAS that lost a race, near the middle, is reported
+     * swapped too: two CASes overlapping in time both swapped from the same value, as a state
+     * machine applying one command twice would answer. With unique values that is illegal:
+     * the expected value is produced once, and whichever CAS goes first replaces it with a value
+     * the second does not expect. Throws if no such pair exists.
+     */
+    static List<Operation> withDoubleSwap(List<Operation> history) {
+        List<Operation> sorted = new ArrayList<>(history);
+        sorted.sort(Comparator.comparingLong(Operation::callTime));
+        int middle = sorted.size() / 2;
+        for (int offset = 0; offset < sorted.size(); offset++) {
+            int i = middle + (offset % 2 == 0 ? offset / 2 : -(offset / 2 + 1));
+            if (i < 0 || i >= sorted.size()) {
+                continue;
+            }
+            Operation loser = sorted.get(i);
+            if (loser.kind() != OpKind.CAS || !loser.known() || loser.result() || loser.expected() == null) {
+                continue;
+            }
+            for (int j = i - 1; j >= 0 && j >= i - 200; j--) {
+                Operation winner = sorted.get(j);
+                if (winner.kind() == OpKind.CAS && winner.known() && winner.result()
+                        && winner.key().equals(loser.key()) && Objects.equals(winner.expected(), loser.expected())
+                        && winner.returnTime() >= loser.callTime()) {
+                    List<Operation> copy = new ArrayList<>(history);
+                    copy.set(history.indexOf(loser), Operation.cas(loser.clientId(), loser.key(), loser.expected(),
+                            loser.value(), true, loser.callTime(), loser.returnTime()));
+                    return copy;
+                }
+            }
+        }
+        throw new IllegalArgumentException("no CAS lost a race to an overlapping CAS with the same expected value");
+    }
+
     /** A copy of {@code history} with the known READ nearest the middle returning a value nobody wrote. */
     static List<Operation> withNeverWrittenRead(List<Operation> history) {
         List<Operation> sorted = new ArrayList<>(history);

@@ -19,8 +19,8 @@ package io.flotilla.check;
  * starting value works, no linearization of the whole history exists.
  */
 final class RelaxedWindow {
-    /** Steps one window may spend over all its starting values. */
-    static final long STEPS_PER_WINDOW = 50_000;
+    /** Steps one window may spend over all its starting values, in the first round of windows. */
+    static final long FIRST_STEPS_PER_WINDOW = 50_000;
     private static final int MEMO_ENTRIES = 500_000;
 
     private final long start;
@@ -65,24 +65,34 @@ final class RelaxedWindow {
         return op.kind() == OpKind.WRITE || (op.kind() == OpKind.CAS && (!op.known() || op.result()));
     }
 
-    /**
-     * Whether no starting value lets the window's mandatory operations be linearized, decided
-     * within {@code stepBudget} steps; false when undecided.
-     */
-    boolean refute(long stepBudget) {
+    /** What {@link #refute} found. */
+    enum Outcome {
+        /** No starting value explains the window: the whole history is illegal. */
+        REFUTED,
+        /** Some starting value explains it: this window proves nothing. */
+        EXPLAINED,
+        /** The step budget ran out first. */
+        UNDECIDED
+    }
+
+    /** Whether any starting value lets the window's mandatory operations be linearized, within {@code stepBudget}. */
+    Outcome refute(long stepBudget) {
         if (problem.knownCount == 0) {
-            return false;
+            return Outcome.EXPLAINED;
         }
         StateMemo memo = new StateMemo(MEMO_ENTRIES);
         for (int initial = 0; initial < problem.valueCount; initial++) {
             RegisterSearch search = new RegisterSearch(problem, initial, memo);
             RegisterSearch.Status status = search.advance(stepBudget - steps);
             steps += search.steps();
+            if (status == RegisterSearch.Status.FOUND) {
+                return Outcome.EXPLAINED;
+            }
             if (status != RegisterSearch.Status.EXHAUSTED) {
-                return false;
+                return Outcome.UNDECIDED;
             }
         }
-        return true;
+        return Outcome.REFUTED;
     }
 
     long steps() {
