@@ -4,11 +4,10 @@ import io.flotilla.raft.Check;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.function.IntPredicate;
 
 /**
  * One register search in the compact form {@link RegisterSearch} runs on: the operations that
@@ -28,6 +27,7 @@ final class RegisterProblem {
     static final byte READ = 0;
     static final byte WRITE = 1;
     static final byte CAS = 2;
+    private static final int[] NONE = new int[0];
 
     final String key;
     /** The key's whole sub-history, sorted by call time: an operation's index here is its id. */
@@ -79,8 +79,9 @@ final class RegisterProblem {
     final int[] writeShapes;
 
     /**
-     * @param mandatoryIds ids in {@code source} of operations with a known outcome that must take effect
-     * @param optionalIds ids of WRITE and CAS operations that may take effect once, or never
+     * @param source operations sorted by call time, then return time (an unknown one's at +infinity)
+     * @param mandatoryIds increasing ids in {@code source} of known operations that must take effect
+     * @param optionalIds increasing ids of WRITE and CAS operations that may take effect once, or never
      * @param availableFrom the earliest time an optional operation may take effect (a window's start),
      *     {@code Long.MIN_VALUE} for none
      */
@@ -113,14 +114,9 @@ final class RegisterProblem {
         this.valueNames = names.toArray(new String[0]);
         this.absent = fold(observed, null);
 
-        Integer[] byCall = new Integer[knownCount];
-        for (int i = 0; i < knownCount; i++) {
-            byCall[i] = mandatoryIds[i];
-        }
-        Arrays.sort(byCall, Comparator.comparingLong((Integer id) -> source[id].callTime())
-                .thenComparingLong(id -> source[id].returnTime())
-                .thenComparingInt(id -> id));
-        this.knownId = new int[knownCount];
+        // Ids increase with call time (the source is sorted by call, then return), so the
+        // mandatory operations arrive in the order the search indexes them.
+        this.knownId = mandatoryIds.clone();
         this.call = new long[knownCount];
         this.ret = new long[knownCount];
         this.kind = new byte[knownCount];
@@ -128,8 +124,8 @@ final class RegisterProblem {
         this.expected = new int[knownCount];
         this.result = new boolean[knownCount];
         for (int i = 0; i < knownCount; i++) {
-            Operation op = source[byCall[i]];
-            knownId[i] = byCall[i];
+            Check.argument(i == 0 || knownId[i - 1] < knownId[i], "mandatory ids not increasing at %d", i);
+            Operation op = source[knownId[i]];
             call[i] = op.callTime();
             ret[i] = op.returnTime();
             kind[i] = code(op.kind());
@@ -142,54 +138,62 @@ final class RegisterProblem {
             reach[i] = lastCallAtOrBefore(ret[i]);
         }
 
-        Map<List<Integer>, List<Integer>> shapes = new HashMap<>();
-        List<List<Integer>> shapeOrder = new ArrayList<>();
-        Integer[] optional = new Integer[optionalIds.length];
-        for (int i = 0; i < optional.length; i++) {
-            optional[i] = optionalIds[i];
+        // Shapes in order of first availability; within one, operations by availability too.
+        int n = optionalIds.length;
+        Map<Long, Integer> shapeOf = new HashMap<>();
+        int[] opShape = new int[n];
+        byte[] kinds = new byte[n];
+        int[] expecteds = new int[n];
+        int[] values = new int[n];
+        int[] sizes = new int[n];
+        int shapes = 0;
+        for (int i = 0; i < n; i++) {
+            Check.argument(i == 0 || optionalIds[i - 1] < optionalIds[i], "optional ids not increasing at %d", i);
+            Operation op = source[optionalIds[i]];
+            byte k = code(op.kind());
+            int e = op.kind() == OpKind.CAS ? fold(observed, op.expected()) : -1;
+            int v = fold(observed, op.value());
+            long packed = ((long) k << 62) | ((long) (e + 1) << 31) | v;
+            Integer shape = shapeOf.get(packed);
+            if (shape == null) {
+                shape = shapes++;
+                shapeOf.put(packed, shape);
+                kinds[shape] = k;
+                expecteds[shape] = e;
+                values[shape] = v;
+            }
+            opShape[i] = shape;
+            sizes[shape]++;
         }
-        Arrays.sort(optional, Comparator.comparingLong((Integer id) -> source[id].callTime())
-                .thenComparingInt(id -> id));
-        for (int id : optional) {
-            Operation op = source[id];
-            List<Integer> shape = List.of((int) code(op.kind()),
-                    op.kind() == OpKind.CAS ? fold(observed, op.expected()) : -1,
-                    fold(observed, op.value()));
-            shapes.computeIfAbsent(shape, s -> {
-                shapeOrder.add(s);
-                return new ArrayList<>();
-            }).add(id);
+        this.shapeCount = shapes;
+        this.shapeKind = Arrays.copyOf(kinds, shapes);
+        this.shapeExpected = Arrays.copyOf(expecteds, shapes);
+        this.shapeValue = Arrays.copyOf(values, shapes);
+        this.shapeOps = new int[shapes][];
+        this.shapeAvailable = new long[shapes][];
+        for (int sh = 0; sh < shapes; sh++) {
+            shapeOps[sh] = new int[sizes[sh]];
+            shapeAvailable[sh] = new long[sizes[sh]];
+            sizes[sh] = 0;
         }
-        this.shapeCount = shapeOrder.size();
-        this.shapeKind = new byte[shapeCount];
-        this.shapeExpected = new int[shapeCount];
-        this.shapeValue = new int[shapeCount];
-        this.shapeOps = new int[shapeCount][];
-        this.shapeAvailable = new long[shapeCount][];
-        List<List<Integer>> writesTo = emptyLists(valueCount);
-        List<List<Integer>> casTo = emptyLists(valueCount);
-        List<List<Integer>> casFrom = emptyLists(valueCount);
-        List<Integer> writeShapes = new ArrayList<>();
-        for (int s = 0; s < shapeCount; s++) {
-            List<Integer> shape = shapeOrder.get(s);
-            shapeKind[s] = (byte) (int) shape.get(0);
-            shapeExpected[s] = shape.get(1);
-            shapeValue[s] = shape.get(2);
-            List<Integer> ids = shapes.get(shape);
-            shapeOps[s] = ids.stream().mapToInt(Integer::intValue).toArray();
-            shapeAvailable[s] = ids.stream().mapToLong(id -> Math.max(source[id].callTime(), availableFrom)).toArray();
-            if (shapeKind[s] == WRITE) {
-                writesTo.get(shapeValue[s]).add(s);
-                writeShapes.add(s);
-            } else if (shapeExpected[s] != shapeValue[s]) {
-                casTo.get(shapeValue[s]).add(s);
-                casFrom.get(shapeExpected[s]).add(s);
+        for (int i = 0; i < n; i++) {
+            int sh = opShape[i];
+            shapeOps[sh][sizes[sh]] = optionalIds[i];
+            shapeAvailable[sh][sizes[sh]++] = Math.max(source[optionalIds[i]].callTime(), availableFrom);
+        }
+        this.writesTo = shapesBy(shapeValue, sh -> shapeKind[sh] == WRITE);
+        this.casTo = shapesBy(shapeValue, sh -> shapeKind[sh] == CAS && shapeExpected[sh] != shapeValue[sh]);
+        this.casFrom = shapesBy(shapeExpected, sh -> shapeKind[sh] == CAS && shapeExpected[sh] != shapeValue[sh]);
+        int writes = 0;
+        for (int sh = 0; sh < shapes; sh++) {
+            writes += shapeKind[sh] == WRITE ? 1 : 0;
+        }
+        this.writeShapes = new int[writes];
+        for (int sh = 0, w = 0; sh < shapes; sh++) {
+            if (shapeKind[sh] == WRITE) {
+                writeShapes[w++] = sh;
             }
         }
-        this.writesTo = toArrays(writesTo);
-        this.casTo = toArrays(casTo);
-        this.casFrom = toArrays(casFrom);
-        this.writeShapes = writeShapes.stream().mapToInt(Integer::intValue).toArray();
 
         this.lastObserver = new int[valueCount];
         Arrays.fill(lastObserver, -1);
@@ -306,35 +310,30 @@ final class RegisterProblem {
         return id != null ? id : unobserved;
     }
 
-    private static List<List<Integer>> emptyLists(int n) {
-        List<List<Integer>> lists = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            lists.add(new ArrayList<>(0));
+    /** Per value v: the shapes {@code sh} with {@code include(sh)} and {@code key[sh] == v}. */
+    private int[][] shapesBy(int[] key, IntPredicate include) {
+        int[] count = new int[valueCount];
+        for (int sh = 0; sh < shapeCount; sh++) {
+            if (include.test(sh)) {
+                count[key[sh]]++;
+            }
         }
-        return lists;
-    }
-
-    private static int[][] toArrays(List<List<Integer>> lists) {
-        int[][] arrays = new int[lists.size()][];
-        for (int i = 0; i < arrays.length; i++) {
-            arrays[i] = lists.get(i).stream().mapToInt(Integer::intValue).toArray();
+        int[][] out = new int[valueCount][];
+        for (int v = 0; v < valueCount; v++) {
+            out[v] = count[v] == 0 ? NONE : new int[count[v]];
+            count[v] = 0;
         }
-        return arrays;
+        for (int sh = 0; sh < shapeCount; sh++) {
+            if (include.test(sh)) {
+                out[key[sh]][count[key[sh]]++] = sh;
+            }
+        }
+        return out;
     }
 
     @Override
     public String toString() {
         return String.format("register %s: %d mandatory, %d optional shapes, %d values",
                 key, knownCount, shapeCount, valueCount);
-    }
-
-    /** For tests: the folded value of a real one. */
-    int foldForTest(String v) {
-        for (int i = 0; i < unobserved; i++) {
-            if (Objects.equals(valueNames[i], v)) {
-                return i;
-            }
-        }
-        return unobserved;
     }
 }

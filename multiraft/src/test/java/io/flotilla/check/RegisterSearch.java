@@ -386,28 +386,44 @@ final class RegisterSearch {
 
     private void linkEvents() {
         int n = pb.knownCount;
-        Integer[] events = new Integer[2 * n];
-        for (int e = 0; e < 2 * n; e++) {
-            events[e] = e;
+        // Calls come in index order already; returns are sorted by time, then index. At equal
+        // times calls go before returns: an operation returning at t and one called at t are
+        // concurrent, so either may go first.
+        int[] returns = new int[n];
+        for (int k = 0; k < n; k++) {
+            returns[k] = k;
         }
-        // At equal times calls sort before returns: an operation returning at t and one called
-        // at t are concurrent, so either may go first. Calls keep the mandatory index order.
-        Arrays.sort(events, (a, b) -> {
-            int c = Long.compare(time(a), time(b));
-            if (c != 0) {
-                return c;
-            }
-            c = Integer.compare(a & 1, b & 1);
-            return c != 0 ? c : Integer.compare(a, b);
-        });
+        sortByReturn(returns, new int[n], 0, n);
         int last = head;
-        for (int e : events) {
+        int c = 0;
+        int r = 0;
+        while (c < n || r < n) {
+            int e = r == n || (c < n && pb.call[c] <= pb.ret[returns[r]]) ? 2 * c++ : 2 * returns[r++] + 1;
             next[last] = e;
             prev[e] = last;
             last = e;
         }
         next[last] = head;
         prev[head] = last;
+    }
+
+    /** A stable merge sort of {@code a[from..to)} by return time; the input is in index order. */
+    private void sortByReturn(int[] a, int[] scratch, int from, int to) {
+        if (to - from < 2) {
+            return;
+        }
+        int mid = (from + to) >>> 1;
+        sortByReturn(a, scratch, from, mid);
+        sortByReturn(a, scratch, mid, to);
+        if (pb.ret[a[mid - 1]] <= pb.ret[a[mid]]) {
+            return;
+        }
+        System.arraycopy(a, from, scratch, from, to - from);
+        int i = from;
+        int j = mid;
+        for (int o = from; o < to; o++) {
+            a[o] = j == to || (i < mid && pb.ret[scratch[i]] <= pb.ret[scratch[j]]) ? scratch[i++] : scratch[j++];
+        }
     }
 
     private long time(int e) {
@@ -696,14 +712,14 @@ final class RegisterSearch {
         long firstReturn;
         int phase;
         /** Options, each [run length, shapes..., mandatory index]. */
-        int[] options = new int[32];
+        int[] options = new int[8];
         int optionsEnd;
         int cursor;
-        int[] candidates = new int[16];
+        int[] candidates = new int[8];
         int candidateCount;
-        int[] blocked = new int[16];
+        int[] blocked = new int[8];
+        private boolean[] wantedScratch = new boolean[8];
         int blockedCount;
-        private long[] sortScratch = new long[16];
 
         void reset(int pathLen, int state, StateMemo.Key key, int[] used) {
             this.pathLen = pathLen;
@@ -771,36 +787,44 @@ final class RegisterSearch {
          * correct; this one finds a real run's order with little backtracking.
          */
         void sortCandidates(RegisterProblem pb) {
-            if (sortScratch.length < candidateCount) {
-                sortScratch = new long[candidates.length];
+            if (wantedScratch.length < candidateCount) {
+                wantedScratch = new boolean[candidates.length];
             }
             for (int i = 0; i < candidateCount; i++) {
+                wantedScratch[i] = wanted(pb, candidates[i]);
+            }
+            // Insertion sort: candidates are few, and mostly in order already.
+            for (int i = 1; i < candidateCount; i++) {
                 int k = candidates[i];
-                boolean wanted = false;
-                for (int j = 0; j < blockedCount && !wanted; j++) {
-                    int b = blocked[j];
-                    wanted = pb.kind[b] == RegisterProblem.READ ? pb.value[b] == pb.value[k]
-                            : pb.result[b] && pb.expected[b] == pb.value[k];
+                boolean w = wantedScratch[i];
+                int j = i - 1;
+                while (j >= 0 && before(pb, k, w, candidates[j], wantedScratch[j])) {
+                    candidates[j + 1] = candidates[j];
+                    wantedScratch[j + 1] = wantedScratch[j];
+                    j--;
                 }
-                // Candidates are few; rank by (not wanted, position by return) in one long.
-                sortScratch[i] = ((wanted ? 0L : 1L) << 62) | ((long) rankOfReturn(pb, k) << 31) | k;
-            }
-            Arrays.sort(sortScratch, 0, candidateCount);
-            for (int i = 0; i < candidateCount; i++) {
-                candidates[i] = (int) (sortScratch[i] & 0x7FFF_FFFFL);
+                candidates[j + 1] = k;
+                wantedScratch[j + 1] = w;
             }
         }
 
-        /** The candidate's return time's rank among the candidates (fits 31 bits). */
-        private int rankOfReturn(RegisterProblem pb, int k) {
-            int rank = 0;
-            for (int i = 0; i < candidateCount; i++) {
-                int other = candidates[i];
-                if (pb.ret[other] < pb.ret[k] || (pb.ret[other] == pb.ret[k] && other < k)) {
-                    rank++;
+        private static boolean before(RegisterProblem pb, int a, boolean wantedA, int b, boolean wantedB) {
+            if (wantedA != wantedB) {
+                return wantedA;
+            }
+            return pb.ret[a] < pb.ret[b] || (pb.ret[a] == pb.ret[b] && a < b);
+        }
+
+        /** Whether a blocked READ wants the value candidate {@code k} writes, or a blocked CAS expects it. */
+        private boolean wanted(RegisterProblem pb, int k) {
+            for (int j = 0; j < blockedCount; j++) {
+                int b = blocked[j];
+                if (pb.kind[b] == RegisterProblem.READ ? pb.value[b] == pb.value[k]
+                        : pb.result[b] && pb.expected[b] == pb.value[k]) {
+                    return true;
                 }
             }
-            return rank;
+            return false;
         }
     }
 }
