@@ -2,9 +2,12 @@ package io.flotilla.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,6 +23,10 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  */
 class CheckerTableTest {
     /** Rows: operations on the key, clients, unknown share in percent. */
+    /** Rows with values from a domain of 7, where a READ does not say which write it saw; correct only. */
+    private static final int[][] SMALL_DOMAIN_ROWS = {{5_000, 8, 5}, {5_000, 16, 5}, {20_000, 8, 5}};
+    private static final int SMALL_DOMAIN = 7;
+
     private static final int[][] ROWS = {
         {1_000, 4, 0}, {1_000, 16, 5}, {1_000, 32, 20},
         {5_000, 4, 5},
@@ -46,11 +53,12 @@ class CheckerTableTest {
 
     private static List<String> table(int seeds) {
         List<String> failures = new ArrayList<>();
-        System.out.printf("max heap %d MiB, %d processors, %s %s%n", Runtime.getRuntime().maxMemory() >> 20,
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
-                System.getProperty("java.version"));
+        System.out.printf("max heap %d MiB, %d processors, %s %s, load average at start %s%n",
+                Runtime.getRuntime().maxMemory() >> 20, Runtime.getRuntime().availableProcessors(),
+                System.getProperty("java.vm.name"), System.getProperty("java.version"), loadAverage());
         System.out.println("| ops/key | clients | unknown | history | seeds | verdicts | time max (s) | time mean (s) | peak heap max (MiB) | steps max |");
         System.out.println("|---:|---:|---:|---|---:|---|---:|---:|---:|---:|");
+        // One row alone: -Dchecker.only=5000x16x5 (ops x clients x unknown percent[x values]).
         String only = System.getProperty("checker.only");
         for (int[] row : ROWS) {
             if (only != null && !only.equals(row[0] + "x" + row[1] + "x" + row[2])) {
@@ -87,7 +95,36 @@ class CheckerTableTest {
                         stats.maxHeap >> 20, stats.maxSteps);
             }
         }
+        System.out.println();
+        System.out.printf("Values from a domain of %d (correct histories only):%n", SMALL_DOMAIN);
+        System.out.println("| ops/key | clients | unknown | history | seeds | verdicts | time max (s) | time mean (s) | peak heap max (MiB) | steps max |");
+        System.out.println("|---:|---:|---:|---|---:|---|---:|---:|---:|---:|");
+        for (int[] row : SMALL_DOMAIN_ROWS) {
+            if (only != null && !only.equals(row[0] + "x" + row[1] + "x" + row[2] + "x" + SMALL_DOMAIN)) {
+                continue;
+            }
+            Stats stats = new Stats();
+            for (long seed = 1; seed <= seeds; seed++) {
+                Verdict verdict = measure(RegisterHistories.linearizable(seed, row[0], 1, row[1], row[2] / 100.0,
+                        SMALL_DOMAIN), stats);
+                if (verdict != Verdict.OK) {
+                    failures.add(String.format("%d ops, %d clients, %d%% unknown, %d values, seed %d: %s",
+                            row[0], row[1], row[2], SMALL_DOMAIN, seed, verdict));
+                }
+            }
+            System.out.printf("| %,d | %d | %d%% | correct, %d values | %d | %s | %.2f | %.2f | %d | %,d |%n", row[0],
+                    row[1], row[2], SMALL_DOMAIN, seeds, stats.verdicts(), stats.maxNs / 1e9,
+                    stats.totalNs / 1e9 / seeds, stats.maxHeap >> 20, stats.maxSteps);
+        }
         return failures;
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
     }
 
     private static Verdict measure(List<Operation> history, Stats stats) {

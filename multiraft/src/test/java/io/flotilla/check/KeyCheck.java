@@ -43,6 +43,8 @@ final class KeyCheck {
     private final long maxSteps;
     private final long firstStallSteps;
     private final SearchStats stats;
+    /** The search over the whole sub-history; null until it starts. */
+    private RegisterSearch search;
     private long windowSteps;
     private int windowsTried;
 
@@ -69,22 +71,20 @@ final class KeyCheck {
     }
 
     CheckResult run() {
-        RegisterSearch[] search = new RegisterSearch[1];
-        CheckResult result = decide(search);
-        if (search[0] != null) {
-            stats.add(search[0].steps() + windowSteps, search[0].memoEntries(), windowsTried, windowSteps);
+        CheckResult result = decide();
+        if (search != null) {
+            stats.add(search.steps() + windowSteps, search.memoEntries(), windowsTried, windowSteps);
         }
         return result;
     }
 
-    private CheckResult decide(RegisterSearch[] searchOut) {
+    private CheckResult decide() {
         int never = readOfNeverWritten();
         if (never >= 0) {
             return neverWritten(never);
         }
         RegisterProblem pb = RegisterProblem.whole(key, ops);
-        RegisterSearch search = new RegisterSearch(pb, pb.absent, new StateMemo(MEMO_ENTRIES));
-        searchOut[0] = search;
+        search = new RegisterSearch(pb, pb.absent, new StateMemo(MEMO_ENTRIES));
         long stall = firstStallSteps;
         long windowBudget = RelaxedWindow.FIRST_STEPS_PER_WINDOW;
         search.stallSteps(stall);
@@ -110,8 +110,8 @@ final class KeyCheck {
                     if (refuting != null) {
                         return illegal(search, refuting);
                     }
-                    // Each round waits longer and lets each window look deeper, so that the
-                    // windows never cost more than a fixed share of the search.
+                    // Each round waits four times longer and lets each window look four times
+                    // deeper, so the windows' cost stays in proportion to the search's.
                     stall = stall > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : stall * 4;
                     windowBudget = windowBudget > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : windowBudget * 4;
                     triedWindows.clear();

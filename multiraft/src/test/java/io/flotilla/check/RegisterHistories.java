@@ -36,10 +36,20 @@ final class RegisterHistories {
     private RegisterHistories() {
     }
 
-    /** A linearizable history of {@code opCount} operations; see the class comment. */
+    /** A linearizable history of {@code opCount} operations with unique values; see the class comment. */
     static List<Operation> linearizable(long seed, int opCount, int keyCount, int clientCount, double unknownShare) {
-        Check.argument(opCount >= 0 && keyCount > 0 && clientCount > 0,
-                "bad shape: %d operations, %d keys, %d clients", opCount, keyCount, clientCount);
+        return linearizable(seed, opCount, keyCount, clientCount, unknownShare, 0);
+    }
+
+    /**
+     * As {@link #linearizable(long, int, int, int, double)}, but with {@code valueCount > 0}
+     * writes draw from v0..v(valueCount-1), so values repeat and a READ does not say which write
+     * it saw (harder to check; the mutations below need unique values to be surely illegal).
+     */
+    static List<Operation> linearizable(long seed, int opCount, int keyCount, int clientCount, double unknownShare,
+                                        int valueCount) {
+        Check.argument(opCount >= 0 && keyCount > 0 && clientCount > 0 && valueCount >= 0,
+                "bad shape: %d operations, %d keys, %d clients, %d values", opCount, keyCount, clientCount, valueCount);
         SplittableRandom rnd = new SplittableRandom(seed);
         long[] clientFree = new long[clientCount];
         for (int c = 0; c < clientCount; c++) {
@@ -59,7 +69,8 @@ final class RegisterHistories {
             p.key = keyCount == 1 ? "k" : "k" + rnd.nextInt(keyCount);
             int dice = rnd.nextInt(10);
             p.kind = dice < 4 ? OpKind.READ : dice < 8 ? OpKind.WRITE : OpKind.CAS;
-            p.value = p.kind == OpKind.READ ? null : "c" + client + "-" + (++seq[client]);
+            p.value = p.kind == OpKind.READ ? null
+                    : valueCount > 0 ? "v" + rnd.nextInt(valueCount) : "c" + client + "-" + (++seq[client]);
             p.casWantsAbsent = rnd.nextInt(4) == 0;
             p.call = clientFree[client];
             p.unknown = rnd.nextDouble() < unknownShare;
