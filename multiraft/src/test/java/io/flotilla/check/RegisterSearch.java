@@ -46,7 +46,7 @@ final class RegisterSearch {
         EXHAUSTED,
         /** The step limit was reached; call again with a higher limit to go on. */
         OUT_OF_STEPS,
-        /** No deeper state for {@link #stallSteps} steps; call again to go on. */
+        /** No deeper state for {@link #stallSteps(long)} steps; call again to go on. */
         STALLED
     }
 
