@@ -14,8 +14,11 @@ import java.util.TreeMap;
  * so checking keys apart is exact, and it keeps each search small).
  *
  * <p>Per key it runs Wing &amp; Gong's depth-first search with Lowe's memoization, as Porcupine
- * does; see {@link RegisterSearch}. Stateless: {@link #check} may be called from any thread, and
- * each call is confined to the thread that makes it.
+ * does, reduced so that its cost follows the choices the history leaves open (see
+ * {@link RegisterSearch}); an OK verdict is replayed against the definition ({@link Witness}),
+ * and a search that stops getting deeper looks for a short stretch of the history that is
+ * illegal on its own ({@link RelaxedWindow}); see {@link KeyCheck}. Stateless: {@link #check}
+ * may be called from any thread, and each call is confined to the thread that makes it.
  */
 public final class LinearizabilityChecker {
     /** Search steps allowed per key before the verdict is {@link Verdict#UNKNOWN}. */
@@ -39,6 +42,11 @@ public final class LinearizabilityChecker {
      * the first in order is reported.
      */
     public static CheckResult check(List<Operation> history, long maxSteps) {
+        return check(history, maxSteps, new SearchStats());
+    }
+
+    /** As {@link #check(List, long)}, adding what the checks cost to {@code stats}. */
+    static CheckResult check(List<Operation> history, long maxSteps, SearchStats stats) {
         Check.argument(history != null, "history is null");
         Check.argument(maxSteps > 0, "maxSteps %d must be positive", maxSteps);
         Map<String, List<Operation>> byKey = new TreeMap<>();
@@ -53,7 +61,7 @@ public final class LinearizabilityChecker {
         }
         CheckResult undecided = null;
         for (Map.Entry<String, List<Operation>> e : byKey.entrySet()) {
-            CheckResult result = new RegisterSearch(e.getKey(), e.getValue(), maxSteps).run();
+            CheckResult result = new KeyCheck(e.getKey(), e.getValue(), maxSteps, stats).run();
             if (result.verdict() == Verdict.ILLEGAL) {
                 return result;
             }
