@@ -8,6 +8,7 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -33,7 +34,9 @@ final class RuntimeSimChecker {
         LEADERLESS("a group stayed leaderless while a quorum of its voters was up and connected"),
         FINAL_READ_FAILED("no linearizable read of a register succeeded after the final quiet period"),
         WORKER_THREW("a worker threw (not the state-machine failpoint)"),
-        RUNTIME_THREW("a runtime call threw (recovery, close, deliver, ...)");
+        WIRE_REFUSED("a node sent a message the wire codec refuses (e.g. a term of 2^63 or more)"),
+        RUNTIME_THREW("a runtime call threw (recovery, close, deliver, ...)"),
+        SEED_ABORTED("an exception escaped the simulation's event loop; the seed stopped there");
 
         final String meaning;
 
@@ -88,6 +91,8 @@ final class RuntimeSimChecker {
     private static final int TRACE_LINES = 60;
 
     private final LongSupplier clock;
+    /** Null, or where every trace line goes as it happens (a replayed seed narrates its run). */
+    private final Consumer<String> narrator;
     private final ArrayDeque<String> trace = new ArrayDeque<>();
     private final EnumMap<Kind, List<Violation>> violations = new EnumMap<>(Kind.class);
     private Violation firstViolation;
@@ -102,8 +107,9 @@ final class RuntimeSimChecker {
     private final Map<Long, long[]> appliedEntries = new HashMap<>();
     private long nextCallId = 1;
 
-    RuntimeSimChecker(LongSupplier clock) {
+    RuntimeSimChecker(LongSupplier clock, Consumer<String> narrator) {
         this.clock = clock;
+        this.narrator = narrator;
     }
 
     static String ms(long ns) {
@@ -114,7 +120,11 @@ final class RuntimeSimChecker {
         if (trace.size() == TRACE_LINES) {
             trace.pollFirst();
         }
-        trace.addLast("[" + String.format("%10.3f", clock.getAsLong() / 1e6) + " ms] " + line);
+        String stamped = "[" + String.format("%10.3f", clock.getAsLong() / 1e6) + " ms] " + line;
+        trace.addLast(stamped);
+        if (narrator != null) {
+            narrator.accept(stamped);
+        }
     }
 
     void violation(Kind kind, String detail) {

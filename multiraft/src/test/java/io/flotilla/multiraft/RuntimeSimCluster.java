@@ -14,6 +14,8 @@ import io.flotilla.raft.ProposeResult;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.raft.Role;
 import io.flotilla.wal.crash.CrashMode;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -50,6 +52,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     /** Simulated time after the run with everything healed and up, before the final reads. */
     private static final int QUIET_ELECTION_TIMEOUTS = 15;
     private static final int FINAL_READ_ELECTION_TIMEOUTS = 15;
+    private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
     /** What the simulation tracks of a group besides its replicas. */
     static final class GroupState {
@@ -78,15 +81,13 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     private final GroupState[] groups;
     /** "node.incarnation" of incarnations that ended in a crash: their listeners are exempt. */
     private final Set<String> crashedIncarnations = new HashSet<>();
-    private final Consumer<String> narrator;
     private boolean finalPhase;
     private long restarts;
 
     RuntimeSimCluster(RuntimeSimConfig config, Consumer<String> narrator) {
         this.config = config;
-        this.narrator = narrator;
         this.random = new SplittableRandom(config.seed());
-        this.checker = new RuntimeSimChecker(scheduler::nowNs);
+        this.checker = new RuntimeSimChecker(scheduler::nowNs, narrator);
         this.network = new RuntimeSimNetwork(this, config, random.split());
         this.nodes = new RuntimeSimNode[config.totalNodes()];
         for (int i = 0; i < nodes.length; i++) {
@@ -140,9 +141,6 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
 
     void trace(String line) {
         checker.trace(line);
-        if (narrator != null) {
-            narrator.accept(String.format("[%10.3f ms] %s", scheduler.nowNs() / 1e6, line));
-        }
     }
 
     static String describe(Throwable e) {
@@ -186,6 +184,19 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
 
     RuntimeSimResult run() {
         long startNs = System.nanoTime();
+        long startCpuNs = CPU.getCurrentThreadCpuTime();
+        try {
+            runPhases();
+        } catch (RuntimeException | Error e) {
+            checker.violation(Kind.SEED_ABORTED, describe(e));
+        }
+        return new RuntimeSimResult(config.seed(), clients.history().size(), faults.events(), checker.violatedKinds(),
+                checker.ok() ? "" : checker.report(25), fingerprint(), clients.unknownOps(), checker.leaderTerms(),
+                faults.crashes(), restarts, network.batchesDelivered(), checker.calls(), System.nanoTime() - startNs,
+                CPU.getCurrentThreadCpuTime() - startCpuNs, scheduler.nowNs());
+    }
+
+    private void runPhases() {
         for (int g = 0; g < groups.length; g++) {
             for (long v : config.initialVoters()[g]) {
                 node(v).hosted.put(groups[g].id, config.initialVoters()[g]);
@@ -230,10 +241,6 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
                 closeNode(n);
             }
         }
-        return new RuntimeSimResult(config.seed(), clients.history().size(), faults.events(), checker.violatedKinds(),
-                checker.ok() ? "" : checker.report(25), fingerprint(), clients.unknownOps(), checker.leaderTerms(),
-                faults.crashes(), restarts, network.batchesDelivered(), checker.calls(), System.nanoTime() - startNs,
-                scheduler.nowNs());
     }
 
     private void runUntil(long endNs) {
@@ -256,7 +263,8 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         crashedIncarnations.add(n.id + "." + n.incarnation());
         String what = n.crash(mode);
         trace("node " + n.id + "." + n.incarnation() + " crashes (" + why + "): disk " + what);
-        long delay = finalPhase ? config.electionTimeoutNs() : config.electionTimeoutNs() + random.nextLong(7 * config.electionTimeoutNs());
+        // Sometimes back within an election timeout, before its peers notice the silence.
+        long delay = config.electionTimeoutNs() / 5 + random.nextLong((finalPhase ? 1 : 8) * config.electionTimeoutNs());
         int inc = n.incarnation();
         scheduler.after(delay, () -> {
             if (n.state() == RuntimeSimNode.State.CRASHED && n.incarnation() == inc) {

@@ -30,6 +30,8 @@ final class RuntimeSimFaults {
     private long events;
     private long crashes;
     private int partitionGeneration;
+    /** The partition stays until the run ends. */
+    private boolean holdPartition;
 
     RuntimeSimFaults(RuntimeSimCluster cluster, RuntimeSimConfig config, SplittableRandom random) {
         this.cluster = cluster;
@@ -50,6 +52,24 @@ final class RuntimeSimFaults {
         if (!kinds.isEmpty()) {
             cluster.scheduler().after(gapNs(), this::strike);
         }
+        if (kinds.contains(RuntimeSimNemesis.PARTITION) && random.nextBoolean()) {
+            // A leader cut off just before the writes stop: the entries it appended after the majority
+            // moved on may never be overwritten by later writes, so only the runtime can answer them.
+            long at = config.runNs() - config.electionTimeoutNs() * 5 / 2 - random.nextLong(2 * config.electionTimeoutNs());
+            cluster.scheduler().after(at, this::isolateLeaderAtTheEnd);
+        }
+    }
+
+    private void isolateLeaderAtTheEnd() {
+        RuntimeSimNode leader = cluster.leaderOf(pick(Arrays.asList(cluster.groups())).id);
+        if (leader == null) {
+            return;
+        }
+        events++;
+        partitionGeneration++;
+        holdPartition = true;
+        cluster.network().isolate(leader.id);
+        cluster.trace("nemesis: partition " + cluster.network().describeSides() + " (a leader, until the run ends)");
     }
 
     /** The final phase: nothing new strikes and pending undos are left to the final phase's own healing. */
@@ -137,7 +157,7 @@ final class RuntimeSimFaults {
         cluster.closeNode(n);
         int inc = n.incarnation();
         boolean keep = random.nextBoolean();
-        cluster.scheduler().after(electionTimeouts(1, 6), () -> {
+        cluster.scheduler().after(config.electionTimeoutNs() / 5 + electionTimeouts(0, 6), () -> {
             if (n.state() == RuntimeSimNode.State.CLOSED && n.incarnation() == inc) {
                 cluster.restart(n, keep);
             }
@@ -147,13 +167,21 @@ final class RuntimeSimFaults {
 
     private boolean partition() {
         RuntimeSimNetwork net = cluster.network();
+        if (holdPartition) {
+            return false;
+        }
         if (net.partitioned()) {
             net.heal();
             cluster.trace("nemesis: heal");
             return true;
         }
         int total = config.totalNodes();
-        if (random.nextBoolean()) {
+        int dice = random.nextInt(3);
+        RuntimeSimNode leader = dice == 0 ? cluster.leaderOf(pick(Arrays.asList(cluster.groups())).id) : null;
+        if (leader != null) {
+            // A leader cut off with proposals in flight: a new leader overwrites them on the majority side.
+            net.isolate(leader.id);
+        } else if (dice == 1) {
             net.isolate(1 + random.nextInt(total));
         } else {
             net.split(1 + random.nextInt((1 << total) - 2));

@@ -1,6 +1,7 @@
 package io.flotilla.multiraft;
 
 import io.flotilla.raft.Message;
+import io.flotilla.wire.MalformedMessageException;
 import io.flotilla.wire.MessageBatchCodec;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -113,16 +114,21 @@ final class RuntimeSimNetwork {
         if (lossy && random.nextInt(1000) < config.lossPermille()) {
             return true;
         }
-        if (messages.size() > 1 && random.nextInt(1000) < config.splitPermille()) {
-            for (Message m : messages) {
-                schedule(from, to, MessageBatchCodec.encodeBatch(List.of(m)));
-            }
-        } else {
-            byte[] frame = MessageBatchCodec.encodeBatch(messages);
-            schedule(from, to, frame);
-            if (lossy && random.nextInt(1000) < config.duplicatePermille()) {
+        try {
+            if (messages.size() > 1 && random.nextInt(1000) < config.splitPermille()) {
+                for (Message m : messages) {
+                    schedule(from, to, MessageBatchCodec.encodeBatch(List.of(m)));
+                }
+            } else {
+                byte[] frame = MessageBatchCodec.encodeBatch(messages);
                 schedule(from, to, frame);
+                if (lossy && random.nextInt(1000) < config.duplicatePermille()) {
+                    schedule(from, to, frame);
+                }
             }
+        } catch (RuntimeException e) {
+            cluster.checker().violation(RuntimeSimChecker.Kind.WIRE_REFUSED, "node " + from + " sent node " + to
+                    + " messages the wire codec cannot encode: " + e.getMessage() + "; " + messages);
         }
         return true;
     }
@@ -140,7 +146,16 @@ final class RuntimeSimNetwork {
         if (!target.up() || !connected(from, to)) {
             return;
         }
+        List<Message> messages;
+        try {
+            messages = MessageBatchCodec.decodeBatch(ByteBuffer.wrap(frame), MAX_BATCH_BYTES);
+        } catch (MalformedMessageException e) {
+            // The real transport closes the connection on a malformed frame: the batch is lost.
+            cluster.checker().violation(RuntimeSimChecker.Kind.WIRE_REFUSED, "node " + to + " refuses a batch from node "
+                    + from + ": " + e.getMessage());
+            return;
+        }
         batchesDelivered++;
-        target.deliver(MessageBatchCodec.decodeBatch(ByteBuffer.wrap(frame), MAX_BATCH_BYTES));
+        target.deliver(messages);
     }
 }

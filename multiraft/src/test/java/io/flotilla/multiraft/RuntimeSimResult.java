@@ -18,11 +18,12 @@ import java.util.List;
  * @param batchesDelivered message batches the network delivered
  * @param listeners       listeners handed to the runtime
  * @param wallNs          wall-clock time the seed took
+ * @param cpuNs           CPU time of the thread that ran it (the machine may be shared)
  * @param simulatedNs     simulated time the seed covered
  */
 record RuntimeSimResult(long seed, long ops, long nemesisEvents, List<RuntimeSimChecker.Kind> violations, String report,
         long fingerprint, long unknownOps, long leaderTerms, long crashes, long restarts, long batchesDelivered,
-        long listeners, long wallNs, long simulatedNs) {
+        long listeners, long wallNs, long cpuNs, long simulatedNs) {
 
     boolean ok() {
         return violations.isEmpty();
