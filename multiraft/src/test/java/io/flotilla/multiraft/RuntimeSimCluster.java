@@ -510,7 +510,8 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
             for (long v : quorumSide) {
                 RaftNode r = node(v).replica(g.id);
                 roles.append(" n").append(v).append('=').append(r.role()).append("@").append(r.term()).append("(leader ")
-                        .append(r.leader()).append(')');
+                        .append(r.leader()).append(", vote ").append(r.vote()).append(", last ").append(r.lastIndex()).append("/")
+                        .append(r.termAt(r.lastIndex())).append(", commit ").append(r.commitIndex()).append(", applied ").append(r.appliedIndex()).append(", conf ").append(r.confState()).append(")");
             }
             checker.violation(Kind.LEADERLESS, "group " + g.id + " voters " + Arrays.toString(voters) + ": no leader since "
                     + RuntimeSimChecker.ms(g.leaderlessSinceNs) + " although " + quorumSide + " are up and connected;" + roles);
