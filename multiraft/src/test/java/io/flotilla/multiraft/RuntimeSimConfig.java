@@ -70,8 +70,8 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
             }
         }
         return new RuntimeSimConfig(seed, nodes, spare, workers, groupIds, voters, 10, 10, 1 + r.nextInt(2),
-                r.nextInt(40), r.nextInt(25), r.nextInt(100), r.nextInt(100), 2 + r.nextInt(3), 2 + r.nextInt(2),
-                2_500_000_000L, 150_000_000L + r.nextLong(200_000_000L), nemeses);
+                r.nextInt(40), r.nextInt(25), r.nextInt(100), r.nextInt(100), 3 + r.nextInt(3), 2 + r.nextInt(2),
+                4_000_000_000L, 150_000_000L + r.nextLong(200_000_000L), nemeses);
     }
 
     private static boolean contains(long[] ids, long id) {
