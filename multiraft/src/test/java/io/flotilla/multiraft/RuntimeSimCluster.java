@@ -298,13 +298,16 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
 
     /**
      * A worker of {@code n} failed: the node's listeners of that worker's groups must have been
-     * answered by now (fail-stop answers its callers); then it is killed and restarted.
+     * answered by now (fail-stop answers its callers), except those handed over in the last election
+     * timeout; then it is killed and restarted.
      */
     void supervisorRestart(RuntimeSimNode n) {
         int inc = n.incarnation();
+        long recentNs = scheduler.nowNs() - config.electionTimeoutNs();
         List<Call> left = new ArrayList<>();
         for (Call c : checker.unanswered()) {
-            if (c.node == n.id && c.incarnation == inc && n.failedGroups.contains(c.groupId) && !c.flagged) {
+            if (c.node == n.id && c.incarnation == inc && n.failedGroups.contains(c.groupId) && !c.flagged
+                    && c.issuedNs < recentNs) {
                 c.flagged = true;
                 left.add(c);
             }
@@ -423,18 +426,13 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         scheduler.after(CHECK_EVERY_NS, this::periodicChecks);
     }
 
-    /** The group's voters as its most advanced live replica applied them; null if no replica is up. */
+    /** The group's voters as its most advanced replica that is up applied them; null if no replica is up. */
     long[] voters(long groupId) {
-        RaftNode best = null;
-        for (RuntimeSimNode n : nodes) {
-            RaftNode r = n.replica(groupId);
-            if (r != null && (best == null || r.appliedIndex() > best.appliedIndex())) {
-                best = r;
-            }
-        }
-        return best == null ? null : best.confState().voters();
+        ConfState conf = confState(groupId);
+        return conf == null ? null : conf.voters();
     }
 
+    /** The group's membership as its most advanced replica that is up applied it; null if no replica is up. */
     ConfState confState(long groupId) {
         RaftNode best = null;
         for (RuntimeSimNode n : nodes) {

@@ -107,9 +107,9 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         for (int g = 0; g < groupIds.length; g++) {
             b.append(' ').append(groupIds[g]).append(Arrays.toString(initialVoters[g]));
         }
-        b.append(", heartbeat ").append(heartbeatIntervalTicks).append(" ticks, loss ").append(lossPermille)
-                .append("‰ dup ").append(duplicatePermille).append("‰ split ").append(splitPermille).append("‰ slow ")
-                .append(slowPermille).append("‰, ").append(clients).append(" clients x ").append(keysPerGroup)
+        b.append(", heartbeat ").append(heartbeatIntervalTicks).append(" ticks, per 1000 batches: loss ").append(lossPermille)
+                .append(" dup ").append(duplicatePermille).append(" split ").append(splitPermille).append(" slow ")
+                .append(slowPermille).append("; ").append(clients).append(" clients x ").append(keysPerGroup)
                 .append(" keys, nemeses ").append(RuntimeSimNemesis.names(nemeses));
         return b.toString();
     }

@@ -26,7 +26,6 @@ final class RuntimeSimNetwork {
     /** side[i] for node i + 1: nodes talk only within a side. */
     private final int[] side;
     private boolean lossy = true;
-    private long batchesSent;
     private long batchesDelivered;
 
     RuntimeSimNetwork(RuntimeSimCluster cluster, RuntimeSimConfig config, SplittableRandom random) {
@@ -95,10 +94,6 @@ final class RuntimeSimNetwork {
         return b.toString();
     }
 
-    long batchesSent() {
-        return batchesSent;
-    }
-
     long batchesDelivered() {
         return batchesDelivered;
     }
@@ -107,7 +102,6 @@ final class RuntimeSimNetwork {
         if (to < 1 || to > config.totalNodes() || !cluster.node(to).up()) {
             return false;
         }
-        batchesSent++;
         if (!connected(from, to)) {
             return true;
         }

@@ -249,9 +249,10 @@ final class RuntimeSimNode {
         return what;
     }
 
-    /** Graceful close of the runtime, then of the log. */
+    /** Graceful close of the runtime, then of the log. Failpoints armed for this incarnation are disarmed first. */
     void close() {
         disk.disarm();
+        registers.failNextApply(false);
         try {
             node.close();
         } catch (Exception | Error e) {
