@@ -236,8 +236,8 @@ final class RuntimeSimChecker {
                 appliedAttempts.put(attemptId, new Applied(node, groupId, entry.index()));
                 Call c = byAttempt.get(attemptId);
                 if (c != null && c.refused) {
-                    violation(Kind.REFUSED_BUT_APPLIED, c + " was answered " + c.firstAnswer + " but node " + node
-                            + " applied it at index " + entry.index());
+                    violation(Kind.REFUSED_BUT_APPLIED, c + " was answered " + c.firstAnswer + " at " + ms(c.answeredNs)
+                            + " but node " + node + " applied it at index " + entry.index() + " (term " + entry.term() + ")");
                 }
             } else if (earlier.index() != entry.index() || earlier.groupId() != groupId) {
                 violation(Kind.APPLY_DIVERGENCE, "attempt " + attemptId + " applied at group " + groupId + " index "

@@ -242,6 +242,8 @@ final class RuntimeSimClients {
                 finished(c, op);
             }
             case REFUSED, BUSY -> {
+                cluster.checker().trace("client " + c.historyId + " " + op.kind + " " + op.key + " := " + op.value + " attempt "
+                        + call.attemptId + " via node " + call.node + ": " + call.firstAnswer);
                 op.via = answer == RuntimeSimCluster.Answer.REFUSED ? number : 0;
                 if (number > 0) {
                     c.leaderHints.put(op.groupId, number);
