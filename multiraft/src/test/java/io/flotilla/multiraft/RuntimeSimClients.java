@@ -160,8 +160,10 @@ final class RuntimeSimClients {
         return 1 + random.nextInt(config.totalNodes());
     }
 
+    /** A client backs off a little before it tries again, more when nobody could name a leader. */
     private void retryLater(Client c, Op op) {
-        cluster.scheduler().after(500_000 + random.nextLong(4_000_000), () -> attempt(c, op));
+        long backoffNs = op.via > 0 ? 500_000 + random.nextLong(2_000_000) : 2_000_000 + random.nextLong(10_000_000);
+        cluster.scheduler().after(backoffNs, () -> attempt(c, op));
     }
 
     private void attempt(Client c, Op op) {

@@ -132,6 +132,7 @@ final class RuntimeSimNode {
         if (!keepRegisters || registers == null) {
             registers = new RuntimeSimRegisters(id, cluster);
         }
+        int recoveredGroups = wal.recoveredGroups().size();
         long firstReadId = cluster.random().nextLong() >>> 2;
         node = new MultiRaftNode(config.nodeConfig(id), wal, registers, cluster.network().senderOf(id), null,
                 new RuntimeEnvironment(cluster.scheduler()::nowNs, firstReadId));
@@ -156,7 +157,7 @@ final class RuntimeSimNode {
         }
         cluster.scheduler().after(cluster.commitGapNs(), () -> commit(inc));
         cluster.checker().trace("node " + id + "." + incarnation + " starts (" + workers.length + " workers, recovered "
-                + wal.recoveredGroups().size() + " groups" + (keepRegisters ? ", state machine kept" : "") + ")");
+                + recoveredGroups + " groups" + (keepRegisters ? ", state machine kept" : "") + ")");
     }
 
     /** Asks this node to host {@code groupId} (again after restarts). */
