@@ -77,7 +77,6 @@ final class RuntimeSimClients {
     private long nextAttemptId;
     private long unknownOps;
     private int finalReadsPending;
-    private int finalReadsFailed;
 
     RuntimeSimClients(RuntimeSimCluster cluster, RuntimeSimConfig config, SplittableRandom random) {
         this.cluster = cluster;
@@ -141,10 +140,6 @@ final class RuntimeSimClients {
 
     boolean finalReadsDone() {
         return finalReadsPending == 0;
-    }
-
-    int finalReadsFailed() {
-        return finalReadsFailed;
     }
 
     private long pickNode(Client c, Op op) {
@@ -273,7 +268,6 @@ final class RuntimeSimClients {
         op.done = true;
         if (op.kind == OpKind.READ) {
             if (op.finalRead) {
-                finalReadsFailed++;
                 cluster.checker().violation(RuntimeSimChecker.Kind.FINAL_READ_FAILED, "no read of " + op.key + " in group "
                         + op.groupId + " succeeded within " + RuntimeSimChecker.ms(op.deadlineNs - op.callNs) + " after the quiet period");
             }

@@ -135,10 +135,6 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         return groups;
     }
 
-    boolean finalPhase() {
-        return finalPhase;
-    }
-
     void trace(String line) {
         checker.trace(line);
     }
