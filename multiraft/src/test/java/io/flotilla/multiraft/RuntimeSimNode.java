@@ -1,0 +1,274 @@
+package io.flotilla.multiraft;
+
+import io.flotilla.raft.Message;
+import io.flotilla.raft.RaftNode;
+import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalCacheBudget;
+import io.flotilla.wal.WalCacheConfig;
+import io.flotilla.wal.WalConfig;
+import io.flotilla.wal.WalWriterConfig;
+import io.flotilla.wal.crash.CrashMode;
+import java.lang.reflect.Field;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One node of the runtime simulation across its incarnations: its disk (which outlives them), and
+ * while it is up a real {@link Wal} opened with {@link Wal#openStepped} and a real
+ * {@link MultiRaftNode} started with {@link MultiRaftNode#startStepped}. Each worker and the log's
+ * group commit are driven by their own seeded event streams, so rounds of one worker overlap with
+ * the log's commits and with the other worker's rounds, as threads would. A worker that throws has
+ * failed and is never run again (as its thread would have stopped); the rest of the node runs on.
+ * Owned by the seed's thread.
+ */
+final class RuntimeSimNode {
+    enum State { UP, CRASHED, CLOSED }
+
+    /** Small segments so that runs roll over; small caches so that old entries are read back from the segments. */
+    private static final int SEGMENT_BYTES = 64 << 10;
+    private static final int MAX_RECORD_BYTES = 16 << 10;
+    private static final WalCacheConfig CACHE = new WalCacheConfig(32, 8 << 10);
+    private static final long CACHE_BUDGET_BYTES = 32 << 10;
+    private static final Field WORKERS;
+
+    static {
+        try {
+            // Seam wanted: MultiRaftNode exposes its workers (or doWork per worker) in stepped mode. Until
+            // then the simulation reads the field, so that one worker can fail while the others run on.
+            WORKERS = MultiRaftNode.class.getDeclaredField("workers");
+            WORKERS.setAccessible(true);
+        } catch (NoSuchFieldException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final long id;
+    private final RuntimeSimCluster cluster;
+    private final RuntimeSimDisk disk;
+    private final WalConfig walConfig;
+    private State state = State.CRASHED;
+    private int incarnation;
+    private Wal wal;
+    private MultiRaftNode node;
+    private RaftWorker[] workers;
+    private boolean[] workerFailed;
+    private boolean anyWorkerFailed;
+    private RuntimeSimRegisters registers;
+    /** Groups this node was asked to host, with their initial voters (empty: it joined later). Survives incarnations. */
+    final Map<Long, long[]> hosted = new LinkedHashMap<>();
+    /** Groups whose replica here the simulation destroyed (destroyReplica), or that removed this node. */
+    final Set<Long> gone = new HashSet<>();
+    /** Groups owned by a failed worker of this incarnation. */
+    final Set<Long> failedGroups = new HashSet<>();
+    long failedAtNs = -1;
+
+    RuntimeSimNode(RuntimeSimCluster cluster, long id, long tearSeed) {
+        this.cluster = cluster;
+        this.id = id;
+        this.disk = new RuntimeSimDisk(tearSeed);
+        this.walConfig = new WalConfig(Path.of("/sim/node-" + id + "/wal"), cluster.config().seed(), id, SEGMENT_BYTES,
+                MAX_RECORD_BYTES);
+    }
+
+    State state() {
+        return state;
+    }
+
+    boolean up() {
+        return state == State.UP;
+    }
+
+    /** Up, and no worker has failed. */
+    boolean live() {
+        return state == State.UP && !anyWorkerFailed;
+    }
+
+    boolean failed() {
+        return state == State.UP && anyWorkerFailed;
+    }
+
+    int incarnation() {
+        return incarnation;
+    }
+
+    MultiRaftNode node() {
+        return node;
+    }
+
+    RuntimeSimRegisters registers() {
+        return registers;
+    }
+
+    RuntimeSimDisk disk() {
+        return disk;
+    }
+
+    /** This node's replica of {@code groupId}, or null (down, not hosted, or removed). Between steps only. */
+    RaftNode replica(long groupId) {
+        return state == State.UP ? node.node(groupId) : null;
+    }
+
+    /**
+     * A new incarnation: recovers the log from the disk, starts the runtime in stepped mode and asks
+     * it to host every group it hosted before (tombstoned ones it refuses by itself). With
+     * {@code keepRegisters} the state machine of the last incarnation is kept (as a durable one would be).
+     */
+    void start(boolean keepRegisters) {
+        incarnation++;
+        RuntimeSimConfig config = cluster.config();
+        try {
+            wal = Wal.openStepped(disk, walConfig, new WalWriterConfig(64, 64 << 10, 1), CACHE,
+                    new WalCacheBudget(CACHE_BUDGET_BYTES));
+        } catch (Exception | Error e) {
+            cluster.checker().violation(RuntimeSimChecker.Kind.RUNTIME_THREW, "node " + id + ": recovery of its log failed: "
+                    + RuntimeSimCluster.describe(e));
+            state = State.CRASHED;
+            return;
+        }
+        if (!keepRegisters || registers == null) {
+            registers = new RuntimeSimRegisters(id, cluster);
+        }
+        int recoveredGroups = wal.recoveredGroups().size();
+        long firstReadId = cluster.random().nextLong() >>> 2;
+        node = new MultiRaftNode(config.nodeConfig(id), wal, registers, cluster.network().senderOf(id), null,
+                new RuntimeEnvironment(cluster.scheduler()::nowNs, firstReadId));
+        node.startStepped();
+        try {
+            workers = (RaftWorker[]) WORKERS.get(node);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+        workerFailed = new boolean[workers.length];
+        anyWorkerFailed = false;
+        failedGroups.clear();
+        failedAtNs = -1;
+        state = State.UP;
+        for (Map.Entry<Long, long[]> g : hosted.entrySet()) {
+            node.createGroup(g.getKey(), g.getValue());
+        }
+        int inc = incarnation;
+        for (int w = 0; w < workers.length; w++) {
+            int worker = w;
+            cluster.scheduler().after(cluster.stepGapNs(), () -> step(inc, worker));
+        }
+        cluster.scheduler().after(cluster.commitGapNs(), () -> commit(inc));
+        cluster.checker().trace("node " + id + "." + incarnation + " starts (" + workers.length + " workers, recovered "
+                + recoveredGroups + " groups" + (keepRegisters ? ", state machine kept" : "") + ")");
+    }
+
+    /** Asks this node to host {@code groupId} (again after restarts). */
+    void host(long groupId, long[] voters) {
+        hosted.putIfAbsent(groupId, voters);
+        if (up()) {
+            node.createGroup(groupId, voters);
+        }
+    }
+
+    private void step(int inc, int worker) {
+        if (state != State.UP || inc != incarnation || workerFailed[worker]) {
+            return;
+        }
+        try {
+            workers[worker].doWork(cluster.scheduler().nowNs());
+        } catch (RuntimeException | Error e) {
+            if (!disk.powerCut()) {
+                workerFailed(worker, e);
+            }
+        }
+        if (disk.powerCut()) {
+            cluster.crash(this, cluster.randomCrashMode(), "its power failed during a log force");
+            return;
+        }
+        cluster.afterStep(this);
+        if (!workerFailed[worker]) {
+            cluster.scheduler().after(cluster.stepGapNs(), () -> step(inc, worker));
+        }
+    }
+
+    private void workerFailed(int worker, Throwable e) {
+        workerFailed[worker] = true;
+        anyWorkerFailed = true;
+        if (failedAtNs < 0) {
+            failedAtNs = cluster.scheduler().nowNs();
+        }
+        for (long g : hosted.keySet()) {
+            if (workers[worker].node(g) != null) {
+                failedGroups.add(g);
+            }
+        }
+        boolean failpoint = false;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            failpoint |= t instanceof RuntimeSimRegisters.FailpointException;
+        }
+        cluster.checker().trace("node " + id + "." + incarnation + " worker " + worker + " failed: " + RuntimeSimCluster.describe(e));
+        if (!failpoint) {
+            cluster.checker().violation(RuntimeSimChecker.Kind.WORKER_THREW, "node " + id + " worker " + worker + ": "
+                    + RuntimeSimCluster.describe(e));
+        }
+    }
+
+    private void commit(int inc) {
+        if (state != State.UP || inc != incarnation) {
+            return;
+        }
+        try {
+            wal.commitQueued();
+        } catch (RuntimeException | Error e) {
+            if (!disk.powerCut()) {
+                cluster.checker().violation(RuntimeSimChecker.Kind.RUNTIME_THREW, "node " + id + ": commitQueued threw "
+                        + RuntimeSimCluster.describe(e));
+            }
+        }
+        if (disk.powerCut()) {
+            cluster.crash(this, cluster.randomCrashMode(), "its power failed during a log force");
+            return;
+        }
+        cluster.scheduler().after(cluster.commitGapNs(), () -> commit(inc));
+    }
+
+    /** The transport hands a batch to the node. */
+    void deliver(List<Message> messages) {
+        try {
+            node.deliver(messages);
+        } catch (RuntimeException | Error e) {
+            cluster.checker().violation(RuntimeSimChecker.Kind.RUNTIME_THREW, "node " + id + ": deliver of " + messages + " threw "
+                    + RuntimeSimCluster.describe(e));
+        }
+    }
+
+    /** Power failure: the runtime is dropped without a word; the disk keeps what {@code mode} says survives. */
+    String crash(CrashMode mode) {
+        String what = disk.crash(mode);
+        state = State.CRASHED;
+        node = null;
+        wal = null;
+        workers = null;
+        return what;
+    }
+
+    /** Graceful close of the runtime, then of the log. Failpoints armed for this incarnation are disarmed first. */
+    void close() {
+        disk.disarm();
+        registers.failNextApply(false);
+        try {
+            node.close();
+        } catch (Exception | Error e) {
+            cluster.checker().violation(RuntimeSimChecker.Kind.RUNTIME_THREW, "node " + id + ": close threw "
+                    + RuntimeSimCluster.describe(e));
+        }
+        try {
+            wal.close();
+        } catch (Exception | Error e) {
+            cluster.checker().violation(RuntimeSimChecker.Kind.RUNTIME_THREW, "node " + id + ": closing its log threw "
+                    + RuntimeSimCluster.describe(e));
+        }
+        state = State.CLOSED;
+        node = null;
+        wal = null;
+        workers = null;
+    }
+}
