@@ -24,29 +24,45 @@ import org.agrona.collections.LongArrayQueue;
  * (its leader died, the answer was lost) fails so that the caller can retry.
  */
 final class ClientRequests {
-    /** A read whose point the leader confirmed, waiting for the apply to reach {@code index}. */
-    record ConfirmedRead(long index, ReadListener listener) {
-    }
+    /** A read in flight: waiting for its ReadState, then (confirmed at {@code index}) for the apply. */
+    static final class PendingRead {
+        final long id;
+        final long groupId;
+        final ReadListener listener;
+        final long deadlineTick;
+        /** The read point the leader confirmed; 0 until then. */
+        long index;
 
-    private record PendingRead(long groupId, ReadListener listener, long deadlineTick) {
+        PendingRead(long id, long groupId, ReadListener listener, long deadlineTick) {
+            this.id = id;
+            this.groupId = groupId;
+            this.listener = listener;
+            this.deadlineTick = deadlineTick;
+        }
     }
 
     private final long readTimeoutTicks;
-    /** Reads waiting for their ReadState, by request id. */
+    /** Reads not answered yet, by request id: from the read's start until it is served or fails. */
     private final Long2ObjectHashMap<PendingRead> pendingReads = new Long2ObjectHashMap<>();
     /** Request ids in the order their deadlines fall (all reads get the same timeout). */
     private final LongArrayQueue readDeadlines = new LongArrayQueue();
     /** Never repeats across restarts of the node (see {@link RuntimeEnvironment#system}). */
     private long nextReadId;
+    private final ReplicaSet replicas;
 
-    ClientRequests(long firstReadId, long readTimeoutTicks) {
+    ClientRequests(long firstReadId, long readTimeoutTicks, ReplicaSet replicas) {
         this.nextReadId = firstReadId;
         this.readTimeoutTicks = readTimeoutTicks;
+        this.replicas = replicas;
     }
 
     // ---------------------------------------------------------------- proposals
 
     void proposed(Replica r, ProposalListener listener) {
+        // Proposals of an earlier leadership are answered first, so the queue stays in index order
+        // (completeProposals relies on it: found by the runtime simulation, where a replica that led
+        // again queued its new proposals behind stale ones and refused one that applied).
+        answerLostLeadership(r);
         r.proposals.addLast(new Replica.PendingProposal(r.node.lastIndex(), r.node.term(), listener));
     }
 
@@ -115,16 +131,13 @@ final class ClientRequests {
         while ((p = r.proposals.pollFirst()) != null) {
             answerUndecided(r, p);
         }
-        ConfirmedRead read;
-        while ((read = r.readsWaitingForApply.pollFirst()) != null) {
-            read.listener().onFailed(r.groupId);
-        }
+        r.readsWaitingForApply.clear();
         if (!pendingReads.isEmpty()) {
             for (Long2ObjectHashMap<PendingRead>.ValueIterator it = pendingReads.values().iterator(); it.hasNext(); ) {
                 PendingRead pending = it.next();
-                if (pending.groupId() == r.groupId) {
+                if (pending.groupId == r.groupId) {
                     it.remove();
-                    pending.listener().onFailed(r.groupId);
+                    pending.listener.onFailed(r.groupId);
                 }
             }
         }
@@ -135,7 +148,7 @@ final class ClientRequests {
     /** Asks the replica for a read point; the answer comes as a ReadState in a later Ready. */
     void startRead(Replica r, ReadListener listener, long nowTick) {
         long id = nextReadId++;
-        pendingReads.put(id, new PendingRead(r.groupId, listener, nowTick + readTimeoutTicks));
+        pendingReads.put(id, new PendingRead(id, r.groupId, listener, nowTick + readTimeoutTicks));
         readDeadlines.addLong(id);
         r.node.readIndex(id);
     }
@@ -145,15 +158,16 @@ final class ClientRequests {
         for (int i = 0; i < states.size(); i++) {
             ReadState rs = states.get(i);
             PendingRead pending = pendingReads.get(rs.requestId());
-            if (pending == null || pending.groupId() != r.groupId) {
-                // Answered already (deadline), or an answer for another group's request: not ours.
+            if (pending == null || pending.groupId != r.groupId || pending.index != 0) {
+                // Answered already (deadline), an answer for another group's request, or a duplicate: not ours.
                 continue;
             }
-            pendingReads.remove(rs.requestId());
             if (rs.ok()) {
-                r.readsWaitingForApply.addLast(new ConfirmedRead(rs.index(), pending.listener()));
+                pending.index = Math.max(1, rs.index());
+                r.readsWaitingForApply.addLast(pending);
             } else {
-                pending.listener().onFailed(r.groupId);
+                pendingReads.remove(rs.requestId());
+                pending.listener.onFailed(r.groupId);
             }
         }
     }
@@ -161,24 +175,36 @@ final class ClientRequests {
     /** Serves the confirmed reads whose point the state machine has reached. */
     void releaseReads(Replica r) {
         long applied = r.node.appliedIndex();
-        while (!r.readsWaitingForApply.isEmpty() && r.readsWaitingForApply.peekFirst().index() <= applied) {
-            r.readsWaitingForApply.pollFirst().listener().onReadable(r.groupId);
+        while (!r.readsWaitingForApply.isEmpty() && r.readsWaitingForApply.peekFirst().index <= applied) {
+            PendingRead read = r.readsWaitingForApply.pollFirst();
+            pendingReads.remove(read.id);
+            read.listener.onReadable(r.groupId);
         }
     }
 
-    /** Fails the reads still waiting for a ReadState past their deadline; returns how many. */
+    /**
+     * Fails the reads past their deadline, whether still waiting for their ReadState (the leader
+     * died, the answer was lost) or for the apply to reach their point (the entries do not come);
+     * returns how many.
+     */
     int expireReads(long nowTick) {
         int expired = 0;
         while (!readDeadlines.isEmpty()) {
             long id = readDeadlines.peekLong();
             PendingRead pending = pendingReads.get(id);
-            if (pending != null && pending.deadlineTick() > nowTick) {
+            if (pending != null && pending.deadlineTick > nowTick) {
                 break;
             }
             readDeadlines.pollLong();
             if (pending != null) {
                 pendingReads.remove(id);
-                pending.listener().onFailed(pending.groupId());
+                if (pending.index != 0) {
+                    Replica r = replicas.get(pending.groupId);
+                    if (r != null) {
+                        r.readsWaitingForApply.remove(pending);
+                    }
+                }
+                pending.listener.onFailed(pending.groupId);
                 expired++;
             }
         }
@@ -188,7 +214,7 @@ final class ClientRequests {
     /** The node stops: every read still waiting for its ReadState fails. */
     void failPendingReads() {
         for (PendingRead pending : pendingReads.values()) {
-            pending.listener().onFailed(pending.groupId());
+            pending.listener.onFailed(pending.groupId);
         }
         pendingReads.clear();
         readDeadlines.clear();

@@ -91,16 +91,30 @@ public final class MultiRaftNode implements AutoCloseable {
     /** Stepped mode: one round of every worker at {@code nowNs}; returns the work done (0: idle). */
     int doWork(long nowNs) {
         int work = 0;
-        for (RaftWorker w : workers) {
-            work += w.doWork(nowNs);
+        for (int i = 0; i < workers.length; i++) {
+            work += doWork(i, nowNs);
         }
+        return work;
+    }
+
+    /**
+     * Stepped mode: one round of worker {@code worker} (the simulation interleaves workers as their
+     * threads would). Never throws: a worker that fails stops the node, and the other workers stop
+     * with it in this same call, as their threads would at their next round.
+     */
+    int doWork(int worker, long nowNs) {
+        int work = workers[worker].doWork(nowNs);
         if (status.failure() != null) {
-            // A worker failed in this call: the others stop with the node now, as their threads would.
             for (RaftWorker w : workers) {
                 w.doWork(nowNs);
             }
         }
         return work;
+    }
+
+    /** Stepped mode: how many workers {@link #doWork(int, long)} takes. */
+    int workerCount() {
+        return workers.length;
     }
 
     public long nodeId() {

@@ -115,7 +115,7 @@ final class RaftWorker implements Runnable {
         this.replicas = new ReplicaSet(nodeId, config, liveness, stats);
         // Workers draw read ids from disjoint ranges of the node's.
         this.requests = new ClientRequests(env.firstReadId() + ((long) workerId << 48),
-                (long) READ_TIMEOUT_ELECTIONS * config.electionTimeoutTicks());
+                (long) READ_TIMEOUT_ELECTIONS * config.electionTimeoutTicks(), replicas);
         this.shipping = new SnapshotShipping(nodeId, streams, stateMachine, replicas, stats);
         this.outbox = new Outbox(sender, replicas, shipping);
         this.rounds = new LogRounds(wal, stats, this::wakeIfParked);

@@ -30,7 +30,7 @@ final class Replica {
     /** Proposals appended and not yet answered, in index order. */
     final ArrayDeque<PendingProposal> proposals = new ArrayDeque<>();
     /** Reads confirmed by ReadIndex, waiting for the state machine to reach their index. */
-    final ArrayDeque<ClientRequests.ConfirmedRead> readsWaitingForApply = new ArrayDeque<>();
+    final ArrayDeque<ClientRequests.PendingRead> readsWaitingForApply = new ArrayDeque<>();
 
     /** In the worker's dirty list: its Ready is looked at in the next round. */
     boolean dirty;

@@ -8,7 +8,6 @@ import io.flotilla.wal.WalCacheConfig;
 import io.flotilla.wal.WalConfig;
 import io.flotilla.wal.WalWriterConfig;
 import io.flotilla.wal.crash.CrashMode;
-import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -33,18 +32,6 @@ final class RuntimeSimNode {
     private static final int MAX_RECORD_BYTES = 16 << 10;
     private static final WalCacheConfig CACHE = new WalCacheConfig(32, 8 << 10);
     private static final long CACHE_BUDGET_BYTES = 32 << 10;
-    private static final Field WORKERS;
-
-    static {
-        try {
-            // Seam wanted: MultiRaftNode exposes its workers (or doWork per worker) in stepped mode. Until
-            // then the simulation reads the field, so that one worker can fail while the others run on.
-            WORKERS = MultiRaftNode.class.getDeclaredField("workers");
-            WORKERS.setAccessible(true);
-        } catch (NoSuchFieldException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     final long id;
     private final RuntimeSimCluster cluster;
@@ -54,8 +41,8 @@ final class RuntimeSimNode {
     private int incarnation;
     private Wal wal;
     private MultiRaftNode node;
-    private RaftWorker[] workers;
-    private boolean[] workerFailed;
+    private int workers;
+    /** The node stopped itself (a worker failed): the runtime stops every worker (fail-stop). */
     private boolean anyWorkerFailed;
     private RuntimeSimRegisters registers;
     /** Groups this node was asked to host, with their initial voters (empty: it joined later). Survives incarnations. */
@@ -137,12 +124,7 @@ final class RuntimeSimNode {
         node = new MultiRaftNode(config.nodeConfig(id), wal, registers, cluster.network().senderOf(id), null,
                 new RuntimeEnvironment(cluster.scheduler()::nowNs, firstReadId));
         node.startStepped();
-        try {
-            workers = (RaftWorker[]) WORKERS.get(node);
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException(e);
-        }
-        workerFailed = new boolean[workers.length];
+        workers = node.workerCount();
         anyWorkerFailed = false;
         failedGroups.clear();
         failedAtNs = -1;
@@ -151,12 +133,12 @@ final class RuntimeSimNode {
             node.createGroup(g.getKey(), g.getValue());
         }
         int inc = incarnation;
-        for (int w = 0; w < workers.length; w++) {
+        for (int w = 0; w < workers; w++) {
             int worker = w;
             cluster.scheduler().after(cluster.stepGapNs(), () -> step(inc, worker));
         }
         cluster.scheduler().after(cluster.commitGapNs(), () -> commit(inc));
-        cluster.checker().trace("node " + id + "." + incarnation + " starts (" + workers.length + " workers, recovered "
+        cluster.checker().trace("node " + id + "." + incarnation + " starts (" + workers + " workers, recovered "
                 + recoveredGroups + " groups" + (keepRegisters ? ", state machine kept" : "") + ")");
     }
 
@@ -169,42 +151,41 @@ final class RuntimeSimNode {
     }
 
     private void step(int inc, int worker) {
-        if (state != State.UP || inc != incarnation || workerFailed[worker]) {
+        if (state != State.UP || inc != incarnation || anyWorkerFailed) {
             return;
         }
         try {
-            workers[worker].doWork(cluster.scheduler().nowNs());
+            node.doWork(worker, cluster.scheduler().nowNs());
         } catch (RuntimeException | Error e) {
-            if (!disk.powerCut()) {
-                workerFailed(worker, e);
-            }
+            cluster.checker().violation(RuntimeSimChecker.Kind.RUNTIME_THREW, "node " + id + " worker " + worker
+                    + ": doWork threw " + RuntimeSimCluster.describe(e));
         }
         if (disk.powerCut()) {
             cluster.crash(this, cluster.randomCrashMode(), "its power failed during a log force");
             return;
         }
-        cluster.afterStep(this);
-        if (!workerFailed[worker]) {
-            cluster.scheduler().after(cluster.stepGapNs(), () -> step(inc, worker));
+        Throwable failure = node.failure();
+        if (failure != null) {
+            nodeFailed(worker, failure);
+            return;
         }
+        cluster.afterStep(this);
+        cluster.scheduler().after(cluster.stepGapNs(), () -> step(inc, worker));
     }
 
-    private void workerFailed(int worker, Throwable e) {
-        workerFailed[worker] = true;
+    /** A worker failed and the node stopped itself: every group it hosted is failed here until a restart. */
+    private void nodeFailed(int worker, Throwable e) {
         anyWorkerFailed = true;
         if (failedAtNs < 0) {
             failedAtNs = cluster.scheduler().nowNs();
         }
-        for (long g : hosted.keySet()) {
-            if (workers[worker].node(g) != null) {
-                failedGroups.add(g);
-            }
-        }
+        failedGroups.addAll(hosted.keySet());
         boolean failpoint = false;
         for (Throwable t = e; t != null; t = t.getCause()) {
             failpoint |= t instanceof RuntimeSimRegisters.FailpointException;
         }
-        cluster.checker().trace("node " + id + "." + incarnation + " worker " + worker + " failed: " + RuntimeSimCluster.describe(e));
+        cluster.checker().trace("node " + id + "." + incarnation + " worker " + worker + " failed, the node stops: "
+                + RuntimeSimCluster.describe(e));
         if (!failpoint) {
             cluster.checker().violation(RuntimeSimChecker.Kind.WORKER_THREW, "node " + id + " worker " + worker + ": "
                     + RuntimeSimCluster.describe(e));
@@ -246,7 +227,7 @@ final class RuntimeSimNode {
         state = State.CRASHED;
         node = null;
         wal = null;
-        workers = null;
+        workers = 0;
         return what;
     }
 
@@ -269,6 +250,6 @@ final class RuntimeSimNode {
         state = State.CLOSED;
         node = null;
         wal = null;
-        workers = null;
+        workers = 0;
     }
 }
