@@ -197,12 +197,19 @@ final class RuntimeSimFaults {
         return true;
     }
 
-    /** Groups with three voters or more, no membership change under way and no dead voter: safe to take one away. */
+    /**
+     * Groups with a leader, three voters or more (as both the leader and the most advanced live
+     * replica applied them: a live follower may lag a removal the leader applied), no membership
+     * change under way and no dead voter: safe to take one away without losing the quorum.
+     */
     private List<RuntimeSimCluster.GroupState> healthyGroups() {
         List<RuntimeSimCluster.GroupState> healthy = new ArrayList<>();
         for (RuntimeSimCluster.GroupState g : cluster.groups()) {
             long[] voters = cluster.voters(g.id);
-            if (g.adminCall != null || voters == null || voters.length < 3) {
+            RuntimeSimNode leader = cluster.leaderOf(g.id);
+            RaftNode lead = leader == null ? null : leader.replica(g.id);
+            if (g.adminCall != null || voters == null || voters.length < 3 || lead == null
+                    || lead.confState().voters().length < 3) {
                 continue;
             }
             boolean intact = true;
