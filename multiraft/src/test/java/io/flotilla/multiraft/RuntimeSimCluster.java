@@ -62,6 +62,9 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         /** After a voter was removed: the operator adds another node to get back to three. */
         boolean refill;
         long leaderlessSinceNs = -1;
+        /** The membership at the highest applied index any replica has reached so far (replicas that lag or went down included). */
+        ConfState latestConf;
+        long latestConfAppliedIndex = -1;
         String leaderlessSignature;
         boolean leaderlessFlagged;
 
@@ -397,6 +400,10 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     void afterStep(RuntimeSimNode n) {
         for (GroupState g : groups) {
             RaftNode r = n.replica(g.id);
+            if (r != null && r.appliedIndex() > g.latestConfAppliedIndex) {
+                g.latestConfAppliedIndex = r.appliedIndex();
+                g.latestConf = r.confState();
+            }
             if (r != null && r.role() == Role.LEADER && checker.leader(g.id, r.term(), n.id)) {
                 trace("node " + n.id + " leads group " + g.id + " in term " + r.term());
             }
@@ -600,8 +607,30 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         Call call = checker.newCall(CallKind.CONF_CHANGE, via.id, via.incarnation(), g.id, 0);
         g.adminCall = call;
         trace("operator: " + change + " in group " + g.id + " via node " + via.id);
-        via.node().changeMembership(g.id, change, proposalListener(call, via.registers(), false, (answer, number, captured) ->
-                trace(change + " in group " + g.id + ": " + answer + (answer == Answer.APPLIED ? " at " + number : ""))));
+        via.node().changeMembership(g.id, change, proposalListener(call, via.registers(), false, (answer, number, captured) -> {
+            trace(change + " in group " + g.id + ": " + answer + (answer == Answer.APPLIED ? " at " + number : ""));
+            noteMembership(g, change, answer);
+        }));
         return call;
+    }
+
+    /**
+     * Keeps {@link GroupState#latestConf} at least as small as the real membership: a replica that
+     * applies its own removal is gone before anyone sees its membership, so an applied removal (or
+     * one whose outcome is unknown, to stay on the safe side) is taken off here. Additions count
+     * only once a replica shows them.
+     */
+    private void noteMembership(GroupState g, ConfChange change, Answer answer) {
+        if (change.type() != ConfChangeType.REMOVE_NODE || (answer != Answer.APPLIED && answer != Answer.UNKNOWN)) {
+            return;
+        }
+        ConfState conf = g.latestConf != null ? g.latestConf : confState(g.id);
+        if (conf != null) {
+            g.latestConf = new ConfState(without(conf.voters(), change.nodeId()), without(conf.learners(), change.nodeId()));
+        }
+    }
+
+    private static long[] without(long[] ids, long id) {
+        return java.util.Arrays.stream(ids).filter(x -> x != id).toArray();
     }
 }

@@ -198,9 +198,10 @@ final class RuntimeSimFaults {
     }
 
     /**
-     * Groups with a leader, three voters or more (as both the leader and the most advanced live
-     * replica applied them: a live follower may lag a removal the leader applied), no membership
-     * change under way and no dead voter: safe to take one away without losing the quorum.
+     * Groups with a leader, three voters or more (as the leader, the most advanced live replica and
+     * the most advanced replica ever seen applied them: any one of them may lag a removal another
+     * applied), no membership change under way and no dead voter: safe to take one away without
+     * losing the quorum.
      */
     private List<RuntimeSimCluster.GroupState> healthyGroups() {
         List<RuntimeSimCluster.GroupState> healthy = new ArrayList<>();
@@ -209,7 +210,7 @@ final class RuntimeSimFaults {
             RuntimeSimNode leader = cluster.leaderOf(g.id);
             RaftNode lead = leader == null ? null : leader.replica(g.id);
             if (g.adminCall != null || voters == null || voters.length < 3 || lead == null
-                    || lead.confState().voters().length < 3) {
+                    || lead.confState().voters().length < 3 || g.latestConf == null || g.latestConf.voters().length < 3) {
                 continue;
             }
             boolean intact = true;
