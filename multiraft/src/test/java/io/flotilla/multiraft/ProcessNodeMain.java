@@ -24,12 +24,33 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>ProcessNodeMain nodeId dir port1 port2 port3 groups target</pre>
  */
 public final class ProcessNodeMain {
+    /**
+     * The test that started this node holds the other end of its stdin: when that JVM dies (killed,
+     * or a build interrupted), stdin reaches its end and this node exits instead of running on as an
+     * orphan (found after an interrupted build left three nodes running for an hour).
+     */
+    private static void exitWhenParentDies() {
+        Thread watcher = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // Nothing is ever written; any byte is ignored.
+                }
+            } catch (java.io.IOException e) {
+                // A broken pipe means the same as its end.
+            }
+            Runtime.getRuntime().halt(3);
+        }, "parent-watch");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
     public static void main(String[] args) throws Exception {
         long id = Long.parseLong(args[0]);
         Path dir = Path.of(args[1]);
         int[] ports = {0, Integer.parseInt(args[2]), Integer.parseInt(args[3]), Integer.parseInt(args[4])};
         int groups = Integer.parseInt(args[5]);
         int target = Integer.parseInt(args[6]);
+        exitWhenParentDies();
 
         WalConfig wc = new WalConfig(dir, 1, id, 1 << 20, 256 << 10);
         Wal wal = Wal.open(new NioWalFileSystem(), wc, new WalWriterConfig(1024, 1 << 20, 1), WalCacheConfig.defaults(),
