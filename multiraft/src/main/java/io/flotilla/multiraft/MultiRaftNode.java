@@ -143,26 +143,26 @@ public final class MultiRaftNode implements AutoCloseable {
         for (long v : voters) {
             liveness.addPeer(v);
         }
-        return workerOf(groupId).createGroup(groupId, voters);
+        return workerOf(groupId).inbox().createGroup(groupId, voters);
     }
 
     /** Proposes a single-step membership change through this node's replica, which must lead the group. */
     public void changeMembership(long groupId, ConfChange change, ProposalListener listener) {
         liveness.addPeer(change.nodeId());
-        workerOf(groupId).changeMembership(groupId, change, listener);
+        workerOf(groupId).inbox().changeMembership(groupId, change, listener);
     }
 
     /** Asks this node's replica, the leader, to hand leadership of {@code groupId} to node {@code target}. */
     public void transferLeader(long groupId, long target, ProposalListener listener) {
-        workerOf(groupId).transferLeader(groupId, target, listener);
+        workerOf(groupId).inbox().transferLeader(groupId, target, listener);
     }
 
     public void propose(long groupId, byte[] command, ProposalListener listener) {
-        workerOf(groupId).propose(groupId, command, listener);
+        workerOf(groupId).inbox().propose(groupId, command, listener);
     }
 
     public void read(long groupId, ReadListener listener) {
-        workerOf(groupId).read(groupId, listener);
+        workerOf(groupId).inbox().read(groupId, listener);
     }
 
     /**
@@ -175,7 +175,7 @@ public final class MultiRaftNode implements AutoCloseable {
      * told (in the node heartbeat) so that they elect a new leader.
      */
     public boolean destroyReplica(long groupId) {
-        return workerOf(groupId).destroyReplica(groupId);
+        return workerOf(groupId).inbox().destroyReplica(groupId);
     }
 
     /** Groups with a replica on this node. */
@@ -188,7 +188,7 @@ public final class MultiRaftNode implements AutoCloseable {
     }
 
     public boolean campaign(long groupId) {
-        return workerOf(groupId).campaign(groupId);
+        return workerOf(groupId).inbox().campaign(groupId);
     }
 
     /**
@@ -210,7 +210,7 @@ public final class MultiRaftNode implements AutoCloseable {
             }
         }
         if (workers.length == 1) {
-            return workers[0].deliver(messages);
+            return workers[0].inbox().deliver(messages);
         }
         List<List<Message>> perWorker = new ArrayList<>(workers.length);
         for (int i = 0; i < workers.length; i++) {
@@ -226,7 +226,7 @@ public final class MultiRaftNode implements AutoCloseable {
         boolean all = true;
         for (int i = 0; i < workers.length; i++) {
             if (perWorker.get(i) != null) {
-                all &= workers[i].deliver(perWorker.get(i));
+                all &= workers[i].inbox().deliver(perWorker.get(i));
             }
         }
         return all;
@@ -243,7 +243,7 @@ public final class MultiRaftNode implements AutoCloseable {
             if (m.groupId != NodeLiveness.GROUP_ID) {
                 rest.add(m);
             } else if (m.context > 0 && m.context < NodeLiveness.GROUP_ID) {
-                workerOf(m.context).leaderResigned(m.context, m.from);
+                workerOf(m.context).inbox().leaderResigned(m.context, m.from);
             }
         }
         return rest;

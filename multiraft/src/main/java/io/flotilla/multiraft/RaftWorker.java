@@ -11,12 +11,9 @@ import io.flotilla.wal.WalRecordEncoder;
 import io.flotilla.wal.WalSegmentReader;
 import java.io.IOException;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.LongPredicate;
-import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 /**
  * One worker of the multi-group runtime: a single thread that owns a fixed set of groups for their
@@ -52,7 +49,6 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
  * stops so peers elect elsewhere, and no caller waits for ever.
  */
 final class RaftWorker implements Runnable {
-    private static final int DRAIN_LIMIT = 4096;
     /** A read without an answer after this many election timeouts fails (the caller retries). */
     static final int READ_TIMEOUT_ELECTIONS = 3;
 
@@ -65,22 +61,11 @@ final class RaftWorker implements Runnable {
     private final Wal wal;
     private final WalSegmentReader reader;
     private final int maxEntryPayloadBytes;
-    private final ManyToOneConcurrentArrayQueue<WorkerCommand> inbox;
-    /**
-     * Creations and removals of replicas: unbounded, so that they never fail for a full queue (a
-     * split creates groups when it applies; it cannot take BUSY for an answer). Their number is
-     * bounded by the groups the owner creates; drained before the inbox, so a replica exists before
-     * messages that follow its creation arrive.
-     */
-    private final ConcurrentLinkedQueue<WorkerCommand> lifecycleInbox = new ConcurrentLinkedQueue<>();
-    /** Commands being offered right now; a stopping worker waits for them before its last drain. */
-    private final AtomicInteger offering = new AtomicInteger();
+    private final WorkerInbox inbox;
     private final Thread thread;
     /** Set while the worker parks, so producers know to wake it. */
     private volatile boolean parked;
     private volatile boolean running;
-    /** Takes no more commands: they are answered on the caller's thread. */
-    private volatile boolean closed;
     private volatile Throwable failure;
     /** No thread: the owner calls {@link #doWork} (the deterministic simulation). */
     private boolean stepped;
@@ -114,7 +99,7 @@ final class RaftWorker implements Runnable {
         this.wal = wal;
         this.reader = wal.newReader();
         this.maxEntryPayloadBytes = WalRecordEncoder.maxEntryPayloadBytes(wal.config().maxRecordBytes());
-        this.inbox = new ManyToOneConcurrentArrayQueue<>(config.inboxCapacity());
+        this.inbox = new WorkerInbox(config.inboxCapacity(), this::wakeIfParked);
         this.replicas = new ReplicaSet(nodeId, config, liveness, stats);
         // Workers draw read ids from disjoint ranges of the node's.
         this.requests = new ClientRequests(env.firstReadId() + ((long) workerId << 48),
@@ -134,108 +119,11 @@ final class RaftWorker implements Runnable {
         this.thread.setDaemon(true);
     }
 
-    // ---------------------------------------------------------------- commands from other threads
+    // ---------------------------------------------------------------- other threads
 
-    private static final int ACCEPTED = 0;
-    private static final int FULL = 1;
-    private static final int STOPPED = 2;
-
-    private int offer(WorkerCommand command) {
-        offering.incrementAndGet();
-        try {
-            if (closed) {
-                return STOPPED;
-            }
-            if (!inbox.offer(command)) {
-                return FULL;
-            }
-        } finally {
-            offering.decrementAndGet();
-        }
-        wakeIfParked();
-        return ACCEPTED;
-    }
-
-    /** Offers a command whose caller waits for an answer: BUSY if the inbox is full, NODE_STOPPED if the worker stopped. */
-    private void offerAnswered(WorkerCommand command, long groupId, Listener listener) {
-        int result = offer(command);
-        if (result == FULL) {
-            listener.busy(groupId);
-        } else if (result == STOPPED) {
-            WorkerCommand.refuse(command);
-        }
-    }
-
-    /** What a full inbox tells the caller. */
-    private interface Listener {
-        void busy(long groupId);
-    }
-
-    /** Any thread: messages from a peer for groups of this worker. False if dropped (full or stopped; Raft retries). */
-    boolean deliver(List<Message> messages) {
-        return offer(new WorkerCommand.Inbound(messages)) == ACCEPTED;
-    }
-
-    /** Any thread: proposes a command; the outcome reaches the listener on this worker's thread. */
-    void propose(long groupId, byte[] data, ProposalListener listener) {
-        offerAnswered(new WorkerCommand.Propose(groupId, data, listener), groupId, listener::onBusy);
-    }
-
-    /** Any thread: asks for a linearizable read point. */
-    void read(long groupId, ReadListener listener) {
-        offerAnswered(new WorkerCommand.Read(groupId, listener), groupId, listener::onBusy);
-    }
-
-    /**
-     * Any thread: hosts a replica of {@code groupId}. If the log has none, the group is created with
-     * {@code voters} as its initial membership (the same on every initial member). Never refused for
-     * a full queue; false only if the worker has stopped.
-     */
-    boolean createGroup(long groupId, long[] voters) {
-        return offerLifecycle(new WorkerCommand.CreateGroup(groupId, voters.clone()));
-    }
-
-    private boolean offerLifecycle(WorkerCommand command) {
-        offering.incrementAndGet();
-        try {
-            if (closed) {
-                return false;
-            }
-            lifecycleInbox.add(command);
-        } finally {
-            offering.decrementAndGet();
-        }
-        wakeIfParked();
-        return true;
-    }
-
-    /** Any thread: proposes a single-step membership change through this replica (which must lead). */
-    void changeMembership(long groupId, io.flotilla.raft.ConfChange change, ProposalListener listener) {
-        offerAnswered(new WorkerCommand.ChangeMembership(groupId, change, listener), groupId, listener::onBusy);
-    }
-
-    /**
-     * Any thread: asks this replica (the leader) to hand leadership to {@code target}. The listener
-     * hears {@code onApplied(groupId, 0)} when the transfer started, or {@code onRefused} if this
-     * replica is not the leader or the target is not another voter.
-     */
-    void transferLeader(long groupId, long target, ProposalListener listener) {
-        offerAnswered(new WorkerCommand.TransferLeader(groupId, target, listener), groupId, listener::onBusy);
-    }
-
-    /** Any thread: removes this node's replica of {@code groupId} for good (see {@link ReplicaLifecycle}). */
-    boolean destroyReplica(long groupId) {
-        return offerLifecycle(new WorkerCommand.Destroy(groupId));
-    }
-
-    /** Any thread: makes this replica campaign now (tests and leader placement). */
-    boolean campaign(long groupId) {
-        return offer(new WorkerCommand.Campaign(groupId)) == ACCEPTED;
-    }
-
-    /** Any thread: a peer said its leader replica of {@code groupId} went away. */
-    void leaderResigned(long groupId, long leaderNode) {
-        offer(new WorkerCommand.LeaderResigned(groupId, leaderNode));
+    /** How other threads hand this worker commands. */
+    WorkerInbox inbox() {
+        return inbox;
     }
 
     /** The snapshot channel's thread: a transfer ended. */
@@ -330,15 +218,7 @@ final class RaftWorker implements Runnable {
         } catch (Throwable t) {
             failStop(t);
         }
-        closed = true;
-        while (offering.get() != 0) {
-            Thread.onSpinWait();
-        }
-        WorkerCommand leftover;
-        while ((leftover = inbox.poll()) != null) {
-            WorkerCommand.refuse(leftover);
-        }
-        lifecycleInbox.clear();
+        inbox.close();
         lifecycle.abandonAll();
         try {
             reader.close();
@@ -364,7 +244,7 @@ final class RaftWorker implements Runnable {
      */
     private void parkUntilWorkOrTick() {
         parked = true;
-        if (inbox.isEmpty() && lifecycleInbox.isEmpty() && rounds.completionsEmpty() && running && status.failure() == null) {
+        if (inbox.isEmpty() && rounds.completionsEmpty() && running && status.failure() == null) {
             long waitNs = nextTickNs + (idleStrideTicks() - 1) * config.tickIntervalNs() - env.clockNs().getAsLong();
             if (waitNs > 0) {
                 LockSupport.parkNanos(this, waitNs);
@@ -416,8 +296,7 @@ final class RaftWorker implements Runnable {
             // leaving in a small batch of its own (measured: 99 against 86 entries per fsync, and
             // about 10% more entries/s at 64 groups).
             int work = rounds.drainDurable(applyRound);
-            work += drainLifecycle();
-            work += inbox.drain(dispatch, DRAIN_LIMIT);
+            work += inbox.drain(dispatch);
             work += shipping.drainReports(outbox);
             if (nowNs >= nextTickNs) {
                 tick(nowNs);
@@ -435,16 +314,6 @@ final class RaftWorker implements Runnable {
             }
             return 0;
         }
-    }
-
-    private int drainLifecycle() {
-        int n = 0;
-        WorkerCommand command;
-        while ((command = lifecycleInbox.poll()) != null) {
-            dispatch(command);
-            n++;
-        }
-        return n;
     }
 
     private void tick(long nowNs) {
