@@ -340,6 +340,24 @@ public final class MultiRaftNode implements AutoCloseable {
         return n;
     }
 
+    /** Reads that got no answer before their deadline and failed (the caller retried). */
+    public long readsTimedOut() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.stats.readsTimedOut;
+        }
+        return n;
+    }
+
+    /** Rounds whose log batch waited for room in the log's full queue (back-pressure from the disk). */
+    public long deferredLogBatches() {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += w.stats.deferredBatches;
+        }
+        return n;
+    }
+
     public long logBatches() {
         long n = 0;
         for (RaftWorker w : workers) {

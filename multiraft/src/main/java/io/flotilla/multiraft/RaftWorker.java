@@ -451,8 +451,4 @@ final class RaftWorker implements Runnable {
         Replica r = replicas.get(groupId);
         return r == null ? null : r.node;
     }
-
-    int groupCount() {
-        return replicas.size();
-    }
 }
