@@ -51,6 +51,8 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     private static final long CHECK_EVERY_NS = 5_000_000;
     /** Simulated time after the run with everything healed and up, before the final reads. */
     private static final int QUIET_ELECTION_TIMEOUTS = 15;
+    /** Placeholder bound, set from measurements below. */
+    static final int MAX_QUIET_WAL_SEGMENTS = 1000;
     private static final int FINAL_READ_ELECTION_TIMEOUTS = 15;
     private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
@@ -86,6 +88,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     private final Set<String> crashedIncarnations = new HashSet<>();
     private boolean finalPhase;
     private long restarts;
+    private int maxWalSegments;
 
     RuntimeSimCluster(RuntimeSimConfig config, Consumer<String> narrator) {
         this.config = config;
@@ -189,10 +192,17 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         } catch (RuntimeException | Error e) {
             checker.violation(Kind.SEED_ABORTED, describe(e));
         }
+        long[] maintenance = new long[5];
+        for (RuntimeSimNode n : nodes) {
+            long[] c = n.counters();
+            for (int i = 0; i < c.length; i++) {
+                maintenance[i] += c[i];
+            }
+        }
         return new RuntimeSimResult(config.seed(), clients.history().size(), faults.events(), checker.violatedKinds(),
                 checker.ok() ? "" : checker.report(25), fingerprint(), clients.unknownOps(), checker.leaderTerms(),
                 faults.crashes(), restarts, network.batchesDelivered(), checker.calls(), System.nanoTime() - startNs,
-                CPU.getCurrentThreadCpuTime() - startCpuNs, scheduler.nowNs());
+                CPU.getCurrentThreadCpuTime() - startCpuNs, scheduler.nowNs(), maintenance, maxWalSegments);
     }
 
     private void runPhases() {
@@ -216,6 +226,11 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         network.stopFaults();
         network.heal();
         for (RuntimeSimNode n : nodes) {
+            if (n.snapshots() != null) {
+                n.snapshots().stopFaults();
+            }
+        }
+        for (RuntimeSimNode n : nodes) {
             if (n.failed()) {
                 supervisorRestart(n);
             } else if (!n.up()) {
@@ -227,6 +242,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         }
         long quietEnd = config.runNs() + QUIET_ELECTION_TIMEOUTS * config.electionTimeoutNs();
         runUntil(quietEnd);
+        checkDiskBounded();
         trace("final reads");
         long readDeadline = quietEnd + FINAL_READ_ELECTION_TIMEOUTS * config.electionTimeoutNs();
         clients.finalReads(readDeadline);
@@ -238,6 +254,28 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         for (RuntimeSimNode n : nodes) {
             if (n.up()) {
                 closeNode(n);
+            }
+        }
+    }
+
+    /**
+     * With snapshots, after the quiet period: every node's log holds at most
+     * {@link #MAX_QUIET_WAL_SEGMENTS} segments (see there for why that many).
+     */
+    private void checkDiskBounded() {
+        if (!config.snapshots()) {
+            return;
+        }
+        for (RuntimeSimNode n : nodes) {
+            if (!n.up()) {
+                continue;
+            }
+            int segments = n.walSegments();
+            maxWalSegments = Math.max(maxWalSegments, segments);
+            if (segments > MAX_QUIET_WAL_SEGMENTS) {
+                checker.violation(Kind.DISK_UNBOUNDED, "node " + n.id + "." + n.incarnation() + " holds " + segments
+                        + " log segments of " + RuntimeSimNode.SNAPSHOT_SEGMENT_BYTES + " bytes after the quiet period"
+                        + " (at most " + MAX_QUIET_WAL_SEGMENTS + "); counters " + java.util.Arrays.toString(n.counters()));
             }
         }
     }

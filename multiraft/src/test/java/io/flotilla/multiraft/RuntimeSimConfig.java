@@ -29,11 +29,17 @@ import java.util.SplittableRandom;
  * @param runNs            simulated time with clients and nemeses, before the final quiet period
  * @param nemesisGapNs     mean simulated time between two nemesis events
  * @param nemeses          the faults switched on
+ * @param logRetainEntries  0: the nodes run without a snapshot channel, so logs are never
+ *                          compacted (half the seeds); else every node has a simulated channel
+ *                          ({@link RuntimeSimSnapshots}), a state machine that makes state durable
+ *                          now and then, small log segments, and compacts its logs to this few
+ *                          entries, so compaction, snapshot transfers and installs, purge and
+ *                          rewrite-forward all run
  */
 record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, long[] groupIds, long[][] initialVoters,
         int tickIntervalMs, int electionTimeoutTicks, int heartbeatIntervalTicks, int lossPermille, int duplicatePermille,
         int splitPermille, int slowPermille, int clients, int keysPerGroup, long runNs, long nemesisGapNs,
-        Set<RuntimeSimNemesis> nemeses) {
+        Set<RuntimeSimNemesis> nemeses, int logRetainEntries) {
 
     static RuntimeSimConfig forSeed(long seed, Set<RuntimeSimNemesis> nemeses) {
         SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 0x5851F42D4C957F2DL);
@@ -71,7 +77,9 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         }
         return new RuntimeSimConfig(seed, nodes, spare, workers, groupIds, voters, 10, 10, 1 + r.nextInt(2),
                 r.nextInt(40), r.nextInt(25), r.nextInt(100), r.nextInt(100), 3 + r.nextInt(3), 2 + r.nextInt(2),
-                4_000_000_000L, 150_000_000L + r.nextLong(200_000_000L), nemeses);
+                4_000_000_000L, 150_000_000L + r.nextLong(200_000_000L), nemeses,
+                // Drawn last, so the rest of a seed's shape is what it was before snapshots came in.
+                r.nextBoolean() ? 0 : 2 + r.nextInt(15));
     }
 
     private static boolean contains(long[] ids, long id) {
@@ -95,9 +103,13 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         return electionTimeoutTicks * tickNs();
     }
 
+    boolean snapshots() {
+        return logRetainEntries > 0;
+    }
+
     MultiRaftConfig nodeConfig(long nodeId) {
         return new MultiRaftConfig(nodeId, workers[(int) nodeId - 1], tickIntervalMs, electionTimeoutTicks,
-                heartbeatIntervalTicks, 1024, 64, 1000);
+                heartbeatIntervalTicks, 1024, 64, snapshots() ? logRetainEntries : 1000);
     }
 
     String describe() {
@@ -110,7 +122,8 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         b.append(", heartbeat ").append(heartbeatIntervalTicks).append(" ticks, per 1000 batches: loss ").append(lossPermille)
                 .append(" dup ").append(duplicatePermille).append(" split ").append(splitPermille).append(" slow ")
                 .append(slowPermille).append("; ").append(clients).append(" clients x ").append(keysPerGroup)
-                .append(" keys, nemeses ").append(RuntimeSimNemesis.names(nemeses));
+                .append(" keys, nemeses ").append(RuntimeSimNemesis.names(nemeses))
+                .append(snapshots() ? ", snapshots, logs compacted to " + logRetainEntries + " entries" : ", no snapshots");
         return b.toString();
     }
 }

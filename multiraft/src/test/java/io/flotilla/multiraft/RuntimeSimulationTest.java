@@ -80,6 +80,9 @@ class RuntimeSimulationTest {
         long slowestNs = 0;
         long cpuNs = 0;
         long slowestSeed = 0;
+        long snapshotSeeds = 0;
+        long[] maintenance = new long[5];
+        int[] segmentHistogram = new int[64];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
         List<String> report = new ArrayList<>();
         for (RuntimeSimResult r : results) {
@@ -92,6 +95,13 @@ class RuntimeSimulationTest {
             listeners += r.listeners();
             simulatedNs += r.simulatedNs();
             cpuNs += r.cpuNs();
+            if (RuntimeSimConfig.forSeed(r.seed(), nemeses).snapshots()) {
+                snapshotSeeds++;
+                segmentHistogram[Math.min(63, r.maxWalSegments())]++;
+            }
+            for (int i = 0; i < maintenance.length; i++) {
+                maintenance[i] += r.maintenance()[i];
+            }
             if (r.cpuNs() > slowestNs) {
                 slowestNs = r.cpuNs();
                 slowestSeed = r.seed();
@@ -130,6 +140,9 @@ class RuntimeSimulationTest {
                 + " %d unknown outcomes, %d leader terms, %d crashes, %d restarts, %d listeners%n", seconds, THREADS, cpuNs / 1e9,
                 slowestSeed, slowestNs / 1e9, simulatedNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, leaderTerms, crashes, restarts,
                 listeners);
+        System.out.printf("  snapshots in %d seeds: %d sent, %d installed, %d compactions, %d log segments purged, %d records"
+                + " rewritten forward; most segments on a node after the quiet period: %s%n", snapshotSeeds, maintenance[0],
+                maintenance[1], maintenance[2], maintenance[3], maintenance[4], histogram(segmentHistogram));
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
             System.out.printf("  %s%s in %d seed(s): %s%n", e.getKey(), ignored.contains(e.getKey()) ? " (ignored)" : "",
@@ -156,6 +169,17 @@ class RuntimeSimulationTest {
         assertEquals(first.fingerprint(), second.fingerprint(), "seed " + seed + " is not deterministic");
         assertEquals(first.violations(), second.violations(), "seed " + seed + " is not deterministic");
         assertEquals(first.report(), second.report(), "seed " + seed + " is not deterministic");
+    }
+
+    /** "segments x seeds" for the non-empty buckets. */
+    private static String histogram(int[] buckets) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < buckets.length; i++) {
+            if (buckets[i] > 0) {
+                b.append(b.length() == 0 ? "" : ", ").append(i).append(" in ").append(buckets[i]);
+            }
+        }
+        return b.length() == 0 ? "none" : b.toString();
     }
 
     static String replayCommand(long seed, Set<RuntimeSimNemesis> nemeses, Set<RuntimeSimChecker.Kind> ignored) {
