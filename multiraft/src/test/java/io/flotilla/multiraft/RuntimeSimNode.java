@@ -35,8 +35,8 @@ final class RuntimeSimNode {
     private static final int SEGMENT_BYTES = 64 << 10;
     private static final int MAX_RECORD_BYTES = 16 << 10;
     /** With snapshots: smaller still, so that compaction frees whole segments often and purge deletes them. */
-    static final int SNAPSHOT_SEGMENT_BYTES = 16 << 10;
-    private static final int SNAPSHOT_MAX_RECORD_BYTES = 8 << 10;
+    static final int SNAPSHOT_SEGMENT_BYTES = 4 << 10;
+    private static final int SNAPSHOT_MAX_RECORD_BYTES = 2 << 10;
     private static final WalCacheConfig CACHE = new WalCacheConfig(32, 8 << 10);
     private static final long CACHE_BUDGET_BYTES = 32 << 10;
 

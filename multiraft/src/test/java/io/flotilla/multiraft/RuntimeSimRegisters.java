@@ -106,10 +106,15 @@ final class RuntimeSimRegisters implements StateMachine {
     }
 
     static byte[] encode(byte kind, long attemptId, String key, String expected, String value) {
+        return encode(kind, attemptId, key, expected, value, 0);
+    }
+
+    /** As above, followed by {@code padBytes} zeros that {@link #decode} ignores (to make the log grow faster). */
+    static byte[] encode(byte kind, long attemptId, String key, String expected, String value, int padBytes) {
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
         byte[] e = expected == null ? null : expected.getBytes(StandardCharsets.UTF_8);
         byte[] v = value.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(1 + 8 + 4 + k.length + 4 + (e == null ? 0 : e.length) + 4 + v.length);
+        ByteBuffer b = ByteBuffer.allocate(1 + 8 + 4 + k.length + 4 + (e == null ? 0 : e.length) + 4 + v.length + padBytes);
         b.put(kind).putLong(attemptId).putInt(k.length).put(k).putInt(e == null ? -1 : e.length);
         if (e != null) {
             b.put(e);
