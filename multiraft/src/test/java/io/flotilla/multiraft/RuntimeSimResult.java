@@ -22,7 +22,7 @@ import java.util.List;
  * @param simulatedNs     simulated time the seed covered
  * @param maintenance     summed over nodes and incarnations (see {@link RuntimeSimNode#counters}): snapshots sent,
  *                        installed, compactions, log segments purged, log records rewritten forward
- * @param maxWalSegments  with snapshots: the most log segments a node held after the quiet period (0 without)
+ * @param maxWalSegments  with snapshots: the most log segments a node held once its log sweeps settled (0 without)
  */
 record RuntimeSimResult(long seed, long ops, long nemesisEvents, List<RuntimeSimChecker.Kind> violations, String report,
         long fingerprint, long unknownOps, long leaderTerms, long crashes, long restarts, long batchesDelivered,

@@ -141,7 +141,7 @@ class RuntimeSimulationTest {
                 slowestSeed, slowestNs / 1e9, simulatedNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, leaderTerms, crashes, restarts,
                 listeners);
         System.out.printf("  snapshots in %d seeds: %d sent, %d installed, %d compactions, %d log segments purged, %d records"
-                + " rewritten forward; most segments on a node after the quiet period: %s%n", snapshotSeeds, maintenance[0],
+                + " rewritten forward; most segments on a node once the sweeps settled: %s%n", snapshotSeeds, maintenance[0],
                 maintenance[1], maintenance[2], maintenance[3], maintenance[4], histogram(segmentHistogram));
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
