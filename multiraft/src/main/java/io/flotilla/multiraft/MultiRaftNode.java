@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * The multi-group runtime of one node: a fixed pool of {@link RaftWorker}s sharing one
  * {@link Wal}, one {@link StateMachine}, one {@link PeerSender} and, optionally, one
- * {@link SnapshotStreams} channel (without it logs are never compacted). A group belongs to the
+ * {@link SnapshotChannel} ({@link SnapshotStreams} in production; without one logs are never compacted). A group belongs to the
  * worker its id hashes to, for its life. Thread-safe entry points hand work to the owning worker's inbox.
  * With a snapshot channel, the workers also keep the log's disk use bounded: they rewrite groups that
  * hold old segments back and worker 0 deletes the segments no group needs ({@link LogPurgeTracker}).
@@ -41,6 +41,12 @@ public final class MultiRaftNode implements AutoCloseable {
     /** As above, with the clock and read ids of {@code env} (the deterministic simulation's seam). */
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
             SnapshotStreams snapshots, RuntimeEnvironment env) {
+        this(config, wal, stateMachine, sender, (SnapshotChannel) snapshots, env);
+    }
+
+    /** As above, over any snapshot channel (null: none); the deterministic simulation passes its own. */
+    MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
+            SnapshotChannel snapshots, RuntimeEnvironment env) {
         this.config = config;
         this.env = env;
         this.workers = new RaftWorker[config.workers()];

@@ -88,7 +88,7 @@ final class RaftWorker implements Runnable {
     private long nextHeartbeatTick;
 
     RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
-            SnapshotStreams streams, NodeLiveness liveness, LogPurgeTracker purges, RuntimeEnvironment env, NodeStatus status,
+            SnapshotChannel streams, NodeLiveness liveness, LogPurgeTracker purges, RuntimeEnvironment env, NodeStatus status,
             LongPredicate ownedHere) {
         this.nodeId = nodeId;
         this.workerId = workerId;

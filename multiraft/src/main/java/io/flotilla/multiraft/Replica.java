@@ -66,7 +66,7 @@ final class Replica {
     /** A received snapshot image kept until the state machine's durable index reaches it (0 = none). */
     long retainedImageIndex;
     /** Images captured for followers, at most a few; null until the first. */
-    ArrayList<SnapshotStreams.OutgoingImage> images;
+    ArrayList<OutgoingImage> images;
     /** Snapshot messages waiting for their image's transfer to end, by follower node. */
     Long2ObjectHashMap<HeldSnapshot> heldSnapshots;
 
@@ -82,6 +82,6 @@ final class Replica {
     }
 
     /** A leader's snapshot message, sent once its image reached the follower. */
-    record HeldSnapshot(Message message, SnapshotStreams.OutgoingImage image) {
+    record HeldSnapshot(Message message, OutgoingImage image) {
     }
 }

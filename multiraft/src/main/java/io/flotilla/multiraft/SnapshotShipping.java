@@ -19,7 +19,7 @@ import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 /**
- * Snapshots between a worker's replicas and the node's {@link SnapshotStreams} channel. As leader:
+ * Snapshots between a worker's replicas and the node's {@link SnapshotChannel}. As leader:
  * capture a state machine image when the core needs one for a follower, stream it, and send the
  * Raft snapshot message only once the image arrived. As follower: step a snapshot message only
  * with its image on disk, restore the state machine from it once the snapshot's mark is durable,
@@ -41,7 +41,7 @@ final class SnapshotShipping {
 
     private final long nodeId;
     /** Null: no channel, so logs are never compacted and no snapshot is ever needed. */
-    private final SnapshotStreams streams;
+    private final SnapshotChannel streams;
     private final StateMachine stateMachine;
     private final ReplicaSet replicas;
     private final WorkerStats stats;
@@ -53,7 +53,7 @@ final class SnapshotShipping {
     /** The core asks for a snapshot for a follower: capture the state machine's image at the applied index. */
     final WalSnapshotSource source = (groupId, latestMark) -> capture(groupId);
 
-    SnapshotShipping(long nodeId, SnapshotStreams streams, StateMachine stateMachine, ReplicaSet replicas,
+    SnapshotShipping(long nodeId, SnapshotChannel streams, StateMachine stateMachine, ReplicaSet replicas,
             WorkerStats stats) {
         this.nodeId = nodeId;
         this.streams = streams;
@@ -84,9 +84,9 @@ final class SnapshotShipping {
         if (term <= 0) {
             return null;
         }
-        SnapshotStreams.OutgoingImage image = imageAt(r, at);
+        OutgoingImage image = imageAt(r, at);
         if (image == null) {
-            image = new SnapshotStreams.OutgoingImage(groupId, at, term, stateMachine.snapshot(groupId));
+            image = new OutgoingImage(groupId, at, term, stateMachine.snapshot(groupId));
             streams.publish(image);
             if (r.images == null) {
                 r.images = new ArrayList<>(2);
@@ -96,9 +96,9 @@ final class SnapshotShipping {
         return new Snapshot(new SnapshotMetadata(at, term, n.confState()), NO_DATA);
     }
 
-    private static SnapshotStreams.OutgoingImage imageAt(Replica r, long index) {
+    private static OutgoingImage imageAt(Replica r, long index) {
         if (r.images != null) {
-            for (SnapshotStreams.OutgoingImage image : r.images) {
+            for (OutgoingImage image : r.images) {
                 if (image.index == index) {
                     return image;
                 }
@@ -111,7 +111,7 @@ final class SnapshotShipping {
     void startTransfer(Message m) {
         Replica r = replicas.get(m.groupId);
         long index = m.snapshot.metadata().index();
-        SnapshotStreams.OutgoingImage image = r == null || streams == null ? null : imageAt(r, index);
+        OutgoingImage image = r == null || streams == null ? null : imageAt(r, index);
         SnapshotSender.SendResult result = image == null ? null : streams.send(m.to, image);
         if (result != SnapshotSender.SendResult.QUEUED) {
             // Not started (a transfer to that follower is still running, or the queue is full): the
@@ -129,7 +129,7 @@ final class SnapshotShipping {
         r.heldSnapshots.put(m.to, new Replica.HeldSnapshot(m, image));
     }
 
-    private void release(Replica r, SnapshotStreams.OutgoingImage image) {
+    private void release(Replica r, OutgoingImage image) {
         r.images.remove(image);
         streams.withdraw(image);
     }
@@ -184,7 +184,7 @@ final class SnapshotShipping {
     /** The replica goes away: its images are withdrawn (transfers of them fail on the channel). */
     void releaseAll(Replica r) {
         if (r.images != null) {
-            for (SnapshotStreams.OutgoingImage image : r.images) {
+            for (OutgoingImage image : r.images) {
                 streams.withdraw(image);
             }
             r.images = null;

@@ -54,25 +54,8 @@ import java.util.regex.Pattern;
  * directory, where workers only read and delete finished images and every other change is made by
  * the receiver's I/O thread.
  */
-public final class SnapshotStreams implements AutoCloseable {
+public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     private static final Pattern RECEIVED = Pattern.compile("snapshot-g(\\d+)-i(\\d+)-t(\\d+)\\.snap");
-
-    /** An image a worker captured for streaming. Its transfer count is touched only by that worker. */
-    static final class OutgoingImage {
-        final long groupId;
-        final long index;
-        final long term;
-        final SnapshotSource.Reader reader;
-        /** Transfers queued and not yet reported (worker thread). */
-        int transfers;
-
-        OutgoingImage(long groupId, long index, long term, SnapshotSource.Reader reader) {
-            this.groupId = groupId;
-            this.index = index;
-            this.term = term;
-            this.reader = reader;
-        }
-    }
 
     private record Key(long groupId, long index, long term) {
     }
@@ -148,25 +131,29 @@ public final class SnapshotStreams implements AutoCloseable {
     }
 
     /** The runtime whose workers hear how transfers ended. Called once, by its constructor. */
-    void attach(MultiRaftNode runtime) {
+    @Override
+    public void attach(MultiRaftNode runtime) {
         this.node = runtime;
     }
 
     // ---------------------------------------------------------------- sending (worker threads)
 
     /** Makes a captured image readable by the sender's I/O thread. */
-    void publish(OutgoingImage image) {
+    @Override
+    public void publish(OutgoingImage image) {
         published.put(new Key(image.groupId, image.index, image.term), image);
     }
 
     /** Withdraws an image no transfer uses any more and releases it. */
-    void withdraw(OutgoingImage image) {
+    @Override
+    public void withdraw(OutgoingImage image) {
         published.remove(new Key(image.groupId, image.index, image.term), image);
         image.reader.close();
     }
 
     /** Queues a transfer of a published image to {@code peerNodeId}; the outcome reaches the group's worker. */
-    SnapshotSender.SendResult send(long peerNodeId, OutgoingImage image) {
+    @Override
+    public SnapshotSender.SendResult send(long peerNodeId, OutgoingImage image) {
         return sender.send(peerNodeId, image.groupId, image.index, image.term);
     }
 
@@ -212,7 +199,8 @@ public final class SnapshotStreams implements AutoCloseable {
     // ---------------------------------------------------------------- receiving (worker threads)
 
     /** The complete, verified image of the group's snapshot at index / term, or null if none arrived. */
-    Path receivedImage(long groupId, long index, long term) {
+    @Override
+    public Path receivedImage(long groupId, long index, long term) {
         Path file = sink.snapshotFile(groupId, index, term);
         return Files.exists(file) ? file : null;
     }
@@ -221,7 +209,8 @@ public final class SnapshotStreams implements AutoCloseable {
      * Deletes the group's received images up to {@code index}, or below it if not {@code inclusive}:
      * older snapshots are never installed, and one the state machine holds durably is not needed.
      */
-    void deleteReceived(long groupId, long index, boolean inclusive) {
+    @Override
+    public void deleteReceived(long groupId, long index, boolean inclusive) {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "snapshot-g" + groupId + "-*.snap")) {
             for (Path f : files) {
                 Matcher m = RECEIVED.matcher(f.getFileName().toString());
@@ -260,7 +249,8 @@ public final class SnapshotStreams implements AutoCloseable {
      * listed or a file deleted (the next call retries) or the channel is closed. A worker must not
      * wait on it; to act on the result it hands it to its own inbox.
      */
-    CompletableFuture<SnapshotRetention.Swept> retainReceived(SnapshotRetention retention) {
+    @Override
+    public CompletableFuture<SnapshotRetention.Swept> retainReceived(SnapshotRetention retention) {
         return receiver.retain(retention);
     }
 

@@ -36,6 +36,7 @@ final class RuntimeSimChecker {
         WORKER_THREW("a worker threw (not the state-machine failpoint)"),
         WIRE_REFUSED("a node sent a message the wire codec refuses (e.g. a term of 2^63 or more)"),
         RUNTIME_THREW("a runtime call threw (recovery, close, deliver, ...)"),
+        DISK_UNBOUNDED("with snapshots, a node's log kept more segments than its live data needs once its log sweeps settled"),
         SEED_ABORTED("an exception escaped the simulation's event loop; the seed stopped there");
 
         final String meaning;

@@ -51,6 +51,8 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     private static final long CHECK_EVERY_NS = 5_000_000;
     /** Simulated time after the run with everything healed and up, before the final reads. */
     private static final int QUIET_ELECTION_TIMEOUTS = 15;
+    /** An upper bound on the log bytes of one entry with snapshots: padded command, key, value, record framing. */
+    private static final int MAX_ENTRY_LOG_BYTES = 384;
     private static final int FINAL_READ_ELECTION_TIMEOUTS = 15;
     private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
@@ -86,6 +88,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     private final Set<String> crashedIncarnations = new HashSet<>();
     private boolean finalPhase;
     private long restarts;
+    private int maxWalSegments;
 
     RuntimeSimCluster(RuntimeSimConfig config, Consumer<String> narrator) {
         this.config = config;
@@ -189,10 +192,17 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         } catch (RuntimeException | Error e) {
             checker.violation(Kind.SEED_ABORTED, describe(e));
         }
+        long[] maintenance = new long[5];
+        for (RuntimeSimNode n : nodes) {
+            long[] c = n.counters();
+            for (int i = 0; i < c.length; i++) {
+                maintenance[i] += c[i];
+            }
+        }
         return new RuntimeSimResult(config.seed(), clients.history().size(), faults.events(), checker.violatedKinds(),
                 checker.ok() ? "" : checker.report(25), fingerprint(), clients.unknownOps(), checker.leaderTerms(),
                 faults.crashes(), restarts, network.batchesDelivered(), checker.calls(), System.nanoTime() - startNs,
-                CPU.getCurrentThreadCpuTime() - startCpuNs, scheduler.nowNs());
+                CPU.getCurrentThreadCpuTime() - startCpuNs, scheduler.nowNs(), maintenance, maxWalSegments);
     }
 
     private void runPhases() {
@@ -216,6 +226,11 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         network.stopFaults();
         network.heal();
         for (RuntimeSimNode n : nodes) {
+            if (n.snapshots() != null) {
+                n.snapshots().stopFaults();
+            }
+        }
+        for (RuntimeSimNode n : nodes) {
             if (n.failed()) {
                 supervisorRestart(n);
             } else if (!n.up()) {
@@ -235,9 +250,54 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         }
         checkEveryListenerAnswered();
         checkLinearizable();
+        checkDiskBounded();
         for (RuntimeSimNode n : nodes) {
             if (n.up()) {
                 closeNode(n);
+            }
+        }
+    }
+
+    /**
+     * With snapshots, the most log segments a node may hold once its log sweeps settled. The live data:
+     * each group keeps at most {@code 2 * logRetainEntries + 1} entries once its state machine's
+     * flushes caught up (compaction cuts it back to {@code logRetainEntries} when it holds more than
+     * twice that), so at most {@code live = groups * (2 * retain + 1) * MAX_ENTRY_LOG_BYTES}. Purge
+     * keeps every segment from the oldest any group still reads; a group (the cold one, a
+     * tombstone) lagging further behind the active segment than the rewrite window is rewritten
+     * forward, and that window is {@code max(LAG_SEGMENTS, 2 * live / segmentBytes + 1)}
+     * ({@link LogPurgeTracker#lagSegments}). So: the window, the active segment, and one more for
+     * the segment the oldest live record sits in.
+     */
+    int maxQuietWalSegments() {
+        long liveBytes = (long) config.groupIds().length * (2L * config.logRetainEntries() + 1) * MAX_ENTRY_LOG_BYTES;
+        long window = Math.max(LogMaintenance.LAG_SEGMENTS, 2 * liveBytes / RuntimeSimNode.SNAPSHOT_SEGMENT_BYTES + 1);
+        return (int) window + 2;
+    }
+
+    /**
+     * With snapshots, once the log sweeps had time to settle after the last write: every node's log
+     * holds at most {@link #maxQuietWalSegments} segments. A sweep runs every
+     * {@link LogMaintenance#COMPACTIONS_PER_LOG_SWEEP} election timeouts; a lagging group is
+     * rewritten forward at one sweep and its old segments deleted at the next, so this waits three
+     * sweeps (one more for a node restarted last, whose sweeps start out of phase).
+     */
+    private void checkDiskBounded() {
+        if (!config.snapshots()) {
+            return;
+        }
+        trace("waiting for the log sweeps to settle");
+        runUntil(scheduler.nowNs() + 3L * LogMaintenance.COMPACTIONS_PER_LOG_SWEEP * config.electionTimeoutNs());
+        for (RuntimeSimNode n : nodes) {
+            if (!n.up()) {
+                continue;
+            }
+            int segments = n.walSegments();
+            maxWalSegments = Math.max(maxWalSegments, segments);
+            if (segments > maxQuietWalSegments()) {
+                checker.violation(Kind.DISK_UNBOUNDED, "node " + n.id + "." + n.incarnation() + " holds " + segments
+                        + " log segments of " + RuntimeSimNode.SNAPSHOT_SEGMENT_BYTES + " bytes once its log sweeps settled"
+                        + " (at most " + maxQuietWalSegments() + "); counters " + Arrays.toString(n.counters()));
             }
         }
     }

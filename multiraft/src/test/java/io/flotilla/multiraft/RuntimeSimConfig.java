@@ -29,13 +29,32 @@ import java.util.SplittableRandom;
  * @param runNs            simulated time with clients and nemeses, before the final quiet period
  * @param nemesisGapNs     mean simulated time between two nemesis events
  * @param nemeses          the faults switched on
+ * @param logRetainEntries  0: the nodes run without a snapshot channel, so logs are never
+ *                          compacted; else every node has a simulated channel
+ *                          ({@link RuntimeSimSnapshots}), a state machine that makes state durable
+ *                          now and then, small log segments, and compacts its logs to this few
+ *                          entries, so compaction, snapshot transfers and installs, purge and
+ *                          rewrite-forward all run
  */
 record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, long[] groupIds, long[][] initialVoters,
         int tickIntervalMs, int electionTimeoutTicks, int heartbeatIntervalTicks, int lossPermille, int duplicatePermille,
         int splitPermille, int slowPermille, int clients, int keysPerGroup, long runNs, long nemesisGapNs,
-        Set<RuntimeSimNemesis> nemeses) {
+        Set<RuntimeSimNemesis> nemeses, int logRetainEntries) {
+
+    /** Which seeds run with snapshots ({@code -Druntime.sim.snapshots=off|half|all}). */
+    enum Snapshots {
+        OFF, HALF, ALL;
+
+        static Snapshots parse(String value) {
+            return value == null || value.isBlank() ? OFF : valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
+        }
+    }
 
     static RuntimeSimConfig forSeed(long seed, Set<RuntimeSimNemesis> nemeses) {
+        return forSeed(seed, nemeses, Snapshots.OFF);
+    }
+
+    static RuntimeSimConfig forSeed(long seed, Set<RuntimeSimNemesis> nemeses, Snapshots snapshots) {
         SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 0x5851F42D4C957F2DL);
         int nodes = r.nextInt(5) == 0 ? 5 : 3;
         int spare = nodes == 3 ? 2 : 1;
@@ -71,7 +90,13 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         }
         return new RuntimeSimConfig(seed, nodes, spare, workers, groupIds, voters, 10, 10, 1 + r.nextInt(2),
                 r.nextInt(40), r.nextInt(25), r.nextInt(100), r.nextInt(100), 3 + r.nextInt(3), 2 + r.nextInt(2),
-                4_000_000_000L, 150_000_000L + r.nextLong(200_000_000L), nemeses);
+                4_000_000_000L, 150_000_000L + r.nextLong(200_000_000L), nemeses,
+                // Drawn last, so the rest of a seed's shape is what it was before snapshots came in.
+                retainEntries(snapshots, r.nextBoolean(), 2 + r.nextInt(15)));
+    }
+
+    private static int retainEntries(Snapshots snapshots, boolean coin, int retain) {
+        return snapshots == Snapshots.ALL || (snapshots == Snapshots.HALF && !coin) ? retain : 0;
     }
 
     private static boolean contains(long[] ids, long id) {
@@ -95,9 +120,13 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         return electionTimeoutTicks * tickNs();
     }
 
+    boolean snapshots() {
+        return logRetainEntries > 0;
+    }
+
     MultiRaftConfig nodeConfig(long nodeId) {
         return new MultiRaftConfig(nodeId, workers[(int) nodeId - 1], tickIntervalMs, electionTimeoutTicks,
-                heartbeatIntervalTicks, 1024, 64, 1000);
+                heartbeatIntervalTicks, 1024, 64, snapshots() ? logRetainEntries : 1000);
     }
 
     String describe() {
@@ -110,7 +139,8 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         b.append(", heartbeat ").append(heartbeatIntervalTicks).append(" ticks, per 1000 batches: loss ").append(lossPermille)
                 .append(" dup ").append(duplicatePermille).append(" split ").append(splitPermille).append(" slow ")
                 .append(slowPermille).append("; ").append(clients).append(" clients x ").append(keysPerGroup)
-                .append(" keys, nemeses ").append(RuntimeSimNemesis.names(nemeses));
+                .append(" keys, nemeses ").append(RuntimeSimNemesis.names(nemeses))
+                .append(snapshots() ? ", snapshots, logs compacted to " + logRetainEntries + " entries" : ", no snapshots");
         return b.toString();
     }
 }

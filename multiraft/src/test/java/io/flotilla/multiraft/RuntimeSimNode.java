@@ -6,14 +6,18 @@ import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalCacheBudget;
 import io.flotilla.wal.WalCacheConfig;
 import io.flotilla.wal.WalConfig;
+import io.flotilla.wal.WalSegmentNames;
 import io.flotilla.wal.WalWriterConfig;
 import io.flotilla.wal.crash.CrashMode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 
 /**
  * One node of the runtime simulation across its incarnations: its disk (which outlives them), and
@@ -30,6 +34,9 @@ final class RuntimeSimNode {
     /** Small segments so that runs roll over; small caches so that old entries are read back from the segments. */
     private static final int SEGMENT_BYTES = 64 << 10;
     private static final int MAX_RECORD_BYTES = 16 << 10;
+    /** With snapshots: smaller still, so that compaction frees whole segments often and purge deletes them. */
+    static final int SNAPSHOT_SEGMENT_BYTES = 4 << 10;
+    private static final int SNAPSHOT_MAX_RECORD_BYTES = 2 << 10;
     private static final WalCacheConfig CACHE = new WalCacheConfig(32, 8 << 10);
     private static final long CACHE_BUDGET_BYTES = 32 << 10;
 
@@ -37,6 +44,8 @@ final class RuntimeSimNode {
     private final RuntimeSimCluster cluster;
     private final RuntimeSimDisk disk;
     private final WalConfig walConfig;
+    /** Null without snapshots; else this node's channel, whose received images outlive incarnations. */
+    private final RuntimeSimSnapshots snapshots;
     private State state = State.CRASHED;
     private int incarnation;
     private Wal wal;
@@ -52,13 +61,34 @@ final class RuntimeSimNode {
     /** Groups owned by a failed worker of this incarnation. */
     final Set<Long> failedGroups = new HashSet<>();
     long failedAtNs = -1;
+    /** Snapshot and log maintenance counters of the incarnations that ended: sent, installed, compactions, segments purged, records rewritten. */
+    private final long[] pastCounters = new long[5];
 
     RuntimeSimNode(RuntimeSimCluster cluster, long id, long tearSeed) {
         this.cluster = cluster;
         this.id = id;
         this.disk = new RuntimeSimDisk(tearSeed);
-        this.walConfig = new WalConfig(Path.of("/sim/node-" + id + "/wal"), cluster.config().seed(), id, SEGMENT_BYTES,
-                MAX_RECORD_BYTES);
+        boolean withSnapshots = cluster.config().snapshots();
+        this.walConfig = new WalConfig(Path.of("/sim/node-" + id + "/wal"), cluster.config().seed(), id,
+                withSnapshots ? SNAPSHOT_SEGMENT_BYTES : SEGMENT_BYTES, withSnapshots ? SNAPSHOT_MAX_RECORD_BYTES : MAX_RECORD_BYTES);
+        this.snapshots = withSnapshots ? new RuntimeSimSnapshots(cluster, id, new SplittableRandom(tearSeed ^ 0x5EED5)) : null;
+    }
+
+    RuntimeSimSnapshots snapshots() {
+        return snapshots;
+    }
+
+    /** The log's segment files on the disk (between steps; empty while the node is down). */
+    int walSegments() {
+        try {
+            int n = 0;
+            for (String name : disk.list(walConfig.directory())) {
+                n += name.endsWith(WalSegmentNames.SUFFIX) ? 1 : 0;
+            }
+            return n;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     State state() {
@@ -117,11 +147,11 @@ final class RuntimeSimNode {
             return;
         }
         if (!keepRegisters || registers == null) {
-            registers = new RuntimeSimRegisters(id, cluster);
+            registers = RuntimeSimRegisters.recover(id, cluster, snapshots, registers);
         }
         int recoveredGroups = wal.recoveredGroups().size();
         long firstReadId = cluster.random().nextLong() >>> 2;
-        node = new MultiRaftNode(config.nodeConfig(id), wal, registers, cluster.network().senderOf(id), null,
+        node = new MultiRaftNode(config.nodeConfig(id), wal, registers, cluster.network().senderOf(id), snapshots,
                 new RuntimeEnvironment(cluster.scheduler()::nowNs, firstReadId));
         node.startStepped();
         workers = node.workerCount();
@@ -138,8 +168,31 @@ final class RuntimeSimNode {
             cluster.scheduler().after(cluster.stepGapNs(), () -> step(inc, worker));
         }
         cluster.scheduler().after(cluster.commitGapNs(), () -> commit(inc));
+        if (snapshots != null) {
+            cluster.scheduler().after(flushGapNs(), () -> flush(inc));
+        }
         cluster.checker().trace("node " + id + "." + incarnation + " starts (" + workers + " workers, recovered "
                 + recoveredGroups + " groups" + (keepRegisters ? ", state machine kept" : "") + ")");
+    }
+
+    /**
+     * Snapshot and log maintenance counters over every incarnation so far: snapshots sent, snapshots
+     * installed, compactions, log segments purged, log records rewritten forward.
+     */
+    long[] counters() {
+        long[] c = pastCounters.clone();
+        addCounters(c);
+        return c;
+    }
+
+    private void addCounters(long[] c) {
+        if (node != null) {
+            c[0] += node.snapshotsSent();
+            c[1] += node.snapshotsInstalled();
+            c[2] += node.compactions();
+            c[3] += node.logSegmentsPurged();
+            c[4] += node.logRecordsRewritten();
+        }
     }
 
     /** Asks this node to host {@code groupId} (again after restarts). */
@@ -192,6 +245,20 @@ final class RuntimeSimNode {
         }
     }
 
+    /** Time until the state machine's next flush: a few to a few dozen ticks. */
+    private long flushGapNs() {
+        return cluster.config().tickNs() * (2 + cluster.random().nextInt(40));
+    }
+
+    /** The state machine makes its state durable (a memtable flush, on a thread of its own). */
+    private void flush(int inc) {
+        if (state != State.UP || inc != incarnation) {
+            return;
+        }
+        registers.flush();
+        cluster.scheduler().after(flushGapNs(), () -> flush(inc));
+    }
+
     private void commit(int inc) {
         if (state != State.UP || inc != incarnation) {
             return;
@@ -223,7 +290,11 @@ final class RuntimeSimNode {
 
     /** Power failure: the runtime is dropped without a word; the disk keeps what {@code mode} says survives. */
     String crash(CrashMode mode) {
+        addCounters(pastCounters);
         String what = disk.crash(mode);
+        if (snapshots != null) {
+            snapshots.reset();
+        }
         state = State.CRASHED;
         node = null;
         wal = null;
@@ -246,6 +317,10 @@ final class RuntimeSimNode {
         } catch (Exception | Error e) {
             cluster.checker().violation(RuntimeSimChecker.Kind.RUNTIME_THREW, "node " + id + ": closing its log threw "
                     + RuntimeSimCluster.describe(e));
+        }
+        addCounters(pastCounters);
+        if (snapshots != null) {
+            snapshots.reset();
         }
         state = State.CLOSED;
         node = null;

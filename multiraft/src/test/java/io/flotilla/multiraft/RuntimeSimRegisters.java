@@ -4,19 +4,32 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.SnapshotMetadata;
 import io.flotilla.transport.snapshot.SnapshotSource;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The runtime simulation's state machine for one node incarnation: a register per key per group,
  * written by WRITE and CAS commands that each carry the unique id of the proposal attempt that
  * made them, so the simulation can tell which proposal applied where ({@link Observer}). A
- * failpoint makes the next {@link #apply} throw, which fails the worker that called it. Kept in
- * memory only: a crashed node restarts with a new, empty one and replays its log. Touched only by
- * the seed's thread (the simulation runs every worker on it).
+ * failpoint makes the next {@link #apply} throw, which fails the worker that called it.
+ *
+ * <p>Two kinds. Without snapshots (no {@code images}) it keeps nothing durable: a crashed node
+ * restarts with a new, empty one and replays its log, and {@link #durableIndex} is 0. With
+ * snapshots it behaves like RocksDB with its WAL off: {@link #flush} (which the simulation calls
+ * at seeded times) makes a copy of every group's registers and applied index durable, a crashed
+ * node restarts from that copy ({@link #recover}), {@link #snapshot} captures an image of a group
+ * at its applied index and {@link #restore} loads one, received by the node's
+ * {@link RuntimeSimSnapshots}. Touched only by the seed's thread (the simulation runs every worker on it).
  */
 final class RuntimeSimRegisters implements StateMachine {
     static final byte WRITE = 1;
@@ -42,8 +55,15 @@ final class RuntimeSimRegisters implements StateMachine {
     record Command(byte kind, long attemptId, String key, String expected, String value) {
     }
 
+    /** A group's registers and the index they reflect, as made durable by a flush. */
+    private record Durable(Map<String, String> registers, long appliedIndex) {
+    }
+
     private final long node;
     private final Observer observer;
+    /** Null: the kind without snapshots, which keeps nothing durable. */
+    private final RuntimeSimSnapshots images;
+    private final Map<Long, Durable> durable = new HashMap<>();
     private final Map<Long, Map<String, String>> registers = new HashMap<>();
     private final Map<Long, Long> applied = new HashMap<>();
     /** (group, index) → whether the CAS at that index swapped, for the proposer to read on onApplied. */
@@ -51,15 +71,50 @@ final class RuntimeSimRegisters implements StateMachine {
     private boolean failNextApply;
 
     RuntimeSimRegisters(long node, Observer observer) {
+        this(node, observer, null);
+    }
+
+    /** Empty; with {@code images} (not null) it makes state durable and takes snapshots. */
+    RuntimeSimRegisters(long node, Observer observer, RuntimeSimSnapshots images) {
         this.node = node;
         this.observer = observer;
+        this.images = images;
+    }
+
+    /** What a restart after a crash finds: {@code crashed}'s durable copy, or nothing if it keeps none. */
+    static RuntimeSimRegisters recover(long node, Observer observer, RuntimeSimSnapshots images, RuntimeSimRegisters crashed) {
+        RuntimeSimRegisters r = new RuntimeSimRegisters(node, observer, images);
+        if (images != null && crashed != null) {
+            for (Map.Entry<Long, Durable> e : crashed.durable.entrySet()) {
+                r.durable.put(e.getKey(), e.getValue());
+                r.registers.put(e.getKey(), new HashMap<>(e.getValue().registers()));
+                r.applied.put(e.getKey(), e.getValue().appliedIndex());
+            }
+        }
+        return r;
+    }
+
+    /** Makes every group's current state durable (a memtable flush). Nothing without snapshots. */
+    void flush() {
+        if (images == null) {
+            return;
+        }
+        for (Map.Entry<Long, Long> e : applied.entrySet()) {
+            Map<String, String> kv = registers.get(e.getKey());
+            durable.put(e.getKey(), new Durable(kv == null ? Map.of() : Map.copyOf(kv), e.getValue()));
+        }
     }
 
     static byte[] encode(byte kind, long attemptId, String key, String expected, String value) {
+        return encode(kind, attemptId, key, expected, value, 0);
+    }
+
+    /** As above, followed by {@code padBytes} zeros that {@link #decode} ignores (to make the log grow faster). */
+    static byte[] encode(byte kind, long attemptId, String key, String expected, String value, int padBytes) {
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
         byte[] e = expected == null ? null : expected.getBytes(StandardCharsets.UTF_8);
         byte[] v = value.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(1 + 8 + 4 + k.length + 4 + (e == null ? 0 : e.length) + 4 + v.length);
+        ByteBuffer b = ByteBuffer.allocate(1 + 8 + 4 + k.length + 4 + (e == null ? 0 : e.length) + 4 + v.length + padBytes);
         b.put(kind).putLong(attemptId).putInt(k.length).put(k).putInt(e == null ? -1 : e.length);
         if (e != null) {
             b.put(e);
@@ -140,15 +195,33 @@ final class RuntimeSimRegisters implements StateMachine {
         return applied.getOrDefault(groupId, 0L);
     }
 
-    /** Nothing survives a crash; without a snapshot channel the runtime never compacts, so this is never consulted for that. */
+    /** The applied index of the last flush (0 without snapshots: nothing survives a crash). */
     @Override
     public long durableIndex(long groupId) {
-        return 0;
+        Durable d = durable.get(groupId);
+        return d == null ? 0 : d.appliedIndex();
     }
 
+    /** Image: applied index, register count, then each key and value (sorted, so equal states give equal images). */
     @Override
     public SnapshotSource.Reader snapshot(long groupId) {
-        throw new UnsupportedOperationException("the runtime simulation runs without snapshots");
+        if (images == null) {
+            throw new UnsupportedOperationException("this runtime simulation seed runs without snapshots");
+        }
+        Map<String, String> kv = new TreeMap<>(registers.getOrDefault(groupId, Map.of()));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        try {
+            out.writeLong(appliedIndex(groupId));
+            out.writeInt(kv.size());
+            for (Map.Entry<String, String> e : kv.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeUTF(e.getValue());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return SnapshotSource.ofBytes(bytes.toByteArray());
     }
 
     @Override
@@ -156,10 +229,27 @@ final class RuntimeSimRegisters implements StateMachine {
         registers.remove(groupId);
         applied.remove(groupId);
         casOutcomes.remove(groupId);
+        durable.remove(groupId);
     }
 
+    /** Loads an image; it becomes durable only at the next flush. The image must be of the snapshot's index. */
     @Override
-    public void restore(long groupId, SnapshotMetadata snapshot, Path image) {
-        throw new UnsupportedOperationException("the runtime simulation runs without snapshots");
+    public void restore(long groupId, SnapshotMetadata snapshot, Path image) throws IOException {
+        if (images == null) {
+            throw new UnsupportedOperationException("this runtime simulation seed runs without snapshots");
+        }
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(images.image(image)));
+        long index = in.readLong();
+        if (index != snapshot.index()) {
+            throw new IllegalStateException("node " + node + " group " + groupId + ": the image " + image + " holds state at "
+                    + index + ", not at the snapshot's index " + snapshot.index());
+        }
+        Map<String, String> kv = new HashMap<>();
+        for (int n = in.readInt(); n > 0; n--) {
+            kv.put(in.readUTF(), in.readUTF());
+        }
+        registers.put(groupId, kv);
+        applied.put(groupId, index);
+        casOutcomes.remove(groupId);
     }
 }

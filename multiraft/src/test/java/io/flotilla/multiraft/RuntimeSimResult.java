@@ -20,10 +20,13 @@ import java.util.List;
  * @param wallNs          wall-clock time the seed took
  * @param cpuNs           CPU time of the thread that ran it (the machine may be shared)
  * @param simulatedNs     simulated time the seed covered
+ * @param maintenance     summed over nodes and incarnations (see {@link RuntimeSimNode#counters}): snapshots sent,
+ *                        installed, compactions, log segments purged, log records rewritten forward
+ * @param maxWalSegments  with snapshots: the most log segments a node held once its log sweeps settled (0 without)
  */
 record RuntimeSimResult(long seed, long ops, long nemesisEvents, List<RuntimeSimChecker.Kind> violations, String report,
         long fingerprint, long unknownOps, long leaderTerms, long crashes, long restarts, long batchesDelivered,
-        long listeners, long wallNs, long cpuNs, long simulatedNs) {
+        long listeners, long wallNs, long cpuNs, long simulatedNs, long[] maintenance, int maxWalSegments) {
 
     boolean ok() {
         return violations.isEmpty();

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.Test;
  * (default 1), {@code -Druntime.sim.nemeses=crash,close,...} (default all; see
  * {@link RuntimeSimNemesis}), {@code -Druntime.sim.ignore=READ_HANG,...} (checks, by
  * {@link RuntimeSimChecker.Kind} name, whose violations are reported but do not fail the run: for
- * isolating a known, unfixed bug). Fails on any other violation, or on a seed too quiet to prove
+ * isolating a known, unfixed bug), {@code -Druntime.sim.snapshots=off|half|all} (which seeds run
+ * with a snapshot channel, compaction, purge and rewrite-forward; default off while the log bugs
+ * those seeds find are open). Fails on any other violation, or on a seed too quiet to prove
  * anything; a failing seed prints the command that replays it, which narrates the run. Seeds run
  * on two threads and share nothing.
  */
@@ -64,8 +66,9 @@ class RuntimeSimulationTest {
         int seeds = Integer.getInteger("runtime.sim.seeds", 500);
         Set<RuntimeSimNemesis> nemeses = RuntimeSimNemesis.parse(System.getProperty("runtime.sim.nemeses"));
         Set<RuntimeSimChecker.Kind> ignored = ignoredChecks(System.getProperty("runtime.sim.ignore"));
+        RuntimeSimConfig.Snapshots snapshots = snapshotMode();
         long startNs = System.nanoTime();
-        List<RuntimeSimResult> results = runSeeds(firstSeed, seeds, nemeses);
+        List<RuntimeSimResult> results = runSeeds(firstSeed, seeds, nemeses, snapshots);
         double seconds = (System.nanoTime() - startNs) / 1e9;
 
         long ops = 0;
@@ -80,6 +83,9 @@ class RuntimeSimulationTest {
         long slowestNs = 0;
         long cpuNs = 0;
         long slowestSeed = 0;
+        long snapshotSeeds = 0;
+        long[] maintenance = new long[5];
+        int[] segmentHistogram = new int[64];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
         List<String> report = new ArrayList<>();
         for (RuntimeSimResult r : results) {
@@ -92,6 +98,13 @@ class RuntimeSimulationTest {
             listeners += r.listeners();
             simulatedNs += r.simulatedNs();
             cpuNs += r.cpuNs();
+            if (RuntimeSimConfig.forSeed(r.seed(), nemeses, snapshots).snapshots()) {
+                snapshotSeeds++;
+                segmentHistogram[Math.min(63, r.maxWalSegments())]++;
+            }
+            for (int i = 0; i < maintenance.length; i++) {
+                maintenance[i] += r.maintenance()[i];
+            }
             if (r.cpuNs() > slowestNs) {
                 slowestNs = r.cpuNs();
                 slowestSeed = r.seed();
@@ -113,12 +126,12 @@ class RuntimeSimulationTest {
             violations += failed.size() + problems.size();
             if (!failed.isEmpty() || !problems.isEmpty()) {
                 StringBuilder b = new StringBuilder("seed " + r.seed() + ": " + r.violations() + "\n  "
-                        + RuntimeSimConfig.forSeed(r.seed(), nemeses).describe() + "\n");
+                        + RuntimeSimConfig.forSeed(r.seed(), nemeses, snapshots).describe() + "\n");
                 for (String p : problems) {
                     b.append("  ").append(p).append('\n');
                 }
                 b.append(r.report());
-                b.append("  rerun: ").append(replayCommand(r.seed(), nemeses, ignored));
+                b.append("  rerun: ").append(replayCommand(r.seed(), nemeses, ignored, snapshots));
                 report.add(b.toString());
             }
         }
@@ -130,6 +143,9 @@ class RuntimeSimulationTest {
                 + " %d unknown outcomes, %d leader terms, %d crashes, %d restarts, %d listeners%n", seconds, THREADS, cpuNs / 1e9,
                 slowestSeed, slowestNs / 1e9, simulatedNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, leaderTerms, crashes, restarts,
                 listeners);
+        System.out.printf("  snapshots in %d seeds: %d sent, %d installed, %d compactions, %d log segments purged, %d records"
+                + " rewritten forward; most segments on a node once the sweeps settled: %s%n", snapshotSeeds, maintenance[0],
+                maintenance[1], maintenance[2], maintenance[3], maintenance[4], histogram(segmentHistogram));
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
             System.out.printf("  %s%s in %d seed(s): %s%n", e.getKey(), ignored.contains(e.getKey()) ? " (ignored)" : "",
@@ -150,18 +166,40 @@ class RuntimeSimulationTest {
     void oneSeedTwiceGivesTheSameRun() {
         long seed = Long.getLong("runtime.sim.firstSeed", 1);
         Set<RuntimeSimNemesis> nemeses = RuntimeSimNemesis.parse(System.getProperty("runtime.sim.nemeses"));
-        RuntimeSimResult first = new RuntimeSimCluster(RuntimeSimConfig.forSeed(seed, nemeses), null).run();
-        RuntimeSimResult second = new RuntimeSimCluster(RuntimeSimConfig.forSeed(seed, nemeses), null).run();
+        RuntimeSimConfig.Snapshots snapshots = snapshotMode();
+        RuntimeSimResult first = new RuntimeSimCluster(RuntimeSimConfig.forSeed(seed, nemeses, snapshots), null).run();
+        RuntimeSimResult second = new RuntimeSimCluster(RuntimeSimConfig.forSeed(seed, nemeses, snapshots), null).run();
         assertTrue(first.batchesDelivered() > 0, "the run delivered no message");
         assertEquals(first.fingerprint(), second.fingerprint(), "seed " + seed + " is not deterministic");
         assertEquals(first.violations(), second.violations(), "seed " + seed + " is not deterministic");
         assertEquals(first.report(), second.report(), "seed " + seed + " is not deterministic");
     }
 
-    static String replayCommand(long seed, Set<RuntimeSimNemesis> nemeses, Set<RuntimeSimChecker.Kind> ignored) {
+    /** "segments x seeds" for the non-empty buckets. */
+    private static String histogram(int[] buckets) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < buckets.length; i++) {
+            if (buckets[i] > 0) {
+                b.append(b.length() == 0 ? "" : ", ").append(i).append(" in ").append(buckets[i]);
+            }
+        }
+        return b.length() == 0 ? "none" : b.toString();
+    }
+
+    /**
+     * {@code -Druntime.sim.snapshots}: {@code off} (default while the log bugs it finds are open),
+     * {@code half} (a seed's coin decides) or {@code all}.
+     */
+    static RuntimeSimConfig.Snapshots snapshotMode() {
+        return RuntimeSimConfig.Snapshots.parse(System.getProperty("runtime.sim.snapshots"));
+    }
+
+    static String replayCommand(long seed, Set<RuntimeSimNemesis> nemeses, Set<RuntimeSimChecker.Kind> ignored,
+            RuntimeSimConfig.Snapshots snapshots) {
         StringBuilder b = new StringBuilder("mvn -B -q -pl multiraft test -Dtest=RuntimeSimulationTest#everySeedIsSafeLiveAndLinearizable"
                 + " -Dsurefire.failIfNoSpecifiedTests=false -Druntime.sim.firstSeed=" + seed + " -Druntime.sim.seeds=1"
-                + " -Druntime.sim.nemeses=" + RuntimeSimNemesis.names(nemeses));
+                + " -Druntime.sim.nemeses=" + RuntimeSimNemesis.names(nemeses)
+                + " -Druntime.sim.snapshots=" + snapshots.name().toLowerCase(Locale.ROOT));
         if (!ignored.isEmpty()) {
             List<String> names = new ArrayList<>();
             for (RuntimeSimChecker.Kind k : ignored) {
@@ -193,7 +231,8 @@ class RuntimeSimulationTest {
         return kinds;
     }
 
-    private static List<RuntimeSimResult> runSeeds(long firstSeed, int seeds, Set<RuntimeSimNemesis> nemeses)
+    private static List<RuntimeSimResult> runSeeds(long firstSeed, int seeds, Set<RuntimeSimNemesis> nemeses,
+            RuntimeSimConfig.Snapshots snapshots)
             throws InterruptedException, ExecutionException {
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
@@ -202,7 +241,7 @@ class RuntimeSimulationTest {
                 long seed = s;
                 // Rerunning one seed narrates it: the whole trace shows what led to a violation.
                 Consumer<String> narrator = seeds == 1 ? line -> System.out.println("  " + line) : null;
-                futures.add(pool.submit(() -> new RuntimeSimCluster(RuntimeSimConfig.forSeed(seed, nemeses), narrator).run()));
+                futures.add(pool.submit(() -> new RuntimeSimCluster(RuntimeSimConfig.forSeed(seed, nemeses, snapshots), narrator).run()));
             }
             List<RuntimeSimResult> results = new ArrayList<>();
             for (Future<RuntimeSimResult> f : futures) {
