@@ -187,7 +187,9 @@ final class LogMaintenance {
         for (WalGroupIndex tombstone : replicas.tombstones.values()) {
             long segment = tombstone.oldestLiveSegment();
             oldest = Math.min(oldest, segment);
-            if (mayRewrite && segment < active - lagSegments) {
+            // Only once its tombstone is durable: until then the index still describes the log of a
+            // replica that is going away, which nothing may read any more (found by the runtime simulation).
+            if (mayRewrite && tombstone.removed() && segment < active - lagSegments) {
                 lagging.add(tombstone);
             }
         }

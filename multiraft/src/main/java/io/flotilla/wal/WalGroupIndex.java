@@ -38,6 +38,12 @@ public final class WalGroupIndex {
 
     private long compactedIndex;
     private long compactedTerm;
+    /**
+     * Recovery only: a compaction point seen below an anchor of unknown term, and its term, not yet
+     * known to be a rewrite's restatement of the log (see {@link #compactPrefix}); -1 if none.
+     */
+    private long restateIndex = -1;
+    private long restateTerm;
     private long[] terms = new long[MIN_CAPACITY];
     private long[] locations = new long[MIN_CAPACITY];
     /** Slot of {@code firstIndex}. */
@@ -238,6 +244,13 @@ public final class WalGroupIndex {
      * Entries at or below the compaction point are skipped; a gap after {@code lastIndex} is a bug.
      */
     private void append(List<Entry> entries, long segmentSequence, long offsetBytes) {
+        if (restateIndex >= 0) {
+            if (entries.get(0).index() == restateIndex + 1) {
+                restate();
+            } else {
+                restateIndex = -1;
+            }
+        }
         Check.argument(segmentSequence >= 0 && segmentSequence <= MAX_SEQUENCE && offsetBytes >= 0
                 && offsetBytes <= 0xFFFF_FFFFL, "location %d/%d does not fit the index", segmentSequence, offsetBytes);
         long location = segmentSequence << 32 | offsetBytes;
@@ -292,6 +305,7 @@ public final class WalGroupIndex {
      * group starts empty after {@code index}. A point at or below the current one is ignored.
      */
     private void compactPrefix(long index, long term) {
+        restateIndex = -1;
         if (index == compactedIndex && compactedTerm == UNKNOWN_TERM) {
             // The anchor set by recovery after purge: this record supplies its term.
             compactedTerm = term;
@@ -299,17 +313,15 @@ public final class WalGroupIndex {
         }
         if (index < compactedIndex && compactedTerm == UNKNOWN_TERM) {
             // Anchored at surviving entries whose compaction point was purged, then a point below
-            // the anchor: compaction points of a group never go back (the runtime writes none
-            // older than the last), and the entries between this point and the anchor were purged,
-            // so this is Wal#rewriteForward restating the whole live log, and the surviving records
-            // before it are dead copies. Start over from it; the rewrite's entries follow.
-            head = 0;
-            count = 0;
-            while (cacheCount > 0) {
-                cachePopFront();
-            }
-            compactedIndex = index;
-            compactedTerm = term;
+            // the anchor. Either it is Wal#rewriteForward restating the whole live log (its entries
+            // follow from index + 1, and the surviving records before it are dead copies), or an
+            // ordinary compaction record the runtime wrote after later entries, left dead by a newer
+            // point that was purged with the entries in between (found by the runtime simulation:
+            // taking it for a rewrite dropped live entries). What follows tells them apart: entries
+            // from index + 1 or the end of the scan (a rewrite; see #finishRecovery), anything else
+            // (the ordinary record, which is dead).
+            restateIndex = index;
+            restateTerm = term;
             return;
         }
         if (index <= compactedIndex) {
@@ -346,6 +358,28 @@ public final class WalGroupIndex {
      * log and supplies the term. Surviving records before it that hold no entries (an older hard
      * state, snapshot mark or compaction point) do not change that.
      */
+    /**
+     * Recovery, once every record was seen: a compaction point below the anchor that nothing
+     * after it contradicted was a rewrite restating a log with no entries after it.
+     */
+    void finishRecovery() {
+        if (restateIndex >= 0) {
+            restate();
+        }
+    }
+
+    /** Starts over from the rewrite's compaction point: the records before it were dead copies. */
+    private void restate() {
+        head = 0;
+        count = 0;
+        while (cacheCount > 0) {
+            cachePopFront();
+        }
+        compactedIndex = restateIndex;
+        compactedTerm = restateTerm;
+        restateIndex = -1;
+    }
+
     void anchorBefore(long firstIndex) {
         Check.state(count == 0 && firstIndex > compactedIndex + 1, "group %d: anchoring at %d an index holding [%d, %d]",
                 groupId, firstIndex, compactedIndex + 1, lastIndex());

@@ -49,8 +49,11 @@ public final class WalIndexBuilder implements WalRecordVisitor {
         return indexes.get(groupId);
     }
 
-    /** Every group seen, by group id (unmodifiable view). */
+    /** Every group seen, by group id (unmodifiable view). Taking them ends the scan (see {@link WalGroupIndex#finishRecovery}). */
     public Map<Long, WalGroupIndex> indexes() {
+        for (WalGroupIndex index : indexes.values()) {
+            index.finishRecovery();
+        }
         return Collections.unmodifiableMap(indexes);
     }
 }

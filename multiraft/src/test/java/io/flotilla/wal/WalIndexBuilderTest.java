@@ -1,0 +1,86 @@
+package io.flotilla.wal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flotilla.raft.ConfState;
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
+import io.flotilla.raft.HardState;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Recovery of a group's index from what survived a purge: the records of its oldest segments are
+ * gone, and the first ones the scan meets may be dead copies. The two cases below look alike at
+ * first (a compaction point below the entries the scan anchored at) and must end differently.
+ */
+class WalIndexBuilderTest {
+    private static final long GROUP = 7;
+    private static final ConfState VOTERS = ConfState.ofVoters(1, 2, 3);
+
+    private static List<Entry> entries(long from, long to) {
+        List<Entry> list = new ArrayList<>();
+        for (long i = from; i <= to; i++) {
+            list.add(new Entry(3, i, EntryType.NORMAL, new byte[] {(byte) i}));
+        }
+        return list;
+    }
+
+    private static WalGroupIndex recover(WalRecord... records) {
+        WalIndexBuilder builder = new WalIndexBuilder(new WalCacheConfig(64, 1 << 20), WalCacheBudget.UNLIMITED);
+        long offset = 64;
+        for (WalRecord r : records) {
+            builder.onRecord(r, 3, offset);
+            offset += 64;
+        }
+        return builder.indexes().get(GROUP);
+    }
+
+    /**
+     * The runtime compacted to 17 after entries up to 32 were in the log, later to 31; purge then
+     * dropped the segment with entries 18..29. Before the fix, recovery took the point at 17 for a
+     * rewrite, then the point at 31 for another, and came back with no entries at all: entries
+     * 32..44, live and committed, were lost (found by the runtime simulation, seed 104).
+     */
+    @Test
+    void anOrdinaryCompactionRecordBelowTheAnchorIsDeadAndKeepsTheEntries() {
+        WalGroupIndex index = recover(
+                new WalRecord.Entries(GROUP, entries(30, 32)),
+                new WalRecord.SnapshotMark(GROUP, 17, 3, VOTERS),
+                new WalRecord.CompactPrefix(GROUP, 17, 3),
+                new WalRecord.Entries(GROUP, entries(33, 44)),
+                new WalRecord.HardStateUpdate(GROUP, new HardState(3, 2, 41)),
+                new WalRecord.SnapshotMark(GROUP, 31, 3, VOTERS),
+                new WalRecord.CompactPrefix(GROUP, 31, 3));
+        assertThat(index.compactedIndex()).isEqualTo(31);
+        assertThat(index.firstIndex()).isEqualTo(32);
+        assertThat(index.lastIndex()).isEqualTo(44);
+        assertThat(index.compactedTerm()).isEqualTo(3);
+    }
+
+    /** A rewrite forward restates the live log after dead copies of later entries survived the purge. */
+    @Test
+    void aRewriteBelowTheAnchorRestatesTheLog() {
+        WalGroupIndex index = recover(
+                new WalRecord.Entries(GROUP, entries(30, 32)),
+                new WalRecord.CompactPrefix(GROUP, 20, 3),
+                new WalRecord.SnapshotMark(GROUP, 20, 3, VOTERS),
+                new WalRecord.Entries(GROUP, entries(21, 25)),
+                new WalRecord.HardStateUpdate(GROUP, new HardState(3, 2, 25)));
+        assertThat(index.compactedIndex()).isEqualTo(20);
+        assertThat(index.firstIndex()).isEqualTo(21);
+        assertThat(index.lastIndex()).isEqualTo(25);
+    }
+
+    /** A rewrite of a group with no entries after its compaction point, the last of its records. */
+    @Test
+    void aRewriteWithNoEntriesAtTheEndRestatesAnEmptyLog() {
+        WalGroupIndex index = recover(
+                new WalRecord.Entries(GROUP, entries(30, 32)),
+                new WalRecord.CompactPrefix(GROUP, 20, 3),
+                new WalRecord.HardStateUpdate(GROUP, new HardState(3, 2, 20)));
+        assertThat(index.compactedIndex()).isEqualTo(20);
+        assertThat(index.lastIndex()).isEqualTo(20);
+    }
+}
