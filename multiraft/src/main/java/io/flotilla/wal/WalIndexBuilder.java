@@ -1,7 +1,9 @@
 package io.flotilla.wal;
 
+import io.flotilla.raft.Entry;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +36,15 @@ public final class WalIndexBuilder implements WalRecordVisitor {
             index = new WalGroupIndex(record.groupId(), cacheConfig, budget);
             indexes.put(record.groupId(), index);
         }
+        if (record instanceof WalRecord.Entries e && repeatsInsideTheLog(index, e.entries())) {
+            // The same entries again, ending before the log does: the first records of a rewrite
+            // forward whose later records a crash tore off (a batch is not atomic on disk; only
+            // the runtime's view of it is). Applied, they would cut the log after them, which the
+            // lost rest of the rewrite would have restored: committed entries gone (found by the
+            // runtime simulation, seed 1902). Raft appends never look like this: the core appends
+            // only entries it lacks or whose term conflicts.
+            return;
+        }
         if (record instanceof WalRecord.Entries e && index.lastIndex() == index.compactedIndex()
                 && e.entries().get(0).index() > index.lastIndex() + 1) {
             // The group's older records were purged (see WalGroupIndex#anchorBefore). Not only when
@@ -42,6 +53,22 @@ public final class WalIndexBuilder implements WalRecordVisitor {
             index.anchorBefore(e.entries().get(0).index());
         }
         index.apply(record, segmentSequence, offsetBytes);
+    }
+
+    /** True if every entry is already in the log with the same term and the log goes on after the last. */
+    private static boolean repeatsInsideTheLog(WalGroupIndex index, List<Entry> entries) {
+        long first = entries.get(0).index();
+        long last = entries.get(entries.size() - 1).index();
+        if (first < index.firstIndex() || last >= index.lastIndex()) {
+            return false;
+        }
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            if (index.term(e.index()) != e.term()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The index of {@code groupId}, or null if the log holds no record of it. */

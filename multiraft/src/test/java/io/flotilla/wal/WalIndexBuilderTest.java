@@ -83,4 +83,23 @@ class WalIndexBuilderTest {
         assertThat(index.compactedIndex()).isEqualTo(20);
         assertThat(index.lastIndex()).isEqualTo(20);
     }
+
+    /**
+     * A crash tore a rewrite forward after its first entries record. Before the fix, that record cut
+     * the log after it: entries 15..25, committed, were gone and the group could not start (its hard
+     * state's commit was past its last entry; found by the runtime simulation, seed 1902).
+     */
+    @Test
+    void theTornStartOfARewriteDoesNotCutTheLog() {
+        WalGroupIndex index = recover(
+                new WalRecord.CompactPrefix(GROUP, 11, 3),
+                new WalRecord.Entries(GROUP, entries(12, 25)),
+                new WalRecord.HardStateUpdate(GROUP, new HardState(3, 2, 25)),
+                new WalRecord.CompactPrefix(GROUP, 11, 3),
+                new WalRecord.SnapshotMark(GROUP, 11, 3, VOTERS),
+                new WalRecord.Entries(GROUP, entries(12, 14)));
+        assertThat(index.firstIndex()).isEqualTo(12);
+        assertThat(index.lastIndex()).isEqualTo(25);
+        assertThat(index.hardState().commit()).isEqualTo(25);
+    }
 }
