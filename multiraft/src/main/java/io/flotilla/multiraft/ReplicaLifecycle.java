@@ -227,11 +227,15 @@ final class ReplicaLifecycle {
     /**
      * At startup, before any round: the state of every group tombstoned in the log is dropped
      * (again). A crash between a tombstone and the state machine's drop would otherwise leak the
-     * group's state for ever. {@link StateMachine#destroy} is idempotent.
+     * group's state for ever. {@link StateMachine#destroy} is idempotent. Its resignation is
+     * announced again too: the announcement before the restart may have been lost with it.
      */
     void redoDestroys() {
         for (WalGroupIndex tombstone : replicas.tombstones.values()) {
             dropState(tombstone.groupId());
+            // This replica may have led the group when the node went down, and its followers may
+            // sleep trusting this node's heartbeat: tell them again that it leads no more.
+            liveness.resigned(tombstone.groupId());
         }
     }
 

@@ -173,7 +173,10 @@ final class ReplicaSet {
         if (n.leader() == r.resignedLeader && n.term() == r.resignedLeaderTerm) {
             return false;
         }
-        return n.role() == Role.FOLLOWER && n.leader() != 0 && n.leader() != nodeId
+        // A leader the applied membership no longer has (it removed itself) will never heartbeat
+        // this group again, though its node lives: stay awake and elect (found by the runtime
+        // simulation, when the removed leader's announcement was lost with its restart).
+        return n.role() == Role.FOLLOWER && n.leader() != 0 && n.leader() != nodeId && n.confState().isVoter(n.leader())
                 && n.commitIndex() == n.lastIndex() && n.appliedIndex() == n.commitIndex()
                 && liveness.heardWithin(n.leader(), nowNs, electionTimeoutNs());
     }
