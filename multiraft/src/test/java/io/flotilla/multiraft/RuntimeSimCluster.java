@@ -248,6 +248,8 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         while (!clients.finalReadsDone() && scheduler.runNext(readDeadline + 1)) {
             // Run until every final read is answered or has missed its deadline.
         }
+        // A call made just now (a final read's retry) has the runtime's read deadline to be answered.
+        runUntil(scheduler.nowNs() + READ_DEADLINE_ELECTION_TIMEOUTS * config.electionTimeoutNs());
         checkEveryListenerAnswered();
         checkLinearizable();
         checkDiskBounded();

@@ -46,12 +46,12 @@ record RuntimeSimConfig(long seed, int nodes, int spareNodes, int[] workers, lon
         OFF, HALF, ALL;
 
         static Snapshots parse(String value) {
-            return value == null || value.isBlank() ? OFF : valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
+            return value == null || value.isBlank() ? HALF : valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
         }
     }
 
     static RuntimeSimConfig forSeed(long seed, Set<RuntimeSimNemesis> nemeses) {
-        return forSeed(seed, nemeses, Snapshots.OFF);
+        return forSeed(seed, nemeses, Snapshots.HALF);
     }
 
     static RuntimeSimConfig forSeed(long seed, Set<RuntimeSimNemesis> nemeses, Snapshots snapshots) {

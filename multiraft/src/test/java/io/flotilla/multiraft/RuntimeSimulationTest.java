@@ -29,8 +29,7 @@ import org.junit.jupiter.api.Test;
  * {@link RuntimeSimNemesis}), {@code -Druntime.sim.ignore=READ_HANG,...} (checks, by
  * {@link RuntimeSimChecker.Kind} name, whose violations are reported but do not fail the run: for
  * isolating a known, unfixed bug), {@code -Druntime.sim.snapshots=off|half|all} (which seeds run
- * with a snapshot channel, compaction, purge and rewrite-forward; default off while the log bugs
- * those seeds find are open). Fails on any other violation, or on a seed too quiet to prove
+ * with a snapshot channel, compaction, purge and rewrite-forward; default half). Fails on any other violation, or on a seed too quiet to prove
  * anything; a failing seed prints the command that replays it, which narrates the run. Seeds run
  * on two threads and share nothing.
  */
