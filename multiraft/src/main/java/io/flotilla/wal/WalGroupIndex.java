@@ -352,13 +352,6 @@ public final class WalGroupIndex {
     }
 
     /**
-     * Recovery only: the log's oldest segments were purged, so this group's first surviving ENTRIES
-     * record starts at {@code firstIndex}, past the end of the (empty) index. Everything before it was
-     * compacted; the group's live COMPACT_PREFIX record (purge never deletes it) comes later in the
-     * log and supplies the term. Surviving records before it that hold no entries (an older hard
-     * state, snapshot mark or compaction point) do not change that.
-     */
-    /**
      * Recovery, once every record was seen: a compaction point below the anchor that nothing
      * after it contradicted was a rewrite restating a log with no entries after it.
      */
@@ -380,9 +373,24 @@ public final class WalGroupIndex {
         restateIndex = -1;
     }
 
+    /**
+     * Recovery only: the log's oldest segments were purged, so this group's entries resume at
+     * {@code firstIndex}, past the end of the index. Everything before it was compacted, and
+     * entries held before the gap are dead copies that survived in segments other groups kept; the
+     * group's live COMPACT_PREFIX record (purge never deletes it) comes later in the log and
+     * supplies the term. Surviving records before it that hold no entries (an older hard state,
+     * snapshot mark or compaction point) do not change that.
+     */
     void anchorBefore(long firstIndex) {
-        Check.state(count == 0 && firstIndex > compactedIndex + 1, "group %d: anchoring at %d an index holding [%d, %d]",
+        Check.state(firstIndex > lastIndex() + 1, "group %d: anchoring at %d an index holding [%d, %d]",
                 groupId, firstIndex, compactedIndex + 1, lastIndex());
+        // Entries held before the gap are dead copies: the live log is one run.
+        head = 0;
+        count = 0;
+        while (cacheCount > 0) {
+            cachePopFront();
+        }
+        restateIndex = -1;
         compactedIndex = firstIndex - 1;
         compactedTerm = UNKNOWN_TERM;
     }

@@ -45,11 +45,13 @@ public final class WalIndexBuilder implements WalRecordVisitor {
             // only entries it lacks or whose term conflicts.
             return;
         }
-        if (record instanceof WalRecord.Entries e && index.lastIndex() == index.compactedIndex()
-                && e.entries().get(0).index() > index.lastIndex() + 1) {
+        if (record instanceof WalRecord.Entries e && e.entries().get(0).index() > index.lastIndex() + 1) {
             // The group's older records were purged (see WalGroupIndex#anchorBefore). Not only when
             // this is the group's first record: a stale hard state, snapshot mark or compaction
-            // point written just before its first live entry survives the purge too.
+            // point written just before its first live entry survives the purge too, and so do dead
+            // copies of older entries in segments other groups kept: the live log is one run of
+            // entries, so whatever lies before a purged gap is dead (found by the runtime
+            // simulation, seed 3800).
             index.anchorBefore(e.entries().get(0).index());
         }
         index.apply(record, segmentSequence, offsetBytes);

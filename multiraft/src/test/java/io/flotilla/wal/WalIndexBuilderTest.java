@@ -102,4 +102,23 @@ class WalIndexBuilderTest {
         assertThat(index.lastIndex()).isEqualTo(25);
         assertThat(index.hardState().commit()).isEqualTo(25);
     }
+
+    /**
+     * Dead copies of old entries survived in a segment another group kept, then a stale compaction
+     * point, then the live entries after a purged gap. Before the fix, recovery refused the log
+     * ("append at 29 leaves a gap after last index 16"; found by the runtime simulation, seed 3800).
+     */
+    @Test
+    void entriesAfterAPurgedGapStartTheLogAgain() {
+        WalGroupIndex index = recover(
+                new WalRecord.Entries(GROUP, entries(10, 16)),
+                new WalRecord.CompactPrefix(GROUP, 8, 3),
+                new WalRecord.Entries(GROUP, entries(29, 35)),
+                new WalRecord.SnapshotMark(GROUP, 28, 3, VOTERS),
+                new WalRecord.CompactPrefix(GROUP, 28, 3));
+        assertThat(index.compactedIndex()).isEqualTo(28);
+        assertThat(index.compactedTerm()).isEqualTo(3);
+        assertThat(index.firstIndex()).isEqualTo(29);
+        assertThat(index.lastIndex()).isEqualTo(35);
+    }
 }
