@@ -176,7 +176,12 @@ final class ReplicaSet {
         // A leader the applied membership no longer has (it removed itself) will never heartbeat
         // this group again, though its node lives: stay awake and elect (found by the runtime
         // simulation, when the removed leader's announcement was lost with its restart).
+        // Only right after hearing from the leader replica itself: a follower woken because the
+        // leader's node went silent must not fall asleep again when that node comes back, since
+        // the replica may be gone and its announcement lost meanwhile (found by the runtime
+        // simulation, seed 4240: a partition hid the removal, the heal put the followers to sleep).
         return n.role() == Role.FOLLOWER && n.leader() != 0 && n.leader() != nodeId && n.confState().isVoter(n.leader())
+                && n.electionElapsedTicks() < config.electionTimeoutTicks()
                 && n.commitIndex() == n.lastIndex() && n.appliedIndex() == n.commitIndex()
                 && liveness.heardWithin(n.leader(), nowNs, electionTimeoutNs());
     }

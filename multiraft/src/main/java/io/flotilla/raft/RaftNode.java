@@ -1207,6 +1207,15 @@ public final class RaftNode {
         return log.committed;
     }
 
+    /**
+     * Ticks since this replica last heard from its leader (a follower) or last checked its quorum
+     * (a leader); reset by a campaign. The runtime lets a follower go quiescent only right after its
+     * leader's own messages, not merely because the leader's node is alive.
+     */
+    public long electionElapsedTicks() {
+        return electionElapsed;
+    }
+
     public long appliedIndex() {
         return log.applied;
     }
