@@ -7,6 +7,7 @@ import io.flotilla.raft.RaftNode;
 import io.flotilla.wal.Wal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToLongFunction;
 
 /**
  * The multi-group runtime of one node: a fixed pool of {@link RaftWorker}s sharing one
@@ -123,6 +124,15 @@ public final class MultiRaftNode implements AutoCloseable {
         return workers.length;
     }
 
+    /** A counter summed over the workers (each read is its worker's latest value). */
+    private long sum(ToLongFunction<WorkerStats> counter) {
+        long n = 0;
+        for (RaftWorker w : workers) {
+            n += counter.applyAsLong(w.stats);
+        }
+        return n;
+    }
+
     public long nodeId() {
         return config.nodeId();
     }
@@ -186,11 +196,7 @@ public final class MultiRaftNode implements AutoCloseable {
 
     /** Groups with a replica on this node. */
     public int hostedGroups() {
-        int n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.hostedGroups;
-        }
-        return n;
+        return (int) sum(s -> s.hostedGroups);
     }
 
     public boolean campaign(long groupId) {
@@ -276,20 +282,12 @@ public final class MultiRaftNode implements AutoCloseable {
 
     /** Groups whose replica on this node leads. */
     public int leaderGroups() {
-        int n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.leaderGroups;
-        }
-        return n;
+        return (int) sum(s -> s.leaderGroups);
     }
 
     /** Groups that ticked at their worker's last tick; the others are quiescent. */
     public int awakeGroups() {
-        int n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.awakeGroups;
-        }
-        return n;
+        return (int) sum(s -> s.awakeGroups);
     }
 
     public int threads() {
@@ -298,29 +296,17 @@ public final class MultiRaftNode implements AutoCloseable {
 
     /** Snapshots whose image reached a follower, after which their message was sent. */
     public long snapshotsSent() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.snapshotsSent;
-        }
-        return n;
+        return sum(s -> s.snapshotsSent);
     }
 
     /** Snapshots received from leaders and restored into the state machine. */
     public long snapshotsInstalled() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.snapshotsInstalled;
-        }
-        return n;
+        return sum(s -> s.snapshotsInstalled);
     }
 
     /** Log compactions submitted (each with a snapshot mark). */
     public long compactions() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.compactions;
-        }
-        return n;
+        return sum(s -> s.compactions);
     }
 
     /** Log segment files deleted because no group needed them any more. */
@@ -330,46 +316,26 @@ public final class MultiRaftNode implements AutoCloseable {
 
     /** Records rewritten forward: live records of groups that held old log segments back. */
     public long logRecordsRewritten() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.recordsRewritten;
-        }
-        return n;
+        return sum(s -> s.recordsRewritten);
     }
 
     /** Bytes of the records rewritten forward. */
     public long logBytesRewritten() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.bytesRewritten;
-        }
-        return n;
+        return sum(s -> s.bytesRewritten);
     }
 
     /** Reads that got no answer before their deadline and failed (the caller retried). */
     public long readsTimedOut() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.readsTimedOut;
-        }
-        return n;
+        return sum(s -> s.readsTimedOut);
     }
 
     /** Rounds whose log batch waited for room in the log's full queue (back-pressure from the disk). */
     public long deferredLogBatches() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.deferredBatches;
-        }
-        return n;
+        return sum(s -> s.deferredBatches);
     }
 
     public long logBatches() {
-        long n = 0;
-        for (RaftWorker w : workers) {
-            n += w.stats.logBatches;
-        }
-        return n;
+        return sum(s -> s.logBatches);
     }
 
     /**
