@@ -57,14 +57,11 @@ import java.util.regex.Pattern;
 public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     private static final Pattern RECEIVED = Pattern.compile("snapshot-g(\\d+)-i(\\d+)-t(\\d+)\\.snap");
 
-    private record Key(long groupId, long index, long term) {
-    }
-
     private final Path directory;
     private final FileSnapshotSink sink;
     private final SnapshotSender sender;
     private final SnapshotReceiver receiver;
-    private final ConcurrentHashMap<Key, OutgoingImage> published = new ConcurrentHashMap<>();
+    private final PublishedImages published = new PublishedImages();
     /** The nodes whose snapshots the receiver takes; read on its I/O thread at every handshake. */
     private final Set<Long> peers = ConcurrentHashMap.newKeySet();
     private volatile MultiRaftNode node;
@@ -72,7 +69,7 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     private SnapshotStreams(SnapshotConfig config, Path directory, SnapshotFailpoints failpoints) throws IOException {
         this.directory = directory;
         this.sink = new FileSnapshotSink(directory);
-        this.sender = SnapshotSender.start(config, new PublishedImages(), this::onSent, failpoints);
+        this.sender = SnapshotSender.start(config, new PublishedImageSource(), this::onSent, failpoints);
         try {
             this.receiver = SnapshotReceiver.start(config, sink, (groupId, index, term) -> { }, peers::contains);
         } catch (IOException | RuntimeException e) {
@@ -141,14 +138,13 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     /** Makes a captured image readable by the sender's I/O thread. */
     @Override
     public void publish(OutgoingImage image) {
-        published.put(new Key(image.groupId, image.index, image.term), image);
+        published.publish(image);
     }
 
     /** Withdraws an image no transfer uses any more and releases it. */
     @Override
     public void withdraw(OutgoingImage image) {
-        published.remove(new Key(image.groupId, image.index, image.term), image);
-        image.reader.close();
+        published.withdraw(image);
     }
 
     /** Queues a transfer of a published image to {@code peerNodeId}; the outcome reaches the group's worker. */
@@ -165,10 +161,10 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     }
 
     /** The sender reads published images through views whose close is a no-op: the worker owns the image. */
-    private final class PublishedImages implements SnapshotSource {
+    private final class PublishedImageSource implements SnapshotSource {
         @Override
         public Reader open(long groupId, long index, long term) {
-            OutgoingImage image = published.get(new Key(groupId, index, term));
+            OutgoingImage image = published.get(groupId, index, term);
             if (image == null) {
                 return null;
             }
@@ -259,9 +255,6 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     public void close() {
         sender.close();
         receiver.close();
-        for (OutgoingImage image : published.values()) {
-            image.reader.close();
-        }
-        published.clear();
+        published.closeAll();
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
@@ -48,7 +47,7 @@ final class RuntimeSimSnapshots implements SnapshotChannel {
     /** Finished received images by file name: what a restart finds. */
     private final TreeMap<String, byte[]> received = new TreeMap<>();
     /** This incarnation's published images. */
-    private final Map<Key, OutgoingImage> published = new HashMap<>();
+    private final PublishedImages published = new PublishedImages();
     private final Set<Transfer> running = new HashSet<>();
     private MultiRaftNode runtime;
     private boolean faulty = true;
@@ -66,7 +65,7 @@ final class RuntimeSimSnapshots implements SnapshotChannel {
     /** The incarnation ended (crash or close): its images and transfers go; received images stay. */
     void reset() {
         runtime = null;
-        published.clear();
+        published.forgetAll();
         running.clear();
     }
 
@@ -95,13 +94,12 @@ final class RuntimeSimSnapshots implements SnapshotChannel {
 
     @Override
     public void publish(OutgoingImage image) {
-        published.put(new Key(image.groupId, image.index, image.term), image);
+        published.publish(image);
     }
 
     @Override
     public void withdraw(OutgoingImage image) {
-        published.remove(new Key(image.groupId, image.index, image.term), image);
-        image.reader.close();
+        published.withdraw(image);
     }
 
     @Override
@@ -138,7 +136,7 @@ final class RuntimeSimSnapshots implements SnapshotChannel {
             return; // the sending incarnation is gone, and its transfers with it
         }
         running.remove(t);
-        OutgoingImage image = published.get(key);
+        OutgoingImage image = published.get(key.groupId(), key.index(), key.term());
         boolean ok = !breaks && image != null && reachable(t.peer());
         if (ok) {
             cluster.node(t.peer()).snapshots().receive(key, read(image));
