@@ -50,6 +50,8 @@ public final class RaftNode {
     private final long id;
     private final RaftLog log;
     private final ProgressTracker tracker;
+    /** Which peer messages may touch this replica's term at all (forged and stale ones may not). */
+    private final MessageAdmission admission;
     private final ReadOnly readOnly = new ReadOnly();
     private final LeaderLease lease;
     private final SplittableRandom random;
@@ -88,6 +90,7 @@ public final class RaftNode {
         this.id = config.id();
         this.log = new RaftLog(storage);
         this.tracker = new ProgressTracker(config.maxInflightMsgs());
+        this.admission = new MessageAdmission(config.id(), config.groupId(), log, tracker);
         this.lease = new LeaderLease(config.electionTimeoutTicks(), config.maxClockDriftTicks());
         this.random = new SplittableRandom(config.randomSeed());
 
@@ -309,13 +312,13 @@ public final class RaftNode {
      * proves a peer broke Raft's safety rules, which throws.
      */
     public void step(Message m) {
-        DropReason refusal = refusal(m);
+        DropReason refusal = admission.refusal(m, term);
         if (refusal != null) {
             drop(refusal);
             return;
         }
         if (m.term > term) {
-            if ((m.type == MessageType.VOTE || m.type == MessageType.PRE_VOTE) && !forcedByTransfer(m) && inLease()) {
+            if ((m.type == MessageType.VOTE || m.type == MessageType.PRE_VOTE) && !admission.forcedByTransfer(m) && inLease()) {
                 // Raft thesis §4.2.3: a replica that hears from a live leader ignores disruptive candidates.
                 return;
             }
@@ -332,7 +335,7 @@ public final class RaftNode {
                 // down; without it, with PreVote or CheckQuorum it could hold our vote hostage forever.
                 // Even without either, a replica whose term ran ahead while it was cut off rejoins only
                 // this way if the others no longer count it as a voter (it was removed, then added back
-                // as a learner, and missed both): they refuse its vote requests (refusal()), which in
+                // as a learner, and missed both): they refuse its vote requests (MessageAdmission), which in
                 // plain Raft would carry its term to them (Raft thesis §4.2.3).
                 send(message(MessageType.APPEND_RESPONSE, m.from));
             } else if (m.type == MessageType.PRE_VOTE) {
@@ -355,126 +358,8 @@ public final class RaftNode {
         }
     }
 
-    /**
-     * Why {@code m} must be dropped before it may touch our term, or null if it may be stepped. The
-     * checks, in order: addressing; well-formedness; the term bounds ({@link #MAX_TERM},
-     * {@link #MAX_TERM_JUMP}); then the sender's place in our configuration:
-     * <ul>
-     *   <li>APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX_RESPONSE: from anyone. They are a leader's, and a
-     *       replica may follow a leader outside its configuration: a new replica knows no
-     *       configuration until the leader sends it one (Raft thesis §4.1).
-     *   <li>VOTE, PRE_VOTE: from a replica that may be a voter (see {@link #mayRequestVotes}).
-     *   <li>TIMEOUT_NOW: from a voter of our configuration; {@link #stepFollower} further requires
-     *       our leader. Refusing a genuine one only delays a transfer: the leader abandons it after
-     *       an election timeout and keeps leading.
-     *   <li>Responses and READ_INDEX: from anyone, but from outside our configuration (voters and
-     *       learners) only if they do not raise our term. We send requests only to members, so such
-     *       an answer is stale or forged, and must not depose us (thesis §4.2.3); a removed replica
-     *       that forwards a read is still answered, as before.
-     * </ul>
-     */
-    private DropReason refusal(Message m) {
-        if (m.to != id || m.groupId != config.groupId() || m.from == NONE || m.from == id) {
-            return DropReason.MISADDRESSED;
-        }
-        if (!wellFormed(m)) {
-            return DropReason.MALFORMED;
-        }
-        if (m.term > MAX_TERM) {
-            return DropReason.TERM_ABOVE_MAXIMUM;
-        }
-        // Both are >= 0 (a stored term may exceed MAX_TERM, m.term does not): no overflow.
-        if (m.term - term > MAX_TERM_JUMP) {
-            return DropReason.TERM_JUMP;
-        }
-        return switch (m.type) {
-            case APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX_RESPONSE -> null;
-            case VOTE, PRE_VOTE -> mayRequestVotes(m) ? null : DropReason.NOT_A_VOTER;
-            case TIMEOUT_NOW -> tracker.isVoter(m.from) ? null : DropReason.NOT_A_VOTER;
-            case APPEND_RESPONSE, HEARTBEAT_RESPONSE, VOTE_RESPONSE, PRE_VOTE_RESPONSE, READ_INDEX ->
-                    m.term <= term || tracker.isMember(m.from) ? null : DropReason.NOT_A_MEMBER;
-        };
-    }
-
-    /**
-     * Whether a vote request from {@code m.from} is considered at all. Refusing a vote never
-     * endangers safety; the question is liveness. With single-step membership changes (thesis §4.1,
-     * §4.2.3) a replica considers a candidate that is
-     * <ol>
-     *   <li>a voter of its applied configuration;
-     *   <li>made a voter by a conf change in its log that it has not applied yet; or
-     *   <li>holding a log more up to date than its own (§5.4.1 order), since that log may hold a
-     *       change that made the candidate a voter and that this replica has not received.
-     * </ol>
-     * Anyone else is refused, learners included. That costs no election a majority could win: if
-     * a candidate's log is not ahead of ours, every entry committed in its log is in ours (the
-     * argument of Leader Completeness, §3.6.3), so the configuration it applied is one from our log;
-     * if it is a voter in none from our applied one on, it was removed, or never added, and is the
-     * disruptive server of §4.2.3 (or a forgery). Admitting only clauses 1 and 2 would cost
-     * liveness: a new voter may be the only replica that can win, and need the vote of one that has
-     * not heard of it (thesis §4.1; {@code DisruptionTest} builds that case). A forger that claims
-     * a longer log gains nothing a forged APPEND would not give it; and a candidate admitted by
-     * clause 2 or 3 still cannot skip our leader lease: only a voter of our applied configuration
-     * may ({@link #forcedByTransfer}).
-     */
-    private boolean mayRequestVotes(Message m) {
-        if (tracker.isVoter(m.from)) {
-            return true;
-        }
-        long lastTerm = log.lastTerm();
-        if (m.logTerm > lastTerm || (m.logTerm == lastTerm && m.index > log.lastIndex())) {
-            return true;
-        }
-        return unappliedChangeMakesVoter(m.from);
-    }
-
-    private boolean unappliedChangeMakesVoter(long node) {
-        long from = Math.max(log.applied + 1, log.firstIndex());
-        if (from > log.lastIndex()) {
-            return false;
-        }
-        for (Entry e : log.slice(from, log.lastIndex() + 1, Long.MAX_VALUE)) {
-            if (e.type() == EntryType.CONF_CHANGE) {
-                ConfChange cc = ConfChange.decode(e.data());
-                if (cc.nodeId() == node
-                        && (cc.type() == ConfChangeType.ADD_VOTER || cc.type() == ConfChangeType.PROMOTE_LEARNER)) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /** A vote request a leader transfer caused skips the leader lease, if a voter of ours sent it (§3.10). */
-    private boolean forcedByTransfer(Message m) {
-        return m.context == Message.CAMPAIGN_TRANSFER && tracker.isVoter(m.from);
-    }
-
     private void drop(DropReason reason) {
         droppedByReason[reason.ordinal()]++;
-    }
-
-    /**
-     * Entries of an append must follow its index contiguously, with terms no newer than the message's;
-     * no term a message carries may be above its own term.
-     */
-    private static boolean wellFormed(Message m) {
-        if (m.type == null || m.term < 0 || m.logTerm < 0 || m.logTerm > m.term) {
-            return false;
-        }
-        if (m.type == MessageType.APPEND) {
-            long expect = m.index + 1;
-            long prevTerm = m.logTerm;
-            for (int i = 0; i < m.entries.size(); i++) {
-                Entry e = m.entries.get(i);
-                if (e.index() != expect++ || e.term() < prevTerm || e.term() > m.term) {
-                    return false;
-                }
-                prevTerm = e.term();
-            }
-        }
-        return m.type != MessageType.SNAPSHOT
-                || (m.snapshot != null && m.snapshot.metadata().term() <= m.term);
     }
 
     // ---------------------------------------------------------------- elections
