@@ -1,0 +1,108 @@
+package io.flotilla.tools;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.StringJoiner;
+
+/**
+ * Where the nodes of a local cluster live on this machine: node {@code i} (1-based) keeps its data
+ * in {@code <dataDir>/node-<i>} and listens on 127.0.0.1 at {@code basePort + 10 i} (peers),
+ * {@code + 1} (snapshots) and {@code + 2} (clients). Saved as {@code <dataDir>/cluster.properties}
+ * by {@code flotilla start}, so later commands ({@code stop}, {@code status}, {@code put}, ...) find
+ * the cluster from the data directory alone.
+ */
+record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId, int initialRanges) {
+    static final String FILE_NAME = "cluster.properties";
+    static final String HOST = "127.0.0.1";
+
+    LocalClusterLayout {
+        if (nodes < 1 || nodes > 9) {
+            throw new IllegalArgumentException("a local cluster has 1 to 9 nodes, not " + nodes);
+        }
+        if (basePort < 1024 || basePort + 10 * nodes + 2 > 65_535) {
+            throw new IllegalArgumentException("base port " + basePort + " leaves no room for " + nodes + " nodes");
+        }
+        if (clusterId <= 0) {
+            throw new IllegalArgumentException("cluster id must be positive, not " + clusterId);
+        }
+    }
+
+    Path nodeDir(int node) {
+        return dataDir.resolve("node-" + node);
+    }
+
+    Path logFile(int node) {
+        return nodeDir(node).resolve("node.log");
+    }
+
+    Path pidFile(int node) {
+        return dataDir.resolve("node-" + node + ".pid");
+    }
+
+    int peerPort(int node) {
+        return basePort + 10 * node;
+    }
+
+    int snapshotPort(int node) {
+        return peerPort(node) + 1;
+    }
+
+    int clientPort(int node) {
+        return peerPort(node) + 2;
+    }
+
+    String clientAddress(int node) {
+        return HOST + ":" + clientPort(node);
+    }
+
+    List<String> clientAddresses() {
+        List<String> seeds = new ArrayList<>(nodes);
+        for (int i = 1; i <= nodes; i++) {
+            seeds.add(clientAddress(i));
+        }
+        return seeds;
+    }
+
+    /** The node main's {@code --initial-cluster} value: {@code 1=host:peer:snapshot:client,2=...}. */
+    String initialCluster() {
+        StringJoiner members = new StringJoiner(",");
+        for (int i = 1; i <= nodes; i++) {
+            members.add(i + "=" + HOST + ":" + peerPort(i) + ":" + snapshotPort(i) + ":" + clientPort(i));
+        }
+        return members.toString();
+    }
+
+    void save() throws IOException {
+        Files.createDirectories(dataDir);
+        Properties p = new Properties();
+        p.setProperty("nodes", Integer.toString(nodes));
+        p.setProperty("base-port", Integer.toString(basePort));
+        p.setProperty("cluster-id", Long.toString(clusterId));
+        p.setProperty("initial-ranges", Integer.toString(initialRanges));
+        Path tmp = dataDir.resolve(FILE_NAME + ".tmp");
+        try (Writer w = Files.newBufferedWriter(tmp)) {
+            p.store(w, "A local Flotilla cluster, written by flotilla start");
+        }
+        Files.move(tmp, dataDir.resolve(FILE_NAME), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The cluster saved in {@code dataDir}, or null if none was started there. */
+    static LocalClusterLayout load(Path dataDir) throws IOException {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(dataDir.resolve(FILE_NAME))) {
+            p.load(r);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        return new LocalClusterLayout(dataDir, Integer.parseInt(p.getProperty("nodes")),
+                Integer.parseInt(p.getProperty("base-port")), Long.parseLong(p.getProperty("cluster-id")),
+                Integer.parseInt(p.getProperty("initial-ranges")));
+    }
+}

@@ -1,0 +1,142 @@
+package io.flotilla.tools;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts and stops the node processes of a {@link LocalClusterLayout}: each node is its own JVM,
+ * detached from the command that started it (it keeps running after {@code flotilla start} exits),
+ * with its output in {@code node-<i>/node.log} and its process id in {@code node-<i>.pid}. Used
+ * on the command's main thread only.
+ */
+final class LocalClusterProcesses {
+    static final String NODE_MAIN = "io.flotilla.engine.node.FlotillaNodeMain";
+
+    private final LocalClusterLayout layout;
+    private final PrintStream out;
+
+    LocalClusterProcesses(LocalClusterLayout layout, PrintStream out) {
+        this.layout = layout;
+        this.out = out;
+    }
+
+    /** Starts every node that is not running yet, then waits until each accepts clients. */
+    void start(long timeoutMs) throws IOException, InterruptedException {
+        for (int i = 1; i <= layout.nodes(); i++) {
+            if (running(i).isPresent()) {
+                out.printf("node %d is already running (pid %d)%n", i, running(i).get().pid());
+                continue;
+            }
+            Files.createDirectories(layout.nodeDir(i));
+            ProcessBuilder pb = new ProcessBuilder(nodeCommand(i))
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(layout.logFile(i).toFile()))
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            Process p = pb.start();
+            Files.writeString(layout.pidFile(i), Long.toString(p.pid()), StandardCharsets.US_ASCII);
+            out.printf("node %d started (pid %d), log %s%n", i, p.pid(), layout.logFile(i));
+        }
+        long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        for (int i = 1; i <= layout.nodes(); i++) {
+            awaitClientPort(i, deadlineNs);
+        }
+    }
+
+    /**
+     * Stops every running node with SIGTERM (a graceful shutdown: leaderships handed over, state
+     * flushed), and with SIGKILL any that has not exited after {@code graceMs}. Returns how many it
+     * stopped.
+     */
+    int stop(long graceMs) throws IOException, InterruptedException {
+        List<ProcessHandle> stopping = new ArrayList<>();
+        for (int i = 1; i <= layout.nodes(); i++) {
+            Optional<ProcessHandle> p = running(i);
+            if (p.isPresent()) {
+                p.get().destroy();
+                stopping.add(p.get());
+                out.printf("node %d: stopping (pid %d)%n", i, p.get().pid());
+            }
+            Files.deleteIfExists(layout.pidFile(i));
+        }
+        long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMs);
+        for (ProcessHandle p : stopping) {
+            long leftNs = deadlineNs - System.nanoTime();
+            try {
+                p.onExit().get(Math.max(0, leftNs), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                out.printf("pid %d did not stop within %d ms; killing it%n", p.pid(), graceMs);
+                p.destroyForcibly();
+                p.onExit().join();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return stopping.size();
+    }
+
+    /** The live process of node {@code i}, if its pid file names a running Flotilla node. */
+    Optional<ProcessHandle> running(int i) throws IOException {
+        String pid;
+        try {
+            pid = Files.readString(layout.pidFile(i), StandardCharsets.US_ASCII).trim();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        // A pid can be reused by an unrelated process after the node died: check what it runs.
+        return ProcessHandle.of(Long.parseLong(pid))
+                .filter(ProcessHandle::isAlive)
+                .filter(p -> p.info().commandLine().map(c -> c.contains(NODE_MAIN)).orElse(false));
+    }
+
+    private List<String> nodeCommand(int i) {
+        String java = System.getenv().getOrDefault("FLOTILLA_JAVA", "java");
+        String classpath = System.getenv("FLOTILLA_CLASSPATH");
+        if (classpath == null) {
+            classpath = System.getProperty("java.class.path");
+        }
+        List<String> cmd = new ArrayList<>(List.of(java,
+                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
+                "-Xms256m", "-Xmx1g", "-XX:+UseG1GC"));
+        String extra = System.getenv("FLOTILLA_NODE_JAVA_OPTS");
+        if (extra != null && !extra.isBlank()) {
+            cmd.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        cmd.addAll(List.of("-cp", classpath, NODE_MAIN,
+                "--node-id", Integer.toString(i),
+                "--cluster-id", Long.toString(layout.clusterId()),
+                "--data-dir", layout.nodeDir(i).toAbsolutePath().toString(),
+                "--peer-listen", LocalClusterLayout.HOST + ":" + layout.peerPort(i),
+                "--snapshot-listen", LocalClusterLayout.HOST + ":" + layout.snapshotPort(i),
+                "--client-listen", layout.clientAddress(i),
+                "--initial-cluster", layout.initialCluster(),
+                "--initial-ranges", Integer.toString(layout.initialRanges())));
+        return cmd;
+    }
+
+    private void awaitClientPort(int i, long deadlineNs) throws IOException, InterruptedException {
+        while (true) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(LocalClusterLayout.HOST, layout.clientPort(i)), 200);
+                return;
+            } catch (IOException notYet) {
+                if (running(i).isEmpty()) {
+                    throw new IOException("node " + i + " exited during startup; see " + layout.logFile(i));
+                }
+                if (System.nanoTime() > deadlineNs) {
+                    throw new IOException("node " + i + " did not accept clients on " + layout.clientAddress(i)
+                            + " in time; see " + layout.logFile(i));
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+}
