@@ -1,0 +1,111 @@
+package io.flotilla.tools;
+
+import io.flotilla.client.FlotillaClient;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.Recorder;
+import org.HdrHistogram.Histogram;
+
+/**
+ * A closed-loop mixed workload for {@code flotilla demo}: {@code inflight} requests always
+ * outstanding, each a get (with probability {@code readPercent}) or a put of a random key among
+ * {@code keys}. Latency goes into an HdrHistogram recorder, fed from the client's callback thread;
+ * the caller's thread prints progress once a second.
+ */
+final class DemoWorkload {
+    private final FlotillaClient client;
+    private final int inflight;
+    private final int readPercent;
+    private final int keys;
+    private final byte[] value;
+    private final Recorder latency = new Recorder(3);
+    private final LongAdder done = new LongAdder();
+    private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+    private final AtomicLong seed = new AtomicLong(42);
+    private volatile boolean stopping;
+    private CountDownLatch drained;
+
+    DemoWorkload(FlotillaClient client, int inflight, int readPercent, int keys, int valueBytes) {
+        this.client = client;
+        this.inflight = inflight;
+        this.readPercent = readPercent;
+        this.keys = keys;
+        this.value = new byte[valueBytes];
+        new SplittableRandom(7).nextBytes(value);
+    }
+
+    /** What a run measured. */
+    record Result(long ops, double seconds, Histogram latency, Map<String, Long> errorsByType) {
+        long errors() {
+            return errorsByType.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        String table() {
+            Table t = new Table("ops", "ops/s", "p50 ms", "p99 ms", "max ms", "errors");
+            t.row(Long.toString(ops), String.format("%,.0f", ops / seconds),
+                    ms(latency.getValueAtPercentile(50)), ms(latency.getValueAtPercentile(99)),
+                    ms(latency.getMaxValue()), errorsByType.isEmpty() ? "0" : errorsByType.toString());
+            return t.render();
+        }
+
+        private static String ms(long ns) {
+            return String.format("%.2f", ns / 1e6);
+        }
+    }
+
+    Result run(int seconds, PrintStream out) throws InterruptedException {
+        drained = new CountDownLatch(inflight);
+        long startNs = System.nanoTime();
+        for (int i = 0; i < inflight; i++) {
+            next(new SplittableRandom(seed.incrementAndGet()));
+        }
+        Histogram total = new Histogram(3);
+        long last = 0;
+        for (int s = 1; s <= seconds; s++) {
+            Thread.sleep(Math.max(0, startNs + TimeUnit.SECONDS.toNanos(s) - System.nanoTime()) / 1_000_000);
+            long now = done.sum();
+            total.add(latency.getIntervalHistogram());
+            out.printf("\r[%2d/%d s] %,8d ops/s   %,d errors", s, seconds, now - last, errorCount());
+            last = now;
+        }
+        stopping = true;
+        double elapsed = (System.nanoTime() - startNs) / 1e9;
+        long ops = done.sum();
+        drained.await(30, TimeUnit.SECONDS);
+        total.add(latency.getIntervalHistogram());
+        Map<String, Long> byType = new java.util.TreeMap<>();
+        errors.forEach((k, v) -> byType.put(k, v.sum()));
+        return new Result(ops, elapsed, total, byType);
+    }
+
+    private long errorCount() {
+        return errors.values().stream().mapToLong(LongAdder::sum).sum();
+    }
+
+    private void next(SplittableRandom random) {
+        if (stopping) {
+            drained.countDown();
+            return;
+        }
+        byte[] key = String.format("demo-%06d", random.nextInt(keys)).getBytes(StandardCharsets.UTF_8);
+        long startNs = System.nanoTime();
+        var call = random.nextInt(100) < readPercent ? client.get(key) : client.put(key, value);
+        call.whenComplete((ok, failure) -> {
+            if (failure == null) {
+                latency.recordValue(Math.max(1, System.nanoTime() - startNs));
+                done.increment();
+            } else {
+                Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
+                errors.computeIfAbsent(cause.getClass().getSimpleName(), k -> new LongAdder()).increment();
+            }
+            next(random);
+        });
+    }
+}

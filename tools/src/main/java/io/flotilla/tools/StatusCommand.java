@@ -1,0 +1,98 @@
+package io.flotilla.tools;
+
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.kv.proto.NodeStatusResponse;
+import io.flotilla.kv.proto.RangeStatus;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@code flotilla status}: each node's state as reported by the node itself (NodeStatus), as a
+ * table: up or down, ranges, leaders, and how far its replicas' applied indexes trail the leaders'.
+ * Exit code 1 if any node does not answer.
+ */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Shows each node: up or down, ranges hosted, leaders held, applied-index lag behind the leaders.")
+final class StatusCommand implements Callable<Integer> {
+    @Mixin
+    ClusterOptions cluster;
+
+    @Override
+    public Integer call() throws Exception {
+        List<String> addresses = cluster.seedAddresses();
+        try (FlotillaClient client = cluster.connect()) {
+            List<NodeReport> reports = collect(client, addresses, cluster.timeoutMs);
+            System.out.print(render(reports));
+            return reports.stream().allMatch(r -> r.status != null) ? 0 : FlotillaCli.EXIT_FAILED;
+        }
+    }
+
+    /** One node's answer, or why there is none. */
+    record NodeReport(String address, NodeStatusResponse status, String failure) {
+    }
+
+    static List<NodeReport> collect(FlotillaClient client, List<String> addresses, long timeoutMs) {
+        List<CompletableFuture<NodeStatusResponse>> asked = new ArrayList<>();
+        for (String address : addresses) {
+            asked.add(client.nodeStatus(address));
+        }
+        List<NodeReport> reports = new ArrayList<>();
+        for (int i = 0; i < addresses.size(); i++) {
+            try {
+                reports.add(new NodeReport(addresses.get(i), asked.get(i).get(timeoutMs, TimeUnit.MILLISECONDS), null));
+            } catch (Exception e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                reports.add(new NodeReport(addresses.get(i), null, String.valueOf(cause.getMessage())));
+            }
+        }
+        return reports;
+    }
+
+    static String render(List<NodeReport> reports) {
+        // The highest applied index any replica of a range reports is the reference for its lag.
+        Map<Long, Long> bestApplied = new HashMap<>();
+        for (NodeReport r : reports) {
+            if (r.status != null) {
+                for (RangeStatus rs : r.status.getRangeStatusList()) {
+                    bestApplied.merge(rs.getRange().getRangeId(), rs.getAppliedIndex(), Math::max);
+                }
+            }
+        }
+        Table t = new Table("node", "address", "state", "ranges", "leaders", "max lag", "uptime");
+        for (NodeReport r : reports) {
+            if (r.status == null) {
+                t.row("?", r.address, "DOWN: " + r.failure, "", "", "", "");
+                continue;
+            }
+            long maxLag = 0;
+            for (RangeStatus rs : r.status.getRangeStatusList()) {
+                maxLag = Math.max(maxLag, bestApplied.get(rs.getRange().getRangeId()) - rs.getAppliedIndex());
+            }
+            t.row(Long.toString(r.status.getNodeId()), r.address, "up", Integer.toString(r.status.getRanges()),
+                    Integer.toString(r.status.getLeaders()), maxLag + " entries",
+                    Duration.format(r.status.getUptimeMs()));
+        }
+        return t.render();
+    }
+
+    /** Short human durations for tables. */
+    static final class Duration {
+        static String format(long ms) {
+            long s = ms / 1000;
+            if (s < 120) {
+                return s + " s";
+            }
+            if (s < 7200) {
+                return s / 60 + " min";
+            }
+            return s / 3600 + " h";
+        }
+    }
+}
