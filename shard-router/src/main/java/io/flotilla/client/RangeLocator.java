@@ -46,11 +46,14 @@ final class RangeLocator {
     /**
      * The node to send a request for {@code range} to: its known leader, unless the request may be
      * served by a follower, else the replica at the range's cursor. Zero when the range has no replicas.
+     * A leader named by a hint is followed even if the cached descriptor does not list it: the hint
+     * is newer news (a membership change the descriptor has not caught up with); if it is wrong, that
+     * node's answer clears it.
      */
     long target(RangeDescriptor range, ReadConsistency consistency) {
         if (consistency != ReadConsistency.FOLLOWER) {
             Long leader = leaderByRange.get(range.getRangeId());
-            if (leader != null && hasReplica(range, leader)) {
+            if (leader != null) {
                 return leader;
             }
         }
@@ -143,14 +146,5 @@ final class RangeLocator {
 
     int cachedRanges() {
         return routes.size();
-    }
-
-    private static boolean hasReplica(RangeDescriptor range, long nodeId) {
-        for (ReplicaDescriptor replica : range.getReplicasList()) {
-            if (replica.getNodeId() == nodeId) {
-                return true;
-            }
-        }
-        return false;
     }
 }

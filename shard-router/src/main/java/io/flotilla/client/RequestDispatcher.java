@@ -265,6 +265,9 @@ final class RequestDispatcher {
                     + " Use a client of the node's version."));
             return;
         }
+        if (op.consistency != ReadConsistency.FOLLOWER) {
+            locator.learnLeader(attempt.range.getRangeId(), attempt.nodeId, null); // it served as leader
+        }
         succeed(op, op.reader.read(response, attempt.range));
     }
 
