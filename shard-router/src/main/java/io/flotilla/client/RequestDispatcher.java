@@ -268,7 +268,15 @@ final class RequestDispatcher {
         if (op.consistency != ReadConsistency.FOLLOWER) {
             locator.learnLeader(attempt.range.getRangeId(), attempt.nodeId, null); // it served as leader
         }
-        succeed(op, op.reader.read(response, attempt.range));
+        T value;
+        try {
+            value = op.reader.read(response, attempt.range);
+        } catch (RuntimeException e) {
+            fail(op, new FlotillaException(op.description + ": the client could not read " + attempt.node() + "'s answer ("
+                    + e + "); this is a client bug, please report it", e));
+            return;
+        }
+        succeed(op, value);
     }
 
     private void handleError(Attempt attempt, Error error) {

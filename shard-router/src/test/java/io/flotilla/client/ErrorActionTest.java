@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flotilla.kv.proto.Error;
 import org.junit.jupiter.api.Test;
 
+/** What the client does with each typed error of kv.proto ({@link ErrorAction}). One test thread. */
 class ErrorActionTest {
     @Test
     void everyErrorKindHasAnAction() {

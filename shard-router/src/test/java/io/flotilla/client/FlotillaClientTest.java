@@ -306,6 +306,22 @@ class FlotillaClientTest {
     }
 
     @Test
+    void futuresCompleteOnTheCallbackExecutorWhereBlockingCallsAreAllowed() throws Exception {
+        InMemoryKv kv = new InMemoryKv(List.of(range(1, "", "", 1, 1)));
+        ScriptedNodeServer server = node(kv);
+        java.util.concurrent.ExecutorService callbacks = java.util.concurrent.Executors.newFixedThreadPool(2,
+                runnable -> new Thread(runnable, "test-callbacks"));
+        toClose.add(callbacks::shutdownNow);
+        FlotillaClient client = client(server, FlotillaClient.builder().callbackExecutor(callbacks));
+
+        String thread = client.put("k", "v").thenApply(ignored -> Thread.currentThread().getName()).get(5, TimeUnit.SECONDS);
+        String nested = client.put("k", "w").thenApply(ignored -> client.sync().get("k")).get(5, TimeUnit.SECONDS);
+
+        assertThat(thread).isEqualTo("test-callbacks");
+        assertThat(nested).isEqualTo("w");
+    }
+
+    @Test
     void theBuilderRefusesMissingSettings() {
         assertThatThrownBy(() -> FlotillaClient.builder().seeds("127.0.0.1:1").build())
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("clusterId");

@@ -20,8 +20,6 @@ import io.flotilla.kv.proto.RouteLookupResponse;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.kv.proto.WriteOp;
-import io.flotilla.router.KeySpace;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -160,16 +158,5 @@ final class InMemoryKv implements ScriptedNodeServer.Script {
             }
         }
         return Response.newBuilder().setBatchWrite(BatchWriteResponse.newBuilder().setSucceeded(true));
-    }
-
-    /** Whether {@code key} is in the range the request names (for scripts that check it). */
-    boolean holds(Request request, ByteString key) {
-        List<RangeDescriptor> known = new ArrayList<>(ranges);
-        for (RangeDescriptor range : known) {
-            if (range.getRangeId() == request.getHeader().getRangeId()) {
-                return KeySpace.contains(range, key);
-            }
-        }
-        return false;
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
+/** The backoff of {@link RetryPolicy}: growth, cap, jitter and validation. One test thread. */
 class RetryPolicyTest {
     private final RetryPolicy policy = new RetryPolicy(10, Duration.ofMillis(10), Duration.ofMillis(300));
 

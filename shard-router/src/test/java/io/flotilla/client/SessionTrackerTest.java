@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
 
+/** Sequences and the first unacknowledged sequence per range, of {@link SessionTracker}. One test thread. */
 class SessionTrackerTest {
     private final SessionTracker sessions = new SessionTracker();
 

@@ -9,6 +9,7 @@ import io.flotilla.kv.proto.ReplicaDescriptor;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+/** Lookups and monotonic updates of {@link RouteTable}: splits, merges, stale answers, any order. One test thread. */
 class RouteTableTest {
     private final RouteTable table = new RouteTable();
 
