@@ -398,7 +398,10 @@ public final class FlotillaClient implements AutoCloseable {
             return this;
         }
 
-        /** Where futures complete (default: the client's I/O thread, on which callbacks must not block). */
+        /**
+         * Where futures complete (default: the client's I/O thread, on which callbacks must not block).
+         * A callback that makes a blocking call needs another thread of this executor free to complete it.
+         */
         public Builder callbackExecutor(Executor callbackExecutor) {
             this.callbackExecutor = callbackExecutor;
             return this;
