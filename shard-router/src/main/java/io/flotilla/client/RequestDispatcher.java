@@ -157,6 +157,11 @@ final class RequestDispatcher {
         long nodeId = locator.target(range, op.consistency);
         HostPort address = nodeId == 0 ? null : locator.address(nodeId);
         if (address == null) {
+            if (nodeId != 0) {
+                // A hinted leader whose address nobody has told: try the replicas (which name it with its
+                // address) rather than wait on a lookup that may not list it.
+                locator.replicaFailed(range.getRangeId(), nodeId);
+            }
             lookUpThenAttempt(op, nodeId == 0 ? "range " + range.getRangeId() + " has no replica to serve it"
                     : "the address of node " + nodeId + " (a replica of range " + range.getRangeId() + ") is unknown");
             return;

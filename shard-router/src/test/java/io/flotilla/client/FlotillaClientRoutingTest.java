@@ -77,6 +77,27 @@ class FlotillaClientRoutingTest {
     }
 
     @Test
+    void aLeaderHintWithoutAnAddressUsesTheAddressFromTheRouteLookup() {
+        InMemoryKv leaderKv = new InMemoryKv(List.of(range(1, "", "", 1, 1)));
+        ScriptedNodeServer leader = node(2, leaderKv);
+        InMemoryKv followerKv = new InMemoryKv(List.of(range(1, "", "", 1, 1)));
+        ScriptedNodeServer follower = node(1, exchange -> {
+            if (exchange.request.hasRouteLookup()) {
+                followerKv.onRequest(exchange);
+            } else {
+                exchange.replyError(Error.newBuilder().setNotLeader(NotLeader.newBuilder().setLeaderNodeId(2)));
+            }
+        });
+        followerKv.nodes(List.of(follower.address(), leader.address()));
+        FlotillaClient client = client(FlotillaClient.builder(), follower);
+
+        client.sync().put("k", "v");
+
+        assertThat(follower.dataRequests()).hasSize(1);
+        assertThat(leader.dataRequests()).hasSize(1);
+    }
+
+    @Test
     void anEpochMismatchTeachesTheSplitAndTheRetryGoesToTheNewRange() {
         InMemoryKv kv = new InMemoryKv(List.of(range(1, "", "m", 2, 1), range(2, "m", "", 2, 1)));
         ScriptedNodeServer server = node(1, kv);
