@@ -79,6 +79,47 @@ class FlotillaClientConnectionTest {
     }
 
     @Test
+    void manyThreadsWritingThroughLostResponsesApplyEachWriteOnce() throws Exception {
+        AtomicInteger puts = new AtomicInteger();
+        node(exchange -> {
+            if (exchange.request.hasPut() && puts.incrementAndGet() % 20 == 0) {
+                kv.answer(exchange.request); // applied; every 20th response is lost
+                return;
+            }
+            kv.onRequest(exchange);
+        });
+        FlotillaClient client = client(FlotillaClient.builder().attemptTimeout(Duration.ofMillis(100)));
+        int threads = 8;
+        int putsPerThread = 250;
+
+        List<Thread> writers = new ArrayList<>();
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        for (int t = 0; t < threads; t++) {
+            int writer = t;
+            Thread thread = new Thread(() -> {
+                try {
+                    for (int i = 0; i < putsPerThread; i++) {
+                        client.sync().put("w" + writer + "-" + i, "v" + i);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }, "writer-" + t);
+            thread.start();
+            writers.add(thread);
+        }
+        for (Thread writer : writers) {
+            writer.join(TimeUnit.SECONDS.toMillis(30));
+            assertThat(writer.isAlive()).as(writer.getName() + " finished").isFalse();
+        }
+
+        assertThat(failures).isEmpty();
+        assertThat(kv.applies()).as("each write applied once").isEqualTo(threads * putsPerThread);
+        assertThat(puts.get()).as("the lost responses were retried").isGreaterThan(threads * putsPerThread);
+        assertThat(client.sync().get("w7-249")).isEqualTo("v249");
+    }
+
+    @Test
     void aResponseForNoWaitingRequestIsIgnored() throws Exception {
         node(exchange -> {
             if (exchange.request.hasGet()) {
