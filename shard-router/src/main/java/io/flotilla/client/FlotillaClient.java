@@ -1,0 +1,418 @@
+package io.flotilla.client;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.kv.proto.BatchWriteRequest;
+import io.flotilla.kv.proto.BatchWriteResponse;
+import io.flotilla.kv.proto.CompareAndSetRequest;
+import io.flotilla.kv.proto.CompareAndSetResponse;
+import io.flotilla.kv.proto.DeleteRequest;
+import io.flotilla.kv.proto.GetRequest;
+import io.flotilla.kv.proto.GetResponse;
+import io.flotilla.kv.proto.KeyValue;
+import io.flotilla.kv.proto.PutRequest;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Response;
+import io.flotilla.kv.proto.ScanRequest;
+import io.flotilla.kv.proto.ScanResponse;
+import io.flotilla.router.KeyFormat;
+import io.flotilla.router.KeySpace;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+/**
+ * The Flotilla client: get, put, delete, compare-and-set, batches and scans within one range, each
+ * returning a {@link CompletableFuture}. It learns the ranges from the seeds (and the nodes they
+ * name), sends each call to the leader of its key's range, follows leader changes, splits and
+ * moves, and retries within the call's deadline; a retried write is applied once. Errors end the
+ * future with a {@link FlotillaException} subclass. {@link #sync()} gives a blocking view.
+ *
+ * <p>Thread-safe: any thread may call it. The client owns one I/O thread (a Netty event loop) that
+ * owns its connections, routes and sessions; futures complete on that thread unless the builder
+ * was given a {@code callbackExecutor}, so a callback must not block unless one was given.
+ * {@link #close()} ends that thread.
+ */
+public final class FlotillaClient implements AutoCloseable {
+    private static final long CLOSE_TIMEOUT_MS = 5_000;
+
+    private final ClientConfig config;
+    private final long clientId;
+    private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final RequestDispatcher dispatcher;
+    private final Semaphore inFlightPermits;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final BlockingFlotillaClient blocking;
+
+    private FlotillaClient(ClientConfig config) {
+        this.config = config;
+        SecureRandom seedSource = new SecureRandom();
+        long id;
+        do {
+            id = seedSource.nextLong();
+        } while (id == 0);
+        this.clientId = id;
+        this.group = new MultiThreadIoEventLoopGroup(1,
+                new DefaultThreadFactory("flotilla-client-" + Long.toHexString(clientId), true), NioIoHandler.newFactory());
+        this.loop = group.next();
+        this.inFlightPermits = new Semaphore(config.maxInFlight());
+        this.dispatcher = new RequestDispatcher(config, loop, clientId, new SplittableRandom(seedSource.nextLong()),
+                inFlightPermits::release);
+        this.blocking = new BlockingFlotillaClient(this);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The random 64-bit id of this client instance, which its writes carry. */
+    public long clientId() {
+        return clientId;
+    }
+
+    /** A blocking view of this client. */
+    public BlockingFlotillaClient sync() {
+        return blocking;
+    }
+
+    /** The value at {@code key}, or null if it is absent; read linearizably. */
+    public CompletableFuture<byte[]> get(byte[] key) {
+        return get(key, ReadConsistency.LINEARIZABLE);
+    }
+
+    /** The value at {@code key}, or null if it is absent, read at {@code consistency}. */
+    public CompletableFuture<byte[]> get(byte[] key, ReadConsistency consistency) {
+        ByteString k = copy(key, "key");
+        Objects.requireNonNull(consistency, "consistency");
+        return submit(new Operation<>("get " + KeyFormat.describe(k), k, false, consistency, Response.BodyCase.GET,
+                (request, range) -> request.setGet(GetRequest.newBuilder().setKey(k)),
+                (response, range) -> {
+                    GetResponse get = response.getGet();
+                    return get.getFound() ? get.getValue().toByteArray() : null;
+                }));
+    }
+
+    /** The value at {@code key} as UTF-8 text, or null if it is absent. */
+    public CompletableFuture<String> get(String key) {
+        return get(utf8(key, "key")).thenApply(value -> value == null ? null : new String(value, StandardCharsets.UTF_8));
+    }
+
+    /** Writes {@code value} at {@code key}. */
+    public CompletableFuture<Void> put(byte[] key, byte[] value) {
+        ByteString k = copy(key, "key");
+        ByteString v = copy(value, "value");
+        return submit(new Operation<>("put " + KeyFormat.describe(k), k, true, ReadConsistency.LINEARIZABLE, Response.BodyCase.PUT,
+                (request, range) -> request.setPut(PutRequest.newBuilder().setKey(k).setValue(v)),
+                (response, range) -> null));
+    }
+
+    /** Writes {@code value} at {@code key}, both as UTF-8 text. */
+    public CompletableFuture<Void> put(String key, String value) {
+        return put(utf8(key, "key"), utf8(value, "value"));
+    }
+
+    /** Deletes {@code key}; completes with whether it existed. */
+    public CompletableFuture<Boolean> delete(byte[] key) {
+        ByteString k = copy(key, "key");
+        return submit(new Operation<>("delete " + KeyFormat.describe(k), k, true, ReadConsistency.LINEARIZABLE,
+                Response.BodyCase.DELETE,
+                (request, range) -> request.setDelete(DeleteRequest.newBuilder().setKey(k)),
+                (response, range) -> response.getDelete().getExisted()));
+    }
+
+    public CompletableFuture<Boolean> delete(String key) {
+        return delete(utf8(key, "key"));
+    }
+
+    /**
+     * Writes {@code newValue} at {@code key} if its value is {@code expected} now, or if it is absent
+     * and {@code expected} is null.
+     */
+    public CompletableFuture<CasResult> compareAndSet(byte[] key, byte[] expected, byte[] newValue) {
+        ByteString v = copy(newValue, "new value");
+        return compareAndSet(key, expected, false, v);
+    }
+
+    /** Deletes {@code key} if its value is {@code expected} now. */
+    public CompletableFuture<CasResult> compareAndDelete(byte[] key, byte[] expected) {
+        Objects.requireNonNull(expected, "expected value (a delete of an absent key has nothing to compare)");
+        return compareAndSet(key, expected, true, ByteString.EMPTY);
+    }
+
+    private CompletableFuture<CasResult> compareAndSet(byte[] key, byte[] expected, boolean deleteOnSuccess, ByteString newValue) {
+        ByteString k = copy(key, "key");
+        CompareAndSetRequest.Builder cas = CompareAndSetRequest.newBuilder().setKey(k).setNewValue(newValue)
+                .setDeleteOnSuccess(deleteOnSuccess);
+        if (expected == null) {
+            cas.setExpectAbsent(true);
+        } else {
+            cas.setExpectedValue(ByteString.copyFrom(expected));
+        }
+        CompareAndSetRequest body = cas.build();
+        byte[] written = deleteOnSuccess ? null : newValue.toByteArray();
+        return submit(new Operation<>((deleteOnSuccess ? "compare-and-delete " : "compare-and-set ") + KeyFormat.describe(k), k, true,
+                ReadConsistency.LINEARIZABLE, Response.BodyCase.COMPARE_AND_SET,
+                (request, range) -> request.setCompareAndSet(body),
+                (response, range) -> {
+                    CompareAndSetResponse result = response.getCompareAndSet();
+                    if (result.getSucceeded()) {
+                        return new CasResult(true, written);
+                    }
+                    return new CasResult(false, result.getCurrentFound() ? result.getCurrentValue().toByteArray() : null);
+                }));
+    }
+
+    /**
+     * Applies {@code batch} atomically: all its conditions hold and all its writes apply, or nothing
+     * does. Its keys must lie in one range, else the call fails with {@link KeysSpanRangesException}.
+     */
+    public CompletableFuture<BatchResult> batch(WriteBatch batch) {
+        Objects.requireNonNull(batch, "batch");
+        if (batch.isEmpty()) {
+            throw new IllegalArgumentException("an empty batch has nothing to apply");
+        }
+        BatchWriteRequest body = batch.toRequest();
+        List<ByteString> keys = batch.keys();
+        ByteString first = keys.get(0);
+        String description = "batch of " + body.getOpsCount() + " writes and " + body.getConditionsCount()
+                + " conditions at " + KeyFormat.describe(first);
+        return submit(new Operation<>(description, first, true, ReadConsistency.LINEARIZABLE, Response.BodyCase.BATCH_WRITE,
+                (request, range) -> {
+                    for (ByteString key : keys) {
+                        if (!KeySpace.contains(range, key)) {
+                            throw new KeysSpanRangesException(description + " names " + KeyFormat.describe(key)
+                                    + ", outside range " + range.getRangeId() + " "
+                                    + KeyFormat.describeInterval(range.getStartKey(), range.getEndKey())
+                                    + " that holds its first key. A batch is atomic within one range only; split it by range.");
+                        }
+                    }
+                    request.setBatchWrite(body);
+                },
+                (response, range) -> {
+                    BatchWriteResponse result = response.getBatchWrite();
+                    if (result.getSucceeded()) {
+                        return new BatchResult(true, -1, null);
+                    }
+                    return new BatchResult(false, result.getFailedCondition(),
+                            result.getCurrentFound() ? result.getCurrentValue().toByteArray() : null);
+                }));
+    }
+
+    /** Up to {@code limit} entries of {@code [start, end)} (null end: no bound) in the range holding {@code start}, read linearizably. */
+    public CompletableFuture<ScanResult> scan(byte[] start, byte[] end, int limit) {
+        return scan(start, end, limit, ReadConsistency.LINEARIZABLE);
+    }
+
+    /**
+     * Up to {@code limit} entries of {@code [start, end)} (null end: no bound), in key order, from the
+     * one range holding {@code start}. When the interval goes beyond that range, or more keys remain,
+     * the result's continuation is where the next call starts. A limit of 0 takes the node's page limit.
+     */
+    public CompletableFuture<ScanResult> scan(byte[] start, byte[] end, int limit, ReadConsistency consistency) {
+        ByteString from = copy(start, "start key");
+        ByteString to = end == null ? ByteString.EMPTY : ByteString.copyFrom(end);
+        if (limit < 0) {
+            throw new IllegalArgumentException("a scan limit is 0 (the node's page limit) or more, not " + limit);
+        }
+        if (!to.isEmpty() && KeySpace.compare(from, to) >= 0) {
+            return CompletableFuture.completedFuture(new ScanResult(List.of(), null));
+        }
+        Objects.requireNonNull(consistency, "consistency");
+        return submit(new Operation<>("scan " + KeyFormat.describeInterval(from, to), from, false, consistency, Response.BodyCase.SCAN,
+                (request, range) -> request.setScan(ScanRequest.newBuilder().setStartKey(from)
+                        .setEndKey(endWithin(range, to)).setLimit(limit)),
+                (response, range) -> readScan(response.getScan(), range, to)));
+    }
+
+    /** The scan's end inside {@code range}: the caller's end if the range holds it, else empty (the range's end). */
+    private static ByteString endWithin(RangeDescriptor range, ByteString end) {
+        if (end.isEmpty()) {
+            return ByteString.EMPTY;
+        }
+        boolean rangeEndsFirst = !range.getEndKey().isEmpty() && KeySpace.compare(range.getEndKey(), end) < 0;
+        return rangeEndsFirst ? ByteString.EMPTY : end;
+    }
+
+    private static ScanResult readScan(ScanResponse scan, RangeDescriptor range, ByteString end) {
+        List<ScanEntry> entries = new ArrayList<>(scan.getEntriesCount());
+        for (KeyValue entry : scan.getEntriesList()) {
+            entries.add(new ScanEntry(entry.getKey().toByteArray(), entry.getValue().toByteArray()));
+        }
+        byte[] continuation = null;
+        if (scan.getMore()) {
+            continuation = scan.getContinuationKey().toByteArray();
+        } else if (!range.getEndKey().isEmpty() && (end.isEmpty() || KeySpace.compare(range.getEndKey(), end) < 0)) {
+            continuation = range.getEndKey().toByteArray(); // the interval goes on in the next range
+        }
+        return new ScanResult(entries, continuation);
+    }
+
+    /**
+     * Fails every call in flight with {@link ClientClosedException}, closes the connections and ends
+     * the client's I/O thread, waiting for it unless called on it. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                loop.execute(dispatcher::close);
+            } catch (RejectedExecutionException alreadyShutDown) {
+                // nothing left to fail
+            }
+            group.shutdownGracefully(0, CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        }
+        if (!loop.inEventLoop()) {
+            Future<?> terminated = group.terminationFuture();
+            if (!terminated.awaitUninterruptibly(CLOSE_TIMEOUT_MS * 2)) {
+                throw new FlotillaException("the client's I/O thread did not stop within " + CLOSE_TIMEOUT_MS * 2
+                        + " ms of close(); a callback may be blocking it");
+            }
+        }
+    }
+
+    /** Whether the current thread is the client's I/O thread, on which nothing may block. */
+    boolean inIoThread() {
+        return loop.inEventLoop();
+    }
+
+    /** Runs {@code task} on the client's I/O thread; for tests that inspect its state. */
+    <T> CompletableFuture<T> onIoThread(Function<RequestDispatcher, T> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        loop.execute(() -> result.complete(task.apply(dispatcher)));
+        return result;
+    }
+
+    private <T> CompletableFuture<T> submit(Operation<T> op) {
+        if (closed.get()) {
+            op.future.completeExceptionally(ErrorTranslator.closed(op.description));
+            return op.future;
+        }
+        if (!inFlightPermits.tryAcquire()) {
+            op.future.completeExceptionally(new ClientOverloadedException(op.description + " was refused: "
+                    + config.maxInFlight() + " calls are in flight already (maxInFlight). Wait for some to complete,"
+                    + " or raise maxInFlight."));
+            return op.future;
+        }
+        op.startNs = System.nanoTime();
+        op.deadlineNs = op.startNs + config.requestTimeout().toNanos();
+        try {
+            loop.execute(() -> dispatcher.submit(op));
+        } catch (RejectedExecutionException e) {
+            inFlightPermits.release();
+            op.future.completeExceptionally(ErrorTranslator.closed(op.description));
+        }
+        return op.future;
+    }
+
+    private static ByteString copy(byte[] bytes, String what) {
+        return ByteString.copyFrom(Objects.requireNonNull(bytes, what));
+    }
+
+    private static byte[] utf8(String text, String what) {
+        return Objects.requireNonNull(text, what).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Settings for a {@link FlotillaClient}. Used by the thread that builds the client. */
+    public static final class Builder {
+        private final List<HostPort> seeds = new ArrayList<>();
+        private Long clusterId;
+        private Duration requestTimeout = Duration.ofSeconds(5);
+        private Duration attemptTimeout = Duration.ofMillis(1_500);
+        private Duration connectTimeout = Duration.ofSeconds(2);
+        private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+        private int maxInFlight = 10_000;
+        private int maxFrameBytes = 32 << 20;
+        private Executor callbackExecutor;
+
+        private Builder() {
+        }
+
+        /** Nodes to learn the cluster's ranges from, as {@code host:port} client addresses; at least one. */
+        public Builder seeds(String... addresses) {
+            for (String address : addresses) {
+                seeds.add(HostPort.parse(address));
+            }
+            return this;
+        }
+
+        /** The id of the cluster; a node of another cluster refuses the client's requests. Required. */
+        public Builder clusterId(long clusterId) {
+            this.clusterId = clusterId;
+            return this;
+        }
+
+        /** The deadline of each call, across all its retries (default 5 s). */
+        public Builder requestTimeout(Duration requestTimeout) {
+            this.requestTimeout = requestTimeout;
+            return this;
+        }
+
+        /** How long one attempt waits for its answer before the call retries (default 1.5 s, at most the request timeout). */
+        public Builder attemptTimeout(Duration attemptTimeout) {
+            this.attemptTimeout = attemptTimeout;
+            return this;
+        }
+
+        public Builder connectTimeout(Duration connectTimeout) {
+            this.connectTimeout = connectTimeout;
+            return this;
+        }
+
+        /** At most {@code maxAttempts} attempts per call (default 10), with the default backoff. */
+        public Builder retryBudget(int maxAttempts) {
+            this.retryPolicy = new RetryPolicy(maxAttempts, retryPolicy.initialBackoff(), retryPolicy.maxBackoff());
+            return this;
+        }
+
+        public Builder retryPolicy(RetryPolicy retryPolicy) {
+            this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+            return this;
+        }
+
+        /** Calls in flight at once (default 10,000); beyond it calls fail at once with {@link ClientOverloadedException}. */
+        public Builder maxInFlight(int maxInFlight) {
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        /** The largest request or response frame (default 32 MiB, as the nodes'). */
+        public Builder maxFrameBytes(int maxFrameBytes) {
+            this.maxFrameBytes = maxFrameBytes;
+            return this;
+        }
+
+        /**
+         * Where futures complete (default: the client's I/O thread, on which callbacks must not block).
+         * A callback that makes a blocking call needs another thread of this executor free to complete it.
+         */
+        public Builder callbackExecutor(Executor callbackExecutor) {
+            this.callbackExecutor = callbackExecutor;
+            return this;
+        }
+
+        public FlotillaClient build() {
+            if (clusterId == null) {
+                throw new IllegalStateException("clusterId is not set: pass the id of the cluster the seeds belong to");
+            }
+            return new FlotillaClient(new ClientConfig(seeds, clusterId, requestTimeout, attemptTimeout, connectTimeout,
+                    retryPolicy, maxInFlight, maxFrameBytes, callbackExecutor));
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.flotilla.client;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Request;
+import io.flotilla.kv.proto.Response;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One call of a user (a get, a put, a batch...) across all its attempts: what to send, how to read
+ * the answer, its deadline, and its retry state. Made on the caller's thread; from the moment it is
+ * handed to the {@link RequestDispatcher}, its mutable fields belong to the client's I/O thread.
+ *
+ * @param <T> what the call's future completes with
+ */
+final class Operation<T> {
+    /** Writes the request's body for the range it is routed to; may refuse with a {@link FlotillaException}. */
+    interface BodyWriter {
+        void write(Request.Builder request, RangeDescriptor range);
+    }
+
+    /** Reads the result out of a response whose body is of the expected kind. */
+    interface ResponseReader<T> {
+        T read(Response response, RangeDescriptor range);
+    }
+
+    final String description;
+    final ByteString routingKey;
+    final boolean write;
+    final ReadConsistency consistency;
+    final Response.BodyCase expectedBody;
+    final BodyWriter body;
+    final ResponseReader<T> reader;
+    final CompletableFuture<T> future = new CompletableFuture<>();
+
+    long startNs;
+    long deadlineNs;
+    /** Requests sent plus route lookups made for this call. */
+    int attempts;
+    /** Retries made without waiting (a leader hint, newer descriptors); bounded so a confused cluster cannot spin a call. */
+    int immediateRetries;
+    /** The range this write's sequence belongs to, and the sequence; 0 until the write is first routed. */
+    long sessionRangeId;
+    long sequence;
+    RequestDispatcher.Attempt current;
+    ScheduledFuture<?> retryTimer;
+    ScheduledFuture<?> deadlineTimer;
+    String lastProblem = "none";
+    boolean done;
+
+    Operation(String description, ByteString routingKey, boolean write, ReadConsistency consistency,
+            Response.BodyCase expectedBody, BodyWriter body, ResponseReader<T> reader) {
+        this.description = description;
+        this.routingKey = routingKey;
+        this.write = write;
+        this.consistency = consistency;
+        this.expectedBody = expectedBody;
+        this.body = body;
+        this.reader = reader;
+    }
+}
