@@ -9,8 +9,12 @@ import io.flotilla.kv.proto.DeleteRequest;
 import io.flotilla.kv.proto.GetRequest;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.KeyValue;
+import io.flotilla.kv.proto.NodeStatusRequest;
+import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.PutRequest;
 import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Request;
+import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
@@ -262,6 +266,34 @@ public final class FlotillaClient implements AutoCloseable {
             continuation = range.getEndKey().toByteArray(); // the interval goes on in the next range
         }
         return new ScanResult(entries, continuation);
+    }
+
+    /**
+     * What the node at {@code address} ({@code host:port} of its client listener) reports about
+     * itself: its ranges, the leaders it holds, each replica's applied index, and its counters. Asks
+     * that node only (no routing, no retries), within the client's request timeout.
+     */
+    public CompletableFuture<NodeStatusResponse> nodeStatus(String address) {
+        HostPort node = HostPort.parse(address);
+        CompletableFuture<Response> answer = new CompletableFuture<>();
+        if (closed.get()) {
+            answer.completeExceptionally(ErrorTranslator.closed("node status of " + address));
+        } else {
+            Request.Builder request = Request.newBuilder()
+                    .setHeader(RequestHeader.newBuilder().setClusterId(config.clusterId())
+                            .setTimeoutMs((int) Math.min(Integer.MAX_VALUE, config.requestTimeout().toMillis())))
+                    .setNodeStatus(NodeStatusRequest.getDefaultInstance());
+            loop.execute(() -> dispatcher.sendDirect(node, request, config.requestTimeout().toNanos(), answer));
+        }
+        return answer.thenApply(response -> {
+            if (response.hasNodeStatus()) {
+                return response.getNodeStatus();
+            }
+            if (response.hasError() && response.getError().hasClusterMismatch()) {
+                throw ErrorTranslator.clusterMismatch(address, config.clusterId(), response.getError());
+            }
+            throw new FlotillaException("node status of " + address + " refused: " + response.getError().getMessage());
+        });
     }
 
     /**

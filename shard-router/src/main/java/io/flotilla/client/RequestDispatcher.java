@@ -46,6 +46,35 @@ final class RequestDispatcher {
     private final Set<Operation<?>> active = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean closed;
 
+    /**
+     * Sends {@code request} (a request id is set here) to the node at {@code address} alone, without
+     * routing or retries, and completes {@code result} with its answer, or exceptionally when the
+     * connection fails or nothing comes back within {@code timeoutNs}. For per-node admin calls such
+     * as NodeStatus.
+     */
+    void sendDirect(HostPort address, Request.Builder request, long timeoutNs, java.util.concurrent.CompletableFuture<Response> result) {
+        NodeConnection connection = pool.connection(address);
+        long requestId = connection.nextRequestId();
+        ScheduledFuture<?> timer = loop.schedule(() -> {
+            connection.forget(requestId);
+            result.completeExceptionally(new DeadlineExceededException(address + " did not answer within "
+                    + TimeUnit.NANOSECONDS.toMillis(timeoutNs) + " ms", false));
+        }, timeoutNs, TimeUnit.NANOSECONDS);
+        connection.send(request.setRequestId(requestId).build(), new ResponseListener() {
+            @Override
+            public void onResponse(Response response) {
+                timer.cancel(false);
+                result.complete(response);
+            }
+
+            @Override
+            public void onConnectionLost(String reason) {
+                timer.cancel(false);
+                result.completeExceptionally(new UnavailableException(address + ": " + reason, false));
+            }
+        });
+    }
+
     /** One send of a call to one node, waiting for its answer. */
     final class Attempt implements ResponseListener {
         final Operation<?> op;

@@ -188,4 +188,26 @@ class FlotillaClientConnectionTest {
         assertThat(kv.applies()).isEqualTo(1);
         assertThat(server.connectionsAccepted()).isEqualTo(2);
     }
+
+    @Test
+    void nodeStatusAsksThatNodeAloneAndFailsWhenItIsSilent() {
+        AtomicInteger asked = new AtomicInteger();
+        node(exchange -> {
+            if (exchange.request.hasNodeStatus()) {
+                if (asked.incrementAndGet() == 1) {
+                    exchange.reply(Response.newBuilder().setNodeStatus(
+                            io.flotilla.kv.proto.NodeStatusResponse.newBuilder().setNodeId(7).setRanges(3).setLeaders(2)));
+                }
+                return; // the second call is never answered
+            }
+            kv.onRequest(exchange);
+        });
+        FlotillaClient client = client(FlotillaClient.builder().requestTimeout(Duration.ofMillis(300)));
+
+        assertThat(client.nodeStatus(server.seed()).join().getLeaders()).isEqualTo(2);
+        CompletableFuture<?> silent = client.nodeStatus(server.seed());
+        assertThat(silent).failsWithin(Duration.ofSeconds(5))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(DeadlineExceededException.class);
+    }
 }
