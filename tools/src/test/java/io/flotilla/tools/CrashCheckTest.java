@@ -79,11 +79,11 @@ class CrashCheckTest {
                 Set<Long> mine = Collections.synchronizedSet(new HashSet<>());
                 ackedByAppender.add(mine);
                 int id = a;
-                threads.add(Thread.ofPlatform().name("appender-" + a).start(() -> append(client, id, mine)));
+                threads.add(started("appender-" + a, () -> append(client, id, mine)));
             }
             for (int c = 0; c < REGISTER_CLIENTS; c++) {
                 int id = c;
-                threads.add(Thread.ofPlatform().name("registers-" + c).start(() -> registers(client, id)));
+                threads.add(started("registers-" + c, () -> registers(client, id)));
             }
 
             letWorkloadRun(3_000);
@@ -204,6 +204,12 @@ class CrashCheckTest {
                 }
             }
         }
+    }
+
+    private static Thread started(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.start();
+        return t;
     }
 
     private static byte[] bytes(String s) {
