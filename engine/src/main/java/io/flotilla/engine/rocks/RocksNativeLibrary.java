@@ -28,17 +28,20 @@ final class RocksNativeLibrary {
         if (loaded) {
             return;
         }
-        String name = Environment.getJniLibraryFileName("rocksdbjni");
+        String name = Environment.getJniLibraryFileName("rocksdb");
+        // RocksDB.loadLibrary(paths) looks for getJniLibraryFileName("rocksdbjni") in each path
+        // ("librocksdbjnijni-linux64.so" in 11.8.1): the copy takes the name it looks for.
+        String fileName = Environment.getJniLibraryFileName("rocksdbjni");
         URL resource = RocksDB.class.getClassLoader().getResource(name);
         if (resource == null) {
             throw new IllegalStateException("the rocksdbjni jar has no native library " + name + " for this platform");
         }
         try {
             Files.createDirectories(libDirectory);
-            Path target = libDirectory.resolve(name);
+            Path target = libDirectory.resolve(fileName);
             long size = resource.openConnection().getContentLengthLong();
             if (!Files.exists(target) || size < 0 || Files.size(target) != size) {
-                Path partial = Files.createTempFile(libDirectory, name, ".partial");
+                Path partial = Files.createTempFile(libDirectory, fileName, ".partial");
                 try (InputStream in = resource.openStream()) {
                     Files.copy(in, partial, StandardCopyOption.REPLACE_EXISTING);
                     Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
