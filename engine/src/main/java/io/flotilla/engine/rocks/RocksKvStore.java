@@ -277,9 +277,11 @@ public final class RocksKvStore implements KvStore {
                 for (int i = 0; i < handles.size(); i++) {
                     batch.put(handles.get(i), RocksKeys.APPLY_STATE, states.get(i).encode());
                 }
-                db.write(resources.writeOptions, batch);
-                // The WAL is off: only a flush makes the new ranges' descriptors survive a crash.
-                db.flush(resources.waitingFlush, handles);
+                // The one write that goes through RocksDB's WAL, synced: the new ranges' descriptors
+                // must survive a crash, and flushing a thousand fresh families one SST each takes
+                // seconds. Reopen replays this small WAL into memtables (avoid_flush_during_recovery);
+                // a family's first flush moves it past it.
+                db.write(resources.syncedWalWrite, batch);
             } catch (RocksDBException e) {
                 throw new RocksStoreException("cannot write the initial state of " + handles.size() + " ranges: "
                         + e.getMessage(), e);

@@ -30,6 +30,8 @@ final class RocksResources implements AutoCloseable {
     final ColumnFamilyOptions columnFamilyOptions;
     /** RocksDB's WAL off: the shared Raft log is the only write-ahead log. */
     final WriteOptions writeOptions;
+    /** Through RocksDB's WAL and synced: only for the initial state of new ranges. */
+    final WriteOptions syncedWalWrite;
     final FlushOptions waitingFlush;
     private final ConfigOptions configOptions;
 
@@ -52,6 +54,9 @@ final class RocksResources implements AutoCloseable {
                 .setMaxBackgroundJobs(config.backgroundJobs())
                 // A crash loses memtables anyway (the Raft log replays them); a clean close need not flush either.
                 .setAvoidFlushDuringShutdown(true)
+                // Replaying RocksDB's own WAL (it holds only new ranges' initial state) must not
+                // flush every family at open.
+                .setAvoidFlushDuringRecovery(true)
                 .setInfoLogLevel(InfoLogLevel.WARN_LEVEL)
                 .setKeepLogFileNum(2)
                 .setListeners(List.of(listener));
@@ -64,6 +69,7 @@ final class RocksResources implements AutoCloseable {
                 .setOptimizeFiltersForHits(true)
                 .setTableFormatConfig(table);
         writeOptions = new WriteOptions().setDisableWAL(true).setSync(false);
+        syncedWalWrite = new WriteOptions().setDisableWAL(false).setSync(true);
         waitingFlush = new FlushOptions().setWaitForFlush(true).setListenerWait(true);
     }
 
@@ -71,6 +77,7 @@ final class RocksResources implements AutoCloseable {
     public void close() {
         waitingFlush.close();
         writeOptions.close();
+        syncedWalWrite.close();
         columnFamilyOptions.close();
         dbOptions.close();
         configOptions.close();
