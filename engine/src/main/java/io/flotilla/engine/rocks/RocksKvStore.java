@@ -118,6 +118,7 @@ public final class RocksKvStore implements KvStore {
     private final List<ColumnFamilyHandle> otherHandles = new ArrayList<>();
     private final ExecutorService flusher;
     private final AtomicLong tempCounter = new AtomicLong();
+    private final AtomicLong requestedFlushes = new AtomicLong();
     private final Object creation = new Object();
     private final long openMs;
 
@@ -354,6 +355,7 @@ public final class RocksKvStore implements KvStore {
         if (f == null || !f.flushQueued.compareAndSet(false, true)) {
             return;
         }
+        requestedFlushes.incrementAndGet();
         flusher.execute(() -> {
             f.flushQueued.set(false);
             flush(f);
@@ -372,6 +374,11 @@ public final class RocksKvStore implements KvStore {
         } finally {
             f.guard.readLock().unlock();
         }
+    }
+
+    /** Flushes run for {@link #requestDurable} since the store opened. */
+    public long requestedFlushes() {
+        return requestedFlushes.get();
     }
 
     /** Flushes every range's memtable and waits (a graceful shutdown shortens the next start's log replay). */
