@@ -63,7 +63,10 @@ public final class RocksKvStore implements KvStore {
     private static final System.Logger LOG = System.getLogger(RocksKvStore.class.getName());
     private static final byte[] IMAGE_FAMILY = "image".getBytes(StandardCharsets.UTF_8);
 
-    /** One group's column family. */
+    /**
+     * One group's column family: written by the group's worker, read under {@link #guard} by any
+     * thread, its durable index advanced by RocksDB's flush threads.
+     */
     private static final class Family {
         final long groupId;
         final int generation;
@@ -88,7 +91,7 @@ public final class RocksKvStore implements KvStore {
         }
     }
 
-    /** Advances a family's durable index when RocksDB reports one of its flushes done. */
+    /** Advances a family's durable index when RocksDB reports one of its flushes done; runs on RocksDB's flush threads. */
     private static final class FlushListener extends AbstractEventListener {
         private final Map<String, Family> byName;
 

@@ -44,6 +44,10 @@ final class RocksResources implements AutoCloseable {
         // No Java setter; saves writing a new MANIFEST on every open.
         props.setProperty("reuse_manifest_on_open", "true");
         DBOptions fromProps = DBOptions.getDBOptionsFromProps(configOptions, props);
+        if (fromProps == null) {
+            System.getLogger(RocksResources.class.getName()).log(System.Logger.Level.WARNING,
+                    "this RocksDB does not take reuse_manifest_on_open; every open writes a new MANIFEST");
+        }
         dbOptions = fromProps != null ? fromProps : new DBOptions();
         dbOptions.setCreateIfMissing(true)
                 .setCreateMissingColumnFamilies(false)
