@@ -179,6 +179,10 @@ final class LogMaintenance {
         for (Replica r : replicas.all()) {
             long segment = r.index.oldestLiveSegment();
             oldest = Math.min(oldest, segment);
+            if (segment < active - lagSegments && stateMachine.durableIndex(r.groupId) < r.node.appliedIndex()) {
+                // Its log cannot compact past what the state machine holds durably: ask for that to move.
+                stateMachine.requestDurable(r.groupId);
+            }
             if (mayRewrite && segment < active - lagSegments && r.outstanding == null
                     && r.compactingTo <= r.index.compactedIndex() && r.rewriteRefusedAtFirstIndex != r.index.firstIndex()) {
                 lagging.add(r.index);

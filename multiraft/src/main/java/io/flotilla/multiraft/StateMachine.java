@@ -55,6 +55,16 @@ public interface StateMachine {
      */
     void restore(long groupId, SnapshotMetadata snapshot, Path image) throws IOException;
 
+    /**
+     * The shared log would like to delete a segment that {@code groupId} still pins because its
+     * {@link #durableIndex} lags {@link #appliedIndex}: make the group's applied state durable soon
+     * (the RocksDB state machine flushes the group's column family). Must return at once, without
+     * I/O on the worker; the log compacts once {@link #durableIndex} moves. Called on the group's
+     * worker, at most once per log sweep per group.
+     */
+    default void requestDurable(long groupId) {
+    }
+
     /** One round's committed entries, grouped by group; reused by the worker from round to round. */
     final class ApplyBatch {
         private final long[] groupIds;

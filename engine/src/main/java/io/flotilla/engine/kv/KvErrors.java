@@ -1,0 +1,99 @@
+package io.flotilla.engine.kv;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.kv.proto.Busy;
+import io.flotilla.kv.proto.EpochMismatch;
+import io.flotilla.kv.proto.Error;
+import io.flotilla.kv.proto.Internal;
+import io.flotilla.kv.proto.KeyNotInRange;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.RangeNotFound;
+import io.flotilla.kv.proto.SessionExpired;
+import io.flotilla.kv.proto.TooLarge;
+
+/**
+ * The typed errors the apply path and the limits give, each with a message that says what happened
+ * and what to do. Pure functions, safe from any thread.
+ */
+public final class KvErrors {
+    private KvErrors() {
+    }
+
+    public static Error tooLarge(String limit, long size, long max) {
+        return Error.newBuilder()
+                .setMessage("the " + limit.replace('_', ' ') + " is " + size + " bytes or items, over the limit of " + max
+                        + "; make it smaller (split a batch into several)")
+                .setTooLarge(TooLarge.newBuilder().setLimit(limit).setSize(size).setMax(max))
+                .build();
+    }
+
+    public static Error keyNotInRange(RangeDescriptor range, ByteString key) {
+        return Error.newBuilder()
+                .setMessage("key " + printable(key) + " is not in range " + range.getRangeId() + " ["
+                        + printable(range.getStartKey()) + ", " + (range.getEndKey().isEmpty() ? "end" : printable(range.getEndKey()))
+                        + "); refresh the route and send it to the range that holds it")
+                .setKeyNotInRange(KeyNotInRange.newBuilder().setRange(range))
+                .build();
+    }
+
+    public static Error epochMismatch(RangeDescriptor range, long requestEpoch) {
+        return Error.newBuilder()
+                .setMessage("range " + range.getRangeId() + " is at epoch " + range.getEpoch() + ", the request was routed by epoch "
+                        + requestEpoch + "; refresh the route and retry")
+                .setEpochMismatch(EpochMismatch.newBuilder().addRanges(range))
+                .build();
+    }
+
+    public static Error busy(int retryAfterMs, String why) {
+        return Error.newBuilder()
+                .setMessage(why + "; retry after " + retryAfterMs + " ms")
+                .setBusy(Busy.newBuilder().setRetryAfterMs(retryAfterMs))
+                .build();
+    }
+
+    public static Error sessionExpired(long clientId, long groupId) {
+        return Error.newBuilder()
+                .setMessage("the session of client " + Long.toUnsignedString(clientId, 16) + " in range " + groupId
+                        + " expired, so a retried write could apply twice and was refused; the outcome of the client's"
+                        + " unanswered writes is unknown: read the keys, then continue with a new client id")
+                .setSessionExpired(SessionExpired.getDefaultInstance())
+                .build();
+    }
+
+    public static Error rangeNotFound(long groupId) {
+        return Error.newBuilder()
+                .setMessage("range " + groupId + " has no replica on this node; refresh the route and retry")
+                .setRangeNotFound(RangeNotFound.getDefaultInstance())
+                .build();
+    }
+
+    public static Error internal(String message) {
+        return Error.newBuilder()
+                .setMessage(message)
+                .setInternal(Internal.getDefaultInstance())
+                .build();
+    }
+
+    /** A key for a message: as text if it is printable ASCII, else in hex; long keys are cut. */
+    static String printable(ByteString key) {
+        int n = Math.min(key.size(), 64);
+        boolean text = true;
+        for (int i = 0; i < n && text; i++) {
+            int b = key.byteAt(i) & 0xff;
+            text = b >= 0x20 && b < 0x7f;
+        }
+        StringBuilder s = new StringBuilder(text ? "\"" : "0x");
+        for (int i = 0; i < n; i++) {
+            int b = key.byteAt(i) & 0xff;
+            if (text) {
+                s.append((char) b);
+            } else {
+                s.append(Character.forDigit(b >>> 4, 16)).append(Character.forDigit(b & 0xf, 16));
+            }
+        }
+        if (text) {
+            s.append('"');
+        }
+        return key.size() > n ? s.append("...(").append(key.size()).append(" bytes)").toString() : s.toString();
+    }
+}
