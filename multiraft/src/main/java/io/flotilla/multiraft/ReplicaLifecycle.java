@@ -146,17 +146,21 @@ final class ReplicaLifecycle {
 
     private void start(WalGroupIndex index) {
         long groupId = index.groupId();
-        if (index.snapshotIndex() > stateMachine.appliedIndex(groupId) && !restoreRetainedImage(index)) {
-            return;
-        }
+        boolean lagging = index.snapshotIndex() > stateMachine.appliedIndex(groupId) && !restoreRetainedImage(index);
         WalGroupStorage storage = new WalGroupStorage(index, reader, shipping.source);
-        long applied = stateMachine.appliedIndex(groupId);
+        // A lagging state machine holds less than the log's snapshot: the core starts from that
+        // snapshot and hands out nothing to apply until a leader's snapshot replaced it.
+        long applied = lagging ? index.snapshotIndex() : stateMachine.appliedIndex(groupId);
         RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(applied);
-        Replica r = new Replica(groupId, new RaftNode(rc, storage), storage);
+        RaftNode node = new RaftNode(rc, storage);
+        if (lagging) {
+            node.requestSnapshot();
+        }
+        Replica r = new Replica(groupId, node, storage);
         r.lastConfChangeIndex = Math.max(applied, index.snapshotIndex());
         // Every entry in the log may have reached followers in an earlier life of this replica.
         r.handedIndex = index.lastIndex();
-        r.retainedImageIndex = index.snapshotIndex() > stateMachine.durableIndex(groupId) ? index.snapshotIndex() : 0;
+        r.retainedImageIndex = !lagging && index.snapshotIndex() > stateMachine.durableIndex(groupId) ? index.snapshotIndex() : 0;
         if (r.retainedImageIndex > 0) {
             maintenance.addCandidate(r);
         }
@@ -166,20 +170,18 @@ final class ReplicaLifecycle {
     /**
      * The log's snapshot mark is past what the state machine has applied: restore the image kept
      * for that snapshot. If it is missing or does not restore, this replica cannot rebuild its state
-     * from its own log: it stays down (the node and its other groups go on), with an error saying
-     * so; its log stays as recovered, so removing the replica (destroyReplica, then a membership
-     * change adding a new one) is the way out.
+     * from its own node: it returns false, and the replica starts waiting for a snapshot from its
+     * leader ({@link RaftNode#requestSnapshot()}), with a warning saying so.
      */
     private boolean restoreRetainedImage(WalGroupIndex index) {
         try {
             shipping.restoreRetainedImage(index);
             return true;
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "node " + nodeId + ": group " + index.groupId() + " is not started: its log"
-                    + " is compacted to index " + index.snapshotIndex() + " but its state machine holds only index "
-                    + stateMachine.appliedIndex(index.groupId()) + " and the snapshot image could not be restored. The"
-                    + " node serves its other groups; remove this replica and add a new one to the group to replace it", e);
-            replicas.recovered.put(index.groupId(), index);
+            LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": group " + index.groupId() + ": its log is"
+                    + " compacted to index " + index.snapshotIndex() + " but its state machine holds only index "
+                    + stateMachine.appliedIndex(index.groupId()) + " and the snapshot image could not be restored;"
+                    + " the replica asks its leader for a snapshot and serves nothing until it installed one", e);
             return false;
         }
     }

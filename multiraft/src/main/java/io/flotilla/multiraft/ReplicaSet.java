@@ -170,6 +170,10 @@ final class ReplicaSet {
         if (n.role() == Role.LEADER) {
             return n.quiescable();
         }
+        if (n.awaitingSnapshot()) {
+            // It asks its leader for a snapshot on its own ticks too (the leader may sleep).
+            return false;
+        }
         if (n.leader() == r.resignedLeader && n.term() == r.resignedLeaderTerm) {
             return false;
         }

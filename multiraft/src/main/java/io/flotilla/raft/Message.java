@@ -29,13 +29,18 @@ public final class Message {
     public boolean reject;
     public long rejectHint;
     /** HEARTBEAT(_RESPONSE): the read-confirmation round; READ_INDEX(_RESPONSE): the request id;
-     * VOTE/PRE_VOTE: {@link #CAMPAIGN_TRANSFER} when a leader transfer forced the election. */
+     * VOTE/PRE_VOTE: {@link #CAMPAIGN_TRANSFER} when a leader transfer forced the election;
+     * APPEND_RESPONSE: {@link #REQUEST_SNAPSHOT} on a follower's request for a snapshot. */
     public long context;
     public Snapshot snapshot;
 
     /** Marks a vote request caused by a leader transfer: voters ignore their leader lease if the
      * candidate is one of their voters. */
     public static final long CAMPAIGN_TRANSFER = 1;
+
+    /** Marks a rejected APPEND_RESPONSE as a follower's request for a snapshot reaching
+     * {@code rejectHint}: its state machine lags its log ({@link RaftNode#requestSnapshot()}). */
+    public static final long REQUEST_SNAPSHOT = 1;
 
     public Message() {
     }
@@ -73,7 +78,9 @@ public final class Message {
             }
             case APPEND_RESPONSE -> {
                 b.append(" index=").append(index);
-                if (reject) {
+                if (reject && context == REQUEST_SNAPSHOT) {
+                    b.append(" snapshot request to cover ").append(rejectHint);
+                } else if (reject) {
                     b.append(" reject hint=").append(rejectHint).append(" hintTerm=").append(logTerm);
                 }
             }

@@ -28,7 +28,8 @@ final class MessageAdmission {
      *   <li>APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX_RESPONSE: from anyone. They are a leader's, and a
      *       replica may follow a leader outside its configuration: a new replica knows no
      *       configuration until the leader sends it one (Raft thesis §4.1).
-     *   <li>VOTE, PRE_VOTE: from a replica that may be a voter (see {@link #mayRequestVotes}).
+     *   <li>VOTE, PRE_VOTE: from a replica that may be a voter; never from one in no configuration we
+     *       know, whatever log it claims (see {@link #mayRequestVotes}).
      *   <li>TIMEOUT_NOW: from a voter of our configuration; {@code RaftNode.stepFollower} further requires
      *       our leader. Refusing a genuine one only delays a transfer: the leader abandons it after
      *       an election timeout and keeps leading.
@@ -63,51 +64,78 @@ final class MessageAdmission {
 
     /**
      * Whether a vote request from {@code m.from} is considered at all. Refusing a vote never
-     * endangers safety; the question is liveness. With single-step membership changes (thesis §4.1,
-     * §4.2.3) a replica considers a candidate that is
+     * endangers safety; the question is liveness, against two threats. With single-step membership
+     * changes applied when committed (thesis §4.1, §4.2.3), a replica considers a candidate that is
      * <ol>
      *   <li>a voter of its applied configuration;
-     *   <li>made a voter by a conf change in its log that it has not applied yet; or
-     *   <li>holding a log more up to date than its own (§5.4.1 order), since that log may hold a
-     *       change that made the candidate a voter and that this replica has not received.
+     *   <li>made a voter by a conf change in its log that it has not applied yet;
+     *   <li>a learner of its applied configuration, or added by a change in its log it has not
+     *       applied, whose log is more up to date than its own (§5.4.1 order): that log may hold
+     *       the promotion this replica has not received (thesis §4.1: a server must take votes
+     *       from servers not yet in its configuration; {@code DisruptionTest} builds the case where
+     *       the promoted replica is the only one that can win); or
+     *   <li>anyone with a more up-to-date log, while this replica knows no configuration at all
+     *       (none applied, no conf change in its log): a voter added directly whose leader died
+     *       before reaching it is needed by the survivors.
      * </ol>
-     * Anyone else is refused, learners included. That costs no election a majority could win: if
-     * a candidate's log is not ahead of ours, every entry committed in its log is in ours (the
-     * argument of Leader Completeness, §3.6.3), so the configuration it applied is one from our log;
-     * if it is a voter in none from our applied one on, it was removed, or never added, and is the
-     * disruptive server of §4.2.3 (or a forgery). Admitting only clauses 1 and 2 would cost
-     * liveness: a new voter may be the only replica that can win, and need the vote of one that has
-     * not heard of it (thesis §4.1; {@code DisruptionTest} builds that case). A forger that claims
-     * a longer log gains nothing a forged APPEND would not give it; and a candidate admitted by
-     * clause 2 or 3 still cannot skip our leader lease: only a voter of our applied configuration
-     * may ({@link #forcedByTransfer}).
+     * Anyone else is dropped, whatever log it claims: a replica in none of the configurations we
+     * know is a removed one (the disruptive server of §4.2.3) or a forgery (runtime simulation
+     * seed 3723: one such request, arriving during an election when no lease protects anyone,
+     * raised a candidate's term and took its vote). Learners with logs not ahead are refused too:
+     * if a candidate's log is not ahead of ours, every entry committed in its log is in ours (the
+     * argument of Leader Completeness, §3.6.3), so a promotion it applied is in our log (clause 2).
+     *
+     * <p>The price: a voter added directly (ADD_VOTER) is unknown to a replica that missed the
+     * change, so if the new voter is the only replica that can win (it holds the longest log, the
+     * old leader is gone for good) and needs that replica's vote, the group waits for the old
+     * leader. Adding a voter as a learner first and promoting it once it caught up (thesis §4.2.1)
+     * avoids that: the replica then knows it as a learner (clause 3). Clause 4 lets a forger take
+     * the vote of an empty replica, which holds no entries and whose vote is only needed in the case
+     * it covers. A candidate admitted by clause 2, 3 or 4 still cannot skip our leader lease: only a
+     * voter of our applied configuration may ({@link #forcedByTransfer}).
      */
     private boolean mayRequestVotes(Message m) {
         if (tracker.isVoter(m.from)) {
             return true;
         }
-        long lastTerm = log.lastTerm();
-        if (m.logTerm > lastTerm || (m.logTerm == lastTerm && m.index > log.lastIndex())) {
+        UnappliedChange change = unappliedChange(m.from);
+        if (change == UnappliedChange.MAKES_VOTER) {
             return true;
         }
-        return unappliedChangeMakesVoter(m.from);
-    }
-
-    private boolean unappliedChangeMakesVoter(long node) {
-        long from = Math.max(log.applied + 1, log.firstIndex());
-        if (from > log.lastIndex()) {
+        ConfState conf = tracker.conf();
+        boolean known = conf.isLearner(m.from) || change == UnappliedChange.ADDS_LEARNER
+                || (conf.voters().length == 0 && conf.learners().length == 0 && change == UnappliedChange.NONE);
+        if (!known) {
             return false;
         }
+        long lastTerm = log.lastTerm();
+        return m.logTerm > lastTerm || (m.logTerm == lastTerm && m.index > log.lastIndex());
+    }
+
+    /** What the conf changes in our log beyond the applied index say about one replica. */
+    private enum UnappliedChange { NONE, OTHERS_ONLY, ADDS_LEARNER, MAKES_VOTER }
+
+    private UnappliedChange unappliedChange(long node) {
+        long from = Math.max(log.applied + 1, log.firstIndex());
+        if (from > log.lastIndex()) {
+            return UnappliedChange.NONE;
+        }
+        UnappliedChange found = UnappliedChange.NONE;
         for (Entry e : log.slice(from, log.lastIndex() + 1, Long.MAX_VALUE)) {
-            if (e.type() == EntryType.CONF_CHANGE) {
-                ConfChange cc = ConfChange.decode(e.data());
-                if (cc.nodeId() == node
-                        && (cc.type() == ConfChangeType.ADD_VOTER || cc.type() == ConfChangeType.PROMOTE_LEARNER)) {
-                    return true;
-                }
+            if (e.type() != EntryType.CONF_CHANGE) {
+                continue;
+            }
+            ConfChange cc = ConfChange.decode(e.data());
+            if (cc.nodeId() == node && (cc.type() == ConfChangeType.ADD_VOTER || cc.type() == ConfChangeType.PROMOTE_LEARNER)) {
+                return UnappliedChange.MAKES_VOTER;
+            }
+            if (cc.nodeId() == node && cc.type() == ConfChangeType.ADD_LEARNER) {
+                found = UnappliedChange.ADDS_LEARNER;
+            } else if (found == UnappliedChange.NONE) {
+                found = UnappliedChange.OTHERS_ONLY;
             }
         }
-        return false;
+        return found;
     }
 
     /** A vote request a leader transfer caused skips the leader lease, if a voter of ours sent it (§3.10). */

@@ -71,6 +71,14 @@ public final class RaftNode {
     /** Ticks since this replica object was created: the start of the lease-keeping quiet period. */
     private long ticks;
 
+    /**
+     * Non-zero while this replica's state machine lacks entries its log no longer holds and waits
+     * for a snapshot from its leader ({@link #requestSnapshot()}): the last index its log may hold
+     * until then. Invariant while non-zero: no committed entry is handed out, the log does not grow
+     * past it, and the replica does not campaign.
+     */
+    private long snapshotRequestBound;
+
     /** Entries were proposed since the last Ready; one broadcast covers them all. */
     private boolean broadcastPending;
 
@@ -143,6 +151,16 @@ public final class RaftNode {
 
     private void tickElection() {
         electionElapsed++;
+        if (snapshotRequestBound != 0 && electionElapsed >= randomizedElectionTimeout) {
+            // A quiescent leader sends nothing that would carry our request: ask again on our own.
+            electionElapsed = 0;
+            for (long voter : tracker.voters()) {
+                if (voter != id && (lead == NONE || voter == lead)) {
+                    maybeRequestSnapshot(voter);
+                }
+            }
+            return;
+        }
         if (promotable() && electionElapsed >= randomizedElectionTimeout) {
             electionElapsed = 0;
             hup(config.preVote() ? CampaignType.PRE_ELECTION : CampaignType.ELECTION);
@@ -282,6 +300,28 @@ public final class RaftNode {
         return true;
     }
 
+    /**
+     * The state machine lags the log's snapshot (it lost state it had not made durable, or the image
+     * that would restore it): entries up to the log's snapshot index are gone from the log, so
+     * nothing after them can be applied. The log after that point is intact, so the replica stays
+     * a full member (it acknowledges what it holds and votes by its log, which is all Raft counts on),
+     * but until it installs a snapshot it applies nothing, does not campaign (a leader that cannot
+     * apply would serve no one), lets its log grow no further (so a leader's snapshot at its applied
+     * index soon covers all of it) and asks each leader that contacts it for a snapshot. Call before
+     * the first {@link #step}; the runtime calls it at startup. Like etcd's and raft-rs's snapshot
+     * requests; the Raft thesis (§5.1) leaves to the implementation how a follower's state machine is
+     * rebuilt from its leader's snapshot.
+     */
+    public void requestSnapshot() {
+        Check.state(role != Role.LEADER, "leader %d cannot request a snapshot", id);
+        snapshotRequestBound = log.lastIndex();
+    }
+
+    /** Whether this replica waits for a snapshot ({@link #requestSnapshot()}). */
+    public boolean awaitingSnapshot() {
+        return snapshotRequestBound != 0;
+    }
+
     /** The transport could not reach {@code peer}: stop streaming to it and probe instead. */
     public void reportUnreachable(long peer) {
         Progress pr = role == Role.LEADER ? tracker.progress.get(peer) : null;
@@ -365,7 +405,7 @@ public final class RaftNode {
     // ---------------------------------------------------------------- elections
 
     private boolean promotable() {
-        return tracker.isVoter(id) && log.unstable.snapshot == null;
+        return tracker.isVoter(id) && log.unstable.snapshot == null && snapshotRequestBound == 0;
     }
 
     private boolean inLease() {
@@ -532,7 +572,12 @@ public final class RaftNode {
             send(r);
             return;
         }
-        long lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+        List<Entry> entries = m.entries;
+        if (snapshotRequestBound != 0 && !entries.isEmpty() && entries.get(entries.size() - 1).index() > snapshotRequestBound) {
+            // Keep the log below the bound (see requestSnapshot); the leader sends the rest again.
+            entries = entries.subList(0, (int) Math.max(0, snapshotRequestBound - m.index));
+        }
+        long lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, entries);
         Message r = message(MessageType.APPEND_RESPONSE, m.from);
         if (lastNew >= 0) {
             r.index = lastNew;
@@ -546,6 +591,23 @@ public final class RaftNode {
             r.logTerm = Math.max(0, log.term(hint));
         }
         send(r);
+        maybeRequestSnapshot(m.from);
+    }
+
+    /**
+     * Asks the leader for a snapshot covering this replica's whole log: a rejected APPEND_RESPONSE
+     * marked {@link Message#REQUEST_SNAPSHOT}, with the index the snapshot must reach.
+     */
+    private void maybeRequestSnapshot(long leader) {
+        if (snapshotRequestBound == 0) {
+            return;
+        }
+        Message r = message(MessageType.APPEND_RESPONSE, leader);
+        r.index = log.lastIndex();
+        r.reject = true;
+        r.rejectHint = log.lastIndex();
+        r.context = Message.REQUEST_SNAPSHOT;
+        send(r);
     }
 
     private void handleHeartbeat(Message m) {
@@ -553,6 +615,7 @@ public final class RaftNode {
         Message r = message(MessageType.HEARTBEAT_RESPONSE, m.from);
         r.context = m.context;
         send(r);
+        maybeRequestSnapshot(m.from);
     }
 
     private void handleSnapshot(Message m) {
@@ -564,6 +627,9 @@ public final class RaftNode {
     /** Installs a snapshot if it is ahead of our commit index; returns whether it was installed. */
     private boolean restore(Snapshot s) {
         SnapshotMetadata meta = s.metadata();
+        if (snapshotRequestBound != 0) {
+            return restoreRequested(s);
+        }
         if (meta.index() <= log.committed) {
             return false;
         }
@@ -577,6 +643,24 @@ public final class RaftNode {
         }
         log.restore(s);
         tracker.setConf(cs, log.lastIndex() + 1);
+        return true;
+    }
+
+    /**
+     * Installs a snapshot this replica asked for if it covers the whole log, even at or below the
+     * commit index. Safe: every entry it drops is at or below the snapshot's index, so it is either
+     * the entry the snapshot holds (same index and term: Log Matching) or one that never committed
+     * (a different term where a committed entry lies); no acknowledged entry beyond it is lost.
+     */
+    private boolean restoreRequested(Snapshot s) {
+        SnapshotMetadata meta = s.metadata();
+        if (meta.index() < log.lastIndex()) {
+            // Too old to cover our log: the leader sends a newer one when we ask again.
+            return false;
+        }
+        snapshotRequestBound = 0;
+        log.restore(s);
+        tracker.setConf(meta.confState(), log.lastIndex() + 1);
         return true;
     }
 
@@ -601,6 +685,10 @@ public final class RaftNode {
 
     private void handleAppendResponse(Message m, Progress pr) {
         pr.recentActive = true;
+        if (m.reject && m.context == Message.REQUEST_SNAPSHOT) {
+            sendRequestedSnapshot(m.from, pr, m.rejectHint);
+            return;
+        }
         if (m.reject) {
             long nextProbe = m.rejectHint;
             if (m.logTerm > 0) {
@@ -639,6 +727,25 @@ public final class RaftNode {
         if (m.from == leadTransferee && pr.match == log.lastIndex()) {
             sendTimeoutNow(m.from);
         }
+    }
+
+    /**
+     * A follower whose state machine lags its log asks for a snapshot reaching {@code coverIndex}
+     * (its last index; see {@link #requestSnapshot()}). Sent once our applied index reaches it: a
+     * snapshot is taken at the applied index, and an older one would be refused.
+     */
+    private void sendRequestedSnapshot(long peer, Progress pr, long coverIndex) {
+        if (pr.state == Progress.State.SNAPSHOT || log.applied < coverIndex) {
+            return;
+        }
+        Snapshot s = log.snapshot();
+        if (s == null || s.isEmpty() || s.metadata().index() < coverIndex) {
+            return;
+        }
+        if (pr.state == Progress.State.REPLICATE) {
+            pr.becomeProbe();
+        }
+        sendSnapshot(peer, pr);
     }
 
     private void handleHeartbeatResponse(Message m, Progress pr) {
@@ -897,7 +1004,7 @@ public final class RaftNode {
         return broadcastPending
                 || !msgs.isEmpty() || !msgsAfterPersist.isEmpty() || !readStates.isEmpty()
                 || !log.unstable.entries.isEmpty() || log.unstable.snapshot != null
-                || log.hasNextCommittedEntries()
+                || (snapshotRequestBound == 0 && log.hasNextCommittedEntries())
                 || softStateChanged() || hardStateChanged();
     }
 
@@ -918,7 +1025,7 @@ public final class RaftNode {
                 hs,
                 log.unstable.snapshot,
                 List.copyOf(log.unstable.entries),
-                log.nextCommittedEntries(config.maxUncommittedEntriesBytes()),
+                snapshotRequestBound != 0 ? List.of() : log.nextCommittedEntries(config.maxUncommittedEntriesBytes()),
                 msgs,
                 msgsAfterPersist,
                 readStates);

@@ -99,14 +99,74 @@ class DisruptionTest {
         for (long to = 1; to <= 3; to++) {
             RaftNode n = c.node(to);
             n.step(transferVote(STRANGER, to, term + 1, n.lastIndex(), n.termAt(n.lastIndex())));
-            // A claim to a longer log gets the request considered (it may be a voter we have not
-            // heard of), but only a voter of ours may skip the leader lease.
+            // A claim to a longer log changes nothing: a replica in no configuration we know is
+            // dropped, and only a voter of ours may skip the leader lease.
             n.step(transferVote(STRANGER, to, term + 1, n.lastIndex() + 100, term));
         }
         c.stabilize();
         c.tickAll(5);
         assertThat(c.node(1).role()).isEqualTo(Role.LEADER);
         assertThat(c.nodes.values()).allSatisfy(n -> assertThat(n.term()).isEqualTo(term));
+    }
+
+    /**
+     * Runtime simulation seed 3723: while a group elects (no leader, so no lease protects anyone),
+     * a vote request from a replica in no configuration of the group, claiming a log far longer
+     * than anyone's, raised a candidate's term and took its vote; with two lost messages after it
+     * the group stayed leaderless for eight election timeouts. A stranger's request is dropped,
+     * whatever log it claims.
+     */
+    @Test
+    void aStrangerClaimingALongerLogNeitherRaisesTheTermNorTakesTheVoteDuringAnElection() {
+        TestCluster c = new TestCluster(3);
+        c.elect(1);
+        c.isolate(1);
+        c.cut(2, 3);
+        c.cut(3, 2);
+        c.tick(2, 30);      // node 2 campaigns (and cannot win): no leader, no lease
+        c.stabilize();
+        RaftNode n2 = c.node(2);
+        assertThat(n2.leader()).isZero();
+        long term = n2.term();
+        long vote = n2.vote();
+        for (MessageType type : new MessageType[] {MessageType.PRE_VOTE, MessageType.VOTE}) {
+            Message forged = new Message(type, 7, STRANGER, 2, term + 3);
+            forged.index = Long.MAX_VALUE / 2;
+            forged.logTerm = term;
+            n2.step(forged);
+        }
+        c.stabilize();
+        assertThat(n2.term()).isEqualTo(term);
+        assertThat(n2.vote()).isEqualTo(vote);
+        assertThat(n2.droppedMessages(DropReason.NOT_A_VOTER)).isEqualTo(2);
+        c.heal();
+        c.isolate(1);
+        assertElectsAndCommits(c, "after the stranger's vote request", 2, 3);
+    }
+
+    /**
+     * The one replica that knows no configuration may not refuse everyone: a voter added directly
+     * (ADD_VOTER, not through a learner) whose leader died before reaching it holds an empty log,
+     * and the survivors need its vote (thesis §4.1: a server takes votes from servers not yet in
+     * its configuration).
+     */
+    @Test
+    void aVoterAddedDirectlyThatHasHeardNothingStillVotes() {
+        TestCluster c = new TestCluster(3);
+        c.add(4, new MemoryStorage());
+        c.elect(1);
+        c.isolate(4);
+        assertThat(c.node(1).proposeConfChange(new ConfChange(ConfChangeType.ADD_VOTER, 4)))
+                .isEqualTo(ProposeResult.ACCEPTED);
+        c.stabilize();
+        c.tickAll(2);
+        c.stabilize();
+        assertThat(c.node(2).confState().voters()).containsExactly(1, 2, 3, 4);
+        assertThat(c.node(3).confState().voters()).containsExactly(1, 2, 3, 4);
+        assertThat(c.node(4).confState().voters()).isEmpty();
+        c.heal();
+        c.isolate(1);
+        assertElectsAndCommits(c, "with node 1 gone", 2, 3, 4);
     }
 
     @Test

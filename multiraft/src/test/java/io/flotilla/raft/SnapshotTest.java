@@ -35,6 +35,64 @@ class SnapshotTest {
         assertThat(c.node(3).appliedIndex()).isEqualTo(c.node(1).appliedIndex());
     }
 
+    /**
+     * Issue 8, item 9: a replica whose state machine lags its log's snapshot (it lost what it had
+     * not made durable) restarts with its log intact after that point. It asks the leader for a
+     * snapshot; until one covering its whole log arrives it applies nothing, lets its log grow no
+     * further and does not campaign, yet votes and acknowledges what it holds.
+     */
+    @Test
+    void aReplicaWhoseStateMachineLagsItsLogsSnapshotAsksForOneAndResumesFromIt() {
+        TestCluster c = new TestCluster(3);
+        c.elect(1);
+        for (int i = 0; i < 10; i++) {
+            c.node(1).propose(TestCluster.data("e" + i));
+            c.stabilize();
+        }
+        c.tickAll(2);
+        MemoryStorage s3 = c.storages.get(3L);
+        long compacted = c.node(3).appliedIndex() - 3;
+        s3.createSnapshot(compacted, c.node(3).confState(), TestCluster.data("lost image"));
+        s3.compact(compacted);
+        RaftNode n3 = c.restart(3);
+        n3.requestSnapshot();
+        long bound = n3.lastIndex();
+        c.applied.get(3L).clear();
+
+        for (int i = 0; i < 3; i++) {
+            c.node(1).propose(TestCluster.data("while waiting " + i));
+            c.stabilize();
+        }
+        c.tickAll(3);
+        assertThat(c.appliedData(3)).as("nothing applied without the state").isEmpty();
+        assertThat(n3.lastIndex()).as("the log does not grow").isEqualTo(bound);
+        assertThat(n3.awaitingSnapshot()).isTrue();
+        assertThat(c.delivered).anyMatch(m -> m.from == 3 && m.type == MessageType.APPEND_RESPONSE
+                && m.context == Message.REQUEST_SNAPSHOT && m.rejectHint == bound);
+        assertThat(c.deliveredOfType(MessageType.SNAPSHOT)).as("the leader has no snapshot yet").isEmpty();
+
+        c.isolate(3);
+        long term = n3.term();
+        c.tick(3, 100);
+        c.stabilize();
+        assertThat(n3.role()).as("it does not campaign").isEqualTo(Role.FOLLOWER);
+        assertThat(n3.term()).isEqualTo(term);
+        c.heal();
+
+        long leaderApplied = c.node(1).appliedIndex();
+        c.storages.get(1L).createSnapshot(leaderApplied, c.node(1).confState(), TestCluster.data("image@" + leaderApplied));
+        c.tickAll(3);
+        assertThat(c.deliveredOfType(MessageType.SNAPSHOT)).singleElement().satisfies(m -> assertThat(m.to).isEqualTo(3));
+        c.node(1).reportSnapshot(3, true);
+        assertThat(n3.awaitingSnapshot()).isFalse();
+        assertThat(new String(s3.snapshot().data())).isEqualTo("image@" + leaderApplied);
+        c.node(1).propose(TestCluster.data("after"));
+        c.stabilize();
+        c.tickAll(2);
+        assertThat(c.appliedData(3)).containsExactly("after");
+        assertThat(n3.appliedIndex()).isEqualTo(c.node(1).appliedIndex());
+    }
+
     @Test
     void aFailedSnapshotIsRetriedAfterTheFollowerAnswersAgain() {
         TestCluster c = new TestCluster(3);
