@@ -1,0 +1,285 @@
+package io.flotilla.engine.node;
+
+import io.flotilla.engine.kv.KvLimits;
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.engine.kv.SessionConfig;
+import io.flotilla.engine.service.ClientServer;
+import io.flotilla.engine.service.ClusterDirectory;
+import io.flotilla.engine.service.KvService;
+import io.flotilla.kv.proto.NodeAddress;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.multiraft.MultiRaftConfig;
+import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.multiraft.SnapshotStreams;
+import io.flotilla.multiraft.TransportPeerSender;
+import io.flotilla.transport.PeerTransport;
+import io.flotilla.transport.TransportConfig;
+import io.flotilla.transport.snapshot.SnapshotConfig;
+import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalRecoveryResult;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running storage node: its locked {@link DataDirectory}, the shared log ({@link Wal}), the
+ * state machine, the multi-group runtime with its peer transport and snapshot channel, and the
+ * client service ({@link KvService} behind a {@link ClientServer}). {@link #start} brings it up
+ * (recovering everything from the data directory) and returns once it serves clients; {@link #close}
+ * shuts it down gracefully. Start and close run on the owner's thread (close also from a shutdown
+ * hook, at most once); the accessors from any thread.
+ */
+public final class FlotillaNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FlotillaNode.class);
+    /** How long startup waits for the log replay before serving anyway (requests then wait for the replay). */
+    private static final long REPLAY_WAIT_MS = 120_000;
+
+    private final NodeConfig config;
+    private final DataDirectory directory;
+    private final Wal wal;
+    private final KvStateMachine stateMachine;
+    private final SnapshotStreams snapshots;
+    private final MultiRaftNode runtime;
+    private final PeerTransport transport;
+    private final KvService service;
+    private final ClientServer clients;
+    private final long startupMs;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, KvStateMachine stateMachine,
+            SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, KvService service,
+            ClientServer clients, long startupMs) {
+        this.config = config;
+        this.directory = directory;
+        this.wal = wal;
+        this.stateMachine = stateMachine;
+        this.snapshots = snapshots;
+        this.runtime = runtime;
+        this.transport = transport;
+        this.service = service;
+        this.clients = clients;
+        this.startupMs = startupMs;
+    }
+
+    /**
+     * Locks and recovers the data directory, joins the cluster and serves clients.
+     *
+     * @throws NodeLockedException   if another node holds the data directory
+     * @throws NodeIdentityException if the directory belongs to another node or cluster
+     * @throws IOException           if the log cannot be recovered or an address cannot be bound
+     */
+    public static FlotillaNode start(NodeConfig config) throws IOException {
+        long startNs = System.nanoTime();
+        long id = config.nodeId();
+        Deque<AutoCloseable> opened = new ArrayDeque<>();
+        try {
+            DataDirectory directory = DataDirectory.lock(config.dataDir());
+            opened.push(directory);
+            boolean newDirectory = directory.claim(id, config.clusterId());
+
+            long logStartNs = System.nanoTime();
+            Wal wal = Wal.open(directory.wal(), config.clusterId(), id);
+            opened.push(wal);
+            WalRecoveryResult recovery = wal.recovery();
+            List<Long> recoveredGroups = wal.recoveredGroups();
+            LOG.info("node {}: log recovered in {} ms: {} segments, {} records, {} groups{}", id, millisSince(logStartNs),
+                    recovery.segmentSequences().size(), recovery.recordCount(), recoveredGroups.size(),
+                    recovery.tornTail() ? " (a torn tail was cut off)" : "");
+
+            KvLimits limits = KvLimits.defaults();
+            KvStateMachine stateMachine = openStateMachine(directory, limits);
+            opened.push(() -> closeStateMachine(stateMachine));
+
+            SnapshotStreams snapshots = SnapshotStreams.start(snapshotConfig(config), directory.snapshots());
+            opened.push(snapshots);
+            TransportPeerSender sender = new TransportPeerSender();
+            MultiRaftNode runtime = new MultiRaftNode(runtimeConfig(config), wal, stateMachine, sender, snapshots);
+            opened.push(runtime);
+            PeerTransport transport = PeerTransport.start(transportConfig(config), sender);
+            opened.push(transport);
+            sender.connect(transport, runtime);
+            for (ClusterMember peer : config.peers()) {
+                snapshots.addPeer(peer.nodeId(), peer.snapshotAddress());
+            }
+            runtime.start();
+
+            long replayStartNs = System.nanoTime();
+            List<RangeDescriptor> ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups,
+                    newDirectory);
+            LogReplay.Result replay = LogReplay.await(runtime, ranges, REPLAY_WAIT_MS);
+            if (runtime.failure() != null) {
+                throw new IOException("node " + id + " stopped while replaying its log: " + runtime.failure(),
+                        runtime.failure());
+            }
+            LOG.info("node {}: {} ranges, {} log entries re-applied in {} ms{}", id, replay.ranges(), replay.entries(),
+                    millisSince(replayStartNs), replay.complete() ? ""
+                            : " (" + (replay.ranges() - replay.replayed()) + " ranges still replaying; they serve once done)");
+
+            KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
+                    limits, directory(config), System::currentTimeMillis);
+            ClientServer clients = ClientServer.start(id, config.clientListen(), config.clientIoThreads(),
+                    config.maxClientFrameBytes(), service);
+            opened.push(clients);
+            long startupMs = millisSince(startNs);
+            LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
+                    clients.localAddress(), transport.localAddress(), snapshots.localAddress());
+            return new FlotillaNode(config, directory, wal, stateMachine, snapshots, runtime, transport, service, clients,
+                    startupMs);
+        } catch (IOException | RuntimeException e) {
+            closeAll(opened, e);
+            throw e;
+        }
+    }
+
+    /**
+     * The state machine over this node's store. The in-memory stand-in for now; after the merge with
+     * the RocksDB state machine: {@code new KvStateMachine(RocksKvStore.open(directory.rocksdb(), ...), limits, sessions)}.
+     */
+    private static KvStateMachine openStateMachine(DataDirectory directory, KvLimits limits) {
+        return new KvStateMachine(limits, SessionConfig.defaults());
+    }
+
+    /** Flushes and closes the state machine if it holds resources (the RocksDB one does). */
+    private static void closeStateMachine(KvStateMachine stateMachine) throws Exception {
+        // Through Object: the stand-in is not AutoCloseable (a final class that is not would not compile here).
+        Object machine = stateMachine;
+        if (machine instanceof AutoCloseable c) {
+            c.close();
+        }
+    }
+
+    private static MultiRaftConfig runtimeConfig(NodeConfig c) {
+        MultiRaftConfig d = MultiRaftConfig.defaults(c.nodeId());
+        return new MultiRaftConfig(c.nodeId(), c.workers(), c.tickIntervalMs(), c.electionTimeoutTicks(),
+                Math.max(1, c.electionTimeoutTicks() / 6), d.inboxCapacity(), d.maxGroupsPerWorker(), d.logRetainEntries());
+    }
+
+    private static TransportConfig transportConfig(NodeConfig c) {
+        Map<Long, InetSocketAddress> peers = new HashMap<>();
+        for (ClusterMember peer : c.peers()) {
+            peers.put(peer.nodeId(), peer.peerAddress());
+        }
+        TransportConfig d = TransportConfig.of(c.clusterId(), c.nodeId(), 0);
+        return new TransportConfig(c.clusterId(), c.nodeId(), c.peerListen(), peers, d.maxFrameBytes(), d.protocolVersion(),
+                d.reconnectBackoffMinMs(), d.reconnectBackoffMaxMs(), d.ioThreads(), d.writeBufferHighWaterMarkBytes(),
+                d.handshakeTimeoutMs(), d.connectTimeoutMs());
+    }
+
+    private static SnapshotConfig snapshotConfig(NodeConfig c) {
+        SnapshotConfig d = SnapshotConfig.of(c.clusterId(), c.nodeId(), 0);
+        return new SnapshotConfig(d.clusterId(), d.nodeId(), c.snapshotListen(), d.protocolVersion(), d.chunkBytes(),
+                d.windowBytes(), d.maxFrameBytes(), d.maxConcurrentSends(), d.maxConcurrentReceives(), d.maxQueuedSends(),
+                d.retryBackoffMinMs(), d.retryBackoffMaxMs(), d.maxAttempts(), d.handshakeTimeoutMs(), d.idleTimeoutMs(),
+                d.connectTimeoutMs(), d.writeBufferHighWaterMarkBytes(), d.maxImageBytes(), d.maxReceivedBytes());
+    }
+
+    private static ClusterDirectory directory(NodeConfig c) {
+        Map<Long, NodeAddress> nodes = new HashMap<>();
+        for (ClusterMember m : c.initialCluster().values()) {
+            nodes.put(m.nodeId(), NodeAddress.newBuilder().setNodeId(m.nodeId()).setHost(m.host())
+                    .setClientPort(m.clientPort()).build());
+        }
+        return new ClusterDirectory(nodes);
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    /** Where clients reach this node (the actual port if the configured one was 0). */
+    public InetSocketAddress clientAddress() {
+        return clients.localAddress();
+    }
+
+    public MultiRaftNode runtime() {
+        return runtime;
+    }
+
+    public KvStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    /** How long {@link #start} took, from locking the directory to serving clients. */
+    public long startupMs() {
+        return startupMs;
+    }
+
+    /** Why the runtime stopped itself (a failed log write, a broken invariant), or null while it works. */
+    public Throwable failure() {
+        return runtime.failure();
+    }
+
+    /** Blocks until {@link #close} has finished, or {@code timeoutMs} passed; true if closed. */
+    public boolean awaitClosed(long timeoutMs) throws InterruptedException {
+        return closed.await(timeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Graceful shutdown: new requests are answered Unavailable and no connection is accepted; the
+     * ranges this node leads hand their leadership to other nodes (bounded by the config's
+     * {@code shutdownHandoffMs}); then the peer transport, the runtime (which answers every request
+     * still pending), the snapshot channel, the state machine (it flushes), the log, the client
+     * connections and the directory lock are closed, in that order. Only the first call does it.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        long startNs = System.nanoTime();
+        long id = config.nodeId();
+        LOG.info("node {}: shutting down", id);
+        try {
+            service.stopServing();
+            clients.stopAccepting();
+            if (runtime.failure() == null && config.shutdownHandoffMs() > 0) {
+                LeadershipHandoff.run(id, runtime, transport, stateMachine.ranges(), config.shutdownHandoffMs());
+            }
+            Deque<AutoCloseable> order = new ArrayDeque<>();
+            // Pushed in reverse: the first pushed closes last.
+            order.push(directory);
+            order.push(clients);
+            order.push(wal);
+            order.push(() -> closeStateMachine(stateMachine));
+            order.push(snapshots);
+            order.push(runtime);
+            order.push(transport);
+            closeAll(order, null);
+            LOG.info("node {}: stopped in {} ms", id, millisSince(startNs));
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    /** Closes {@code resources} from the top of the stack; failures are logged (or added to {@code cause}). */
+    private static void closeAll(Deque<AutoCloseable> resources, Throwable cause) {
+        while (!resources.isEmpty()) {
+            AutoCloseable r = resources.pop();
+            try {
+                r.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                if (cause != null) {
+                    cause.addSuppressed(e);
+                } else {
+                    LOG.warn("closing {} failed", r, e);
+                }
+            }
+        }
+    }
+
+    private static long millisSince(long startNs) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+    }
+}
