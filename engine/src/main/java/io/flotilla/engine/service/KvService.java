@@ -147,12 +147,11 @@ public final class KvService implements RequestHandler {
     private void armDeadline(RequestHeader header, Reply reply, boolean write) {
         long timeoutMs = header.getTimeoutMs() > 0 ? header.getTimeoutMs() : defaultTimeoutMs;
         long afterMs = Math.max(1, timeoutMs - Math.min(50, timeoutMs / 10));
-        Error onDeadline = write
+        reply.armDeadline(afterMs, () -> write
                 ? Errors.timeout("range " + header.getRangeId() + " did not commit the write within " + timeoutMs
                         + " ms; its outcome is unknown. Retry with the same client id and sequence (the session makes"
                         + " the retry safe)")
                 : Errors.unavailable("range " + header.getRangeId() + " could not confirm a read within " + timeoutMs
-                        + " ms (no leader, or no quorum answered): retry, possibly with another replica");
-        reply.armDeadline(afterMs, onDeadline);
+                        + " ms (no leader, or no quorum answered): retry, possibly with another replica"));
     }
 }

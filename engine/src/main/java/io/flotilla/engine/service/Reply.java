@@ -6,6 +6,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 
 /**
  * The one answer owed to one client request. Whichever comes first wins — the runtime's answer (on
@@ -57,9 +58,13 @@ final class Reply {
     }
 
     /** Answers with {@code onDeadline} after {@code afterMs} unless answered before. */
-    void armDeadline(long afterMs, Error onDeadline) {
+    void armDeadline(long afterMs, Supplier<Error> onDeadline) {
         if (!answered()) {
-            deadline = out.eventLoop().schedule(() -> fail(onDeadline), afterMs, TimeUnit.MILLISECONDS);
+            deadline = out.eventLoop().schedule(() -> {
+                if (!answered()) {
+                    fail(onDeadline.get());
+                }
+            }, afterMs, TimeUnit.MILLISECONDS);
         }
     }
 }
