@@ -114,15 +114,16 @@ public final class FlotillaNode implements AutoCloseable {
             runtime.start();
 
             long replayStartNs = System.nanoTime();
+            Map<Long, Long> appliedAtStart = new HashMap<>();
             List<RangeDescriptor> ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups,
-                    newDirectory);
-            LogReplay.Result replay = LogReplay.await(runtime, ranges, REPLAY_WAIT_MS);
+                    newDirectory, appliedAtStart);
+            LogReplay.Result replay = LogReplay.await(runtime, ranges, appliedAtStart, REPLAY_WAIT_MS);
             if (runtime.failure() != null) {
                 throw new IOException("node " + id + " stopped while replaying its log: " + runtime.failure(),
                         runtime.failure());
             }
-            LOG.info("node {}: {} ranges, {} log entries re-applied in {} ms{}", id, replay.ranges(), replay.entries(),
-                    millisSince(replayStartNs), replay.complete() ? ""
+            LOG.info("node {}: {} ranges caught up with their logs in {} ms ({} entries applied){}", id, replay.ranges(),
+                    millisSince(replayStartNs), replay.entries(), replay.complete() ? ""
                             : " (" + (replay.ranges() - replay.replayed()) + " ranges still replaying; they serve once done)");
 
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
@@ -227,13 +228,17 @@ public final class FlotillaNode implements AutoCloseable {
     /**
      * Graceful shutdown: new requests are answered Unavailable and no connection is accepted; the
      * ranges this node leads hand their leadership to other nodes (bounded by the config's
-     * {@code shutdownHandoffMs}); then the peer transport, the runtime (which answers every request
-     * still pending), the snapshot channel, the state machine (it flushes), the log, the client
-     * connections and the directory lock are closed, in that order. Only the first call does it.
+     * {@code shutdownHandoffMs}); then the runtime (which answers every request still pending), the
+     * peer transport, the snapshot channel, the state machine (it flushes), the log, the client
+     * connections and the directory lock are closed, in that order. Only the first call does it; a
+     * concurrent call waits until it is done.
      */
     @Override
     public void close() {
         if (!closing.compareAndSet(false, true)) {
+            // Another thread closes it (say the shutdown hook while the stdin watcher does): wait for
+            // that, or the JVM could exit half way through.
+            awaitQuietly();
             return;
         }
         long startNs = System.nanoTime();
@@ -252,12 +257,30 @@ public final class FlotillaNode implements AutoCloseable {
             order.push(wal);
             order.push(() -> closeStateMachine(stateMachine));
             order.push(snapshots);
-            order.push(runtime);
+            // The workers stop before the transport closes: a worker's last sends then never race the
+            // transport's event loops shutting down (which Netty reports as a rejected task). Messages
+            // that arrive meanwhile find stopped workers and are dropped, as they would be anyway.
             order.push(transport);
+            order.push(runtime);
             closeAll(order, null);
             LOG.info("node {}: stopped in {} ms", id, millisSince(startNs));
         } finally {
             closed.countDown();
+        }
+    }
+
+    private void awaitQuietly() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closed.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -20,9 +20,10 @@ import picocli.CommandLine.Option;
 @Command(name = "flotilla-node", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Runs one Flotilla storage node.",
         footer = {"",
-                "Exit status: 0 after a graceful shutdown, 1 if the node could not start (data directory locked or of",
-                "another node, log corrupt, address in use), 2 for invalid flags or config, 3 if the node stopped",
-                "itself on a failure (restart it: it recovers from its log).",
+                "SIGTERM or SIGINT shut the node down gracefully (exit status 143 or 130, as for any JVM).",
+                "Exit status: 1 if the node could not start (data directory locked or of another node, log corrupt,",
+                "address in use), 2 for invalid flags or config, 3 if the node stopped itself on a failure (restart",
+                "it: it recovers from its log).",
                 "",
                 "Example: flotilla-node --node-id 1 --cluster-id 1 --data-dir data/node1 \\",
                 "  --initial-cluster 1=127.0.0.1:7001:7002:7101,2=127.0.0.1:7011:7012:7111,3=127.0.0.1:7021:7022:7121"})
@@ -97,6 +98,10 @@ public final class FlotillaNodeMain implements Callable<Integer> {
             description = "Raft election timeout in ticks (default: ${DEFAULT-VALUE}).")
     int electionTimeoutTicks;
 
+    @Option(names = "--exit-when-stdin-closes", hidden = true,
+            description = "Stop (gracefully) when stdin reaches its end: a parent process that dies takes the node with it.")
+    boolean exitWhenStdinCloses;
+
     /** The node's settings from the parsed flags. */
     NodeConfig toConfig() {
         if (nodeId == 0 || clusterId == 0 || dataDir == null || initialCluster == null) {
@@ -154,6 +159,9 @@ public final class FlotillaNodeMain implements Callable<Integer> {
         }
         Thread hook = new Thread(node::close, "flotilla-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        if (exitWhenStdinCloses) {
+            closeWhenStdinCloses(node);
+        }
         System.out.println("flotilla node " + config.nodeId() + " ready: clients at " + hostPort(node.clientAddress())
                 + " (cluster " + config.clusterId() + ", " + node.stateMachine().ranges().size() + " ranges, started in "
                 + node.startupMs() + " ms)");
@@ -167,6 +175,23 @@ public final class FlotillaNodeMain implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A daemon thread that reads stdin to its end (nothing is ever written), then closes the node. */
+    private static void closeWhenStdinCloses(FlotillaNode node) {
+        Thread watcher = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // Any byte is ignored.
+                }
+            } catch (java.io.IOException e) {
+                // A broken pipe means the same as its end.
+            }
+            LOG.info("node {}: stdin closed (the parent process is gone); shutting down", node.config().nodeId());
+            node.close();
+        }, "flotilla-stdin-watch");
+        watcher.setDaemon(true);
+        watcher.start();
     }
 
     private static String hostPort(InetSocketAddress a) {

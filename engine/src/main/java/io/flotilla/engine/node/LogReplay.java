@@ -10,22 +10,25 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Waits at startup until every hosted range has re-applied what its log held committed: each
- * group's replica first appears with the commit index of its recovered hard state, and the replay
- * is over once its applied index reaches that. Runs on the starting thread, polling the runtime's
- * published views with a deadline (the workers do the replay).
+ * Waits at startup until every hosted range has re-applied what its log held committed: the replay
+ * of a group is over once its applied index reaches the commit index its replica showed when first
+ * seen (its recovered hard state's, or later). Counts the entries applied meanwhile, from the state
+ * machine's applied index before the groups were created. Runs on the starting thread, polling the
+ * runtime's published views with a deadline (the workers do the replay).
  */
 final class LogReplay {
     private static final long POLL_NS = TimeUnit.MILLISECONDS.toNanos(1);
 
-    /** Ranges whose replay finished, entries re-applied, and whether every range finished in time. */
+    /** Ranges whose replay finished, entries applied since the start, and whether every range finished in time. */
     record Result(int ranges, int replayed, long entries, boolean complete) {
     }
 
     private LogReplay() {
     }
 
-    static Result await(MultiRaftNode runtime, List<RangeDescriptor> ranges, long timeoutMs) {
+    /** {@code appliedAtStart}: each range's applied index in the state machine before its group was created. */
+    static Result await(MultiRaftNode runtime, List<RangeDescriptor> ranges, Map<Long, Long> appliedAtStart,
+            long timeoutMs) {
         long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         Map<Long, long[]> pending = new HashMap<>();
         for (RangeDescriptor r : ranges) {
@@ -41,12 +44,11 @@ final class LogReplay {
                     continue;
                 }
                 if (e.getValue() == null) {
-                    // First sight: {applied, commit} as recovered.
-                    e.setValue(new long[] {view.appliedIndex(), view.commitIndex()});
+                    e.setValue(new long[] {view.commitIndex()});
                 }
-                long[] start = e.getValue();
-                if (view.appliedIndex() >= start[1]) {
-                    entries += start[1] - start[0];
+                long applied = view.appliedIndex();
+                if (applied >= e.getValue()[0]) {
+                    entries += applied - appliedAtStart.getOrDefault(e.getKey(), 0L);
                     done++;
                     it.remove();
                 }

@@ -8,6 +8,7 @@ import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,9 +30,13 @@ final class RangeBootstrap {
     private RangeBootstrap() {
     }
 
-    /** Returns the ranges the node hosts; their groups are created (the runtime's inboxes hold them). */
+    /**
+     * Returns the ranges the node hosts; their groups are created (the runtime's inboxes hold them).
+     * Fills {@code appliedAtStart} with each range's applied index before its group existed (read
+     * here, before any worker touches the group).
+     */
     static List<RangeDescriptor> createGroups(NodeConfig config, KvStateMachine stateMachine, MultiRaftNode runtime,
-            List<Long> recoveredGroups, boolean newDirectory) {
+            List<Long> recoveredGroups, boolean newDirectory, Map<Long, Long> appliedAtStart) {
         List<RangeDescriptor> ranges = stateMachine.ranges();
         if (ranges.isEmpty()) {
             List<RangeDescriptor> initial = KeySpace.tile(config.initialRanges(), 1, config.memberIds());
@@ -48,6 +53,7 @@ final class RangeBootstrap {
         Set<Long> hosted = new HashSet<>();
         for (RangeDescriptor range : ranges) {
             hosted.add(range.getRangeId());
+            appliedAtStart.put(range.getRangeId(), stateMachine.appliedIndex(range.getRangeId()));
             if (!runtime.createGroup(range.getRangeId(), voters(range))) {
                 throw new IllegalStateException("node " + config.nodeId() + " stopped while creating range "
                         + range.getRangeId() + ": " + runtime.failure());

@@ -136,7 +136,7 @@ class NodeClusterTest {
         RangeDescriptor range = cluster.rangeOf(k);
         long leader = cluster.awaitLeader(range.getRangeId());
         try (TestKvClient client = new TestKvClient(cluster.clientAddress(leader))) {
-            long commitBefore = cluster.node(leader).runtime().groupView(range.getRangeId()).commitIndex();
+            long appliedBefore = client.call(get(range, key("c"), ReadConsistency.LINEARIZABLE)).getGet().getReadAtIndex();
             Response r = client.call(put(range, k, key("v")));
             assertThat(r.getError().hasTooLarge()).as("answered %s", r.getError().getMessage()).isTrue();
             assertThat(r.getError().getTooLarge().getLimit()).isEqualTo("key");
@@ -149,7 +149,8 @@ class NodeClusterTest {
             // The next write is the next entry: the refused one took no index.
             assertThat(client.call(put(range, key("c-small"), key("v")).setHeader(cluster.header(range).setClientId(5)
                     .setSequence(1))).hasPut()).isTrue();
-            assertThat(cluster.node(leader).runtime().groupView(range.getRangeId()).commitIndex()).isEqualTo(commitBefore + 1);
+            long appliedAfter = client.call(get(range, key("c"), ReadConsistency.LINEARIZABLE)).getGet().getReadAtIndex();
+            assertThat(appliedAfter).isEqualTo(appliedBefore + 1);
         }
     }
 
