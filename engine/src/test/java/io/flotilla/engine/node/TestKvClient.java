@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * big-endian length, one message), many requests in flight matched by request id, and raw bytes for
  * malformed input. Sends from the test thread; a reader thread completes the futures.
  */
-final class TestKvClient implements AutoCloseable {
+public final class TestKvClient implements AutoCloseable {
     private final Socket socket;
     private final OutputStream out;
     private final Map<Long, CompletableFuture<Response>> pending = new ConcurrentHashMap<>();
@@ -29,7 +29,7 @@ final class TestKvClient implements AutoCloseable {
     private final CountDownLatch closed = new CountDownLatch(1);
     private final Thread reader;
 
-    TestKvClient(InetSocketAddress address) throws IOException {
+    public TestKvClient(InetSocketAddress address) throws IOException {
         socket = new Socket();
         socket.connect(address, 5_000);
         socket.setTcpNoDelay(true);
@@ -40,7 +40,7 @@ final class TestKvClient implements AutoCloseable {
     }
 
     /** Sends {@code request} with a fresh request id; the future completes with its response. */
-    CompletableFuture<Response> send(Request.Builder request) throws IOException {
+    public CompletableFuture<Response> send(Request.Builder request) throws IOException {
         long id = nextId.getAndIncrement();
         CompletableFuture<Response> f = new CompletableFuture<>();
         pending.put(id, f);
@@ -50,17 +50,17 @@ final class TestKvClient implements AutoCloseable {
     }
 
     /** Sends and waits up to 10 s for the response. */
-    Response call(Request.Builder request) throws Exception {
+    public Response call(Request.Builder request) throws Exception {
         return send(request).get(10, TimeUnit.SECONDS);
     }
 
-    synchronized void sendRaw(byte[] bytes) throws IOException {
+    public synchronized void sendRaw(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
     }
 
     /** Waits until the node closed the connection; true if it did within {@code timeoutMs}. */
-    boolean awaitClosedByNode(long timeoutMs) throws InterruptedException {
+    public boolean awaitClosedByNode(long timeoutMs) throws InterruptedException {
         return closed.await(timeoutMs, TimeUnit.MILLISECONDS);
     }
 
