@@ -4,7 +4,7 @@ import java.net.InetSocketAddress;
 
 /**
  * One node of the initial cluster as the operator listed it: where its peers, its snapshot channel
- * and its clients reach it. Immutable and validated.
+ * and its clients reach it. Immutable and validated; any thread.
  *
  * @param nodeId       the node's id (> 0)
  * @param host         the host name or address every other node and client dials

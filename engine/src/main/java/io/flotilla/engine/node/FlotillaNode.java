@@ -4,17 +4,12 @@ import io.flotilla.engine.kv.KvLimits;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.kv.SessionConfig;
 import io.flotilla.engine.service.ClientServer;
-import io.flotilla.engine.service.ClusterDirectory;
 import io.flotilla.engine.service.KvService;
-import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.RangeDescriptor;
-import io.flotilla.multiraft.MultiRaftConfig;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.multiraft.SnapshotStreams;
 import io.flotilla.multiraft.TransportPeerSender;
 import io.flotilla.transport.PeerTransport;
-import io.flotilla.transport.TransportConfig;
-import io.flotilla.transport.snapshot.SnapshotConfig;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalRecoveryResult;
 import java.io.IOException;
@@ -100,12 +95,12 @@ public final class FlotillaNode implements AutoCloseable {
             KvStateMachine stateMachine = openStateMachine(directory, limits);
             opened.push(() -> closeStateMachine(stateMachine));
 
-            SnapshotStreams snapshots = SnapshotStreams.start(snapshotConfig(config), directory.snapshots());
+            SnapshotStreams snapshots = SnapshotStreams.start(config.snapshotConfig(), directory.snapshots());
             opened.push(snapshots);
             TransportPeerSender sender = new TransportPeerSender();
-            MultiRaftNode runtime = new MultiRaftNode(runtimeConfig(config), wal, stateMachine, sender, snapshots);
+            MultiRaftNode runtime = new MultiRaftNode(config.runtimeConfig(), wal, stateMachine, sender, snapshots);
             opened.push(runtime);
-            PeerTransport transport = PeerTransport.start(transportConfig(config), sender);
+            PeerTransport transport = PeerTransport.start(config.transportConfig(), sender);
             opened.push(transport);
             sender.connect(transport, runtime);
             for (ClusterMember peer : config.peers()) {
@@ -127,7 +122,7 @@ public final class FlotillaNode implements AutoCloseable {
                             : " (" + (replay.ranges() - replay.replayed()) + " ranges still replaying; they serve once done)");
 
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
-                    limits, directory(config), System::currentTimeMillis);
+                    limits, config.clusterDirectory(), System::currentTimeMillis);
             ClientServer clients = ClientServer.start(id, config.clientListen(), config.clientIoThreads(),
                     config.maxClientFrameBytes(), service);
             opened.push(clients);
@@ -157,40 +152,6 @@ public final class FlotillaNode implements AutoCloseable {
         if (machine instanceof AutoCloseable c) {
             c.close();
         }
-    }
-
-    private static MultiRaftConfig runtimeConfig(NodeConfig c) {
-        MultiRaftConfig d = MultiRaftConfig.defaults(c.nodeId());
-        return new MultiRaftConfig(c.nodeId(), c.workers(), c.tickIntervalMs(), c.electionTimeoutTicks(),
-                Math.max(1, c.electionTimeoutTicks() / 6), d.inboxCapacity(), d.maxGroupsPerWorker(), d.logRetainEntries());
-    }
-
-    private static TransportConfig transportConfig(NodeConfig c) {
-        Map<Long, InetSocketAddress> peers = new HashMap<>();
-        for (ClusterMember peer : c.peers()) {
-            peers.put(peer.nodeId(), peer.peerAddress());
-        }
-        TransportConfig d = TransportConfig.of(c.clusterId(), c.nodeId(), 0);
-        return new TransportConfig(c.clusterId(), c.nodeId(), c.peerListen(), peers, d.maxFrameBytes(), d.protocolVersion(),
-                d.reconnectBackoffMinMs(), d.reconnectBackoffMaxMs(), d.ioThreads(), d.writeBufferHighWaterMarkBytes(),
-                d.handshakeTimeoutMs(), d.connectTimeoutMs());
-    }
-
-    private static SnapshotConfig snapshotConfig(NodeConfig c) {
-        SnapshotConfig d = SnapshotConfig.of(c.clusterId(), c.nodeId(), 0);
-        return new SnapshotConfig(d.clusterId(), d.nodeId(), c.snapshotListen(), d.protocolVersion(), d.chunkBytes(),
-                d.windowBytes(), d.maxFrameBytes(), d.maxConcurrentSends(), d.maxConcurrentReceives(), d.maxQueuedSends(),
-                d.retryBackoffMinMs(), d.retryBackoffMaxMs(), d.maxAttempts(), d.handshakeTimeoutMs(), d.idleTimeoutMs(),
-                d.connectTimeoutMs(), d.writeBufferHighWaterMarkBytes(), d.maxImageBytes(), d.maxReceivedBytes());
-    }
-
-    private static ClusterDirectory directory(NodeConfig c) {
-        Map<Long, NodeAddress> nodes = new HashMap<>();
-        for (ClusterMember m : c.initialCluster().values()) {
-            nodes.put(m.nodeId(), NodeAddress.newBuilder().setNodeId(m.nodeId()).setHost(m.host())
-                    .setClientPort(m.clientPort()).build());
-        }
-        return new ClusterDirectory(nodes);
     }
 
     public NodeConfig config() {

@@ -18,15 +18,19 @@ import picocli.CommandLine.Option;
  * each.
  */
 @Command(name = "flotilla-node", mixinStandardHelpOptions = true, sortOptions = false,
+        version = "flotilla-node 0.1.0-SNAPSHOT",
         description = "Runs one Flotilla storage node.",
         footer = {"",
-                "SIGTERM or SIGINT shut the node down gracefully (exit status 143 or 130, as for any JVM).",
-                "Exit status: 1 if the node could not start (data directory locked or of another node, log corrupt,",
-                "address in use), 2 for invalid flags or config, 3 if the node stopped itself on a failure (restart",
-                "it: it recovers from its log).",
+                "SIGTERM or SIGINT shut the node down gracefully (exit status 143 or 130,",
+                "as for any JVM). Other exit statuses: 1 the node could not start (data",
+                "directory locked or of another node, log corrupt, address in use);",
+                "2 invalid flags or config; 3 the node stopped itself on a failure",
+                "(restart it: it recovers from its log).",
                 "",
-                "Example: flotilla-node --node-id 1 --cluster-id 1 --data-dir data/node1 \\",
-                "  --initial-cluster 1=127.0.0.1:7001:7002:7101,2=127.0.0.1:7011:7012:7111,3=127.0.0.1:7021:7022:7121"})
+                "Example, node 1 of three on one machine:",
+                "  flotilla-node --node-id 1 --cluster-id 1 --data-dir data/node1 \\",
+                "    --initial-cluster 1=127.0.0.1:7001:7002:7101,\\",
+                "2=127.0.0.1:7011:7012:7111,3=127.0.0.1:7021:7022:7121"})
 public final class FlotillaNodeMain implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(FlotillaNodeMain.class);
 

@@ -1,16 +1,24 @@
 package io.flotilla.engine.node;
 
+import io.flotilla.engine.service.ClusterDirectory;
+import io.flotilla.kv.proto.NodeAddress;
+import io.flotilla.multiraft.MultiRaftConfig;
+import io.flotilla.transport.TransportConfig;
+import io.flotilla.transport.snapshot.SnapshotConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Everything a node process is started with. Immutable and validated; built by
- * {@link FlotillaNodeMain} from flags and a config file, or directly by tests.
+ * Everything a node process is started with, and the settings of its parts derived from it (the
+ * runtime's, the transport's, the snapshot channel's, the directory of client addresses).
+ * Immutable and validated, so any thread may read it; built by {@link FlotillaNodeMain} from flags
+ * and a config file, or directly by tests.
  *
  * @param nodeId               this node's id; must be one of {@code initialCluster}
  * @param clusterId            the cluster's id (> 0): checked in every peer handshake and client request
@@ -115,6 +123,44 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
             }
         }
         return peers;
+    }
+
+    /** The runtime's settings: this node's workers, ticks and election timeout, heartbeats at a sixth of it. */
+    public MultiRaftConfig runtimeConfig() {
+        MultiRaftConfig d = MultiRaftConfig.defaults(nodeId);
+        return new MultiRaftConfig(nodeId, workers, tickIntervalMs, electionTimeoutTicks,
+                Math.max(1, electionTimeoutTicks / 6), d.inboxCapacity(), d.maxGroupsPerWorker(), d.logRetainEntries());
+    }
+
+    /** The peer transport's settings: listen on {@link #peerListen}, dial every other initial node. */
+    public TransportConfig transportConfig() {
+        Map<Long, InetSocketAddress> peerAddresses = new HashMap<>();
+        for (ClusterMember peer : peers()) {
+            peerAddresses.put(peer.nodeId(), peer.peerAddress());
+        }
+        TransportConfig d = TransportConfig.of(clusterId, nodeId, 0);
+        return new TransportConfig(clusterId, nodeId, peerListen, peerAddresses, d.maxFrameBytes(), d.protocolVersion(),
+                d.reconnectBackoffMinMs(), d.reconnectBackoffMaxMs(), d.ioThreads(), d.writeBufferHighWaterMarkBytes(),
+                d.handshakeTimeoutMs(), d.connectTimeoutMs());
+    }
+
+    /** The snapshot channel's settings: listen on {@link #snapshotListen}, default limits. */
+    public SnapshotConfig snapshotConfig() {
+        SnapshotConfig d = SnapshotConfig.of(clusterId, nodeId, 0);
+        return new SnapshotConfig(d.clusterId(), d.nodeId(), snapshotListen, d.protocolVersion(), d.chunkBytes(),
+                d.windowBytes(), d.maxFrameBytes(), d.maxConcurrentSends(), d.maxConcurrentReceives(), d.maxQueuedSends(),
+                d.retryBackoffMinMs(), d.retryBackoffMaxMs(), d.maxAttempts(), d.handshakeTimeoutMs(), d.idleTimeoutMs(),
+                d.connectTimeoutMs(), d.writeBufferHighWaterMarkBytes(), d.maxImageBytes(), d.maxReceivedBytes());
+    }
+
+    /** The client addresses of the initial nodes (what NotLeader hints and route lookups name). */
+    public ClusterDirectory clusterDirectory() {
+        Map<Long, NodeAddress> nodes = new HashMap<>();
+        for (ClusterMember m : initialCluster.values()) {
+            nodes.put(m.nodeId(), NodeAddress.newBuilder().setNodeId(m.nodeId()).setHost(m.host())
+                    .setClientPort(m.clientPort()).build());
+        }
+        return new ClusterDirectory(nodes);
     }
 
     public NodeConfig withInitialRanges(int ranges) {
