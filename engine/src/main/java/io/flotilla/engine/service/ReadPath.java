@@ -84,7 +84,11 @@ final class ReadPath {
                 return;
             }
             if (offWorker) {
-                reply.eventLoop().execute(serve);
+                try {
+                    reply.eventLoop().execute(serve);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // The client service shut down: the connection is gone, nobody to answer.
+                }
             } else {
                 serve.run();
             }

@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import java.io.IOException;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -32,11 +33,17 @@ public final class ResponseWriter {
         return channel.eventLoop();
     }
 
-    /** Queues a response; it is written at the event loop's next turn. Dropped if the connection closed. */
+    /** Queues a response; it is written at the event loop's next turn. Dropped if the connection closed. Never throws. */
     public void send(Response response) {
         queue.add(response);
         if (drainQueued.compareAndSet(false, true)) {
-            channel.eventLoop().execute(drain);
+            try {
+                channel.eventLoop().execute(drain);
+            } catch (RejectedExecutionException e) {
+                // The client service has shut down and its connections with it: nobody to answer. A
+                // worker thread calling here must not fail for it.
+                queue.clear();
+            }
         }
     }
 

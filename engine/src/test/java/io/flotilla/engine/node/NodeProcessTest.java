@@ -101,8 +101,13 @@ class NodeProcessTest {
             RangeDescriptor first0 = routes.getRouteLookup().getRanges(0);
             h.setRangeId(first0.getRangeId()).setRangeEpoch(first0.getEpoch());
             ByteString k = ByteString.copyFromUtf8("key");
-            Response put = client.call(Request.newBuilder().setHeader(h.clone().setClientId(1).setSequence(1))
-                    .setPut(PutRequest.newBuilder().setKey(k).setValue(ByteString.copyFromUtf8("value"))));
+            // Ready means serving; the range elects its leader meanwhile, so retry NotLeader as a client does.
+            Response put = null;
+            for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    (put == null || put.getError().hasNotLeader()) && System.nanoTime() < deadline; ) {
+                put = client.call(Request.newBuilder().setHeader(h.clone().setClientId(1).setSequence(1))
+                        .setPut(PutRequest.newBuilder().setKey(k).setValue(ByteString.copyFromUtf8("value"))));
+            }
             assertThat(put.hasPut()).as("put answered %s", put).isTrue();
             Response get = client.call(Request.newBuilder().setHeader(h).setGet(GetRequest.newBuilder().setKey(k)));
             assertThat(get.getGet().getValue().toStringUtf8()).isEqualTo("value");
