@@ -14,13 +14,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Before a graceful shutdown: asks every range this node leads to hand its leadership to another
- * voter that this node is connected to (spread over them), then waits — at most the given time —
- * until this node leads none. Best effort: ranges it still leads at the end elect a new leader once
+ * voter that this node is connected to (spread over them), asking again now and then, until this
+ * node leads none or the given time is up. Best effort: ranges it still leads at the end elect a new leader once
  * the node is gone, one election timeout later. Runs on the thread that closes the node.
  */
 final class LeadershipHandoff {
     private static final Logger LOG = LoggerFactory.getLogger(LeadershipHandoff.class);
     private static final long POLL_NS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long ASK_AGAIN_NS = TimeUnit.MILLISECONDS.toNanos(200);
 
     private LeadershipHandoff() {
     }
@@ -28,33 +29,38 @@ final class LeadershipHandoff {
     static void run(long nodeId, MultiRaftNode runtime, PeerTransport transport, List<RangeDescriptor> ranges, long timeoutMs) {
         long startNs = System.nanoTime();
         long deadlineNs = startNs + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        int asked = 0;
-        int turn = 0;
-        for (RangeDescriptor range : ranges) {
-            GroupView view = runtime.groupView(range.getRangeId());
-            if (view == null || !view.leading()) {
-                continue;
-            }
-            long target = pickTarget(nodeId, range, transport, turn++);
-            if (target != 0) {
-                runtime.transferLeader(range.getRangeId(), target, IGNORE);
-                asked++;
-            }
-        }
-        if (asked == 0) {
+        int ledAtStart = leading(runtime, ranges);
+        if (ledAtStart == 0) {
             return;
         }
-        int leading = asked;
-        while (System.nanoTime() < deadlineNs) {
-            leading = leading(runtime, ranges);
-            if (leading == 0) {
-                break;
+        int turn = 0;
+        int leading = ledAtStart;
+        long nextAskNs = startNs;
+        while (leading > 0 && System.nanoTime() < deadlineNs) {
+            if (System.nanoTime() >= nextAskNs) {
+                // Asked again every round: a transfer can fail (the target fell behind or went away),
+                // and a range may come back to this node (a peer that shuts down at the same time hands
+                // its own leaderships away, possibly to this node).
+                for (RangeDescriptor range : ranges) {
+                    GroupView view = runtime.groupView(range.getRangeId());
+                    if (view != null && view.leading()) {
+                        long target = pickTarget(nodeId, range, transport, turn++);
+                        if (target != 0) {
+                            runtime.transferLeader(range.getRangeId(), target, IGNORE);
+                        }
+                    }
+                }
+                nextAskNs = System.nanoTime() + ASK_AGAIN_NS;
             }
             LockSupport.parkNanos(POLL_NS);
+            leading = leading(runtime, ranges);
         }
-        LOG.info("node {}: handed {} of {} leaderships to other nodes in {} ms{}", nodeId, asked - leading, asked,
+        // "Leads none" rather than "handed over": a range also stops being led here when its leader
+        // replica loses its quorum (the other nodes shutting down as well).
+        LOG.info("node {}: led {} ranges at shutdown; {} after {} ms{}", nodeId, ledAtStart,
+                leading == 0 ? "leads none" : "still leads " + leading,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs),
-                leading == 0 ? "" : " (the rest elect new leaders after this node stops)");
+                leading == 0 ? "" : " (they elect new leaders after this node stops)");
     }
 
     /** The {@code turn}-th connected voter other than this node, round robin; 0 if none. */
