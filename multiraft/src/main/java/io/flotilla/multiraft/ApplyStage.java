@@ -109,6 +109,7 @@ final class ApplyStage {
         noteConfChanges(r, committed);
         r.node.advance(rd);
         r.outstanding = null;
+        r.view.publish(r.node);
         maintenance.noteApplied(r);
         if (!committed.isEmpty() && removedByConfChange(r)) {
             lifecycle.destroy(r);

@@ -194,6 +194,15 @@ public final class MultiRaftNode implements AutoCloseable {
         return workerOf(groupId).inbox().destroyReplica(groupId);
     }
 
+    /**
+     * Any thread: what this node's replica of {@code groupId} knows (leader, term, commit and applied
+     * index, whether it leads), as of the last Ready its worker handled; null if the node hosts no
+     * replica of it. For routing hints and status only.
+     */
+    public GroupView groupView(long groupId) {
+        return workerOf(groupId).view(groupId);
+    }
+
     /** Groups with a replica on this node. */
     public int hostedGroups() {
         return (int) sum(s -> s.hostedGroups);

@@ -126,6 +126,11 @@ final class RaftWorker implements Runnable {
         return inbox;
     }
 
+    /** Any thread: the published view of a replica this worker hosts, or null. */
+    GroupView view(long groupId) {
+        return replicas.view(groupId);
+    }
+
     /** The snapshot channel's thread: a transfer ended. */
     void snapshotSent(long peer, long groupId, long index, boolean ok) {
         shipping.transferEnded(peer, groupId, index, ok);

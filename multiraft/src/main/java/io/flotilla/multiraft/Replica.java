@@ -18,6 +18,8 @@ final class Replica {
     final RaftNode node;
     final WalGroupIndex index;
     final WalGroupStorage storage;
+    /** What other threads may read about this replica; published after every handled Ready. */
+    final GroupView view;
 
     /** The Ready submitted to the log and not yet advanced; at most one per group. */
     Ready outstanding;
@@ -75,6 +77,7 @@ final class Replica {
         this.node = node;
         this.index = storage.index();
         this.storage = storage;
+        this.view = new GroupView(groupId);
     }
 
     /** A proposal appended at {@code index} in {@code term}, waiting for its fate. */

@@ -4,6 +4,7 @@ import io.flotilla.raft.RaftNode;
 import io.flotilla.raft.Role;
 import io.flotilla.wal.WalGroupIndex;
 import java.util.ArrayList;
+import java.util.concurrent.ConcurrentHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 
 /**
@@ -26,6 +27,8 @@ final class ReplicaSet {
     private final WorkerStats stats;
 
     private final Long2ObjectHashMap<Replica> groups = new Long2ObjectHashMap<>();
+    /** The views of {@link #groups}, for other threads: written here by the worker, read by anyone. */
+    private final ConcurrentHashMap<Long, GroupView> views = new ConcurrentHashMap<>();
     /** Removed replicas of this worker's groups: their logs' tombstones (kept for purge accounting). */
     final Long2ObjectHashMap<WalGroupIndex> tombstones = new Long2ObjectHashMap<>();
     /**
@@ -56,6 +59,11 @@ final class ReplicaSet {
         return groups.containsKey(groupId);
     }
 
+    /** Any thread: the view of a hosted replica, or null. */
+    GroupView view(long groupId) {
+        return views.get(groupId);
+    }
+
     int size() {
         return groups.size();
     }
@@ -71,6 +79,8 @@ final class ReplicaSet {
     /** A new replica: awake, with its first Ready looked at this round. */
     void add(Replica r) {
         groups.put(r.groupId, r);
+        r.view.publish(r.node);
+        views.put(r.groupId, r.view);
         r.wokeAtTick = ticks;
         awake.add(r);
         markDirty(r);
@@ -80,6 +90,7 @@ final class ReplicaSet {
     void remove(Replica r) {
         r.destroyed = true;
         groups.remove(r.groupId);
+        views.remove(r.groupId, r.view);
         if (r.leading) {
             r.leading = false;
             stats.leaderGroups--;

@@ -1,0 +1,160 @@
+package io.flotilla.engine.node;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Properties;
+
+/**
+ * One node's data directory, locked for the life of the node: {@code wal/} (the shared Raft log),
+ * {@code rocksdb/} (the state machine, once it is RocksDB), {@code snapshots/} (received snapshot
+ * images), {@code node.lock} (held with an OS file lock while the node runs; it names the holder's
+ * process) and {@code cluster.properties} (the node and cluster ids the directory was created for,
+ * written once and checked at every start). Opened and closed by the thread that starts and stops
+ * the node.
+ */
+public final class DataDirectory implements AutoCloseable {
+    static final String LOCK_FILE = "node.lock";
+    static final String IDENTITY_FILE = "cluster.properties";
+
+    private final Path root;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+
+    private DataDirectory(Path root, FileChannel lockChannel, FileLock lock) {
+        this.root = root;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+    }
+
+    /**
+     * Creates the directory if needed and takes its lock.
+     *
+     * @throws NodeLockedException if another node (in any process) holds it
+     */
+    public static DataDirectory lock(Path root) throws IOException {
+        Files.createDirectories(root);
+        Path lockFile = root.resolve(LOCK_FILE);
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        if (lock == null) {
+            String holder = holder(lockFile);
+            channel.close();
+            throw new NodeLockedException(root, holder);
+        }
+        try {
+            byte[] me = ("pid " + ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8);
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap(me), 0);
+            channel.force(true);
+        } catch (IOException | RuntimeException e) {
+            lock.release();
+            channel.close();
+            throw e;
+        }
+        return new DataDirectory(root, channel, lock);
+    }
+
+    private static String holder(Path lockFile) {
+        try {
+            String text = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
+            return text.isEmpty() ? "another process" : "the node with " + text;
+        } catch (IOException e) {
+            return "another process";
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Path wal() {
+        return root.resolve("wal");
+    }
+
+    public Path rocksdb() {
+        return root.resolve("rocksdb");
+    }
+
+    public Path snapshots() {
+        return root.resolve("snapshots");
+    }
+
+    /**
+     * Checks that the directory was created for this node of this cluster, or records that it now is
+     * (written to a temporary file, synced, renamed, directory synced).
+     *
+     * @return true if the identity was written now (a new directory)
+     * @throws NodeIdentityException if it belongs to another node or cluster
+     */
+    public boolean claim(long nodeId, long clusterId) throws IOException {
+        Path file = root.resolve(IDENTITY_FILE);
+        if (Files.exists(file)) {
+            Properties p = new Properties();
+            p.load(new StringReader(Files.readString(file, StandardCharsets.UTF_8)));
+            long dirNode = parse(p, "node.id", file);
+            long dirCluster = parse(p, "cluster.id", file);
+            if (dirNode != nodeId || dirCluster != clusterId) {
+                throw new NodeIdentityException("data directory " + root + " belongs to node " + dirNode + " of cluster "
+                        + dirCluster + ", but this process was started as node " + nodeId + " of cluster " + clusterId
+                        + ": fix --node-id / --cluster-id, or give this node its own --data-dir");
+            }
+            return false;
+        }
+        String text = "# Written once when this data directory was created; a node refuses to start on it with other ids.\n"
+                + "node.id=" + nodeId + "\ncluster.id=" + clusterId + "\n";
+        Path temp = root.resolve(IDENTITY_FILE + ".tmp");
+        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            out.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            out.force(true);
+        }
+        try {
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (FileChannel dir = FileChannel.open(root, StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+        return true;
+    }
+
+    private static long parse(Properties p, String key, Path file) throws NodeIdentityException {
+        String v = p.getProperty(key);
+        try {
+            return Long.parseLong(v == null ? "" : v.trim());
+        } catch (NumberFormatException e) {
+            throw new NodeIdentityException(file + " has no valid " + key + " (found '" + v + "'); it is damaged:"
+                    + " restore it (node.id=..., cluster.id=...) or give this node a fresh --data-dir");
+        }
+    }
+
+    /** Releases the lock; the directory's contents stay. */
+    @Override
+    public void close() throws IOException {
+        try {
+            lock.release();
+        } finally {
+            lockChannel.close();
+        }
+    }
+}

@@ -1,0 +1,275 @@
+package io.flotilla.engine.node;
+
+import io.flotilla.engine.kv.KvLimits;
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.engine.rocks.RocksConfig;
+import io.flotilla.engine.rocks.RocksKvStore;
+import io.flotilla.engine.kv.SessionConfig;
+import io.flotilla.engine.service.ClientServer;
+import io.flotilla.engine.service.KvService;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.multiraft.SnapshotStreams;
+import io.flotilla.multiraft.TransportPeerSender;
+import io.flotilla.transport.PeerTransport;
+import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalRecoveryResult;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running storage node: its locked {@link DataDirectory}, the shared log ({@link Wal}), the
+ * state machine, the multi-group runtime with its peer transport and snapshot channel, and the
+ * client service ({@link KvService} behind a {@link ClientServer}). {@link #start} brings it up
+ * (recovering everything from the data directory) and returns once it serves clients; {@link #close}
+ * shuts it down gracefully. Start and close run on the owner's thread (close also from a shutdown
+ * hook, at most once); the accessors from any thread.
+ */
+public final class FlotillaNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FlotillaNode.class);
+    /** How long startup waits for the log replay before serving anyway (requests then wait for the replay). */
+    private static final long REPLAY_WAIT_MS = 120_000;
+
+    private final NodeConfig config;
+    private final DataDirectory directory;
+    private final Wal wal;
+    private final RocksKvStore store;
+    private final KvStateMachine stateMachine;
+    private final SnapshotStreams snapshots;
+    private final MultiRaftNode runtime;
+    private final PeerTransport transport;
+    private final KvService service;
+    private final ClientServer clients;
+    private final long startupMs;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
+            SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, KvService service,
+            ClientServer clients, long startupMs) {
+        this.config = config;
+        this.directory = directory;
+        this.wal = wal;
+        this.store = store;
+        this.stateMachine = stateMachine;
+        this.snapshots = snapshots;
+        this.runtime = runtime;
+        this.transport = transport;
+        this.service = service;
+        this.clients = clients;
+        this.startupMs = startupMs;
+    }
+
+    /**
+     * Locks and recovers the data directory, joins the cluster and serves clients.
+     *
+     * @throws NodeLockedException   if another node holds the data directory
+     * @throws NodeIdentityException if the directory belongs to another node or cluster
+     * @throws IOException           if the log cannot be recovered or an address cannot be bound
+     */
+    public static FlotillaNode start(NodeConfig config) throws IOException {
+        long startNs = System.nanoTime();
+        long id = config.nodeId();
+        Deque<AutoCloseable> opened = new ArrayDeque<>();
+        try {
+            DataDirectory directory = DataDirectory.lock(config.dataDir());
+            opened.push(directory);
+            boolean newDirectory = directory.claim(id, config.clusterId());
+
+            long logStartNs = System.nanoTime();
+            Wal wal = Wal.open(directory.wal(), config.clusterId(), id);
+            opened.push(wal);
+            WalRecoveryResult recovery = wal.recovery();
+            List<Long> recoveredGroups = wal.recoveredGroups();
+            LOG.info("node {}: log recovered in {} ms: {} segments, {} records, {} groups{}", id, millisSince(logStartNs),
+                    recovery.segmentSequences().size(), recovery.recordCount(), recoveredGroups.size(),
+                    recovery.tornTail() ? " (a torn tail was cut off)" : "");
+
+            KvLimits limits = KvLimits.defaults();
+            long storeStartNs = System.nanoTime();
+            RocksKvStore store = RocksKvStore.open(RocksConfig.defaults(directory.root()));
+            opened.push(() -> closeStore(store));
+            LOG.info("node {}: RocksDB opened in {} ms: {} ranges", id, millisSince(storeStartNs), store.groupCount());
+            KvStateMachine stateMachine = new KvStateMachine(store, limits, SessionConfig.defaults());
+
+            SnapshotStreams snapshots = SnapshotStreams.start(config.snapshotConfig(), directory.snapshots());
+            opened.push(snapshots);
+            TransportPeerSender sender = new TransportPeerSender();
+            MultiRaftNode runtime = new MultiRaftNode(config.runtimeConfig(), wal, stateMachine, sender, snapshots);
+            opened.push(runtime);
+            PeerTransport transport = PeerTransport.start(config.transportConfig(), sender);
+            opened.push(transport);
+            sender.connect(transport, runtime);
+            for (ClusterMember peer : config.peers()) {
+                snapshots.addPeer(peer.nodeId(), peer.snapshotAddress());
+            }
+            runtime.start();
+
+            long replayStartNs = System.nanoTime();
+            Map<Long, Long> appliedAtStart = new HashMap<>();
+            List<RangeDescriptor> ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups,
+                    newDirectory, appliedAtStart);
+            LogReplay.Result replay = LogReplay.await(runtime, ranges, appliedAtStart, REPLAY_WAIT_MS);
+            if (runtime.failure() != null) {
+                throw new IOException("node " + id + " stopped while replaying its log: " + runtime.failure(),
+                        runtime.failure());
+            }
+            LOG.info("node {}: {} ranges caught up with their logs in {} ms ({} entries applied){}", id, replay.ranges(),
+                    millisSince(replayStartNs), replay.entries(), replay.complete() ? ""
+                            : " (" + (replay.ranges() - replay.replayed()) + " ranges still replaying; they serve once done)");
+
+            KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
+                    limits, config.clusterDirectory(), System::currentTimeMillis);
+            ClientServer clients = ClientServer.start(id, config.clientListen(), config.clientIoThreads(),
+                    config.maxClientFrameBytes(), service);
+            opened.push(clients);
+            long startupMs = millisSince(startNs);
+            LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
+                    clients.localAddress(), transport.localAddress(), snapshots.localAddress());
+            return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, service, clients,
+                    startupMs);
+        } catch (IOException | RuntimeException e) {
+            closeAll(opened, e);
+            throw e;
+        }
+    }
+
+    /**
+     * The state machine over this node's store. The in-memory stand-in for now; after the merge with
+     * the RocksDB state machine: {@code new KvStateMachine(RocksKvStore.open(directory.rocksdb(), ...), limits, sessions)}.
+     */
+    /**
+     * Flushes every range's memtable before closing, so that the next start replays little of the
+     * log (with RocksDB's own WAL off, a close without a flush loses nothing but costs replay).
+     */
+    private static void closeStore(RocksKvStore store) {
+        try {
+            store.flushAll();
+        } finally {
+            store.close();
+        }
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    /** Where clients reach this node (the actual port if the configured one was 0). */
+    public InetSocketAddress clientAddress() {
+        return clients.localAddress();
+    }
+
+    public MultiRaftNode runtime() {
+        return runtime;
+    }
+
+    public KvStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    /** How long {@link #start} took, from locking the directory to serving clients. */
+    public long startupMs() {
+        return startupMs;
+    }
+
+    /** Why the runtime stopped itself (a failed log write, a broken invariant), or null while it works. */
+    public Throwable failure() {
+        return runtime.failure();
+    }
+
+    /** Blocks until {@link #close} has finished, or {@code timeoutMs} passed; true if closed. */
+    public boolean awaitClosed(long timeoutMs) throws InterruptedException {
+        return closed.await(timeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Graceful shutdown: new requests are answered Unavailable and no connection is accepted; the
+     * ranges this node leads hand their leadership to other nodes (bounded by the config's
+     * {@code shutdownHandoffMs}); then the runtime (which answers every request still pending), the
+     * peer transport, the snapshot channel, the state machine (it flushes), the log, the client
+     * connections and the directory lock are closed, in that order. Only the first call does it; a
+     * concurrent call waits until it is done.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            // Another thread closes it (say the shutdown hook while the stdin watcher does): wait for
+            // that, or the JVM could exit half way through.
+            awaitQuietly();
+            return;
+        }
+        long startNs = System.nanoTime();
+        long id = config.nodeId();
+        LOG.info("node {}: shutting down", id);
+        try {
+            service.stopServing();
+            clients.stopAccepting();
+            if (runtime.failure() == null && config.shutdownHandoffMs() > 0) {
+                LeadershipHandoff.run(id, runtime, transport, stateMachine.ranges(), config.shutdownHandoffMs());
+            }
+            Deque<AutoCloseable> order = new ArrayDeque<>();
+            // Pushed in reverse: the first pushed closes last.
+            order.push(directory);
+            order.push(clients);
+            order.push(wal);
+            order.push(() -> closeStore(store));
+            order.push(snapshots);
+            // The workers stop before the transport closes: a worker's last sends then never race the
+            // transport's event loops shutting down (which Netty reports as a rejected task). Messages
+            // that arrive meanwhile find stopped workers and are dropped, as they would be anyway.
+            order.push(transport);
+            order.push(runtime);
+            closeAll(order, null);
+            LOG.info("node {}: stopped in {} ms", id, millisSince(startNs));
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    private void awaitQuietly() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closed.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Closes {@code resources} from the top of the stack; failures are logged (or added to {@code cause}). */
+    private static void closeAll(Deque<AutoCloseable> resources, Throwable cause) {
+        while (!resources.isEmpty()) {
+            AutoCloseable r = resources.pop();
+            try {
+                r.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                if (cause != null) {
+                    cause.addSuppressed(e);
+                } else {
+                    LOG.warn("closing {} failed", r, e);
+                }
+            }
+        }
+    }
+
+    private static long millisSince(long startNs) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+    }
+}

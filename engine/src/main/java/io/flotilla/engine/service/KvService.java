@@ -1,0 +1,157 @@
+package io.flotilla.engine.service;
+
+import io.flotilla.engine.kv.KvLimits;
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.engine.proto.WriteCommand;
+import io.flotilla.kv.proto.Error;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Request;
+import io.flotilla.kv.proto.RequestHeader;
+import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalRecordEncoder;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client-facing service of one node: maps each {@link Request} to the runtime and the state
+ * machine. Every request is checked by the {@link RequestValidator} (cluster, range, epoch, limits,
+ * keys — an error is answered at once, nothing is proposed), then writes go to the {@link WritePath},
+ * reads to the {@link ReadPath}, route lookups and node status to the {@link StatusService}. Every
+ * request is answered exactly once, by its deadline ({@code timeout_ms}, or the node's default)
+ * at the latest: a write the runtime has not answered by then gets Timeout (its outcome is unknown),
+ * a read Unavailable. {@link #handle} runs on the connection's event loop; answers come from any
+ * thread through the connection's {@link ResponseWriter}.
+ */
+public final class KvService implements RequestHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(KvService.class);
+
+    private final long nodeId;
+    private final int defaultTimeoutMs;
+    private final KvStateMachine stateMachine;
+    private final RequestValidator validator;
+    private final WritePath writes;
+    private final ReadPath reads;
+    private final StatusService status;
+    private final LongSupplier clockMs;
+    private final LongAdder served = new LongAdder();
+    private volatile boolean stopping;
+
+    public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
+            KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs) {
+        this.nodeId = nodeId;
+        this.defaultTimeoutMs = defaultTimeoutMs;
+        this.stateMachine = stateMachine;
+        this.clockMs = clockMs;
+        this.validator = new RequestValidator(nodeId, clusterId, limits);
+        LeaderHints hints = new LeaderHints(nodeId, runtime, directory);
+        this.writes = new WritePath(runtime, stateMachine, hints,
+                WalRecordEncoder.maxEntryPayloadBytes(wal.config().maxRecordBytes()));
+        this.reads = new ReadPath(runtime, stateMachine, hints);
+        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
+    }
+
+    /** From now on every request is answered Unavailable (the node is shutting down). Any thread. */
+    public void stopServing() {
+        stopping = true;
+    }
+
+    /** Requests answered since the node started. */
+    public long requestsServed() {
+        return served.sum();
+    }
+
+    @Override
+    public void handle(Request request, ResponseWriter out) {
+        Reply reply = new Reply(request.getRequestId(), out, served);
+        try {
+            dispatch(request, reply);
+        } catch (RuntimeException e) {
+            LOG.error("request {} ({}) failed", request.getRequestId(), request.getBodyCase(), e);
+            reply.fail(Errors.internal("the node failed to handle the request (" + e + "); this is a bug in the node:"
+                    + " report it"));
+        }
+    }
+
+    private void dispatch(Request request, Reply reply) {
+        if (stopping) {
+            reply.fail(Errors.unavailable("node " + nodeId + " is shutting down: retry with another replica"));
+            return;
+        }
+        RequestHeader header = request.getHeader();
+        Error error = validator.checkCluster(header);
+        if (error != null) {
+            reply.fail(error);
+            return;
+        }
+        switch (request.getBodyCase()) {
+            case ROUTE_LOOKUP:
+                reply.send(status.routeLookup(request.getRouteLookup()));
+                return;
+            case NODE_STATUS:
+                reply.send(status.nodeStatus());
+                return;
+            case BODY_NOT_SET:
+                reply.fail(Errors.internal("the request carries no operation this node knows (is the client newer than"
+                        + " the node?)"));
+                return;
+            default:
+                break;
+        }
+        long groupId = header.getRangeId();
+        RangeDescriptor range = stateMachine.descriptor(groupId);
+        error = validator.checkRange(header, range);
+        if (error != null) {
+            reply.fail(error);
+            return;
+        }
+        if (WriteCommands.isWrite(request)) {
+            WriteCommand command = WriteCommands.command(request, clockMs.getAsLong());
+            error = firstOf(validator.checkWrite(command), validator.checkKeys(request, range));
+            if (error != null) {
+                reply.fail(error);
+                return;
+            }
+            armDeadline(header, reply, true);
+            writes.propose(groupId, command, reply);
+            return;
+        }
+        error = firstOf(validator.checkReadKeys(request), validator.checkKeys(request, range));
+        if (error != null) {
+            reply.fail(error);
+            return;
+        }
+        armDeadline(header, reply, false);
+        switch (request.getBodyCase()) {
+            case GET:
+                reads.get(groupId, request.getGet(), header.getConsistency(), reply);
+                return;
+            case SCAN:
+                reads.scan(groupId, range, request.getScan(), header.getConsistency(), reply);
+                return;
+            default:
+                reply.fail(Errors.internal("request kind " + request.getBodyCase() + " is not served yet"));
+        }
+    }
+
+    private static Error firstOf(Error a, Error b) {
+        return a != null ? a : b;
+    }
+
+    /**
+     * The answer at the deadline. It fires a little before the client's own deadline (a tenth of the
+     * time, at most 50 ms) so the answer can reach the client in time.
+     */
+    private void armDeadline(RequestHeader header, Reply reply, boolean write) {
+        long timeoutMs = header.getTimeoutMs() > 0 ? header.getTimeoutMs() : defaultTimeoutMs;
+        long afterMs = Math.max(1, timeoutMs - Math.min(50, timeoutMs / 10));
+        reply.armDeadline(afterMs, () -> write
+                ? Errors.timeout("range " + header.getRangeId() + " did not commit the write within " + timeoutMs
+                        + " ms; its outcome is unknown. Retry with the same client id and sequence (the session makes"
+                        + " the retry safe)")
+                : Errors.unavailable("range " + header.getRangeId() + " could not confirm a read within " + timeoutMs
+                        + " ms (no leader, or no quorum answered): retry, possibly with another replica"));
+    }
+}

@@ -1,0 +1,107 @@
+package io.flotilla.engine.service;
+
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.GetRequest;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.ReadConsistency;
+import io.flotilla.kv.proto.Response;
+import io.flotilla.kv.proto.ScanRequest;
+import io.flotilla.kv.proto.ScanResponse;
+import io.flotilla.multiraft.GroupView;
+import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.multiraft.ReadListener;
+import io.flotilla.router.KeySpace;
+
+/**
+ * Reads, by consistency level:
+ * <ul>
+ *   <li>LINEARIZABLE: the runtime's ReadIndex ({@link MultiRaftNode#read}; reads queued in one round
+ *       share one heartbeat round, and a follower's read is confirmed through its leader), then the
+ *       state machine once it has applied the read point.</li>
+ *   <li>LEASE: for now the same path as LINEARIZABLE (the runtime's reads do not yet choose lease
+ *       reads per request), which is always correct, only not cheaper.</li>
+ *   <li>FOLLOWER: served at once from this replica's applied state (serializable, possibly stale);
+ *       the response says the index it read at.</li>
+ * </ul>
+ * A get is served on the worker thread in {@code onReadable}; a scan, which may read up to a page
+ * of 16 MiB, is handed to the connection's event loop so that it never holds up a worker's other
+ * groups (reading later than the read point is still linearizable: the state only moves forward).
+ * Any thread may start a read.
+ */
+final class ReadPath {
+    private final MultiRaftNode runtime;
+    private final KvStateMachine stateMachine;
+    private final LeaderHints hints;
+
+    ReadPath(MultiRaftNode runtime, KvStateMachine stateMachine, LeaderHints hints) {
+        this.runtime = runtime;
+        this.stateMachine = stateMachine;
+        this.hints = hints;
+    }
+
+    void get(long groupId, GetRequest get, ReadConsistency consistency, Reply reply) {
+        Runnable serve = () -> reply.send(Response.newBuilder().setGet(stateMachine.get(groupId, get.getKey())));
+        if (consistency == ReadConsistency.FOLLOWER) {
+            serve.run();
+        } else {
+            runtime.read(groupId, new Listener(reply, serve, false));
+        }
+    }
+
+    void scan(long groupId, RangeDescriptor range, ScanRequest scan, ReadConsistency consistency, Reply reply) {
+        ScanRequest bounded = scan.getStartKey().isEmpty() ? scan.toBuilder().setStartKey(range.getStartKey()).build() : scan;
+        Runnable serve = () -> reply.send(Response.newBuilder().setScan(scan(groupId, bounded)));
+        if (consistency == ReadConsistency.FOLLOWER) {
+            serve.run();
+        } else {
+            runtime.read(groupId, new Listener(reply, serve, true));
+        }
+    }
+
+    private ScanResponse scan(long groupId, ScanRequest scan) {
+        if (!scan.getEndKey().isEmpty() && KeySpace.compare(scan.getEndKey(), scan.getStartKey()) <= 0) {
+            GroupView view = runtime.groupView(groupId);
+            return ScanResponse.newBuilder().setReadAtIndex(view == null ? 0 : view.appliedIndex()).build();
+        }
+        return stateMachine.scan(groupId, scan);
+    }
+
+    /** One read's answer from the runtime; called once, on the group's worker thread. */
+    private final class Listener implements ReadListener {
+        private final Reply reply;
+        private final Runnable serve;
+        private final boolean offWorker;
+
+        Listener(Reply reply, Runnable serve, boolean offWorker) {
+            this.reply = reply;
+            this.serve = serve;
+            this.offWorker = offWorker;
+        }
+
+        @Override
+        public void onReadable(long groupId) {
+            if (reply.answered()) {
+                return;
+            }
+            if (offWorker) {
+                try {
+                    reply.eventLoop().execute(serve);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // The client service shut down: the connection is gone, nobody to answer.
+                }
+            } else {
+                serve.run();
+            }
+        }
+
+        @Override
+        public void onFailed(long groupId) {
+            reply.fail(hints.notLeader(groupId, 0));
+        }
+
+        @Override
+        public void onBusy(long groupId) {
+            reply.fail(Errors.busy(WritePath.RETRY_AFTER_MS, "the worker of range " + groupId + " is overloaded"));
+        }
+    }
+}

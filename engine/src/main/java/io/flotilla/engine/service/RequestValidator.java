@@ -1,0 +1,112 @@
+package io.flotilla.engine.service;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.engine.kv.KvLimits;
+import io.flotilla.engine.proto.WriteCommand;
+import io.flotilla.kv.proto.Condition;
+import io.flotilla.kv.proto.Error;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Request;
+import io.flotilla.kv.proto.RequestHeader;
+import io.flotilla.kv.proto.WriteOp;
+import io.flotilla.router.KeySpace;
+
+/**
+ * The checks a client request passes before it may reach a range, in the order the service applies
+ * them: the cluster id, the range exists on this node, the epoch the client routed by is current,
+ * sizes are within the limits (so nothing too large is ever proposed), and every key lies in the
+ * range. Each returns null when the request passes, else the typed error to answer. Stateless apart
+ * from its settings; any thread.
+ */
+final class RequestValidator {
+    private final long nodeId;
+    private final long clusterId;
+    private final KvLimits limits;
+
+    RequestValidator(long nodeId, long clusterId, KvLimits limits) {
+        this.nodeId = nodeId;
+        this.clusterId = clusterId;
+        this.limits = limits;
+    }
+
+    Error checkCluster(RequestHeader header) {
+        return header.getClusterId() == clusterId ? null : Errors.clusterMismatch(clusterId, header.getClusterId());
+    }
+
+    /** {@code range} is this node's descriptor of the header's range id, or null if it has none. */
+    Error checkRange(RequestHeader header, RangeDescriptor range) {
+        if (range == null) {
+            return Errors.rangeNotFound(nodeId, header.getRangeId());
+        }
+        if (header.getRangeEpoch() != range.getEpoch()) {
+            return Errors.epochMismatch(range, header.getRangeEpoch());
+        }
+        return null;
+    }
+
+    /** The limits of a write, on the command that would be proposed. */
+    Error checkWrite(WriteCommand command) {
+        return limits.check(command);
+    }
+
+    /** The key limit of a read's keys. */
+    Error checkReadKeys(Request request) {
+        switch (request.getBodyCase()) {
+            case GET:
+                return limits.checkKey(request.getGet().getKey());
+            case SCAN: {
+                Error e = limits.checkKey(request.getScan().getStartKey());
+                return e != null ? e : limits.checkKey(request.getScan().getEndKey());
+            }
+            default:
+                return null;
+        }
+    }
+
+    /** Every key of the request lies in {@code range}; a scan's bounds lie within it (see {@link ReadPath}). */
+    Error checkKeys(Request request, RangeDescriptor range) {
+        switch (request.getBodyCase()) {
+            case GET:
+                return inRange(range, request.getGet().getKey());
+            case PUT:
+                return inRange(range, request.getPut().getKey());
+            case DELETE:
+                return inRange(range, request.getDelete().getKey());
+            case COMPARE_AND_SET:
+                return inRange(range, request.getCompareAndSet().getKey());
+            case BATCH_WRITE:
+                for (Condition c : request.getBatchWrite().getConditionsList()) {
+                    Error e = inRange(range, c.getKey());
+                    if (e != null) {
+                        return e;
+                    }
+                }
+                for (WriteOp op : request.getBatchWrite().getOpsList()) {
+                    Error e = inRange(range, op.hasPut() ? op.getPut().getKey() : op.getDelete().getKey());
+                    if (e != null) {
+                        return e;
+                    }
+                }
+                return null;
+            case SCAN:
+                return scanBounds(range, request.getScan().getStartKey(), request.getScan().getEndKey());
+            default:
+                return null;
+        }
+    }
+
+    private static Error inRange(RangeDescriptor range, ByteString key) {
+        return KeySpace.contains(range, key) ? null : Errors.keyNotInRange(range, key);
+    }
+
+    /** An empty start means the range's start and an empty end its end; a given end may not pass the range's. */
+    private static Error scanBounds(RangeDescriptor range, ByteString start, ByteString end) {
+        if (!start.isEmpty() && !KeySpace.contains(range, start)) {
+            return Errors.keyNotInRange(range, start);
+        }
+        if (!end.isEmpty() && !range.getEndKey().isEmpty() && KeySpace.compare(end, range.getEndKey()) > 0) {
+            return Errors.keyNotInRange(range, end);
+        }
+        return null;
+    }
+}

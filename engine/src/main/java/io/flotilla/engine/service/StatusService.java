@@ -1,0 +1,116 @@
+package io.flotilla.engine.service;
+
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.NodeAddress;
+import io.flotilla.kv.proto.NodeStatusResponse;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.RangeStatus;
+import io.flotilla.kv.proto.ReplicaDescriptor;
+import io.flotilla.kv.proto.Response;
+import io.flotilla.kv.proto.RouteLookupRequest;
+import io.flotilla.kv.proto.RouteLookupResponse;
+import io.flotilla.multiraft.GroupView;
+import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.router.KeySpace;
+import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalWriterStats;
+import java.lang.management.ManagementFactory;
+import java.lang.management.OperatingSystemMXBean;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * Answers RouteLookup (the range descriptors this node holds, with the client addresses of the nodes
+ * that host them) and NodeStatus (ranges, leaders, each range's Raft position, and the process's
+ * counters). Reads only thread-safe views (the state machine's descriptors, the runtime's
+ * {@link GroupView}s and counters); called on a connection's event loop.
+ *
+ * <p>Process figures (CPU time, threads) are the JVM's: in a test that runs several nodes in one
+ * JVM they cover all of them.
+ */
+final class StatusService {
+    private final long nodeId;
+    private final long clusterId;
+    private final MultiRaftNode runtime;
+    private final KvStateMachine stateMachine;
+    private final Wal wal;
+    private final ClusterDirectory directory;
+    private final LongSupplier requestsServed;
+    private final long startedAtNs = System.nanoTime();
+
+    StatusService(long nodeId, long clusterId, MultiRaftNode runtime, KvStateMachine stateMachine, Wal wal,
+            ClusterDirectory directory, LongSupplier requestsServed) {
+        this.nodeId = nodeId;
+        this.clusterId = clusterId;
+        this.runtime = runtime;
+        this.stateMachine = stateMachine;
+        this.wal = wal;
+        this.directory = directory;
+        this.requestsServed = requestsServed;
+    }
+
+    Response.Builder routeLookup(RouteLookupRequest lookup) {
+        RouteLookupResponse.Builder b = RouteLookupResponse.newBuilder();
+        TreeSet<Long> hosts = new TreeSet<>();
+        for (RangeDescriptor range : stateMachine.ranges()) {
+            if (overlaps(range, lookup)) {
+                b.addRanges(range);
+                for (ReplicaDescriptor replica : range.getReplicasList()) {
+                    hosts.add(replica.getNodeId());
+                }
+            }
+        }
+        for (long host : hosts) {
+            NodeAddress address = directory.address(host);
+            if (address != null) {
+                b.addNodes(address);
+            }
+        }
+        return Response.newBuilder().setRouteLookup(b);
+    }
+
+    /** Whether {@code range} overlaps the lookup's {@code [start_key, end_key)} (an empty end: no bound). */
+    private static boolean overlaps(RangeDescriptor range, RouteLookupRequest lookup) {
+        boolean startsBeforeLookupEnds = lookup.getEndKey().isEmpty()
+                || KeySpace.compare(range.getStartKey(), lookup.getEndKey()) < 0;
+        boolean endsAfterLookupStarts = range.getEndKey().isEmpty()
+                || KeySpace.compare(range.getEndKey(), lookup.getStartKey()) > 0;
+        return startsBeforeLookupEnds && endsAfterLookupStarts;
+    }
+
+    Response.Builder nodeStatus() {
+        List<RangeDescriptor> ranges = stateMachine.ranges();
+        NodeStatusResponse.Builder b = NodeStatusResponse.newBuilder()
+                .setNodeId(nodeId)
+                .setClusterId(clusterId)
+                .setRanges(ranges.size())
+                .setLeaders(runtime.leaderGroups());
+        for (RangeDescriptor range : ranges) {
+            RangeStatus.Builder s = RangeStatus.newBuilder().setRange(range);
+            GroupView view = runtime.groupView(range.getRangeId());
+            if (view != null) {
+                s.setLeader(view.leading()).setLeaderNodeId(view.leaderNodeId()).setTerm(view.term())
+                        .setCommitIndex(view.commitIndex()).setAppliedIndex(view.appliedIndex());
+            }
+            b.addRangeStatus(s);
+        }
+        WalWriterStats log = wal.stats();
+        return Response.newBuilder().setNodeStatus(b
+                .setProcessCpuNs(processCpuNs())
+                .setLogBatches(log.forces())
+                .setLogEntries(log.entries())
+                .setRequestsServed(requestsServed.getAsLong())
+                .setThreads(ManagementFactory.getThreadMXBean().getThreadCount())
+                .setUptimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAtNs)));
+    }
+
+    private static long processCpuNs() {
+        OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return Math.max(0, sun.getProcessCpuTime());
+        }
+        return 0;
+    }
+}

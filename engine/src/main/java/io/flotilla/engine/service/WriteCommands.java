@@ -1,0 +1,73 @@
+package io.flotilla.engine.service;
+
+import io.flotilla.engine.proto.WriteCommand;
+import io.flotilla.engine.proto.WriteResult;
+import io.flotilla.kv.proto.Request;
+import io.flotilla.kv.proto.RequestHeader;
+import io.flotilla.kv.proto.Response;
+
+/**
+ * Translates between the client protocol and the range log: a write request becomes the
+ * {@link WriteCommand} that is proposed (everything its apply depends on inside it, including the
+ * proposing node's clock for session expiry), and an applied {@link WriteResult} becomes the
+ * response. Stateless; any thread.
+ */
+final class WriteCommands {
+    private WriteCommands() {
+    }
+
+    static boolean isWrite(Request request) {
+        switch (request.getBodyCase()) {
+            case PUT:
+            case DELETE:
+            case COMPARE_AND_SET:
+            case BATCH_WRITE:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /** The command for a write request ({@link #isWrite}), stamped with {@code nowMs}. */
+    static WriteCommand command(Request request, long nowMs) {
+        RequestHeader h = request.getHeader();
+        WriteCommand.Builder c = WriteCommand.newBuilder()
+                .setClientId(h.getClientId())
+                .setSequence(h.getSequence())
+                .setFirstUnackedSequence(h.getFirstUnackedSequence())
+                .setProposedAtMs(nowMs)
+                .setRangeEpoch(h.getRangeEpoch());
+        switch (request.getBodyCase()) {
+            case PUT:
+                return c.setPut(request.getPut()).build();
+            case DELETE:
+                return c.setDelete(request.getDelete()).build();
+            case COMPARE_AND_SET:
+                return c.setCompareAndSet(request.getCompareAndSet()).build();
+            case BATCH_WRITE:
+                return c.setBatchWrite(request.getBatchWrite()).build();
+            default:
+                throw new IllegalArgumentException("request " + request.getRequestId() + " is not a write: " + request.getBodyCase());
+        }
+    }
+
+    /** The response for an applied write's result. */
+    static Response.Builder response(WriteResult result) {
+        Response.Builder r = Response.newBuilder();
+        switch (result.getResultCase()) {
+            case PUT:
+                return r.setPut(result.getPut());
+            case DELETE:
+                return r.setDelete(result.getDelete());
+            case COMPARE_AND_SET:
+                return r.setCompareAndSet(result.getCompareAndSet());
+            case BATCH_WRITE:
+                return r.setBatchWrite(result.getBatchWrite());
+            case ERROR:
+                return r.setError(result.getError());
+            default:
+                return r.setError(Errors.internal("the write applied but its result is empty (" + result.getResultCase()
+                        + "); this is a bug in the node: report it"));
+        }
+    }
+}

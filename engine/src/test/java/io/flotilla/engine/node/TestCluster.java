@@ -1,0 +1,155 @@
+package io.flotilla.engine.node;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.RequestHeader;
+import io.flotilla.multiraft.GroupView;
+import io.flotilla.router.KeySpace;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Three {@link FlotillaNode}s in this JVM on loopback ports, each with its data directory under a
+ * test's temporary directory, and the helpers tests need (the leader of a range, waiting for a
+ * condition with a deadline). Owned by the test thread.
+ */
+final class TestCluster implements AutoCloseable {
+    static final long CLUSTER_ID = 42;
+    static final int RANGES = 4;
+
+    private final Path root;
+    private final Map<Long, ClusterMember> members = new TreeMap<>();
+    private final FlotillaNode[] nodes = new FlotillaNode[4];
+
+    TestCluster(Path root) throws IOException {
+        this.root = root;
+        int[] ports = freePorts(9);
+        for (int id = 1; id <= 3; id++) {
+            int p = (id - 1) * 3;
+            members.put((long) id, new ClusterMember(id, "127.0.0.1", ports[p], ports[p + 1], ports[p + 2]));
+        }
+    }
+
+    /** Ports free right now (all bound at once, so they are distinct, then released). */
+    static int[] freePorts(int count) throws IOException {
+        List<ServerSocket> sockets = new ArrayList<>();
+        try {
+            int[] ports = new int[count];
+            for (int i = 0; i < count; i++) {
+                ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                sockets.add(s);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    NodeConfig config(long id) {
+        NodeConfig d = NodeConfig.of(id, CLUSTER_ID, root.resolve("node" + id), members);
+        return new NodeConfig(id, CLUSTER_ID, d.dataDir(), d.peerListen(), d.snapshotListen(), d.clientListen(), members,
+                RANGES, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10);
+    }
+
+    TestCluster startAll() throws IOException {
+        for (long id = 1; id <= 3; id++) {
+            start(id);
+        }
+        return this;
+    }
+
+    FlotillaNode start(long id) throws IOException {
+        nodes[(int) id] = FlotillaNode.start(config(id));
+        return nodes[(int) id];
+    }
+
+    void stop(long id) {
+        nodes[(int) id].close();
+        nodes[(int) id] = null;
+    }
+
+    FlotillaNode node(long id) {
+        return nodes[(int) id];
+    }
+
+    InetSocketAddress clientAddress(long id) {
+        return nodes[(int) id].clientAddress();
+    }
+
+    /** The range of the running nodes' key space that holds {@code key}. */
+    RangeDescriptor rangeOf(ByteString key) {
+        for (FlotillaNode n : nodes) {
+            if (n != null) {
+                for (RangeDescriptor r : n.stateMachine().ranges()) {
+                    if (KeySpace.contains(r, key)) {
+                        return r;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no range holds " + key);
+    }
+
+    /** Waits until every running node's replica of {@code rangeId} agrees on one leader among them; returns it. */
+    long awaitLeader(long rangeId) {
+        long[] leader = new long[1];
+        await(10_000, "a leader of range " + rangeId + " that every running node knows", () -> {
+            long agreed = 0;
+            for (FlotillaNode n : nodes) {
+                if (n == null) {
+                    continue;
+                }
+                GroupView v = n.runtime().groupView(rangeId);
+                if (v == null || v.leaderNodeId() == 0 || (agreed != 0 && v.leaderNodeId() != agreed)) {
+                    return false;
+                }
+                agreed = v.leaderNodeId();
+            }
+            FlotillaNode l = agreed == 0 ? null : nodes[(int) agreed];
+            if (l == null || !l.runtime().groupView(rangeId).leading()) {
+                return false;
+            }
+            leader[0] = agreed;
+            return true;
+        });
+        return leader[0];
+    }
+
+    RequestHeader.Builder header(RangeDescriptor range) {
+        return RequestHeader.newBuilder().setClusterId(CLUSTER_ID).setRangeId(range.getRangeId())
+                .setRangeEpoch(range.getEpoch());
+    }
+
+    /** Polls {@code condition} until it holds, failing after {@code timeoutMs}. */
+    static void await(long timeoutMs, String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeoutMs + " ms waiting for " + what);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int id = 1; id <= 3; id++) {
+            if (nodes[id] != null) {
+                nodes[id].close();
+                nodes[id] = null;
+            }
+        }
+    }
+}
