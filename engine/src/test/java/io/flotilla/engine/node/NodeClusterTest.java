@@ -101,8 +101,8 @@ class NodeClusterTest {
         RangeDescriptor range = cluster.rangeOf(k);
         long leader = cluster.awaitLeader(range.getRangeId());
         try (TestKvClient client = new TestKvClient(cluster.clientAddress(leader))) {
-            Request.Builder first = Request.newBuilder().setHeader(cluster.header(range).setClientId(99).setSequence(5)
-                    .setFirstUnackedSequence(5)).setDelete(io.flotilla.kv.proto.DeleteRequest.newBuilder().setKey(k));
+            Request.Builder first = Request.newBuilder().setHeader(cluster.header(range).setClientId(99).setSequence(1)
+                    .setFirstUnackedSequence(1)).setDelete(io.flotilla.kv.proto.DeleteRequest.newBuilder().setKey(k));
             assertThat(client.call(put(range, k, key("v")).setHeader(cluster.header(range).setClientId(98).setSequence(1)))
                     .hasPut()).isTrue();
             assertThat(client.call(first.clone()).getDelete().getExisted()).isTrue();

@@ -48,7 +48,7 @@ class KvServiceDeadlineTest {
     @BeforeEach
     void start() throws Exception {
         wal = Wal.open(dir.resolve("wal"), CLUSTER, 1);
-        KvStateMachine machine = new KvStateMachine(KvLimits.defaults(), SessionConfig.defaults());
+        KvStateMachine machine = new KvStateMachine(new io.flotilla.engine.kv.MemoryKvStore(), KvLimits.defaults(), SessionConfig.defaults());
         range = KeySpace.tile(1, 1, 1).get(0);
         machine.bootstrap(java.util.List.of(range));
         MultiRaftConfig d = MultiRaftConfig.defaults(1);
