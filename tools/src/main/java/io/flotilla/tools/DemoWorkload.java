@@ -37,8 +37,13 @@ final class DemoWorkload {
         this.inflight = inflight;
         this.readPercent = readPercent;
         this.keys = keys;
-        this.value = new byte[valueBytes];
-        new SplittableRandom(7).nextBytes(value);
+        // Printable, so that `flotilla scan` after the demo shows something a person can read.
+        StringBuilder v = new StringBuilder(valueBytes);
+        SplittableRandom letters = new SplittableRandom(7);
+        while (v.length() < valueBytes) {
+            v.append((char) ('a' + letters.nextInt(26)));
+        }
+        this.value = v.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
     /** What a run measured. */

@@ -24,8 +24,24 @@ final class KvCommands {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    private static String text(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
+    /** The bytes as text: UTF-8 when they are valid, printable UTF-8; otherwise with each unprintable byte as \\xNN. */
+    static String text(byte[] b) {
+        String decoded = new String(b, StandardCharsets.UTF_8);
+        boolean printable = java.util.Arrays.equals(decoded.getBytes(StandardCharsets.UTF_8), b)
+                && decoded.codePoints().noneMatch(c -> Character.isISOControl(c) && c != '\t');
+        if (printable) {
+            return decoded;
+        }
+        StringBuilder out = new StringBuilder(b.length * 2);
+        for (byte x : b) {
+            int c = x & 0xff;
+            if (c >= 0x20 && c < 0x7f && c != '\\') {
+                out.append((char) c);
+            } else {
+                out.append(String.format("\\x%02x", c));
+            }
+        }
+        return out.toString();
     }
 
     @Command(name = "put", mixinStandardHelpOptions = true, description = "Writes a value at a key.")

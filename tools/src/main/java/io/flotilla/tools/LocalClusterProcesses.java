@@ -23,10 +23,17 @@ final class LocalClusterProcesses {
 
     private final LocalClusterLayout layout;
     private final PrintStream out;
+    /** Whether the nodes exit when this JVM does (tests), instead of running on detached (the CLI). */
+    private final boolean tiedToThisProcess;
 
     LocalClusterProcesses(LocalClusterLayout layout, PrintStream out) {
+        this(layout, out, false);
+    }
+
+    LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess) {
         this.layout = layout;
         this.out = out;
+        this.tiedToThisProcess = tiedToThisProcess;
     }
 
     /** Starts every node that is not running yet, then waits until each accepts clients. */
@@ -40,7 +47,9 @@ final class LocalClusterProcesses {
             ProcessBuilder pb = new ProcessBuilder(nodeCommand(i))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(layout.logFile(i).toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                    // A tied node reads its stdin, a pipe from this JVM, and exits at its end.
+                    .redirectInput(tiedToThisProcess ? ProcessBuilder.Redirect.PIPE
+                            : ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             Process p = pb.start();
             Files.writeString(layout.pidFile(i), Long.toString(p.pid()), StandardCharsets.US_ASCII);
             out.printf("node %d started (pid %d), log %s%n", i, p.pid(), layout.logFile(i));
@@ -119,6 +128,9 @@ final class LocalClusterProcesses {
                 "--client-listen", layout.clientAddress(i),
                 "--initial-cluster", layout.initialCluster(),
                 "--initial-ranges", Integer.toString(layout.initialRanges())));
+        if (tiedToThisProcess) {
+            cmd.add("--exit-when-stdin-closes");
+        }
         return cmd;
     }
 

@@ -68,7 +68,7 @@ class CrashCheckTest {
         LocalClusterLayout layout = new LocalClusterLayout(dir.resolve("cluster"), 3, TestPorts.freeBase(3), 4242, 8);
         layout.save();
         PrintStream log = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        processes = new LocalClusterProcesses(layout, log);
+        processes = new LocalClusterProcesses(layout, log, true);
         processes.start(60_000);
 
         try (FlotillaClient client = FlotillaClient.builder().seeds(layout.clientAddresses().toArray(String[]::new))
