@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         description = "Runs and talks to a Flotilla cluster, a Multi-Raft sharded key-value store.",
         subcommands = {DemoCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class,
                 KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class, KvCommands.Cas.class,
-                KvCommands.Scan.class, CommandLine.HelpCommand.class})
+                KvCommands.Scan.class, MeasureStartupCommand.class, CommandLine.HelpCommand.class})
 public final class FlotillaCli {
     static final int EXIT_FAILED = 1;
     static final int EXIT_USAGE = 2;

@@ -55,26 +55,41 @@ final class StatusCommand implements Callable<Integer> {
         return reports;
     }
 
-    static String render(List<NodeReport> reports) {
-        // The highest applied index any replica of a range reports is the reference for its lag.
-        Map<Long, Long> bestApplied = new HashMap<>();
+    /** Per range, the highest applied index any replica reports: the reference for lag. */
+    private static Map<Long, Long> bestApplied(List<NodeReport> reports) {
+        Map<Long, Long> best = new HashMap<>();
         for (NodeReport r : reports) {
             if (r.status != null) {
                 for (RangeStatus rs : r.status.getRangeStatusList()) {
-                    bestApplied.merge(rs.getRange().getRangeId(), rs.getAppliedIndex(), Math::max);
+                    best.merge(rs.getRange().getRangeId(), rs.getAppliedIndex(), Math::max);
                 }
             }
         }
+        return best;
+    }
+
+    /** How many entries the replicas of the node at {@code index} in {@code reports} trail the best, at most. */
+    static long maxLag(List<NodeReport> reports, int index) {
+        return maxLag(reports.get(index), bestApplied(reports));
+    }
+
+    private static long maxLag(NodeReport r, Map<Long, Long> bestApplied) {
+        long maxLag = 0;
+        for (RangeStatus rs : r.status.getRangeStatusList()) {
+            maxLag = Math.max(maxLag, bestApplied.get(rs.getRange().getRangeId()) - rs.getAppliedIndex());
+        }
+        return maxLag;
+    }
+
+    static String render(List<NodeReport> reports) {
+        Map<Long, Long> bestApplied = bestApplied(reports);
         Table t = new Table("node", "address", "state", "ranges", "leaders", "max lag", "uptime");
         for (NodeReport r : reports) {
             if (r.status == null) {
                 t.row("?", r.address, "DOWN: " + r.failure, "", "", "", "");
                 continue;
             }
-            long maxLag = 0;
-            for (RangeStatus rs : r.status.getRangeStatusList()) {
-                maxLag = Math.max(maxLag, bestApplied.get(rs.getRange().getRangeId()) - rs.getAppliedIndex());
-            }
+            long maxLag = maxLag(r, bestApplied);
             t.row(Long.toString(r.status.getNodeId()), r.address, "up", Integer.toString(r.status.getRanges()),
                     Integer.toString(r.status.getLeaders()), maxLag + " entries",
                     Duration.format(r.status.getUptimeMs()));

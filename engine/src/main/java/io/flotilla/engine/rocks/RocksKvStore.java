@@ -384,10 +384,36 @@ public final class RocksKvStore implements KvStore {
         return requestedFlushes.get();
     }
 
-    /** Flushes every range's memtable and waits (a graceful shutdown shortens the next start's log replay). */
+    /**
+     * Flushes the memtable of every range that applied something since its last flush, in one call,
+     * and waits (a graceful shutdown shortens the next start's log replay). One call for all of
+     * them: flushing 1,024 families one by one took ~25 s on this kind of machine.
+     */
     public void flushAll() {
-        for (Family f : groups.values()) {
-            flush(f);
+        List<Family> dirty = new ArrayList<>();
+        try {
+            for (Family f : groups.values()) {
+                f.guard.readLock().lock();
+                if (f.closed || f.durableIndex.get() >= f.applyState.appliedIndex()) {
+                    f.guard.readLock().unlock();
+                } else {
+                    dirty.add(f);
+                }
+            }
+            if (!dirty.isEmpty()) {
+                List<ColumnFamilyHandle> handles = new ArrayList<>(dirty.size());
+                for (Family f : dirty) {
+                    handles.add(f.handle);
+                }
+                db.flush(resources.waitingFlush, handles);
+            }
+        } catch (RocksDBException e) {
+            LOG.log(System.Logger.Level.WARNING, "flush of " + dirty.size() + " ranges failed; their logs stay until a later"
+                    + " flush: " + e.getMessage());
+        } finally {
+            for (Family f : dirty) {
+                f.guard.readLock().unlock();
+            }
         }
     }
 
