@@ -51,6 +51,8 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
     long flushes;
     long requestedFlushes;
     long rounds;
+    /** Entries applied but not yet flushed when a node crashed (or closed and restarted without its state): lost, then replayed from the log. */
+    long lostEntries;
 
     /**
      * The ranges of {@code config}'s groups; a seed's coin gives half the seeds short-lived sessions
@@ -113,6 +115,9 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
             KvRuntimeSimStore old = ((KvRuntimeSimStateMachine) crashed).store();
             flushes += old.flushes;
             requestedFlushes += old.requestedFlushes;
+            for (long groupId : old.groupIds()) {
+                lostEntries += old.applyState(groupId).appliedIndex() - old.durableIndex(groupId);
+            }
             store = KvRuntimeSimStore.recover(old);
             forgetUndurable(node.id, store);
         }
@@ -184,7 +189,7 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
 
     @Override
     public void applied(long node, long groupId, Entry entry) {
-        cluster.applied(node, groupId, entry, clients.attemptOf(entry.data()));
+        cluster.applied(node, groupId, entry, clients.attemptOf(entry.data(), entry.index()));
     }
 
     @Override

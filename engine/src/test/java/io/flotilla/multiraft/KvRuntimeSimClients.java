@@ -156,6 +156,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     private final Map<String, String> lastSeen = new HashMap<>();
     /** The bytes of every proposal attempt → its attempt id, so applied entries can be told apart. */
     private final Map<ByteBuffer, Long> attempts = new HashMap<>();
+    /** Attempt id → the index it first applied at (on any replica). */
+    private final Map<Long, Long> appliedAt = new HashMap<>();
     private final long[] clockSkewMs;
     private int nextHistoryId;
     private long nextValue;
@@ -165,6 +167,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     long retries;
     long sessionsExpired;
     long refusedAsExpected;
+    /** Retries answered from the session: another attempt of the same write had applied at a lower index. */
+    long answeredFromSession;
 
     KvRuntimeSimClients(RuntimeSimCluster cluster, KvRuntimeSimApplication app, SplittableRandom random) {
         this.cluster = cluster;
@@ -187,10 +191,14 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         return unknownOps;
     }
 
-    /** The attempt whose command is {@code data}, or 0 (a no-op, a conf change). */
-    long attemptOf(byte[] data) {
+    /** The attempt whose command is {@code data}, or 0 (a no-op, a conf change); notes where it applied. */
+    long attemptOf(byte[] data, long index) {
         Long id = data.length == 0 ? null : attempts.get(ByteBuffer.wrap(data));
-        return id == null ? 0 : id;
+        if (id == null) {
+            return 0;
+        }
+        appliedAt.putIfAbsent(id, index);
+        return id;
     }
 
     private long now() {
@@ -549,6 +557,15 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         }
         if (!error && op.result == null) {
             op.result = result;
+        }
+        if (!error && !op.done) {
+            for (Call other : op.attempts) {
+                Long at = appliedAt.get(other.attemptId);
+                if (other != call && at != null && at < index) {
+                    answeredFromSession++;
+                    break;
+                }
+            }
         }
         if (op.done) {
             return;

@@ -92,9 +92,11 @@ class KvRuntimeSimulationTest {
         long restarts = 0;
         long cpuNs = 0;
         long rounds = 0;
+        long lost = 0;
         long retries = 0;
         long refused = 0;
         long expired = 0;
+        long fromSessions = 0;
         long[] maintenance = new long[5];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
         List<String> report = new ArrayList<>();
@@ -107,10 +109,12 @@ class KvRuntimeSimulationTest {
             restarts += r.restarts();
             cpuNs += r.cpuNs();
             rounds += run.app().rounds;
+            lost += run.app().lostEntries;
             KvRuntimeSimClients clients = run.app().clients();
             retries += clients.retries;
             refused += clients.refusedAsExpected;
             expired += clients.sessionsExpired;
+            fromSessions += clients.answeredFromSession;
             for (int i = 0; i < maintenance.length; i++) {
                 maintenance[i] += r.maintenance()[i];
             }
@@ -137,10 +141,11 @@ class KvRuntimeSimulationTest {
             }
         }
         System.out.printf("kv-simulation: %d seeds, %d ops, %d nemesis events, %d violations%n", seeds, ops, events, violations);
-        System.out.printf("  took %.1f s on %d threads, %.1f CPU s; nemeses %s; %d unknown outcomes, %d retries, %d bad requests"
-                + " refused as they must be, %d sessions expired, %d crashes, %d restarts, %d rounds applied; snapshots %d sent,"
-                + " %d installed, %d compactions%n", seconds, THREADS, cpuNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown,
-                retries, refused, expired, crashes, restarts, rounds, maintenance[0], maintenance[1], maintenance[2]);
+        System.out.printf("  took %.1f s on %d threads, %.1f CPU s; nemeses %s; %d unknown outcomes, %d retries (%d writes answered"
+                + " from their session after an earlier attempt applied), %d bad requests refused as they must be, %d sessions expired, %d crashes, %d restarts, %d rounds applied, %d applied entries"
+                + " lost with state not yet flushed; snapshots %d sent, %d installed, %d compactions%n", seconds, THREADS,
+                cpuNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, retries, fromSessions, refused, expired, crashes, restarts, rounds, lost,
+                maintenance[0], maintenance[1], maintenance[2]);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
             System.out.printf("  %s in %d seed(s): %s%n", e.getKey(), s.size(),
