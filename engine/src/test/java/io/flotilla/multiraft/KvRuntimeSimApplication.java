@@ -137,19 +137,10 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
     /** A flush of one group a little later, as RocksDB's flush thread would run it, unless the incarnation is gone by then. */
     private void flushSoon(KvRuntimeSimStore store, long groupId) {
         cluster.scheduler().after(200_000 + random.nextLong(5_000_000), () -> {
-            if (store.isLive() && cluster.node(nodeOf(store)).up()) {
+            if (store.isLive() && cluster.node(store.nodeId()).up()) {
                 store.flush(groupId);
             }
         });
-    }
-
-    private long nodeOf(KvRuntimeSimStore store) {
-        for (RuntimeSimNode n : cluster.nodes()) {
-            if (n.stateMachine() instanceof KvRuntimeSimStateMachine sm && sm.store() == store) {
-                return n.id;
-            }
-        }
-        throw new IllegalStateException("a store no node holds asked for a flush");
     }
 
     /** A crashed node restarts from its durable copies: what it wrote after them is no longer written. */

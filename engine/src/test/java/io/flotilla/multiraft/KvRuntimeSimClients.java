@@ -167,6 +167,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     long retries;
     long sessionsExpired;
     long refusedAsExpected;
+    /** Busy answers from the state machine (a full session table, too many unacknowledged writes): retried. */
+    long busyAnswers;
     /** Retries answered from the session: another attempt of the same write had applied at a lower index. */
     long answeredFromSession;
 
@@ -573,6 +575,7 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         c.leaderHints.put(op.groupId, call.node);
         Error.KindCase errorKind = error ? result.getError().getKindCase() : Error.KindCase.KIND_NOT_SET;
         if (errorKind == Error.KindCase.BUSY) {
+            busyAnswers++;
             retryLater(c, op);
             return;
         }

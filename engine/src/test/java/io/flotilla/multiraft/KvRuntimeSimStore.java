@@ -77,6 +77,11 @@ final class KvRuntimeSimStore implements KvStore {
         return s;
     }
 
+    long nodeId() {
+        return node;
+    }
+
+    /** False once its node crashed and restarted from the durable copies (or closed and restarted without them). */
     boolean isLive() {
         return alive;
     }

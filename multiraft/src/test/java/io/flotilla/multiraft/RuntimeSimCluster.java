@@ -28,8 +28,8 @@ import java.util.function.Consumer;
  * One run of the runtime simulation: real {@link MultiRaftNode}s in stepped mode on simulated
  * disks ({@link RuntimeSimDisk}), a simulated network ({@link RuntimeSimNetwork}), a workload
  * ({@link RuntimeSimClients}'s registers, or another {@link RuntimeSimApplication}'s) and the
- * nemeses ({@link RuntimeSimFaults}), all driven from
- * one seed on one thread by a simulated clock. Cheap checks run after every worker step (one leader
+ * nemeses ({@link RuntimeSimFaults}), all driven from one seed on one thread by a simulated
+ * clock. Cheap checks run after every worker step (one leader
  * per term) and every few milliseconds (reads that hang, groups left leaderless); the rest runs
  * as things happen (answers, applied entries) and at the end: after the run, everything is healed
  * and restarted, the network stops losing, a quiet period passes, every register is read once more,
