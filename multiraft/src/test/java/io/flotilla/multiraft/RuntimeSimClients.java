@@ -18,7 +18,7 @@ import java.util.SplittableRandom;
  * or CAS whose outcome it never learned is recorded as unknown, and the client continues under a
  * new id (it may still take effect). Reads retry freely: they change nothing. Owned by the seed's thread.
  */
-final class RuntimeSimClients {
+final class RuntimeSimClients implements RuntimeSimWorkload {
     /** An operation gives up after this many election timeouts. */
     private static final int OP_DEADLINE_ELECTION_TIMEOUTS = 6;
     /** A read attempt that has not been answered after this many is retried elsewhere (the first may still answer). */
@@ -90,15 +90,18 @@ final class RuntimeSimClients {
         return "g" + groupIndex + "-k" + k;
     }
 
-    List<Operation> history() {
+    @Override
+    public List<Operation> history() {
         return history;
     }
 
-    long unknownOps() {
+    @Override
+    public long unknownOps() {
         return unknownOps;
     }
 
-    void start() {
+    @Override
+    public void start() {
         for (int c = 0; c < config.clients(); c++) {
             Client client = new Client(nextHistoryId++);
             clients.add(client);
@@ -133,7 +136,8 @@ final class RuntimeSimClients {
     }
 
     /** After the final quiet period: one read of every register, which must succeed. */
-    void finalReads(long deadlineNs) {
+    @Override
+    public void finalReads(long deadlineNs) {
         for (int g = 0; g < config.groupIds().length; g++) {
             for (int k = 0; k < config.keysPerGroup(); k++) {
                 Client c = new Client(nextHistoryId++);
@@ -145,7 +149,8 @@ final class RuntimeSimClients {
         }
     }
 
-    boolean finalReadsDone() {
+    @Override
+    public boolean finalReadsDone() {
         return finalReadsPending == 0;
     }
 

@@ -26,9 +26,10 @@ import java.util.function.Consumer;
 
 /**
  * One run of the runtime simulation: real {@link MultiRaftNode}s in stepped mode on simulated
- * disks ({@link RuntimeSimDisk}), a simulated network ({@link RuntimeSimNetwork}), a register
- * workload ({@link RuntimeSimClients}) and the nemeses ({@link RuntimeSimFaults}), all driven from
- * one seed on one thread by a simulated clock. Cheap checks run after every worker step (one leader
+ * disks ({@link RuntimeSimDisk}), a simulated network ({@link RuntimeSimNetwork}), a workload
+ * ({@link RuntimeSimClients}'s registers, or another {@link RuntimeSimApplication}'s) and the
+ * nemeses ({@link RuntimeSimFaults}), all driven from one seed on one thread by a simulated
+ * clock. Cheap checks run after every worker step (one leader
  * per term) and every few milliseconds (reads that hang, groups left leaderless); the rest runs
  * as things happen (answers, applied entries) and at the end: after the run, everything is healed
  * and restarted, the network stops losing, a quiet period passes, every register is read once more,
@@ -81,7 +82,8 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     private final RuntimeSimChecker checker;
     private final RuntimeSimNetwork network;
     private final RuntimeSimNode[] nodes;
-    private final RuntimeSimClients clients;
+    private final RuntimeSimApplication application;
+    private final RuntimeSimWorkload clients;
     private final RuntimeSimFaults faults;
     private final GroupState[] groups;
     /** "node.incarnation" of incarnations that ended in a crash: their listeners are exempt. */
@@ -91,7 +93,13 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
     private int maxWalSegments;
 
     RuntimeSimCluster(RuntimeSimConfig config, Consumer<String> narrator) {
+        this(config, narrator, RuntimeSimApplication.REGISTERS);
+    }
+
+    /** A run of {@code application}'s state machine and workload in place of the simulation's own registers. */
+    RuntimeSimCluster(RuntimeSimConfig config, Consumer<String> narrator, RuntimeSimApplication application) {
         this.config = config;
+        this.application = application;
         this.random = new SplittableRandom(config.seed());
         this.checker = new RuntimeSimChecker(scheduler::nowNs, narrator);
         this.network = new RuntimeSimNetwork(this, config, random.split());
@@ -103,7 +111,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         for (int g = 0; g < groups.length; g++) {
             groups[g] = new GroupState(config.groupIds()[g]);
         }
-        this.clients = new RuntimeSimClients(this, config, random.split());
+        this.clients = application.workload(this, random.split());
         this.faults = new RuntimeSimFaults(this, config, random.split());
     }
 
@@ -111,6 +119,10 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
 
     RuntimeSimConfig config() {
         return config;
+    }
+
+    RuntimeSimApplication application() {
+        return application;
     }
 
     RuntimeSimScheduler scheduler() {
@@ -237,7 +249,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
                 restart(n, false);
             } else {
                 n.disk().disarm();
-                n.registers().failNextApply(false);
+                n.stateMachine().failNextApply(false);
             }
         }
         long quietEnd = config.runNs() + QUIET_ELECTION_TIMEOUTS * config.electionTimeoutNs();
@@ -252,6 +264,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         runUntil(scheduler.nowNs() + READ_DEADLINE_ELECTION_TIMEOUTS * config.electionTimeoutNs());
         checkEveryListenerAnswered();
         checkLinearizable();
+        clients.finalChecks();
         checkDiskBounded();
         for (RuntimeSimNode n : nodes) {
             if (n.up()) {
@@ -383,11 +396,12 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
 
     // ---------------------------------------------------------------- listeners
 
-    ProposalListener proposalListener(Call call, RuntimeSimRegisters registers, boolean cas, Then then) {
+    /** A listener for {@code call}; with {@code capture}, onApplied reads the state machine's {@link RuntimeSimStateMachine#appliedOutcome}. */
+    ProposalListener proposalListener(Call call, RuntimeSimStateMachine stateMachine, boolean capture, Then then) {
         return new ProposalListener() {
             @Override
             public void onApplied(long groupId, long index) {
-                Object captured = cas ? registers.casOutcome(groupId, index) : null;
+                Object captured = capture ? stateMachine.appliedOutcome(groupId, index) : null;
                 if (checker.answered(call, "onApplied(" + index + ")", false)) {
                     if (call.kind == CallKind.PROPOSE) {
                         checker.acknowledged(call, index);
@@ -669,7 +683,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         Call call = checker.newCall(CallKind.CONF_CHANGE, via.id, via.incarnation(), g.id, 0);
         g.adminCall = call;
         trace("operator: " + change + " in group " + g.id + " via node " + via.id);
-        via.node().changeMembership(g.id, change, proposalListener(call, via.registers(), false, (answer, number, captured) -> {
+        via.node().changeMembership(g.id, change, proposalListener(call, via.stateMachine(), false, (answer, number, captured) -> {
             trace(change + " in group " + g.id + ": " + answer + (answer == Answer.APPLIED ? " at " + number : ""));
             noteMembership(g, change, answer);
         }));

@@ -285,7 +285,7 @@ final class RuntimeSimFaults {
         }
         cluster.trace("nemesis: transfer leadership of group " + g.id + " from node " + leader.id + " to node " + target);
         Call call = cluster.checker().newCall(CallKind.TRANSFER, leader.id, leader.incarnation(), g.id, 0);
-        leader.node().transferLeader(g.id, target, cluster.proposalListener(call, leader.registers(), false,
+        leader.node().transferLeader(g.id, target, cluster.proposalListener(call, leader.stateMachine(), false,
                 (answer, number, captured) -> cluster.trace("transfer of group " + g.id + " to node " + target + ": " + answer)));
         return true;
     }
@@ -311,8 +311,8 @@ final class RuntimeSimFaults {
         }
         RuntimeSimNode n = pick(hosts);
         int inc = n.incarnation();
-        RuntimeSimRegisters registers = n.registers();
-        registers.failNextApply(true);
+        RuntimeSimStateMachine stateMachine = n.stateMachine();
+        stateMachine.failNextApply(true);
         cluster.trace("nemesis: the state machine of node " + n.id + " throws at its next apply");
         cluster.scheduler().after(electionTimeouts(10, 15), () -> {
             if (n.incarnation() != inc || !n.up()) {
@@ -321,7 +321,7 @@ final class RuntimeSimFaults {
             if (n.failed()) {
                 cluster.supervisorRestart(n);
             } else {
-                registers.failNextApply(false);
+                stateMachine.failNextApply(false);
             }
         });
         return true;

@@ -53,7 +53,7 @@ final class RuntimeSimNode {
     private int workers;
     /** The node stopped itself (a worker failed): the runtime stops every worker (fail-stop). */
     private boolean anyWorkerFailed;
-    private RuntimeSimRegisters registers;
+    private RuntimeSimStateMachine stateMachine;
     /** Groups this node was asked to host, with their initial voters (empty: it joined later). Survives incarnations. */
     final Map<Long, long[]> hosted = new LinkedHashMap<>();
     /** Groups whose replica here the simulation destroyed (destroyReplica), or that removed this node. */
@@ -116,8 +116,14 @@ final class RuntimeSimNode {
         return node;
     }
 
+    /** This incarnation's state machine (the last one's while the node is down). */
+    RuntimeSimStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    /** The state machine, when it is the simulation's own registers. */
     RuntimeSimRegisters registers() {
-        return registers;
+        return (RuntimeSimRegisters) stateMachine;
     }
 
     RuntimeSimDisk disk() {
@@ -146,12 +152,12 @@ final class RuntimeSimNode {
             state = State.CRASHED;
             return;
         }
-        if (!keepRegisters || registers == null) {
-            registers = RuntimeSimRegisters.recover(id, cluster, snapshots, registers);
+        if (!keepRegisters || stateMachine == null) {
+            stateMachine = cluster.application().recover(cluster, this, stateMachine);
         }
         int recoveredGroups = wal.recoveredGroups().size();
         long firstReadId = cluster.random().nextLong() >>> 2;
-        node = new MultiRaftNode(config.nodeConfig(id), wal, registers, cluster.network().senderOf(id), snapshots,
+        node = new MultiRaftNode(config.nodeConfig(id), wal, stateMachine, cluster.network().senderOf(id), snapshots,
                 new RuntimeEnvironment(cluster.scheduler()::nowNs, firstReadId));
         node.startStepped();
         workers = node.workerCount();
@@ -168,7 +174,7 @@ final class RuntimeSimNode {
             cluster.scheduler().after(cluster.stepGapNs(), () -> step(inc, worker));
         }
         cluster.scheduler().after(cluster.commitGapNs(), () -> commit(inc));
-        if (snapshots != null) {
+        if (cluster.application().flushes(this)) {
             cluster.scheduler().after(flushGapNs(), () -> flush(inc));
         }
         cluster.checker().trace("node " + id + "." + incarnation + " starts (" + workers + " workers, recovered "
@@ -255,7 +261,7 @@ final class RuntimeSimNode {
         if (state != State.UP || inc != incarnation) {
             return;
         }
-        registers.flush();
+        stateMachine.flush();
         cluster.scheduler().after(flushGapNs(), () -> flush(inc));
     }
 
@@ -305,7 +311,7 @@ final class RuntimeSimNode {
     /** Graceful close of the runtime, then of the log. Failpoints armed for this incarnation are disarmed first. */
     void close() {
         disk.disarm();
-        registers.failNextApply(false);
+        stateMachine.failNextApply(false);
         try {
             node.close();
         } catch (Exception | Error e) {

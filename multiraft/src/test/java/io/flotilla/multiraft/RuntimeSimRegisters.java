@@ -31,7 +31,7 @@ import java.util.TreeMap;
  * at its applied index and {@link #restore} loads one, received by the node's
  * {@link RuntimeSimSnapshots}. Touched only by the seed's thread (the simulation runs every worker on it).
  */
-final class RuntimeSimRegisters implements StateMachine {
+final class RuntimeSimRegisters implements RuntimeSimStateMachine {
     static final byte WRITE = 1;
     static final byte CAS = 2;
 
@@ -95,7 +95,8 @@ final class RuntimeSimRegisters implements StateMachine {
     }
 
     /** Makes every group's current state durable (a memtable flush). Nothing without snapshots. */
-    void flush() {
+    @Override
+    public void flush() {
         if (images == null) {
             return;
         }
@@ -139,7 +140,8 @@ final class RuntimeSimRegisters implements StateMachine {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    void failNextApply(boolean fail) {
+    @Override
+    public void failNextApply(boolean fail) {
         failNextApply = fail;
     }
 
@@ -147,6 +149,12 @@ final class RuntimeSimRegisters implements StateMachine {
     String get(long groupId, String key) {
         Map<String, String> kv = registers.get(groupId);
         return kv == null ? null : kv.get(key);
+    }
+
+    /** What a proposer learns on onApplied: {@link #casOutcome}. */
+    @Override
+    public Object appliedOutcome(long groupId, long index) {
+        return casOutcome(groupId, index);
     }
 
     /** Whether the CAS applied at {@code index} swapped; null if this node did not apply one there. */

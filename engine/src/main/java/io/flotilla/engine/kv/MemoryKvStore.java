@@ -291,7 +291,16 @@ public final class MemoryKvStore implements KvStore {
 
     @Override
     public ApplyState importImage(long groupId, Path image) throws IOException {
-        byte[] bytes = Files.readAllBytes(image);
+        return importImage(groupId, Files.readAllBytes(image), image.toString());
+    }
+
+    /**
+     * As {@link #importImage(long, Path)}, from an image in memory ({@link #exportImage}'s bytes):
+     * the simulation keeps its images and durable copies in memory. {@code source} names the image
+     * in error messages.
+     */
+    public ApplyState importImage(long groupId, byte[] bytes, String source) throws IOException {
+        String image = source;
         if (bytes.length < 8) {
             throw new IOException(image + " is too short (" + bytes.length + " bytes) to be a range image");
         }
