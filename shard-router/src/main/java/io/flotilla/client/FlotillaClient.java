@@ -327,7 +327,13 @@ public final class FlotillaClient implements AutoCloseable {
     /** Runs {@code task} on the client's I/O thread; for tests that inspect its state. */
     <T> CompletableFuture<T> onIoThread(Function<RequestDispatcher, T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        loop.execute(() -> result.complete(task.apply(dispatcher)));
+        loop.execute(() -> {
+            try {
+                result.complete(task.apply(dispatcher));
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
         return result;
     }
 

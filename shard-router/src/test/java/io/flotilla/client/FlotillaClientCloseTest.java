@@ -59,7 +59,11 @@ class FlotillaClientCloseTest {
                 FlotillaClient client = FlotillaClient.builder().seeds(server.seed()).clusterId(1).build()) {
             kv.nodes(List.of(server.address()));
 
-            CompletableFuture<String> nested = client.put("k", "v").thenApply(ignored -> client.sync().get("k"));
+            client.put("k", "v").join();
+            // Run the blocking call on the client's I/O thread, where a callback runs. (A callback chained
+            // with thenApply runs on the caller's thread instead when the future is already complete,
+            // which made this test pass or fail by timing.)
+            CompletableFuture<String> nested = client.onIoThread(dispatcher -> client.sync().get("k"));
 
             assertThatThrownBy(() -> nested.get(5, TimeUnit.SECONDS)).cause()
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("callbackExecutor");
