@@ -261,14 +261,18 @@ public final class WalRecordDecoder {
     private static WalRecord decodeTombstoneSet(ByteBuffer buf, int body, int bodyBytes, long zero, String fileName,
             long fileOffset) throws WalCorruptionException {
         int varintBytes = bodyBytes - TOMBSTONE_SET_PREFIX_BYTES;
+        if (varintBytes < 1) {
+            throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET body is " + bodyBytes
+                    + " bytes, too short for its " + TOMBSTONE_SET_PREFIX_BYTES + "-byte prefix and one id");
+        }
         int count = buf.getInt(body + 8);
         if (zero != 0 || buf.getInt(body + 12) != 0) {
             throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET has non-zero reserved bytes");
         }
         // Each varint takes at least one byte: this bounds the allocation by the record's size.
-        if (varintBytes < 1 || count < 1 || count > varintBytes) {
+        if (count < 1 || count > varintBytes) {
             throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET claims "
-                    + Integer.toUnsignedString(count) + " groups in " + Math.max(0, varintBytes) + " bytes of ids");
+                    + Integer.toUnsignedString(count) + " groups in " + varintBytes + " bytes of ids");
         }
         long[] ids = new long[count];
         int pos = body + TOMBSTONE_SET_PREFIX_BYTES;

@@ -10,7 +10,8 @@ import org.agrona.collections.LongHashSet;
 /**
  * Groups whose replicas on this node were removed (tombstoned), and where the newest durable copy
  * of each tombstone is in the log, so that purge keeps it. A primitive set of ids, not an index per
- * dead group: about 12 bytes a group, plus 16 for each tombstone a set does not cover yet.
+ * dead group: 12 to 25 bytes a group (an open-addressing set of longs), plus 25 to 50 for each
+ * tombstone a set does not cover yet.
  *
  * <p>Collapsing. A tombstone that holds an old segment back is not rewritten forward on its own;
  * the owner writes {@link #setRecords} instead: TOMBSTONE_SET records listing every group it has

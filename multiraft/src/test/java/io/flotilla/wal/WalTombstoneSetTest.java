@@ -97,6 +97,7 @@ class WalTombstoneSetTest {
                 .isEqualTo(new WalRecord.TombstoneSet(new long[] {5, 5 + 129}));
         Object[][] bad = {
             {handMade(0, 0, 0, (byte) 5), "claims 0 groups in 1 bytes"},
+            {handMade(0, 1, 0), "too short for its 16-byte prefix and one id"},
             {handMade(0, -1, 0, (byte) 5), "claims 4294967295 groups"},
             {handMade(0, 3, 0, (byte) 5, (byte) 1), "claims 3 groups in 2 bytes"},
             {handMade(0, 2, 0, (byte) 5, (byte) 0), "id 1 is 5, not above the id before it"},
@@ -112,6 +113,12 @@ class WalTombstoneSetTest {
             {handMade(0, 2, 0, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF,
                     (byte) 0xFF, (byte) 0xFF, (byte) 0x7F, (byte) 1), "not above the id before it"},
         };
+        // A body of 8 bytes (the least any record has): no room for the prefix; refused before reading past it.
+        ByteBuffer shortBody = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+        shortBody.putInt(4, 8).putInt(8, WalRecordType.TOMBSTONE_SET.code);
+        WalRecordCodecTest.reCrc(shortBody, 24);
+        assertThatThrownBy(() -> decoder.decode(shortBody, 0, 24, "seg", 0)).isInstanceOf(WalCorruptionException.class)
+                .hasMessageContaining("TOMBSTONE_SET body is 8 bytes, too short");
         for (Object[] c : bad) {
             ByteBuffer buf = (ByteBuffer) c[0];
             assertThatThrownBy(() -> decoder.decode(buf, 0, buf.capacity(), "seg", 4096))
