@@ -52,8 +52,8 @@ final class ApplyStage {
                 return r.index;
             }
             WalGroupIndex creating = lifecycle.creatingIndex(groupId);
-            // A removed replica's only later record is its tombstone, rewritten forward by a log sweep.
-            return creating != null ? creating : replicas.tombstones.get(groupId);
+            // A removed replica's only later record is its tombstone; its index goes once that is durable.
+            return creating != null ? creating : replicas.removing.get(groupId);
         };
     }
 
@@ -63,7 +63,7 @@ final class ApplyStage {
             throw new UncheckedIOException("the write-ahead log failed; the node stops", round.failure);
         }
         if (round.batch != null) {
-            Wal.applyDurable(round.batch, indexOf);
+            Wal.applyDurable(round.batch, indexOf, replicas.tombstones);
         }
         if (round.whenDurable != null) {
             for (Runnable step : round.whenDurable) {

@@ -16,8 +16,8 @@ import java.util.function.LongPredicate;
  * nothing could go) the log sweep, which publishes the oldest segment the worker's groups still
  * need to the node's {@link LogPurgeTracker} (worker 0 deletes the segments below every worker's)
  * and rewrites forward the live records of groups that hold old segments back (an idle group's old
- * entries, a removed replica's tombstone). Its records go to the front of the next log round. Owned
- * by the worker thread.
+ * entries; the worker's tombstones, collapsed into one set). Its records go to the front of the
+ * next log round. Owned by the worker thread.
  */
 final class LogMaintenance {
     /**
@@ -60,8 +60,10 @@ final class LogMaintenance {
     /** A rewrite forward is queued or in flight: the next one waits until it is durable. */
     private boolean rewriteInFlight;
     private final Runnable rewriteDurable = () -> rewriteInFlight = false;
-    /** Sum of {@link Replica#rewrittenBytes} over this worker's groups. */
+    /** Sum of {@link Replica#rewrittenBytes} over this worker's groups, and of its latest tombstone set. */
     private long rewrittenLiveBytes;
+    /** Bytes of the latest tombstone set generation this worker wrote. */
+    private long tombstoneSetBytes;
     private long passes;
     /** Group ids that belong to this worker (the snapshot channel's sweep decides only for those). */
     private final LongPredicate ownedHere;
@@ -188,23 +190,23 @@ final class LogMaintenance {
                 lagging.add(r.index);
             }
         }
-        for (WalGroupIndex tombstone : replicas.tombstones.values()) {
-            long segment = tombstone.oldestLiveSegment();
-            oldest = Math.min(oldest, segment);
-            // Only once its tombstone is durable: until then the index still describes the log of a
-            // replica that is going away, which nothing may read any more (found by the runtime simulation).
-            if (mayRewrite && tombstone.removed() && segment < active - lagSegments) {
-                lagging.add(tombstone);
-            }
+        // A removed replica whose tombstone is not durable yet: a crash now would recover its
+        // records, so they stay live; nothing rewrites them (the tombstone makes them dead soon).
+        for (WalGroupIndex removing : replicas.removing.values()) {
+            oldest = Math.min(oldest, removing.oldestLiveSegment());
         }
+        long tombstoneSegment = replicas.tombstones.oldestLiveSegment();
+        oldest = Math.min(oldest, tombstoneSegment);
+        boolean rewriteTombstones = mayRewrite && tombstoneSegment < active - lagSegments;
         // Not hosted (yet): they hold the log back until the owner creates them; nothing here may read them.
         for (WalGroupIndex index : replicas.recovered.values()) {
             oldest = Math.min(oldest, index.oldestLiveSegment());
         }
         purges.publish(workerId, oldest, rewrittenLiveBytes);
         shipping.retainNeeded(ownedHere, replicas.recovered.values(), lifecycle.creating());
+        long sweepBytes = rewriteTombstones ? rewriteTombstones() : 0;
         if (!lagging.isEmpty()) {
-            rewriteLagging();
+            rewriteLagging(sweepBytes);
         }
         if (workerId == 0) {
             // Deleting a few files and one directory fsync, only when the oldest live segment moved.
@@ -212,22 +214,47 @@ final class LogMaintenance {
         }
     }
 
-    /** Queues rewrites of the lagging groups, oldest first (they hold back the most), up to the sweep's byte budget. */
-    private void rewriteLagging() {
+    /**
+     * Some tombstone holds an old segment back: instead of rewriting tombstones forward one by one
+     * (one record per removed replica, every sweep that finds them lagging, for ever), one set
+     * generation listing every group this worker tombstoned — usually one record, a few bytes a
+     * group — supersedes all their older copies once durable ({@link WalTombstones}). Never
+     * refused for the sweep's byte budget: until it is written the old segments cannot go. Returns
+     * the bytes queued.
+     */
+    private long rewriteTombstones() {
+        List<WalRecord> records = replicas.tombstones.setRecords(maxRecordBytes);
+        long bytes = 0;
+        for (int k = 0; k < records.size(); k++) {
+            bytes += WalBatch.recordBytes(records.get(k));
+        }
+        rewrittenLiveBytes += bytes - tombstoneSetBytes;
+        tombstoneSetBytes = bytes;
+        rewriteInFlight = true;
+        rounds.addLeading(records, rewriteDurable);
+        stats.recordsRewritten += records.size();
+        stats.bytesRewritten += bytes;
+        stats.tombstoneSetsWritten++;
+        return bytes;
+    }
+
+    /**
+     * Queues rewrites of the lagging groups, oldest first (they hold back the most), up to the
+     * sweep's byte budget, of which {@code sweepBytes} are taken already.
+     */
+    private void rewriteLagging(long sweepBytes) {
         lagging.sort(BY_OLDEST_LIVE_SEGMENT);
-        long sweepBytes = 0;
         for (int i = 0; i < lagging.size() && sweepBytes < MAX_REWRITE_BYTES_PER_SWEEP; i++) {
             WalGroupIndex index = lagging.get(i);
             Replica r = replicas.get(index.groupId());
-            if (r != null && !fitsRewriteBudget(r)) {
+            if (!fitsRewriteBudget(r)) {
                 r.rewriteRefusedAtFirstIndex = index.firstIndex();
                 LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": group " + r.groupId + " holds more than "
                         + MAX_REWRITE_BYTES_PER_SWEEP + " bytes of live log; it is not rewritten forward and keeps log"
                         + " segments from " + index.oldestLiveSegment() + " on until it compacts");
                 continue;
             }
-            // A tombstone (r == null) rewrites to itself and reads nothing.
-            List<WalRecord> records = Wal.rewriteForward(index, r == null ? null : r.storage, maxRecordBytes);
+            List<WalRecord> records = Wal.rewriteForward(index, r.storage, maxRecordBytes);
             if (records.isEmpty()) {
                 continue;
             }
@@ -235,10 +262,8 @@ final class LogMaintenance {
             for (int k = 0; k < records.size(); k++) {
                 bytes += WalBatch.recordBytes(records.get(k));
             }
-            if (r != null) {
-                rewrittenLiveBytes += bytes - r.rewrittenBytes;
-                r.rewrittenBytes = bytes;
-            }
+            rewrittenLiveBytes += bytes - r.rewrittenBytes;
+            r.rewrittenBytes = bytes;
             rewriteInFlight = true;
             rounds.addLeading(records, rewriteDurable);
             sweepBytes += bytes;

@@ -66,6 +66,9 @@ public final class MultiRaftNode implements AutoCloseable {
         for (long groupId : wal.recoveredGroups()) {
             workerOf(groupId).adoptRecovered(wal.takeIndex(groupId));
         }
+        // Tombstoned groups too, by id (no index): they are never hosted again, and their newest
+        // tombstone copies stay live until each worker has written its own tombstone set.
+        wal.recoveredTombstones().forEach((groupId, segment) -> workerOf(groupId).adoptTombstone(groupId, segment));
         if (snapshots != null) {
             snapshots.attach(this);
         }
@@ -326,6 +329,19 @@ public final class MultiRaftNode implements AutoCloseable {
     /** Records rewritten forward: live records of groups that held old log segments back. */
     public long logRecordsRewritten() {
         return sum(s -> s.recordsRewritten);
+    }
+
+    /**
+     * Tombstone sets written by log sweeps: each replaces the rewrite forward of every tombstone of
+     * one worker with one record (or a few, past 1 MiB of ids).
+     */
+    public long logTombstoneSetsWritten() {
+        return sum(s -> s.tombstoneSetsWritten);
+    }
+
+    /** Groups whose replica on this node was removed, tombstone durable (as of each worker's latest round). */
+    public int tombstonedGroups() {
+        return (int) sum(s -> s.tombstonedGroups);
     }
 
     /** Bytes of the records rewritten forward. */

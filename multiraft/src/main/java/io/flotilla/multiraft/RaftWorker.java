@@ -147,7 +147,21 @@ final class RaftWorker implements Runnable {
     void adoptRecovered(WalGroupIndex index) {
         Check.state(!thread.isAlive() && !running, "worker %d of node %d adopts recovered groups only before it starts",
                 workerId, nodeId);
-        (index.removed() ? replicas.tombstones : replicas.recovered).put(index.groupId(), index);
+        if (index.removed()) {
+            replicas.tombstones.add(index.groupId(), index.oldestLiveSegment());
+        } else {
+            replicas.recovered.put(index.groupId(), index);
+        }
+    }
+
+    /**
+     * The node's thread, before the worker starts: a group the log recovered tombstoned, whose
+     * replica belonged here, with the segment of its newest tombstone copy.
+     */
+    void adoptTombstone(long groupId, long segmentSequence) {
+        Check.state(!thread.isAlive() && !running, "worker %d of node %d adopts recovered tombstones only before it starts",
+                workerId, nodeId);
+        replicas.tombstones.add(groupId, segmentSequence);
     }
 
     // ---------------------------------------------------------------- lifecycle of the worker
@@ -310,6 +324,7 @@ final class RaftWorker implements Runnable {
             if (work > 0) {
                 stats.rounds++;
                 stats.hostedGroups = replicas.size();
+                stats.tombstonedGroups = replicas.tombstones.size();
             }
             return work;
         } catch (Throwable t) {

@@ -87,7 +87,7 @@ final class ReplicaLifecycle {
         if (replicas.hosts(groupId) || creating.containsKey(groupId)) {
             return;
         }
-        if (replicas.tombstones.containsKey(groupId)) {
+        if (replicas.tombstoned(groupId)) {
             // Removed in this incarnation, or recovered removed: a new replica would follow the tombstone in the log.
             warnTombstoned(groupId);
             return;
@@ -103,7 +103,7 @@ final class ReplicaLifecycle {
         }
         if (index.removed()) {
             // Its replica here was removed; hosting it again could resurrect a member the group dropped.
-            replicas.tombstones.put(groupId, index);
+            replicas.tombstones.add(groupId, index.oldestLiveSegment());
             warnTombstoned(groupId);
             return;
         }
@@ -198,8 +198,8 @@ final class ReplicaLifecycle {
         } else if (creating.containsKey(groupId)) {
             destroyAfterCreate.add(groupId);
         } else if (replicas.recovered.containsKey(groupId)) {
-            replicas.tombstones.put(groupId, replicas.recovered.remove(groupId));
-            rounds.addLeading(List.of(new WalRecord.Tombstone(groupId)), () -> dropState(groupId));
+            replicas.removing.put(groupId, replicas.recovered.remove(groupId));
+            rounds.addLeading(List.of(new WalRecord.Tombstone(groupId)), () -> tombstoneDurable(groupId));
         }
     }
 
@@ -214,13 +214,21 @@ final class ReplicaLifecycle {
         }
         requests.abandon(r);
         shipping.releaseAll(r);
-        // Purge accounting sees the tombstone from now on; the index takes it when it is durable.
-        replicas.tombstones.put(r.groupId, r.index);
+        // Its records stay live for purge until the tombstone is durable; then only its id remains.
+        replicas.removing.put(r.groupId, r.index);
         long groupId = r.groupId;
-        rounds.addLeading(List.of(new WalRecord.Tombstone(groupId)), () -> dropState(groupId));
+        rounds.addLeading(List.of(new WalRecord.Tombstone(groupId)), () -> tombstoneDurable(groupId));
     }
 
-    /** The tombstone is durable: the state machine drops the group, and received images go. */
+    /**
+     * The tombstone is durable (the round applied it to {@link ReplicaSet#tombstones}): the index
+     * goes, the state machine drops the group, and received images go.
+     */
+    private void tombstoneDurable(long groupId) {
+        replicas.removing.remove(groupId);
+        dropState(groupId);
+    }
+
     private void dropState(long groupId) {
         stateMachine.destroy(groupId);
         shipping.deleteReceived(groupId);
@@ -233,12 +241,12 @@ final class ReplicaLifecycle {
      * announced again too: the announcement before the restart may have been lost with it.
      */
     void redoDestroys() {
-        for (WalGroupIndex tombstone : replicas.tombstones.values()) {
-            dropState(tombstone.groupId());
+        replicas.tombstones.forEach((groupId, segment) -> {
+            dropState(groupId);
             // This replica may have led the group when the node went down, and its followers may
             // sleep trusting this node's heartbeat: tell them again that it leads no more.
-            liveness.resigned(tombstone.groupId());
-        }
+            liveness.resigned(groupId);
+        });
     }
 
     /** The node stops: every replica answers what it still owes. */

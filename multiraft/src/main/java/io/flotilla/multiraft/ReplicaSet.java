@@ -3,6 +3,7 @@ package io.flotilla.multiraft;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.raft.Role;
 import io.flotilla.wal.WalGroupIndex;
+import io.flotilla.wal.WalTombstones;
 import java.util.ArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -19,6 +20,10 @@ import org.agrona.collections.Long2ObjectHashMap;
  * of a leader whose node goes silent, and names the groups whose leader replica on that node went
  * away while the node lives (destroyed or removed), so their followers wake and elect. Ticks cost
  * O(awake groups).
+ *
+ * <p>Removed replicas: while a removed replica's tombstone is on its way to the log its index stays
+ * ({@link #removing}: its records are live until then); once the tombstone is durable only the
+ * group id remains, in {@link #tombstones}.
  */
 final class ReplicaSet {
     private final long nodeId;
@@ -29,8 +34,13 @@ final class ReplicaSet {
     private final Long2ObjectHashMap<Replica> groups = new Long2ObjectHashMap<>();
     /** The views of {@link #groups}, for other threads: written here by the worker, read by anyone. */
     private final ConcurrentHashMap<Long, GroupView> views = new ConcurrentHashMap<>();
-    /** Removed replicas of this worker's groups: their logs' tombstones (kept for purge accounting). */
-    final Long2ObjectHashMap<WalGroupIndex> tombstones = new Long2ObjectHashMap<>();
+    /**
+     * This worker's groups whose replica was removed, tombstone durable (or recovered): never hosted
+     * again; the log sweep keeps their newest tombstone copies live (one set record for all of them).
+     */
+    final WalTombstones tombstones = new WalTombstones();
+    /** Removed replicas whose tombstone is not durable yet: their indexes, whose records stay live until it is. */
+    final Long2ObjectHashMap<WalGroupIndex> removing = new Long2ObjectHashMap<>();
     /**
      * Groups the log recovered that the owner has not created (again) yet: handed over by the node
      * before the worker starts, so their records count as live from the first log sweep.
@@ -62,6 +72,11 @@ final class ReplicaSet {
     /** Any thread: the view of a hosted replica, or null. */
     GroupView view(long groupId) {
         return views.get(groupId);
+    }
+
+    /** The group's replica here was removed (its tombstone durable or on its way): it is never hosted again. */
+    boolean tombstoned(long groupId) {
+        return tombstones.contains(groupId) || removing.containsKey(groupId);
     }
 
     int size() {

@@ -15,9 +15,13 @@ final class WorkerStats {
     volatile long compactions;
     volatile long recordsRewritten;
     volatile long bytesRewritten;
+    /** Tombstone set generations written (each one or a few of {@link #recordsRewritten}). */
+    volatile long tombstoneSetsWritten;
     /** Reads that got no answer before their deadline. */
     volatile long readsTimedOut;
     volatile int awakeGroups;
     volatile int leaderGroups;
     volatile int hostedGroups;
+    /** Groups whose replica here was removed (durable tombstones, recovered ones included). */
+    volatile int tombstonedGroups;
 }

@@ -40,10 +40,12 @@ public final class Wal implements AutoCloseable {
     private final WalCacheConfig cacheConfig;
     private final WalCacheBudget budget;
     private final Map<Long, WalGroupIndex> recovered;
+    private final WalTombstones recoveredTombstones;
     private final WalRecoveryResult recovery;
 
     private Wal(WalFileSystem fs, WalConfig config, WalDirectoryLock lock, WalWriter writer, WalCacheConfig cacheConfig,
-            WalCacheBudget budget, Map<Long, WalGroupIndex> recovered, WalRecoveryResult recovery) {
+            WalCacheBudget budget, Map<Long, WalGroupIndex> recovered, WalTombstones recoveredTombstones,
+            WalRecoveryResult recovery) {
         this.fs = fs;
         this.config = config;
         this.lock = lock;
@@ -51,6 +53,7 @@ public final class Wal implements AutoCloseable {
         this.cacheConfig = cacheConfig;
         this.budget = budget;
         this.recovered = recovered;
+        this.recoveredTombstones = recoveredTombstones;
         this.recovery = recovery;
     }
 
@@ -88,7 +91,7 @@ public final class Wal implements AutoCloseable {
             WalIndexBuilder builder = new WalIndexBuilder(cacheConfig, budget);
             WalRecoveryResult result = new WalRecoveryScanner(fs, config).scan(builder);
             for (WalGroupIndex index : builder.indexes().values()) {
-                Check.state(index.removed() || index.compactedTerm() != WalGroupIndex.UNKNOWN_TERM,
+                Check.state(index.compactedTerm() != WalGroupIndex.UNKNOWN_TERM,
                         "group %d: its compaction record is missing from the log", index.groupId());
             }
             WalWriter writer = WalWriter.open(fs, config, writerConfig, result);
@@ -97,7 +100,8 @@ public final class Wal implements AutoCloseable {
             } else {
                 writer.start();
             }
-            return new Wal(fs, config, lock, writer, cacheConfig, budget, new HashMap<>(builder.indexes()), result);
+            return new Wal(fs, config, lock, writer, cacheConfig, budget, new HashMap<>(builder.indexes()),
+                    builder.tombstones(), result);
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
@@ -113,7 +117,7 @@ public final class Wal implements AutoCloseable {
         return recovery;
     }
 
-    /** Group ids that have records in the log as recovered. */
+    /** Group ids that have records in the log as recovered, tombstoned ones excepted ({@link #recoveredTombstones}). */
     public List<Long> recoveredGroups() {
         List<Long> ids = new ArrayList<>(recovered.keySet());
         ids.sort(null);
@@ -121,13 +125,30 @@ public final class Wal implements AutoCloseable {
     }
 
     /**
+     * The groups tombstoned in the log as recovered, with the segment of each one's newest tombstone
+     * copy: their replicas must never be hosted again, and purge must keep those copies until the
+     * owner writes newer ones. The node's thread splits them among the workers before they start.
+     */
+    public WalTombstones recoveredTombstones() {
+        return recoveredTombstones;
+    }
+
+    /**
      * The index of {@code groupId} as recovered, or a new empty one; hand it to the group's owner.
-     * Called once per group, by the owner. A removed group's index says so ({@link WalGroupIndex#removed()}):
-     * the owner must not host it again.
+     * Called once per group, by the owner. A tombstoned group's index says so
+     * ({@link WalGroupIndex#removed()}): the owner must not host it again.
      */
     public WalGroupIndex takeIndex(long groupId) {
         WalGroupIndex index = recovered.remove(groupId);
-        return index != null ? index : new WalGroupIndex(groupId, cacheConfig, budget);
+        if (index != null) {
+            return index;
+        }
+        index = new WalGroupIndex(groupId, cacheConfig, budget);
+        long tombstoneSegment = recoveredTombstones.newestSegment(groupId);
+        if (tombstoneSegment > 0) {
+            index.apply(new WalRecord.Tombstone(groupId), tombstoneSegment, 0);
+        }
+        return index;
     }
 
     /** A reader of old records for one worker thread (its groups' storages share it). */
@@ -148,9 +169,32 @@ public final class Wal implements AutoCloseable {
     public static void applyDurable(WalBatch batch, LongFunction<WalGroupIndex> indexOf) {
         for (int i = 0; i < batch.size(); i++) {
             WalRecord r = batch.record(i);
-            WalGroupIndex index = indexOf.apply(r.groupId());
+            WalGroupIndex index = r.type() == WalRecordType.TOMBSTONE_SET ? null : indexOf.apply(r.groupId());
             if (index != null) {
                 index.apply(r, batch.recordSegmentSequence(i), batch.recordOffsetBytes(i));
+            }
+        }
+    }
+
+    /**
+     * As {@link #applyDurable(WalBatch, LongFunction)}, and the owner's tombstones learn where each
+     * TOMBSTONE and TOMBSTONE_SET record of the batch landed (every record of the batch is the
+     * owner's: one worker's batch).
+     */
+    public static void applyDurable(WalBatch batch, LongFunction<WalGroupIndex> indexOf, WalTombstones tombstones) {
+        for (int i = 0; i < batch.size(); i++) {
+            WalRecord r = batch.record(i);
+            long segment = batch.recordSegmentSequence(i);
+            if (r instanceof WalRecord.TombstoneSet set) {
+                tombstones.applySet(set, segment);
+                continue;
+            }
+            WalGroupIndex index = indexOf.apply(r.groupId());
+            if (index != null) {
+                index.apply(r, segment, batch.recordOffsetBytes(i));
+            }
+            if (r.type() == WalRecordType.TOMBSTONE) {
+                tombstones.add(r.groupId(), segment);
             }
         }
     }
@@ -174,13 +218,24 @@ public final class Wal implements AutoCloseable {
 
     /**
      * Deletes every segment all of whose records are dead for the given groups (which must be every
-     * group with records in the log), and reports the groups whose oldest live record is more than
-     * {@code lagSegments} segments behind the active one.
+     * group with records in the log; a log recovered with tombstoned groups needs
+     * {@link #purge(Collection, WalTombstones, int)}), and reports the groups whose oldest live
+     * record is more than {@code lagSegments} segments behind the active one.
      */
     public WalPurgeResult purge(Collection<WalGroupIndex> indexes, int lagSegments) throws IOException {
+        return purge(indexes, null, lagSegments);
+    }
+
+    /**
+     * As {@link #purge(Collection, int)}, keeping the newest copy of every tombstone in
+     * {@code tombstones} too (null: none). Lagging tombstones are not reported: when
+     * {@link WalTombstones#oldestLiveSegment()} lags, write {@link WalTombstones#setRecords}.
+     */
+    public WalPurgeResult purge(Collection<WalGroupIndex> indexes, WalTombstones tombstones, int lagSegments)
+            throws IOException {
         Check.argument(lagSegments >= 0, "lagSegments must be >= 0, was %d", lagSegments);
         long active = writer.activeSegmentSequence();
-        long oldestLive = active;
+        long oldestLive = tombstones == null ? active : Math.min(active, tombstones.oldestLiveSegment());
         for (WalGroupIndex index : indexes) {
             oldestLive = Math.min(oldestLive, index.oldestLiveSegment());
         }
@@ -222,7 +277,8 @@ public final class Wal implements AutoCloseable {
     /**
      * The records that re-establish a lagging group's live state at the head of the log: its
      * compaction point, snapshot mark (with its membership), live entries (in records of at most
-     * {@code maxRecordBytes}) and hard state. Submit them as one batch and apply it when durable; the
+     * {@code maxRecordBytes}) and hard state; for a removed group, its tombstone (an owner with many
+     * tombstones rewrites them all as one set instead: {@link WalTombstones#setRecords}). Submit them as one batch and apply it when durable; the
      * group's oldest live segment then becomes the active one.
      */
     public static List<WalRecord> rewriteForward(WalGroupIndex index, RaftStorage storage, int maxRecordBytes) {

@@ -82,6 +82,7 @@ public final class WalBatch {
                 yield WalRecordEncoder.snapshotMarkRecordBytes(r.groupId(), r.confState());
             }
             case TOMBSTONE -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.TOMBSTONE_BODY_BYTES;
+            case TOMBSTONE_SET -> WalRecordEncoder.tombstoneSetRecordBytes(((WalRecord.TombstoneSet) record).groupIds());
         };
     }
 

@@ -1,5 +1,6 @@
 package io.flotilla.wal;
 
+import io.flotilla.raft.Check;
 import io.flotilla.raft.Entry;
 import java.util.Collections;
 import java.util.HashMap;
@@ -12,6 +13,11 @@ import java.util.Map;
  * log order, so after a restart every index is exactly what the live log had built. Owned by the
  * recovering thread; once the scan returns, the indexes are handed to the groups' workers.
  *
+ * <p>Tombstones. A tombstoned group keeps no index: its TOMBSTONE, or a TOMBSTONE_SET listing it,
+ * drops whatever index its earlier records built, and the group joins {@link #tombstones()} with the
+ * segment of its newest copy. Recovery takes the union of every tombstone and set it reads (see
+ * {@link WalTombstones}); a record of a group after its tombstone is refused.
+ *
  * <p>The map boxes its group-id keys ({@link HashMap}): acceptable for a one-off rebuild, to be
  * replaced by a primitive long-keyed map (Agrona's {@code Long2ObjectHashMap}) with the runtime.
  */
@@ -19,6 +25,7 @@ public final class WalIndexBuilder implements WalRecordVisitor {
     private final WalCacheConfig cacheConfig;
     private final WalCacheBudget budget;
     private final Map<Long, WalGroupIndex> indexes = new HashMap<>();
+    private final WalTombstones tombstones = new WalTombstones();
 
     public WalIndexBuilder(WalCacheConfig cacheConfig) {
         this(cacheConfig, WalCacheBudget.UNLIMITED);
@@ -31,6 +38,24 @@ public final class WalIndexBuilder implements WalRecordVisitor {
 
     @Override
     public void onRecord(WalRecord record, long segmentSequence, long offsetBytes) {
+        if (record instanceof WalRecord.TombstoneSet set) {
+            for (long groupId : set.groupIds()) {
+                dropIndex(groupId, segmentSequence, offsetBytes);
+            }
+            tombstones.applySet(set, segmentSequence);
+            return;
+        }
+        if (tombstones.contains(record.groupId())) {
+            Check.state(record.type() == WalRecordType.TOMBSTONE, "group %d: a %s record after its tombstone",
+                    record.groupId(), record.type());
+            tombstones.add(record.groupId(), segmentSequence);
+            return;
+        }
+        if (record.type() == WalRecordType.TOMBSTONE) {
+            dropIndex(record.groupId(), segmentSequence, offsetBytes);
+            tombstones.add(record.groupId(), segmentSequence);
+            return;
+        }
         WalGroupIndex index = indexes.get(record.groupId());
         if (index == null) {
             index = new WalGroupIndex(record.groupId(), cacheConfig, budget);
@@ -57,6 +82,14 @@ public final class WalIndexBuilder implements WalRecordVisitor {
         index.apply(record, segmentSequence, offsetBytes);
     }
 
+    /** The group was tombstoned: its index, if it has one, is dead (its cache returns to the budget). */
+    private void dropIndex(long groupId, long segmentSequence, long offsetBytes) {
+        WalGroupIndex index = indexes.remove(groupId);
+        if (index != null) {
+            index.apply(new WalRecord.Tombstone(groupId), segmentSequence, offsetBytes);
+        }
+    }
+
     /** True if every entry is already in the log with the same term and the log goes on after the last. */
     private static boolean repeatsInsideTheLog(WalGroupIndex index, List<Entry> entries) {
         long first = entries.get(0).index();
@@ -73,12 +106,17 @@ public final class WalIndexBuilder implements WalRecordVisitor {
         return true;
     }
 
-    /** The index of {@code groupId}, or null if the log holds no record of it. */
+    /** Every group tombstoned in the log, with the segment of its newest copy. */
+    public WalTombstones tombstones() {
+        return tombstones;
+    }
+
+    /** The index of {@code groupId}, or null if the log holds no record of it or it is tombstoned. */
     public WalGroupIndex index(long groupId) {
         return indexes.get(groupId);
     }
 
-    /** Every group seen, by group id (unmodifiable view). Taking them ends the scan (see {@link WalGroupIndex#finishRecovery}). */
+    /** Every group seen and not tombstoned, by group id (unmodifiable view). Taking them ends the scan (see {@link WalGroupIndex#finishRecovery}). */
     public Map<Long, WalGroupIndex> indexes() {
         for (WalGroupIndex index : indexes.values()) {
             index.finishRecovery();

@@ -4,6 +4,7 @@ import io.flotilla.raft.Check;
 import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -11,7 +12,7 @@ import java.util.List;
  * made on the recovering thread.
  */
 public sealed interface WalRecord {
-    /** The Raft group the record belongs to. */
+    /** The Raft group the record belongs to; 0 for a {@link TombstoneSet}, which belongs to no one group. */
     long groupId();
 
     WalRecordType type();
@@ -74,6 +75,56 @@ public sealed interface WalRecord {
         @Override
         public WalRecordType type() {
             return WalRecordType.TOMBSTONE;
+        }
+    }
+
+    /**
+     * The replicas of every group in {@code groupIds} on this node were removed: the record stands
+     * for one {@link Tombstone} per listed group. Tombstones are never revoked, so recovery takes
+     * the union of every tombstone and tombstone set it reads, and a set needs no predecessor to
+     * mean what it says. The runtime writes one (per worker) listing all of its tombstoned groups
+     * instead of rewriting their tombstones forward one by one ({@link WalTombstones}).
+     *
+     * <p>Invariant: {@code groupIds} is not empty, strictly ascending, every id {@code >= 1}. The
+     * accessor returns the record's own array (no copy): do not modify it.
+     */
+    record TombstoneSet(long[] groupIds) implements WalRecord {
+        public TombstoneSet {
+            Check.argument(groupIds.length > 0, "a tombstone set needs at least one group");
+            groupIds = groupIds.clone();
+            Check.argument(groupIds[0] >= 1, "a tombstone set lists group ids >= 1, not %d", groupIds[0]);
+            for (int i = 1; i < groupIds.length; i++) {
+                if (groupIds[i] <= groupIds[i - 1]) { // not Check: its varargs would box on every id
+                    throw new IllegalArgumentException(String.format(
+                            "a tombstone set lists ascending distinct group ids: %d follows %d at position %d",
+                            groupIds[i], groupIds[i - 1], i));
+                }
+            }
+        }
+
+        @Override
+        public long groupId() {
+            return 0;
+        }
+
+        @Override
+        public WalRecordType type() {
+            return WalRecordType.TOMBSTONE_SET;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TombstoneSet t && Arrays.equals(groupIds, t.groupIds);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(groupIds);
+        }
+
+        @Override
+        public String toString() {
+            return "TombstoneSet[" + groupIds.length + " groups " + groupIds[0] + ".." + groupIds[groupIds.length - 1] + "]";
         }
     }
 }

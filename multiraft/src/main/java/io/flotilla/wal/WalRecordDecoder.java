@@ -6,6 +6,7 @@ import static io.flotilla.wal.WalRecordFormat.HEADER_BYTES;
 import static io.flotilla.wal.WalRecordFormat.MAX_SNAPSHOT_MEMBERS;
 import static io.flotilla.wal.WalRecordFormat.SNAPSHOT_MARK_PREFIX_BYTES;
 import static io.flotilla.wal.WalRecordFormat.SNAPSHOT_MEMBER_BYTES;
+import static io.flotilla.wal.WalRecordFormat.TOMBSTONE_SET_PREFIX_BYTES;
 
 import io.flotilla.raft.Check;
 import io.flotilla.raft.ConfState;
@@ -159,6 +160,8 @@ public final class WalRecordDecoder {
             case TOMBSTONE:
                 expectBodyBytes(type, bodyBytes, WalRecordFormat.TOMBSTONE_BODY_BYTES, fileName, fileOffset);
                 return new WalRecord.Tombstone(groupId);
+            case TOMBSTONE_SET:
+                return decodeTombstoneSet(buf, body, bodyBytes, groupId, fileName, fileOffset);
             default:
                 throw new IllegalStateException("unhandled record type " + type);
         }
@@ -249,6 +252,67 @@ public final class WalRecordDecoder {
             throw new WalCorruptionException(fileName, fileOffset, "SNAPSHOT_MARK membership is invalid: " + e.getMessage());
         }
         return new WalRecord.SnapshotMark(groupId, buf.getLong(body + 8), buf.getLong(body + 16), confState);
+    }
+
+    /**
+     * Checks the count against the bytes present before allocating, then decodes the varints and
+     * checks that they are canonical, ascending, at least 1, and end exactly at the body's end.
+     */
+    private static WalRecord decodeTombstoneSet(ByteBuffer buf, int body, int bodyBytes, long zero, String fileName,
+            long fileOffset) throws WalCorruptionException {
+        int varintBytes = bodyBytes - TOMBSTONE_SET_PREFIX_BYTES;
+        if (varintBytes < 1) {
+            throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET body is " + bodyBytes
+                    + " bytes, too short for its " + TOMBSTONE_SET_PREFIX_BYTES + "-byte prefix and one id");
+        }
+        int count = buf.getInt(body + 8);
+        if (zero != 0 || buf.getInt(body + 12) != 0) {
+            throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET has non-zero reserved bytes");
+        }
+        // Each varint takes at least one byte: this bounds the allocation by the record's size.
+        if (count < 1 || count > varintBytes) {
+            throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET claims "
+                    + Integer.toUnsignedString(count) + " groups in " + varintBytes + " bytes of ids");
+        }
+        long[] ids = new long[count];
+        int pos = body + TOMBSTONE_SET_PREFIX_BYTES;
+        int end = body + bodyBytes;
+        long previous = 0;
+        for (int i = 0; i < count; i++) {
+            long delta = 0;
+            int shift = 0;
+            while (true) {
+                if (pos >= end) {
+                    throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET id " + i + " of " + count
+                            + " runs past the record");
+                }
+                int b = buf.get(pos++) & 0xFF;
+                if (shift == 63 && (b & 0xFE) != 0) {
+                    throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET id " + i + " overflows 64 bits");
+                }
+                delta |= (long) (b & 0x7F) << shift;
+                if ((b & 0x80) == 0) {
+                    if (b == 0 && shift > 0) {
+                        throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET id " + i
+                                + " is not minimally encoded");
+                    }
+                    break;
+                }
+                shift += 7;
+            }
+            long id = previous + delta;
+            // delta >= 1 and no overflow past Long.MAX_VALUE: ids ascend and stay positive.
+            if (delta < 1 || id <= previous) {
+                throw new WalCorruptionException(fileName, fileOffset, "TOMBSTONE_SET id " + i + " is " + Long.toUnsignedString(id)
+                        + ", not above the id before it, " + previous);
+            }
+            ids[i] = id;
+            previous = id;
+        }
+        if (pos != end) {
+            throw new WalCorruptionException(fileName, fileOffset, (end - pos) + " unexplained bytes after the last id of a TOMBSTONE_SET");
+        }
+        return new WalRecord.TombstoneSet(ids);
     }
 
     private static void expectBodyBytes(WalRecordType type, int bodyBytes, int expected, String fileName, long fileOffset)

@@ -186,6 +186,52 @@ public final class WalRecordEncoder {
         return finish(dst, start, WalRecordType.TOMBSTONE, recordBytes);
     }
 
+    /**
+     * Appends one TOMBSTONE_SET record listing {@code groupIds} (ascending, distinct, each >= 1, as
+     * {@link WalRecord.TombstoneSet} guarantees) as delta-encoded varints.
+     *
+     * @throws IllegalArgumentException if the record exceeds maxRecordBytes (split the set: see
+     *         {@link WalTombstones#setRecords})
+     */
+    public int appendTombstoneSet(ByteBuffer dst, long[] groupIds) {
+        long recordBytes = tombstoneSetRecordBytes(groupIds);
+        Check.argument(recordBytes <= maxRecordBytes, "TOMBSTONE_SET record of %d bytes for %d groups exceeds maxRecordBytes %d",
+                recordBytes, groupIds.length, maxRecordBytes);
+        int start = begin(dst, (int) recordBytes);
+        dst.putLong(0).putInt(groupIds.length).putInt(0);
+        long previous = 0;
+        for (long id : groupIds) {
+            putVarint(dst, id - previous);
+            previous = id;
+        }
+        return finish(dst, start, WalRecordType.TOMBSTONE_SET, (int) recordBytes);
+    }
+
+    /** Bytes (aligned) a TOMBSTONE_SET record listing {@code groupIds} takes; may exceed maxRecordBytes. */
+    public static long tombstoneSetRecordBytes(long[] groupIds) {
+        long body = WalRecordFormat.TOMBSTONE_SET_PREFIX_BYTES;
+        long previous = 0;
+        for (long id : groupIds) {
+            body += varintBytes(id - previous);
+            previous = id;
+        }
+        return WalRecordFormat.align(HEADER_BYTES + body);
+    }
+
+    /** Bytes the unsigned LEB128 varint of {@code value} takes: 1 to {@link WalRecordFormat#MAX_VARINT_BYTES}. */
+    static int varintBytes(long value) {
+        int bits = 64 - Long.numberOfLeadingZeros(value | 1);
+        return (bits + 6) / 7;
+    }
+
+    private static void putVarint(ByteBuffer dst, long value) {
+        while ((value & ~0x7FL) != 0) {
+            dst.put((byte) ((value & 0x7F) | 0x80));
+            value >>>= 7;
+        }
+        dst.put((byte) value);
+    }
+
     /** Appends any decoded record again (recovery rewrites, tests). */
     public int append(ByteBuffer dst, WalRecord record) {
         if (record instanceof WalRecord.Entries r) {
@@ -198,6 +244,8 @@ public final class WalRecordEncoder {
             return appendCompactPrefix(dst, r.groupId(), r.compactedIndex(), r.compactedTerm());
         } else if (record instanceof WalRecord.SnapshotMark r) {
             return appendSnapshotMark(dst, r.groupId(), r.index(), r.term(), r.confState());
+        } else if (record instanceof WalRecord.TombstoneSet r) {
+            return appendTombstoneSet(dst, r.groupIds());
         } else {
             return appendTombstone(dst, ((WalRecord.Tombstone) record).groupId());
         }

@@ -11,11 +11,11 @@ package io.flotilla.wal;
  * header (16 bytes)
  *   0  int32  crc32c      CRC32C of bytes [4, recordBytes): the rest of the header, body and padding
  *   4  int32  bodyBytes   8 <= bodyBytes <= maxRecordBytes - 16; recordBytes = align8(16 + bodyBytes)
- *   8  int8   type        WalRecordType.code (1..6)
+ *   8  int8   type        WalRecordType.code (1..7)
  *   9  int8[3] zero
  *  12  int32  prevCrc     crc32c of the record before this one in the log (0 before the first);
  *                         chains records across segments so a lost segment tail is noticed
- * body (starts at 16; every body begins with the group id)
+ * body (starts at 16; every body begins with the group id, 0 in a TOMBSTONE_SET, which has none)
  *   ENTRIES          int64 groupId, int32 entryCount (>= 1), int32 zero,
  *                    then entryCount times: int64 term, int64 index, int32 entryTypeCode,
  *                    int32 payloadBytes, payload; indexes consecutive
@@ -28,6 +28,12 @@ package io.flotilla.wal;
  *                    <= MAX_SNAPSHOT_MEMBERS; bodyBytes == 32 + 8 * (voterCount + learnerCount),
  *                    a multiple of 8, so the record needs no padding)
  *   TOMBSTONE        int64 groupId
+ *   TOMBSTONE_SET    int64 zero, int32 groupCount (>= 1), int32 zero,
+ *                    then groupCount unsigned LEB128 varints (7 bits a byte, low bits first, at most
+ *                    10 bytes each): the first group id, then each id minus the one before it
+ *                    (ids ascending and distinct, each >= 1, so every delta is >= 1);
+ *                    bodyBytes == 16 + the varints' bytes; the record is padded with zeros
+ *                    (format version 3; a set of n dense ids takes about n to 2n bytes)
  * </pre>
  *
  * A header of 16 zero bytes is never a record (bodyBytes is at least 8): it marks the end of the
@@ -54,6 +60,10 @@ public final class WalRecordFormat {
      */
     public static final int MAX_SNAPSHOT_MEMBERS = 1024;
     public static final int TOMBSTONE_BODY_BYTES = 8;
+    /** Bytes of a TOMBSTONE_SET body before its first varint. */
+    public static final int TOMBSTONE_SET_PREFIX_BYTES = 16;
+    /** Most bytes one varint of a TOMBSTONE_SET takes (a 64-bit value in 7-bit groups). */
+    public static final int MAX_VARINT_BYTES = 10;
     /** The smallest maxRecordBytes a log may be configured with. */
     public static final int MIN_MAX_RECORD_BYTES = 64;
 

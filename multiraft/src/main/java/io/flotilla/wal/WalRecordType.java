@@ -13,7 +13,12 @@ public enum WalRecordType {
     /** A group installed or took a snapshot at an index and term; carries its membership there. */
     SNAPSHOT_MARK(5),
     /** The group's replica on this node was removed: it must never be recreated from its old records. */
-    TOMBSTONE(6);
+    TOMBSTONE(6),
+    /**
+     * Several groups' replicas on this node were removed: one record standing for one TOMBSTONE per
+     * group it lists, so tombstones need not be rewritten forward one by one (not tied to a group).
+     */
+    TOMBSTONE_SET(7);
 
     public final int code;
 
@@ -30,6 +35,7 @@ public enum WalRecordType {
             case 4 -> COMPACT_PREFIX;
             case 5 -> SNAPSHOT_MARK;
             case 6 -> TOMBSTONE;
+            case 7 -> TOMBSTONE_SET;
             default -> null;
         };
     }

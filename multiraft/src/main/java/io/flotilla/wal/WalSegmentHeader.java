@@ -11,7 +11,8 @@ import java.util.zip.CRC32C;
  * <pre>
  * little-endian
  *  0  byte[8] magic          "FLOTWAL\0"
- *  8  int32   formatVersion  2 (version 1 had SNAPSHOT_MARK records without the membership)
+ *  8  int32   formatVersion  3 (version 1 had SNAPSHOT_MARK records without the membership,
+ *                            version 2 no TOMBSTONE_SET records)
  * 12  int32   headerBytes    64
  * 16  int64   clusterId
  * 24  int64   nodeId
@@ -25,8 +26,12 @@ import java.util.zip.CRC32C;
  */
 public record WalSegmentHeader(long clusterId, long nodeId, long sequence, long segmentBytes) {
     public static final int HEADER_BYTES = 64;
-    /** Version 2: SNAPSHOT_MARK records carry the group's membership. A log of another version is refused. */
-    public static final int FORMAT_VERSION = 2;
+    /**
+     * Version 3: TOMBSTONE_SET records (version 2: SNAPSHOT_MARK records carry the group's
+     * membership). A log of another version is refused: a version-2 build would take a tombstone
+     * set at the end of the log for a torn tail and cut it off, forgetting removed replicas.
+     */
+    public static final int FORMAT_VERSION = 3;
     static final long MAGIC = ByteBuffer.wrap(new byte[] {'F', 'L', 'O', 'T', 'W', 'A', 'L', 0})
             .order(ByteOrder.LITTLE_ENDIAN).getLong();
     private static final int OFFSET_CRC = 60;

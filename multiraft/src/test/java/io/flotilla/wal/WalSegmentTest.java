@@ -67,7 +67,11 @@ class WalSegmentTest {
         byte[] version = good.clone();
         version[8] = 1; // a log written before SNAPSHOT_MARK carried the membership
         assertThatThrownBy(() -> decode(version, name, config(), 9))
-                .isInstanceOf(WalIncompatibleException.class).hasMessageContaining("format version 1, this build reads only version 2");
+                .isInstanceOf(WalIncompatibleException.class).hasMessageContaining("format version 1, this build reads only version 3");
+        byte[] beforeSets = good.clone();
+        beforeSets[8] = 2; // a log written before TOMBSTONE_SET records: its builds would cut one off as a torn tail
+        assertThatThrownBy(() -> decode(beforeSets, name, config(), 9))
+                .isInstanceOf(WalIncompatibleException.class).hasMessageContaining("format version 2, this build reads only version 3");
 
         WalConfig otherCluster = new WalConfig(dir, 78, 3, 8192, 1024);
         assertThatThrownBy(() -> decode(good, name, otherCluster, 9))

@@ -340,13 +340,17 @@ final class WalCrashHarness {
 
     /**
      * Plausible Raft traffic for {@link #GROUPS} groups: appends, hard states, suffix truncations
-     * after a term change, prefix compactions and snapshot marks. Owned by the test thread.
+     * after a term change, prefix compactions and snapshot marks; and removals of other groups:
+     * tombstones, and tombstone sets listing every group removed so far (ids a few hundred apart,
+     * so the set's varints take one to two bytes). Owned by the test thread.
      */
     private static final class Workload {
         private final SplittableRandom random;
         private final long[] lastIndex = new long[GROUPS];
         private final long[] term = new long[GROUPS];
         private final long[] compacted = new long[GROUPS];
+        private final List<Long> removed = new ArrayList<>();
+        private long lastRemoved = 10_000;
 
         Workload(SplittableRandom random) {
             this.random = random;
@@ -381,6 +385,12 @@ final class WalCrashHarness {
             } else if (roll < 95) {
                 compacted[g] += 1 + random.nextLong(lastIndex[g] - compacted[g]);
                 return new WalRecord.CompactPrefix(groupId, compacted[g], term[g]);
+            } else if (roll == 97) {
+                lastRemoved += 1 + random.nextInt(600);
+                removed.add(lastRemoved);
+                return new WalRecord.Tombstone(lastRemoved);
+            } else if (roll == 98 && !removed.isEmpty()) {
+                return new WalRecord.TombstoneSet(removed.stream().mapToLong(Long::longValue).toArray());
             } else {
                 // A membership that varies with the mark (without drawing from random), so the check after a crash compares it.
                 long m = compacted[g];
