@@ -1,6 +1,7 @@
 package io.flotilla.engine.kv;
 
 import com.google.protobuf.ByteString;
+import io.flotilla.router.KeyFormat;
 import io.flotilla.kv.proto.Busy;
 import io.flotilla.kv.proto.EpochMismatch;
 import io.flotilla.kv.proto.Error;
@@ -29,9 +30,8 @@ public final class KvErrors {
 
     public static Error keyNotInRange(RangeDescriptor range, ByteString key) {
         return Error.newBuilder()
-                .setMessage("key " + printable(key) + " is not in range " + range.getRangeId() + " ["
-                        + printable(range.getStartKey()) + ", " + (range.getEndKey().isEmpty() ? "end" : printable(range.getEndKey()))
-                        + "); refresh the route and send it to the range that holds it")
+                .setMessage("key " + KeyFormat.describe(key) + " is not in range " + range.getRangeId() + " "
+                        + KeyFormat.describeInterval(range.getStartKey(), range.getEndKey()) + "; refresh the route and send it to the range that holds it")
                 .setKeyNotInRange(KeyNotInRange.newBuilder().setRange(range))
                 .build();
     }
@@ -72,28 +72,5 @@ public final class KvErrors {
                 .setMessage(message)
                 .setInternal(Internal.getDefaultInstance())
                 .build();
-    }
-
-    /** A key for a message: as text if it is printable ASCII, else in hex; long keys are cut. */
-    static String printable(ByteString key) {
-        int n = Math.min(key.size(), 64);
-        boolean text = true;
-        for (int i = 0; i < n && text; i++) {
-            int b = key.byteAt(i) & 0xff;
-            text = b >= 0x20 && b < 0x7f;
-        }
-        StringBuilder s = new StringBuilder(text ? "\"" : "0x");
-        for (int i = 0; i < n; i++) {
-            int b = key.byteAt(i) & 0xff;
-            if (text) {
-                s.append((char) b);
-            } else {
-                s.append(Character.forDigit(b >>> 4, 16)).append(Character.forDigit(b & 0xf, 16));
-            }
-        }
-        if (text) {
-            s.append('"');
-        }
-        return key.size() > n ? s.append("...(").append(key.size()).append(" bytes)").toString() : s.toString();
     }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.engine.service;
 
+import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.engine.kv.KvLimits;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.proto.WriteCommand;
@@ -70,7 +71,7 @@ public final class KvService implements RequestHandler {
             dispatch(request, reply);
         } catch (RuntimeException e) {
             LOG.error("request {} ({}) failed", request.getRequestId(), request.getBodyCase(), e);
-            reply.fail(Errors.internal("the node failed to handle the request (" + e + "); this is a bug in the node:"
+            reply.fail(KvErrors.internal("the node failed to handle the request (" + e + "); this is a bug in the node:"
                     + " report it"));
         }
     }
@@ -94,7 +95,7 @@ public final class KvService implements RequestHandler {
                 reply.send(status.nodeStatus());
                 return;
             case BODY_NOT_SET:
-                reply.fail(Errors.internal("the request carries no operation this node knows (is the client newer than"
+                reply.fail(KvErrors.internal("the request carries no operation this node knows (is the client newer than"
                         + " the node?)"));
                 return;
             default:
@@ -132,7 +133,7 @@ public final class KvService implements RequestHandler {
                 reads.scan(groupId, range, request.getScan(), header.getConsistency(), reply);
                 return;
             default:
-                reply.fail(Errors.internal("request kind " + request.getBodyCase() + " is not served yet"));
+                reply.fail(KvErrors.internal("request kind " + request.getBodyCase() + " is not served yet"));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.flotilla.engine.service;
 
+import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.kv.proto.GetRequest;
 import io.flotilla.kv.proto.RangeDescriptor;
@@ -101,7 +102,7 @@ final class ReadPath {
 
         @Override
         public void onBusy(long groupId) {
-            reply.fail(Errors.busy(WritePath.RETRY_AFTER_MS, "the worker of range " + groupId + " is overloaded"));
+            reply.fail(KvErrors.busy(WritePath.RETRY_AFTER_MS, "the worker of range " + groupId + " is overloaded"));
         }
     }
 }

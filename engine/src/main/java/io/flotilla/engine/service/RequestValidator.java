@@ -1,5 +1,6 @@
 package io.flotilla.engine.service;
 
+import io.flotilla.engine.kv.KvErrors;
 import com.google.protobuf.ByteString;
 import io.flotilla.engine.kv.KvLimits;
 import io.flotilla.engine.proto.WriteCommand;
@@ -39,7 +40,7 @@ final class RequestValidator {
             return Errors.rangeNotFound(nodeId, header.getRangeId());
         }
         if (header.getRangeEpoch() != range.getEpoch()) {
-            return Errors.epochMismatch(range, header.getRangeEpoch());
+            return KvErrors.epochMismatch(range, header.getRangeEpoch());
         }
         return null;
     }
@@ -96,16 +97,16 @@ final class RequestValidator {
     }
 
     private static Error inRange(RangeDescriptor range, ByteString key) {
-        return KeySpace.contains(range, key) ? null : Errors.keyNotInRange(range, key);
+        return KeySpace.contains(range, key) ? null : KvErrors.keyNotInRange(range, key);
     }
 
     /** An empty start means the range's start and an empty end its end; a given end may not pass the range's. */
     private static Error scanBounds(RangeDescriptor range, ByteString start, ByteString end) {
         if (!start.isEmpty() && !KeySpace.contains(range, start)) {
-            return Errors.keyNotInRange(range, start);
+            return KvErrors.keyNotInRange(range, start);
         }
         if (!end.isEmpty() && !range.getEndKey().isEmpty() && KeySpace.compare(end, range.getEndKey()) > 0) {
-            return Errors.keyNotInRange(range, end);
+            return KvErrors.keyNotInRange(range, end);
         }
         return null;
     }

@@ -1,5 +1,6 @@
 package io.flotilla.engine.service;
 
+import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.engine.proto.WriteCommand;
 import io.flotilla.engine.proto.WriteResult;
 import io.flotilla.kv.proto.Request;
@@ -66,7 +67,7 @@ final class WriteCommands {
             case ERROR:
                 return r.setError(result.getError());
             default:
-                return r.setError(Errors.internal("the write applied but its result is empty (" + result.getResultCase()
+                return r.setError(KvErrors.internal("the write applied but its result is empty (" + result.getResultCase()
                         + "); this is a bug in the node: report it"));
         }
     }

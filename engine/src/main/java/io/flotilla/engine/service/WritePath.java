@@ -1,5 +1,6 @@
 package io.flotilla.engine.service;
 
+import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.proto.WriteCommand;
 import io.flotilla.engine.proto.WriteResult;
@@ -60,7 +61,7 @@ final class WritePath {
         public void onApplied(long groupId, long index) {
             WriteResult result = stateMachine.takeResult(groupId, index);
             if (result == null) {
-                reply.fail(Errors.internal("range " + groupId + " applied the write at index " + index
+                reply.fail(KvErrors.internal("range " + groupId + " applied the write at index " + index
                         + " but has no result for it; this is a bug in the node: report it"));
                 return;
             }
@@ -74,10 +75,10 @@ final class WritePath {
                     reply.fail(hints.notLeader(groupId, leaderHint));
                     return;
                 case LEADER_TRANSFERRING:
-                    reply.fail(Errors.busy(RETRY_AFTER_MS, "range " + groupId + " is handing its leadership to another node"));
+                    reply.fail(KvErrors.busy(RETRY_AFTER_MS, "range " + groupId + " is handing its leadership to another node"));
                     return;
                 case UNCOMMITTED_LIMIT:
-                    reply.fail(Errors.busy(RETRY_AFTER_MS, "range " + groupId + " has too many uncommitted writes"));
+                    reply.fail(KvErrors.busy(RETRY_AFTER_MS, "range " + groupId + " has too many uncommitted writes"));
                     return;
                 case ENTRY_TOO_LARGE:
                     reply.fail(Errors.tooLarge("entry", commandBytes, maxEntryBytes, "the write's log entry"));
@@ -86,7 +87,7 @@ final class WritePath {
                     reply.fail(Errors.unavailable("this node is stopping or has stopped: retry with another replica"));
                     return;
                 default:
-                    reply.fail(Errors.internal("range " + groupId + " refused the write (" + result + ")"));
+                    reply.fail(KvErrors.internal("range " + groupId + " refused the write (" + result + ")"));
             }
         }
 
@@ -99,7 +100,7 @@ final class WritePath {
 
         @Override
         public void onBusy(long groupId) {
-            reply.fail(Errors.busy(RETRY_AFTER_MS, "the worker of range " + groupId + " is overloaded"));
+            reply.fail(KvErrors.busy(RETRY_AFTER_MS, "the worker of range " + groupId + " is overloaded"));
         }
     }
 }
