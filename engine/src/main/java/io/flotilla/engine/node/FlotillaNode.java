@@ -192,6 +192,15 @@ public final class FlotillaNode implements AutoCloseable {
         return stateMachine;
     }
 
+    /**
+     * Whether the leaders of a new cluster's ranges have been spread over the nodes (or this start
+     * bootstrapped nothing): until then a range's leadership may still move to the node it prefers
+     * (see LeaderPlacement), and a request may meet NotLeader or Busy, which clients retry. Any thread.
+     */
+    public boolean leadersPlaced() {
+        return placement == null || placement.finished();
+    }
+
     /** How long {@link #start} took, from locking the directory to serving clients. */
     public long startupMs() {
         return startupMs;

@@ -22,12 +22,13 @@ import org.slf4j.LoggerFactory;
  * <p>For a bounded time after bootstrap, every {@link #POLL_MS}: the preferred node campaigns for a
  * range that knows no leader yet once a quorum of its peers is connected (so ranges get a leader at
  * once, not an election timeout later), and a node that leads a range another node prefers hands it
- * over (Raft leader transfer, thesis §3.10) once that node is connected. It ends when every range
- * is led by the node it prefers (as this node's replicas know their leaders: every node keeps going
- * until all are placed, so a leader that an election timeout gives a range late still hands it
- * over), at its deadline, or at {@link #stop}. Best effort: a range whose preferred node never comes up keeps the leader it
- * elected. Runs on its own thread ({@code flotilla-leader-placement-<node>}), started by the node
- * after a bootstrap and stopped before its shutdown hands leaderships away.
+ * over (Raft leader transfer, thesis §3.10) once that node is connected. It ends once every peer
+ * has been connected at least once (a node that starts late still gets its ranges) and this node
+ * has nothing left to do: it leads no range that a connected node prefers, and every range it
+ * prefers has a leader; or at its deadline, or at {@link #stop}. Best effort: a range whose
+ * preferred node is down keeps the leader it elected. Runs on its own thread
+ * ({@code flotilla-leader-placement-<node>}), started by the node after a bootstrap and stopped
+ * before its shutdown hands leaderships away.
  */
 final class LeaderPlacement implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderPlacement.class);
@@ -41,8 +42,11 @@ final class LeaderPlacement implements Runnable {
     /** A range is asked again (campaign or transfer) only after this much time, per range. */
     private final long askAgainNs;
     private final long[] nextAskNs;
+    /** Voters of the ranges, other than this node, not yet seen connected. */
+    private final java.util.Set<Long> unseenPeers = new java.util.HashSet<>();
     private final Thread thread;
     private volatile boolean stopped;
+    private volatile boolean finished;
 
     private LeaderPlacement(long nodeId, MultiRaftNode runtime, PeerTransport transport, List<RangeDescriptor> ranges,
             long timeoutMs, long askAgainMs) {
@@ -53,6 +57,13 @@ final class LeaderPlacement implements Runnable {
         this.deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         this.askAgainNs = TimeUnit.MILLISECONDS.toNanos(askAgainMs);
         this.nextAskNs = new long[this.ranges.size()];
+        for (RangeDescriptor range : this.ranges) {
+            for (long v : RangeBootstrap.voters(range)) {
+                if (v != nodeId) {
+                    unseenPeers.add(v);
+                }
+            }
+        }
         this.thread = new Thread(this, "flotilla-leader-placement-" + nodeId);
         this.thread.setDaemon(true);
     }
@@ -90,8 +101,21 @@ final class LeaderPlacement implements Runnable {
         }
     }
 
+    /** Whether placement has ended (done, given up, or stopped): leaders move no more because of it. Any thread. */
+    boolean finished() {
+        return finished;
+    }
+
     @Override
     public void run() {
+        try {
+            place();
+        } finally {
+            finished = true;
+        }
+    }
+
+    private void place() {
         long startNs = System.nanoTime();
         int campaigns = 0;
         int transfers = 0;
@@ -104,31 +128,34 @@ final class LeaderPlacement implements Runnable {
                     RangeDescriptor range = ranges.get(i);
                     long preferred = preferredLeader(range);
                     GroupView view = runtime.groupView(range.getRangeId());
-                    if (view == null || preferred == 0) {
+                    if (view == null || preferred == 0 || view.leaderNodeId() == preferred) {
                         continue;
                     }
-                    if (view.leaderNodeId() == preferred) {
+                    // Only this node's part counts: a range it leads that a connected node prefers
+                    // (it hands it over), and a range it prefers that has no leader (it campaigns).
+                    // A range it prefers that another node leads is that node's part.
+                    boolean handOver = view.leading() && preferred != nodeId && transport.isConnected(preferred);
+                    boolean campaign = preferred == nodeId && view.leaderNodeId() == 0;
+                    if (!handOver && !campaign) {
                         continue;
                     }
                     misplaced++;
-                    boolean mine = preferred == nodeId;
-                    if (mine == view.leading()) {
-                        continue; // the other node's part: it campaigns, or this node's leader hands over
-                    }
                     if (nowNs - nextAskNs[i] < 0) {
                         continue;
                     }
-                    if (mine && view.leaderNodeId() == 0 && quorumConnected(range)) {
+                    if (campaign && quorumConnected(range)) {
                         runtime.campaign(range.getRangeId());
                         campaigns++;
                         nextAskNs[i] = nowNs + askAgainNs;
-                    } else if (!mine && transport.isConnected(preferred)) {
+                    } else if (handOver) {
                         runtime.transferLeader(range.getRangeId(), preferred, IGNORE);
                         transfers++;
                         nextAskNs[i] = nowNs + askAgainNs;
                     }
                 }
-                if (misplaced == 0) {
+                notePeersSeen();
+                // Not before every peer was up once: a node that starts late gets its ranges handed over.
+                if (misplaced == 0 && unseenPeers.isEmpty()) {
                     placed = true;
                     break;
                 }
@@ -142,6 +169,10 @@ final class LeaderPlacement implements Runnable {
         LOG.info("node {}: leader placement {} after {} ms ({} campaigns, {} transfers asked); leads {} ranges", nodeId,
                 placed ? "done" : "gave up", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs), campaigns,
                 transfers, runtime.leaderGroups());
+    }
+
+    private void notePeersSeen() {
+        unseenPeers.removeIf(transport::isConnected);
     }
 
     /** Whether this node is connected to enough of the range's other voters to win an election. */
