@@ -29,7 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * bad input never stops the node.
  *
  * <p>Threads: {@link #apply}, {@link #takeResult}, {@link #snapshot}, {@link #restore} and
- * {@link #destroy} run on the worker that owns the group (the runtime's contract); workers share
+ * {@link #destroy} and {@link #getOnWorker} run on the worker that owns the group (the runtime's contract); workers share
  * nothing here but a concurrent map of groups (no lock on the apply path). {@link #get},
  * {@link #scan}, {@link #descriptor} and {@link #ranges} are safe from any thread.
  */
@@ -187,6 +187,26 @@ public final class KvStateMachine implements StateMachine {
         GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(r.appliedIndex());
         if (r.value() != null) {
             response.setFound(true).setValue(r.value());
+        }
+        return response.build();
+    }
+
+    /**
+     * A read on the group's own worker, such as a linearizable read released once the apply reached
+     * its read point: no write of the group can run meanwhile, so the applied index published by the
+     * last round and one read of the key agree without the RocksDB snapshot, the second read (of the
+     * stored apply state) and its decoding that {@link #get} needs on other threads. Null if this
+     * node has no state for the range.
+     */
+    public GetResponse getOnWorker(long groupId, ByteString key) {
+        GroupState g = groups.get(groupId);
+        if (g == null) {
+            return get(groupId, key);
+        }
+        ByteString value = store.get(groupId, key);
+        GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(g.published().appliedIndex());
+        if (value != null) {
+            response.setFound(true).setValue(value);
         }
         return response.build();
     }
