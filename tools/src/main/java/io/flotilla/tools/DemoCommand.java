@@ -34,22 +34,39 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--read-percent", defaultValue = "20", description = "share of reads in the workload (default: ${DEFAULT-VALUE})")
     int readPercent;
 
+    @Option(names = "--warmup-seconds", defaultValue = "5",
+            description = "unmeasured load first: fresh JVMs spend seconds of CPU compiling (default: ${DEFAULT-VALUE})")
+    int warmupSeconds;
+
+    @Option(names = "--one-range", description = "all keys in one range (a hot range) instead of spread over every range")
+    boolean oneRange;
+
     @Override
     public Integer call() throws Exception {
         LocalClusterLayout layout = StartCommand.startCluster(dataDir, 3, ranges, basePort, 90_000);
         List<String> seeds = layout.clientAddresses();
-        System.out.printf("%ncluster %d is up; running a %d-second workload (%d%% reads, %d in flight, 128-byte values)%n",
-                layout.clusterId(), seconds, readPercent, inflight);
+        System.out.printf("%ncluster %d is up; running a %d-second workload after a %d-second warm-up (%d%% reads, %d in"
+                + " flight, 128-byte values, keys %s)%n", layout.clusterId(), seconds, warmupSeconds, readPercent, inflight,
+                oneRange ? "in one range" : "spread over every range");
         DemoWorkload.Result result;
+        String cost;
         try (FlotillaClient client = FlotillaClient.builder().seeds(seeds.toArray(String[]::new))
                 .clusterId(layout.clusterId()).build()) {
-            result = new DemoWorkload(client, inflight, readPercent, 10_000, 128).run(seconds, System.out);
+            DemoWorkload workload = new DemoWorkload(client, inflight, readPercent, 10_000, 128, oneRange);
+            workload.start();
+            workload.warmUp(warmupSeconds, System.out);
+            List<StatusCommand.NodeReport> before = StatusCommand.collect(client, seeds, 5_000);
+            result = workload.measure(seconds, System.out);
+            List<StatusCommand.NodeReport> after = StatusCommand.collect(client, seeds, 5_000);
+            workload.stop();
             System.out.println();
-            List<StatusCommand.NodeReport> nodes = StatusCommand.collect(client, seeds, 5_000);
-            System.out.print(StatusCommand.render(nodes));
+            System.out.print(StatusCommand.render(after));
             System.out.println();
+            cost = StatusCommand.renderCost(before, after, result.ops());
         }
         System.out.print(result.table());
+        System.out.println();
+        System.out.print(cost);
         System.out.printf("%nThe cluster keeps running (data in %s). Try:%n", dataDir);
         System.out.println("  tools/flotilla put greeting hello");
         System.out.println("  tools/flotilla get greeting");

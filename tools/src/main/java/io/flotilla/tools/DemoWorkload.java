@@ -16,14 +16,19 @@ import org.HdrHistogram.Histogram;
 /**
  * A closed-loop mixed workload for {@code flotilla demo}: {@code inflight} requests always
  * outstanding, each a get (with probability {@code readPercent}) or a put of a random key among
- * {@code keys}. Latency goes into an HdrHistogram recorder, fed from the client's callback thread;
- * the caller's thread prints progress once a second.
+ * {@code keys}. The keys spread evenly over the whole key space, so over every range of a cluster
+ * whose ranges tile it evenly (each key is two bytes that place it, then {@code demo-<number>}); with
+ * {@code oneRange} they are {@code demo-<number>} alone, which all fall in one range (a hot range).
+ * Latency goes into an HdrHistogram recorder, fed from the client's callback thread; the caller's
+ * thread prints progress once a second. {@link #start} starts the load, {@link #warmUp} runs it
+ * unmeasured (the JIT compilers of a fresh client and fresh nodes take seconds of CPU), {@link #measure}
+ * measures it, and {@link #stop} ends it.
  */
 final class DemoWorkload {
     private final FlotillaClient client;
     private final int inflight;
     private final int readPercent;
-    private final int keys;
+    private final byte[][] keys;
     private final byte[] value;
     private final Recorder latency = new Recorder(3);
     private final LongAdder done = new LongAdder();
@@ -32,11 +37,25 @@ final class DemoWorkload {
     private volatile boolean stopping;
     private CountDownLatch drained;
 
-    DemoWorkload(FlotillaClient client, int inflight, int readPercent, int keys, int valueBytes) {
+    DemoWorkload(FlotillaClient client, int inflight, int readPercent, int keys, int valueBytes, boolean oneRange) {
         this.client = client;
         this.inflight = inflight;
         this.readPercent = readPercent;
-        this.keys = keys;
+        this.keys = new byte[keys][];
+        for (int k = 0; k < keys; k++) {
+            byte[] name = String.format("demo-%06d", k).getBytes(StandardCharsets.US_ASCII);
+            if (oneRange) {
+                this.keys[k] = name;
+            } else {
+                // Ranges tile the key space by its first two bytes (KeySpace.tile): spread the keys over them, in order.
+                int place = (int) ((long) k * 65_536 / keys);
+                byte[] key = new byte[2 + name.length];
+                key[0] = (byte) (place >>> 8);
+                key[1] = (byte) place;
+                System.arraycopy(name, 0, key, 2, name.length);
+                this.keys[k] = key;
+            }
+        }
         // Printable, so that `flotilla scan` after the demo shows something a person can read.
         StringBuilder v = new StringBuilder(valueBytes);
         SplittableRandom letters = new SplittableRandom(7);
@@ -65,29 +84,54 @@ final class DemoWorkload {
         }
     }
 
-    Result run(int seconds, PrintStream out) throws InterruptedException {
+    /** Puts {@code inflight} requests in flight; each completion sends the next. */
+    void start() {
         drained = new CountDownLatch(inflight);
-        long startNs = System.nanoTime();
         for (int i = 0; i < inflight; i++) {
             next(new SplittableRandom(seed.incrementAndGet()));
         }
+    }
+
+    /** Runs the load for {@code seconds} without measuring it (progress lines only). */
+    void warmUp(int seconds, PrintStream out) throws InterruptedException {
+        if (seconds > 0) {
+            tick("warm-up", seconds, out);
+            out.println();
+            latency.getIntervalHistogram(); // what the warm-up recorded is dropped
+        }
+    }
+
+    /** Measures the load for {@code seconds}; errors count from {@link #start}. */
+    Result measure(int seconds, PrintStream out) throws InterruptedException {
+        long startNs = System.nanoTime();
+        long opsBefore = done.sum();
+        Histogram total = tick("", seconds, out);
+        double elapsed = (System.nanoTime() - startNs) / 1e9;
+        long ops = done.sum() - opsBefore;
+        Map<String, Long> byType = new java.util.TreeMap<>();
+        errors.forEach((k, v) -> byType.put(k, v.sum()));
+        return new Result(ops, elapsed, total, byType);
+    }
+
+    /** Stops sending and waits (at most 30 s) for the requests in flight. */
+    void stop() throws InterruptedException {
+        stopping = true;
+        drained.await(30, TimeUnit.SECONDS);
+    }
+
+    private Histogram tick(String label, int seconds, PrintStream out) throws InterruptedException {
+        long startNs = System.nanoTime();
         Histogram total = new Histogram(3);
-        long last = 0;
+        long last = done.sum();
         for (int s = 1; s <= seconds; s++) {
             Thread.sleep(Math.max(0, startNs + TimeUnit.SECONDS.toNanos(s) - System.nanoTime()) / 1_000_000);
             long now = done.sum();
             total.add(latency.getIntervalHistogram());
-            out.printf("\r[%2d/%d s] %,8d ops/s   %,d errors", s, seconds, now - last, errorCount());
+            out.printf("\r[%s%2d/%d s] %,8d ops/s   %,d errors", label.isEmpty() ? "" : label + " ", s, seconds, now - last,
+                    errorCount());
             last = now;
         }
-        stopping = true;
-        double elapsed = (System.nanoTime() - startNs) / 1e9;
-        long ops = done.sum();
-        drained.await(30, TimeUnit.SECONDS);
-        total.add(latency.getIntervalHistogram());
-        Map<String, Long> byType = new java.util.TreeMap<>();
-        errors.forEach((k, v) -> byType.put(k, v.sum()));
-        return new Result(ops, elapsed, total, byType);
+        return total;
     }
 
     private long errorCount() {
@@ -99,7 +143,7 @@ final class DemoWorkload {
             drained.countDown();
             return;
         }
-        byte[] key = String.format("demo-%06d", random.nextInt(keys)).getBytes(StandardCharsets.UTF_8);
+        byte[] key = keys[random.nextInt(keys.length)];
         long startNs = System.nanoTime();
         var call = random.nextInt(100) < readPercent ? client.get(key) : client.put(key, value);
         call.whenComplete((ok, failure) -> {

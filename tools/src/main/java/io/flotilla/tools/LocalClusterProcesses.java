@@ -127,11 +127,20 @@ final class LocalClusterProcesses {
                 "--snapshot-listen", LocalClusterLayout.HOST + ":" + layout.snapshotPort(i),
                 "--client-listen", layout.clientAddress(i),
                 "--initial-cluster", layout.initialCluster(),
-                "--initial-ranges", Integer.toString(layout.initialRanges())));
+                "--initial-ranges", Integer.toString(layout.initialRanges()),
+                // Every node of a local cluster shares this machine's cores: a node's default (a
+                // worker per core) would put nodes x cores workers on them, splitting each node's
+                // rounds into smaller batches that contend for the same cores.
+                "--workers", Integer.toString(workersPerNode(layout.nodes()))));
         if (tiedToThisProcess) {
             cmd.add("--exit-when-stdin-closes");
         }
         return cmd;
+    }
+
+    /** Raft workers per node when {@code nodes} nodes share this machine: its cores split among them, at least one. */
+    static int workersPerNode(int nodes) {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / nodes);
     }
 
     private void awaitClientPort(int i, long deadlineNs) throws IOException, InterruptedException {

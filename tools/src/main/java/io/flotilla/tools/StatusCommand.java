@@ -15,7 +15,8 @@ import picocli.CommandLine.Mixin;
 
 /**
  * {@code flotilla status}: each node's state as reported by the node itself (NodeStatus), as a
- * table: up or down, ranges, leaders, and how far its replicas' applied indexes trail the leaders'.
+ * table: up or down, ranges, leaders, how far its replicas' applied indexes trail the leaders', and the
+ * node's counters since it started (process CPU, requests answered, log batches and entries per batch).
  * Exit code 1 if any node does not answer.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -83,16 +84,44 @@ final class StatusCommand implements Callable<Integer> {
 
     static String render(List<NodeReport> reports) {
         Map<Long, Long> bestApplied = bestApplied(reports);
-        Table t = new Table("node", "address", "state", "ranges", "leaders", "max lag", "uptime");
+        Table t = new Table("node", "address", "state", "ranges", "leaders", "max lag", "uptime", "cpu s", "requests",
+                "log batches", "entries/batch");
         for (NodeReport r : reports) {
             if (r.status == null) {
-                t.row("?", r.address, "DOWN: " + r.failure, "", "", "", "");
+                t.row("?", r.address, "DOWN: " + r.failure, "", "", "", "", "", "", "", "");
                 continue;
             }
             long maxLag = maxLag(r, bestApplied);
             t.row(Long.toString(r.status.getNodeId()), r.address, "up", Integer.toString(r.status.getRanges()),
                     Integer.toString(r.status.getLeaders()), maxLag + " entries",
-                    Duration.format(r.status.getUptimeMs()));
+                    Duration.format(r.status.getUptimeMs()),
+                    String.format("%.1f", r.status.getProcessCpuNs() / 1e9), Long.toString(r.status.getRequestsServed()),
+                    Long.toString(r.status.getLogBatches()),
+                    String.format("%.1f", r.status.getLogEntries() / (double) Math.max(1, r.status.getLogBatches())));
+        }
+        return t.render();
+    }
+
+    /**
+     * What each node spent between two reports for {@code ops} operations of a workload: CPU in all,
+     * CPU per operation, requests answered, log batches (fsyncs) and entries per batch.
+     */
+    static String renderCost(List<NodeReport> before, List<NodeReport> after, long ops) {
+        Table t = new Table("node", "cpu s", "cpu µs/op", "requests", "log batches", "entries/batch");
+        for (int i = 0; i < after.size(); i++) {
+            NodeStatusResponse b = i < before.size() ? before.get(i).status : null;
+            NodeStatusResponse a = after.get(i).status;
+            if (a == null || b == null || a.getNodeId() != b.getNodeId()) {
+                t.row(a == null ? "?" : Long.toString(a.getNodeId()), "", "", "", "", "");
+                continue;
+            }
+            long cpuNs = a.getProcessCpuNs() - b.getProcessCpuNs();
+            long batches = a.getLogBatches() - b.getLogBatches();
+            long entries = a.getLogEntries() - b.getLogEntries();
+            t.row(Long.toString(a.getNodeId()), String.format("%.2f", cpuNs / 1e9),
+                    String.format("%.1f", cpuNs / 1e3 / Math.max(1, ops)),
+                    Long.toString(a.getRequestsServed() - b.getRequestsServed()), Long.toString(batches),
+                    String.format("%.1f", entries / (double) Math.max(1, batches)));
         }
         return t.render();
     }

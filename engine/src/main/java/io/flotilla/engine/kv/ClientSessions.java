@@ -17,7 +17,8 @@ import java.util.TreeSet;
  * range 1, 2, 3... and the group keeps, per client, the results of the sequences the client has not
  * acknowledged yet, so a retried write gets its first answer back instead of applying again. Every
  * change is written in the round's batch with the keys (metadata records), so sessions are part of
- * the group's durable state and of its snapshots. Owned by the group's worker.
+ * the group's durable state and of its snapshots (a changed session's record is written once per
+ * round, by {@link #writeChanged}). Owned by the group's worker.
  *
  * <p><b>The rule</b> (every input comes from the log, so every replica decides the same):
  * <ol>
@@ -55,6 +56,8 @@ final class ClientSessions {
         long lastUsedMs;
         long firstUnackedSequence;
         final TreeMap<Long, WriteResult> results = new TreeMap<>();
+        /** Changed this round: its record is written by {@link #writeChanged}. */
+        boolean changed;
 
         Session(long clientId) {
             this.clientId = clientId;
@@ -69,6 +72,12 @@ final class ClientSessions {
     private final long groupId;
     private final Map<Long, Session> byClient = new HashMap<>();
     private final TreeSet<Session> byLastUse = new TreeSet<>(BY_LAST_USE);
+    /**
+     * Sessions changed in the current round. Their records are written once, at the end of the round
+     * ({@link #writeChanged}), not once per write: a round of n writes of one client changed its
+     * record 2n times, each a RocksDB memtable insert.
+     */
+    private final java.util.ArrayList<Session> changed = new java.util.ArrayList<>();
 
     private ClientSessions(SessionConfig config, long groupId) {
         this.config = config;
@@ -178,6 +187,10 @@ final class ClientSessions {
         while (!byLastUse.isEmpty() && logTimeMs - byLastUse.first().lastUsedMs > config.ttlMs()) {
             Session s = byLastUse.pollFirst();
             byClient.remove(s.clientId);
+            if (s.changed) {
+                s.changed = false;
+                changed.remove(s);
+            }
             for (long sequence : s.results.keySet()) {
                 w.deleteMeta(resultKey(s.clientId, sequence));
             }
@@ -207,9 +220,23 @@ final class ClientSessions {
         }
     }
 
-    private static void writeSession(Session s, KvStore.GroupWrite w) {
-        w.putMeta(sessionKey(s.clientId), SessionRecord.newBuilder().setClientId(s.clientId).setLastUsedMs(s.lastUsedMs)
-                .setFirstUnackedSequence(s.firstUnackedSequence).build().toByteString());
+    /** Marks the session's record to be written at the end of the round. */
+    private void writeSession(Session s, KvStore.GroupWrite w) {
+        if (!s.changed) {
+            s.changed = true;
+            changed.add(s);
+        }
+    }
+
+    /** Writes the records of the sessions changed since the last call; call once per round, before its commit. */
+    void writeChanged(KvStore.GroupWrite w) {
+        for (int i = 0; i < changed.size(); i++) {
+            Session s = changed.get(i);
+            s.changed = false;
+            w.putMeta(sessionKey(s.clientId), SessionRecord.newBuilder().setClientId(s.clientId).setLastUsedMs(s.lastUsedMs)
+                    .setFirstUnackedSequence(s.firstUnackedSequence).build().toByteString());
+        }
+        changed.clear();
     }
 
     private static WriteResult error(io.flotilla.kv.proto.Error e) {

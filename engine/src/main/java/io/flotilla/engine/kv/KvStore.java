@@ -67,6 +67,37 @@ public interface KvStore extends AutoCloseable {
     GroupWrite beginWrite(long groupId);
 
     /**
+     * Starts the writes of one worker round across the groups it applies: each group's part is
+     * atomic with its apply state as with {@link #beginWrite}, and {@link RoundWrite#commit} writes
+     * every part at once (RocksDB: one WriteBatch and one write per worker round instead of one per
+     * group; each group's part still lies in its own column family, so it stays whole across a crash).
+     * This default writes each group's part when it is committed.
+     */
+    default RoundWrite beginRound() {
+        return new RoundWrite() {
+            private final List<GroupWrite> parts = new java.util.ArrayList<>();
+
+            @Override
+            public GroupWrite group(long groupId) {
+                GroupWrite w = beginWrite(groupId);
+                parts.add(w);
+                return w;
+            }
+
+            @Override
+            public void commit() {
+            }
+
+            @Override
+            public void close() {
+                for (GroupWrite w : parts) {
+                    w.close();
+                }
+            }
+        };
+    }
+
+    /**
      * A consistent image of the group's whole state (keys, metadata, apply state) as last written,
      * captured now on the owning worker; read later from another thread, and closed by the caller,
      * which releases what it holds.
@@ -100,6 +131,23 @@ public interface KvStore extends AutoCloseable {
         void commit(ApplyState state);
 
         /** Releases the write; what was not committed is dropped. */
+        @Override
+        void close();
+    }
+
+    /**
+     * The writes of one worker round across groups. {@link #group} gives a group's part (at most one
+     * per group per round), whose {@link GroupWrite#commit} adds its apply state; {@link #commit}
+     * writes every committed part; a part closed without commit is dropped. After {@link #commit}
+     * each committed state is its group's {@link #applyState}. Owned by the worker.
+     */
+    interface RoundWrite extends AutoCloseable {
+        GroupWrite group(long groupId);
+
+        /** Writes every committed group part (at once, where the store can). */
+        void commit();
+
+        /** Releases the round; what was not written is dropped. */
         @Override
         void close();
     }

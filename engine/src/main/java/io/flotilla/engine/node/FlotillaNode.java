@@ -39,6 +39,8 @@ public final class FlotillaNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FlotillaNode.class);
     /** How long startup waits for the log replay before serving anyway (requests then wait for the replay). */
     private static final long REPLAY_WAIT_MS = 120_000;
+    /** How long a bootstrap keeps spreading the new ranges' leaders over the nodes (see LeaderPlacement). */
+    private static final long PLACEMENT_TIMEOUT_MS = 30_000;
 
     private final NodeConfig config;
     private final DataDirectory directory;
@@ -48,6 +50,8 @@ public final class FlotillaNode implements AutoCloseable {
     private final SnapshotStreams snapshots;
     private final MultiRaftNode runtime;
     private final PeerTransport transport;
+    /** Null unless this start bootstrapped a new cluster's ranges. */
+    private final LeaderPlacement placement;
     private final KvService service;
     private final ClientServer clients;
     private final long startupMs;
@@ -55,8 +59,8 @@ public final class FlotillaNode implements AutoCloseable {
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
-            SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, KvService service,
-            ClientServer clients, long startupMs) {
+            SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
+            KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -65,6 +69,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.snapshots = snapshots;
         this.runtime = runtime;
         this.transport = transport;
+        this.placement = placement;
         this.service = service;
         this.clients = clients;
         this.startupMs = startupMs;
@@ -117,6 +122,7 @@ public final class FlotillaNode implements AutoCloseable {
 
             long replayStartNs = System.nanoTime();
             Map<Long, Long> appliedAtStart = new HashMap<>();
+            boolean bootstrapping = stateMachine.ranges().isEmpty();
             List<RangeDescriptor> ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups,
                     newDirectory, appliedAtStart);
             LogReplay.Result replay = LogReplay.await(runtime, ranges, appliedAtStart, REPLAY_WAIT_MS);
@@ -128,6 +134,15 @@ public final class FlotillaNode implements AutoCloseable {
                     millisSince(replayStartNs), replay.entries(), replay.complete() ? ""
                             : " (" + (replay.ranges() - replay.replayed()) + " ranges still replaying; they serve once done)");
 
+            // A new cluster's ranges get their leaders at once and spread over the nodes, instead of
+            // after an election timeout and mostly on the node that started first.
+            LeaderPlacement placement = null;
+            if (bootstrapping) {
+                long electionTimeoutMs = (long) config.tickIntervalMs() * config.electionTimeoutTicks();
+                placement = LeaderPlacement.start(id, runtime, transport, ranges, PLACEMENT_TIMEOUT_MS, electionTimeoutMs);
+                opened.push(placement::stop);
+            }
+
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
                     limits, config.clusterDirectory(), System::currentTimeMillis);
             ClientServer clients = ClientServer.start(id, config.clientListen(), config.clientIoThreads(),
@@ -136,8 +151,8 @@ public final class FlotillaNode implements AutoCloseable {
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
-            return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, service, clients,
-                    startupMs);
+            return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement,
+                    service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
@@ -177,6 +192,15 @@ public final class FlotillaNode implements AutoCloseable {
         return stateMachine;
     }
 
+    /**
+     * Whether the leaders of a new cluster's ranges have been spread over the nodes (or this start
+     * bootstrapped nothing): until then a range's leadership may still move to the node it prefers
+     * (see LeaderPlacement), and a request may meet NotLeader or Busy, which clients retry. Any thread.
+     */
+    public boolean leadersPlaced() {
+        return placement == null || placement.finished();
+    }
+
     /** How long {@link #start} took, from locking the directory to serving clients. */
     public long startupMs() {
         return startupMs;
@@ -214,6 +238,9 @@ public final class FlotillaNode implements AutoCloseable {
         try {
             service.stopServing();
             clients.stopAccepting();
+            if (placement != null) {
+                placement.stop();
+            }
             if (runtime.failure() == null && config.shutdownHandoffMs() > 0) {
                 LeadershipHandoff.run(id, runtime, transport, stateMachine.ranges(), config.shutdownHandoffMs());
             }

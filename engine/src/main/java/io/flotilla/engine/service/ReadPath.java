@@ -41,10 +41,11 @@ final class ReadPath {
     }
 
     void get(long groupId, GetRequest get, ReadConsistency consistency, Reply reply) {
-        Runnable serve = () -> reply.send(Response.newBuilder().setGet(stateMachine.get(groupId, get.getKey())));
         if (consistency == ReadConsistency.FOLLOWER) {
-            serve.run();
+            reply.send(Response.newBuilder().setGet(stateMachine.get(groupId, get.getKey())));
         } else {
+            // Served in onReadable, on the group's worker.
+            Runnable serve = () -> reply.send(Response.newBuilder().setGet(stateMachine.getOnWorker(groupId, get.getKey())));
             runtime.read(groupId, new Listener(reply, serve, false));
         }
     }

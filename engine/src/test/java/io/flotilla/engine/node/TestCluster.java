@@ -111,6 +111,9 @@ final class TestCluster implements AutoCloseable {
                 if (n == null) {
                     continue;
                 }
+                if (!n.leadersPlaced()) {
+                    return false; // a new cluster's leaderships still move to their preferred nodes
+                }
                 GroupView v = n.runtime().groupView(rangeId);
                 if (v == null || v.leaderNodeId() == 0 || (agreed != 0 && v.leaderNodeId() != agreed)) {
                     return false;
