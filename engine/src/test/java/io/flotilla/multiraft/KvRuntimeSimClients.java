@@ -63,6 +63,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     private static final class Session {
         long nextSequence = 1;
         final TreeSet<Long> unacked = new TreeSet<>();
+        /** The range answered one of this client's writes with its applied result: it holds (or held) the session. */
+        boolean established;
 
         long begin() {
             unacked.add(nextSequence);
@@ -342,7 +344,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             return garbage;
         }
         WriteCommand.Builder b = WriteCommand.newBuilder().setClientId(c.clientId).setSequence(op.sequence)
-                .setFirstUnackedSequence(session(c, op.groupId).firstUnacked()).setProposedAtMs(proposedAtMs)
+                .setFirstUnackedSequence(session(c, op.groupId).firstUnacked())
+                .setSessionEstablished(session(c, op.groupId).established).setProposedAtMs(proposedAtMs)
                 .setRangeEpoch(app.ranges().get(op.rangeIndex).getEpoch());
         ByteString key = key(op.rangeIndex, op.label);
         switch (op.kind) {
@@ -559,6 +562,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         }
         if (!error && op.result == null) {
             op.result = result;
+        }
+        if (!error) {
+            session(c, op.groupId).established = true;
         }
         if (!error && !op.done) {
             for (Call other : op.attempts) {

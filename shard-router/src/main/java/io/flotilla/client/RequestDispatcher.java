@@ -218,7 +218,8 @@ final class RequestDispatcher {
                 op.sessionRangeId = range.getRangeId();
                 op.sequence = sessions.begin(range.getRangeId());
             }
-            header.setClientId(clientId).setSequence(op.sequence).setFirstUnackedSequence(sessions.firstUnacked(range.getRangeId()));
+            header.setClientId(clientId).setSequence(op.sequence).setFirstUnackedSequence(sessions.firstUnacked(range.getRangeId()))
+                    .setSessionEstablished(sessions.isEstablished(range.getRangeId()));
         }
         Request.Builder request = Request.newBuilder().setRequestId(connection.nextRequestId()).setHeader(header);
         try {
@@ -301,6 +302,9 @@ final class RequestDispatcher {
         }
         if (op.consistency != ReadConsistency.FOLLOWER) {
             locator.learnLeader(attempt.range.getRangeId(), attempt.nodeId, null); // it served as leader
+        }
+        if (op.write) {
+            sessions.established(op.sessionRangeId);
         }
         T value;
         try {

@@ -15,6 +15,8 @@ final class SessionTracker {
     private static final class RangeSession {
         long nextSequence = 1;
         final TreeSet<Long> unacked = new TreeSet<>();
+        /** The range has answered one of our writes with its applied result: it holds (or held) our session. */
+        boolean established;
     }
 
     private final Map<Long, RangeSession> sessions = new HashMap<>();
@@ -36,6 +38,20 @@ final class SessionTracker {
         if (session != null) {
             session.unacked.remove(sequence);
         }
+    }
+
+    /** Notes that {@code rangeId} answered a write of ours with its applied result. */
+    void established(long rangeId) {
+        RangeSession session = sessions.get(rangeId);
+        if (session != null) {
+            session.established = true;
+        }
+    }
+
+    /** Whether {@code rangeId} has answered a write of ours with its applied result (it has our session). */
+    boolean isEstablished(long rangeId) {
+        RangeSession session = sessions.get(rangeId);
+        return session != null && session.established;
     }
 
     /** The lowest unacknowledged sequence of {@code rangeId}, or the next to be handed out if none is. */

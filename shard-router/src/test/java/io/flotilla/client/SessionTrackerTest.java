@@ -33,4 +33,17 @@ class SessionTrackerTest {
         sessions.release(7, 1);
         assertThat(sessions.firstUnacked(1)).isEqualTo(4);
     }
+
+    @Test
+    void aRangeHoldsTheSessionOnlyOnceItAnsweredAWriteWithItsResult() {
+        long given = sessions.begin(1);
+        sessions.release(1, given); // given up on: it may never have reached the range
+        assertThat(sessions.firstUnacked(1)).isEqualTo(2);
+        assertThat(sessions.isEstablished(1)).as("moving past a write proves no session").isFalse();
+
+        sessions.begin(1);
+        sessions.established(1);
+        assertThat(sessions.isEstablished(1)).isTrue();
+        assertThat(sessions.isEstablished(2)).isFalse();
+    }
 }

@@ -30,9 +30,12 @@ import java.util.TreeSet;
  *   <li>A write whose (client, sequence) has a result is answered with it and not applied again.
  *       One below the session's first unacknowledged sequence (its answer was already acknowledged
  *       and forgotten) is refused with an Internal error and not applied.
- *   <li>A write of a client without a session and with {@code first_unacked_sequence > 1} gets
- *       SessionExpired: the client had answers from this range, so it had a session, which expired;
- *       its unanswered writes may or may not have applied, and applying them now could apply twice.
+ *   <li>A write of a client without a session that says {@code session_established} (the client has
+ *       had an applied write's result from this range) gets SessionExpired: it had a session, which
+ *       expired; its unanswered writes may or may not have applied, and applying them now could apply
+ *       twice. Without that flag the write opens a session. ({@code first_unacked_sequence > 1} is no
+ *       evidence of a session: a client also moves it past writes it gave up on, which may never have
+ *       applied; that rule refused thousands of writes in an overloaded demo run.)
  *   <li>A new session beyond {@link SessionConfig#maxSessionsPerGroup()} is refused with Busy: every
  *       session left is younger than the TTL (older ones expired at step 2), and evicting a young
  *       session could let one of its retries apply twice. A session holding
@@ -131,7 +134,8 @@ final class ClientSessions {
      * @return the answer to give without applying (a retry's recorded result, or an error), or null:
      *         apply the write, then {@link #record} its result if it is not an error
      */
-    WriteResult admit(long clientId, long sequence, long firstUnackedSequence, long logTimeMs, KvStore.GroupWrite w) {
+    WriteResult admit(long clientId, long sequence, long firstUnackedSequence, boolean sessionEstablished, long logTimeMs,
+            KvStore.GroupWrite w) {
         expire(logTimeMs, w);
         Session s = byClient.get(clientId);
         if (s != null) {
@@ -152,7 +156,7 @@ final class ClientSessions {
             }
             return null;
         }
-        if (firstUnackedSequence > 1) {
+        if (sessionEstablished) {
             return error(KvErrors.sessionExpired(clientId, groupId));
         }
         if (byClient.size() >= config.maxSessionsPerGroup()) {

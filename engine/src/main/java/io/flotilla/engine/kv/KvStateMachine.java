@@ -156,7 +156,7 @@ public final class KvStateMachine implements StateMachine {
                 return WriteApplier.error(KvErrors.internal("a write of client " + Long.toHexString(client)
                         + " has sequence 0 (sequences start at 1); nothing was written"));
             }
-            WriteResult answer = g.sessions.admit(client, c.getSequence(), c.getFirstUnackedSequence(), g.logTimeMs,
+            WriteResult answer = g.sessions.admit(client, c.getSequence(), c.getFirstUnackedSequence(), c.getSessionEstablished(), g.logTimeMs,
                     kv.write());
             if (answer != null) {
                 return answer;

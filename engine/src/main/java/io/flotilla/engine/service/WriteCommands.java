@@ -36,6 +36,7 @@ final class WriteCommands {
                 .setClientId(h.getClientId())
                 .setSequence(h.getSequence())
                 .setFirstUnackedSequence(h.getFirstUnackedSequence())
+                .setSessionEstablished(h.getSessionEstablished())
                 .setProposedAtMs(nowMs)
                 .setRangeEpoch(h.getRangeEpoch());
         switch (request.getBodyCase()) {

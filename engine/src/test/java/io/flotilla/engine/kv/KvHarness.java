@@ -151,8 +151,19 @@ final class KvHarness implements AutoCloseable {
         return WriteOp.newBuilder().setDelete(DeleteRequest.newBuilder().setKey(b(key))).build();
     }
 
-    /** Adds a session: client, sequence, first unacknowledged sequence, proposal time. */
+    /**
+     * Adds a session: client, sequence, first unacknowledged sequence, proposal time. A client past its
+     * first write (first unacknowledged above 1) is taken to have had an applied answer, as in the
+     * usual case; {@link #firstWrites} builds one that has not.
+     */
     static WriteCommand session(WriteCommand.Builder c, long client, long sequence, long firstUnacked, long atMs) {
-        return c.setClientId(client).setSequence(sequence).setFirstUnackedSequence(firstUnacked).setProposedAtMs(atMs).build();
+        return c.setClientId(client).setSequence(sequence).setFirstUnackedSequence(firstUnacked).setProposedAtMs(atMs)
+                .setSessionEstablished(firstUnacked > 1).build();
+    }
+
+    /** As {@link #session}, from a client that has not had an applied answer from the range yet. */
+    static WriteCommand firstWrites(WriteCommand.Builder c, long client, long sequence, long firstUnacked, long atMs) {
+        return c.setClientId(client).setSequence(sequence).setFirstUnackedSequence(firstUnacked).setProposedAtMs(atMs)
+                .setSessionEstablished(false).build();
     }
 }

@@ -98,6 +98,23 @@ class KvSessionsTest {
         }
     }
 
+    /**
+     * A client gave up on its first two writes (their deadline passed: they never reached the log)
+     * and moved its first unacknowledged sequence past them. Its third write must open a session,
+     * not get SessionExpired: it never had one. (The earlier rule, first_unacknowledged > 1 means a
+     * session existed, refused 7,631 writes in an overloaded demo run.)
+     */
+    @ParameterizedTest
+    @EnumSource(StoreKind.class)
+    void aClientWhoseEarlierWritesNeverAppliedOpensASessionWhateverItsFirstUnacknowledged(StoreKind kind) {
+        try (KvHarness h = harness(kind, dir, SessionConfig.defaults())) {
+            assertThat(h.write(1, KvHarness.firstWrites(put("a", "3"), CLIENT, 3, 3, 1000)).hasPut()).isTrue();
+            assertThat(h.get(1, "a")).isEqualTo("3");
+            // Its retry is answered from the session it opened.
+            assertThat(h.write(1, session(put("a", "3"), CLIENT, 3, 3, 1001)).hasPut()).isTrue();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(StoreKind.class)
     void sessionsExpireByLogTimeNotByAnyClock(StoreKind kind) {
