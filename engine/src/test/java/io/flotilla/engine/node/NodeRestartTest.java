@@ -95,4 +95,36 @@ class NodeRestartTest {
             assertThat(got.getGet().getValue()).as("answered %s", got).isEqualTo(key("white"));
         }
     }
+
+    @Test
+    void aNodeHosting1024RangesRestartsWithEveryRangeAndServesThem() throws Exception {
+        List<String> keys = List.of("\u0001first", "middle", "\u00ffzz-last");
+        try (TestCluster cluster = new TestCluster(dir, 1024).startAll()) {
+            assertThat(cluster.node(1).stateMachine().ranges()).hasSize(1024);
+            long seq = 1;
+            for (String k : keys) {
+                RangeDescriptor range = cluster.rangeOf(key(k));
+                long leader = cluster.awaitLeader(range.getRangeId());
+                assertThat(put(cluster, leader, range, k, "v-" + k, seq++).hasPut()).isTrue();
+            }
+
+            cluster.stop(2);
+            FlotillaNode restarted = cluster.start(2);
+            assertThat(restarted.stateMachine().ranges()).hasSize(1024);
+            TestCluster.await(30_000, "node 2 to host every range again",
+                    () -> restarted.stateMachine().ranges().stream()
+                            .allMatch(r -> restarted.runtime().groupView(r.getRangeId()) != null));
+            for (String k : keys) {
+                RangeDescriptor range = cluster.rangeOf(key(k));
+                TestCluster.await(10_000, "node 2 to serve " + k, () -> {
+                    try {
+                        Response got = get(cluster, 2, range, k, ReadConsistency.FOLLOWER);
+                        return got.hasGet() && got.getGet().getValue().equals(key("v-" + k));
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                });
+            }
+        }
+    }
 }

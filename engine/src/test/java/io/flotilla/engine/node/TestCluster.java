@@ -27,11 +27,18 @@ final class TestCluster implements AutoCloseable {
     static final int RANGES = 4;
 
     private final Path root;
+    private final int ranges;
     private final Map<Long, ClusterMember> members = new TreeMap<>();
     private final FlotillaNode[] nodes = new FlotillaNode[4];
 
     TestCluster(Path root) throws IOException {
+        this(root, RANGES);
+    }
+
+    /** A cluster whose nodes bootstrap {@code ranges} ranges. */
+    TestCluster(Path root, int ranges) throws IOException {
         this.root = root;
+        this.ranges = ranges;
         int[] ports = freePorts(9);
         for (int id = 1; id <= 3; id++) {
             int p = (id - 1) * 3;
@@ -60,7 +67,7 @@ final class TestCluster implements AutoCloseable {
     NodeConfig config(long id) {
         NodeConfig d = NodeConfig.of(id, CLUSTER_ID, root.resolve("node" + id), members);
         return new NodeConfig(id, CLUSTER_ID, d.dataDir(), d.peerListen(), d.snapshotListen(), d.clientListen(), members,
-                RANGES, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10);
+                ranges, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10);
     }
 
     TestCluster startAll() throws IOException {
