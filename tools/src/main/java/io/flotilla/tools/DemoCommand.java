@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
  * as a table, and leaves the cluster running with instructions for using and stopping it.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Starts a local 3-node cluster under ./flotilla-data (64 ranges), runs a 10-second mixed",
-                "workload through the Java client, prints a table, and leaves the cluster running."})
+        description = {"Starts a local 3-node cluster, runs a short workload and prints what it measured.",
+                "The cluster (64 ranges, data under ./flotilla-data) keeps running afterwards; the workload is",
+                "10 seconds of mixed reads and writes through the Java client, after a 5-second warm-up."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--data-dir", defaultValue = "flotilla-data", description = "where the nodes keep their data (default: ${DEFAULT-VALUE})")
     Path dataDir;

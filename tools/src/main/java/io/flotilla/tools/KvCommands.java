@@ -114,8 +114,9 @@ final class KvCommands {
     }
 
     @Command(name = "cas", mixinStandardHelpOptions = true,
-            description = {"Compare-and-set: writes NEW at KEY only if its value is EXPECTED now",
-                    "(or, with --absent, only if KEY does not exist). Exit code 3 if the condition did not hold."})
+            description = {"Writes a value only if the key holds an expected value (compare-and-set).",
+                    "Writes NEW at KEY if its value is EXPECTED now, or with --absent if KEY does not exist.",
+                    "Exit code 3 if the condition did not hold."})
     static final class Cas implements Callable<Integer> {
         @Mixin
         ClusterOptions cluster;

@@ -7,8 +7,9 @@ import picocli.CommandLine.Option;
 
 /** {@code flotilla stop}: stops the node processes of a local cluster, gracefully. */
 @Command(name = "stop", mixinStandardHelpOptions = true,
-        description = {"Stops the nodes of the local cluster in a data directory (SIGTERM: leaderships handed",
-                "over and state flushed; SIGKILL after the grace period). The data stays; start restarts it."})
+        description = {"Stops the nodes of the local cluster; its data stays.",
+                "Each node gets SIGTERM (it hands its leaderships over and flushes), and SIGKILL after the",
+                "grace period. `flotilla start` restarts the cluster from its data."})
 final class StopCommand implements Callable<Integer> {
     @Option(names = "--data-dir", defaultValue = "flotilla-data", description = "the cluster's data directory (default: ${DEFAULT-VALUE})")
     Path dataDir;
