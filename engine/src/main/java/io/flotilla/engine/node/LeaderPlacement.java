@@ -3,8 +3,6 @@ package io.flotilla.engine.node;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
-import io.flotilla.multiraft.ProposalListener;
-import io.flotilla.raft.ProposeResult;
 import io.flotilla.transport.PeerTransport;
 import java.util.Arrays;
 import java.util.List;
@@ -148,7 +146,7 @@ final class LeaderPlacement implements Runnable {
                         campaigns++;
                         nextAskNs[i] = nowNs + askAgainNs;
                     } else if (handOver) {
-                        runtime.transferLeader(range.getRangeId(), preferred, IGNORE);
+                        runtime.transferLeader(range.getRangeId(), preferred, LeadershipHandoff.IGNORE);
                         transfers++;
                         nextAskNs[i] = nowNs + askAgainNs;
                     }
@@ -186,23 +184,4 @@ final class LeaderPlacement implements Runnable {
         }
         return reachable > voters.length / 2;
     }
-
-    /** A transfer or campaign needs no answer: the views say when it is done. */
-    private static final ProposalListener IGNORE = new ProposalListener() {
-        @Override
-        public void onApplied(long groupId, long index) {
-        }
-
-        @Override
-        public void onRefused(long groupId, ProposeResult result, long leaderHint) {
-        }
-
-        @Override
-        public void onOutcomeUnknown(long groupId, long index) {
-        }
-
-        @Override
-        public void onBusy(long groupId) {
-        }
-    };
 }

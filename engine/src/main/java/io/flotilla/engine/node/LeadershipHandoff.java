@@ -86,8 +86,8 @@ final class LeadershipHandoff {
         return n;
     }
 
-    /** The transfer's start needs no answer: the views say when it is done. */
-    private static final ProposalListener IGNORE = new ProposalListener() {
+    /** A transfer or campaign needs no answer: the groups' views say when it is done. */
+    static final ProposalListener IGNORE = new ProposalListener() {
         @Override
         public void onApplied(long groupId, long index) {
         }
