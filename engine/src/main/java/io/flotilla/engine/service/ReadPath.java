@@ -20,7 +20,11 @@ import io.flotilla.router.KeySpace;
  *       share one heartbeat round, and a follower's read is confirmed through its leader), then the
  *       state machine once it has applied the read point.</li>
  *   <li>LEASE: for now the same path as LINEARIZABLE (the runtime's reads do not yet choose lease
- *       reads per request), which is always correct, only not cheaper.</li>
+ *       reads per request), which is always correct, only not cheaper. The core's lease
+ *       ({@code LeaderLease}) cannot simply be switched on per request: a quiescent group stops
+ *       ticking, so a leader that slept would find its tick-based lease still "valid" on waking
+ *       while its followers may have elected another leader; per-request leases need the runtime
+ *       to drop a replica's lease when it goes to sleep first.</li>
  *   <li>FOLLOWER: served at once from this replica's applied state (serializable, possibly stale);
  *       the response says the index it read at.</li>
  * </ul>
