@@ -171,6 +171,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     long refusedAsExpected;
     /** Busy answers from the state machine (a full session table, too many unacknowledged writes): retried. */
     long busyAnswers;
+    /** Reads issued with {@code leaseRead} (a leader holding its lease answers them without a heartbeat round). */
+    long leaseReads;
     /** Retries answered from the session: another attempt of the same write had applied at a lower index. */
     long answeredFromSession;
 
@@ -460,7 +462,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         op.currentRead = call;
         KvStateMachine kv = app.kv(n);
         ByteString key = key(op.rangeIndex, op.label);
-        n.node().read(op.groupId, new ReadListener() {
+        // Half the reads may be answered from the leader's lease: the checks below hold them to
+        // linearizability all the same.
+        ReadListener listener = new ReadListener() {
             @Override
             public void onReadable(long groupId) {
                 GetResponse r = kv.get(groupId, key);
@@ -482,7 +486,13 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
                     cluster.scheduler().after(0, () -> onRead(c, op, call, false, null));
                 }
             }
-        });
+        };
+        if (random.nextBoolean()) {
+            leaseReads++;
+            n.node().leaseRead(op.groupId, listener);
+        } else {
+            n.node().read(op.groupId, listener);
+        }
         cluster.scheduler().after(RESEND_ELECTION_TIMEOUTS * config.electionTimeoutNs(), () -> {
             if (!op.done && op.currentRead == call) {
                 attempt(c, op);

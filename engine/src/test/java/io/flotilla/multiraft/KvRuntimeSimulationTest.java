@@ -98,6 +98,7 @@ class KvRuntimeSimulationTest {
         long expired = 0;
         long fromSessions = 0;
         long busy = 0;
+        long leaseReads = 0;
         long[] maintenance = new long[5];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
         List<String> report = new ArrayList<>();
@@ -117,6 +118,7 @@ class KvRuntimeSimulationTest {
             expired += clients.sessionsExpired;
             fromSessions += clients.answeredFromSession;
             busy += clients.busyAnswers;
+            leaseReads += clients.leaseReads;
             for (int i = 0; i < maintenance.length; i++) {
                 maintenance[i] += r.maintenance()[i];
             }
@@ -144,9 +146,9 @@ class KvRuntimeSimulationTest {
         }
         System.out.printf("kv-simulation: %d seeds, %d ops, %d nemesis events, %d violations%n", seeds, ops, events, violations);
         System.out.printf("  took %.1f s on %d threads, %.1f CPU s; nemeses %s; %d unknown outcomes, %d retries (%d writes answered"
-                + " from their session after an earlier attempt applied), %d bad requests refused as they must be, %d sessions expired, %d writes answered Busy by a full session table, %d crashes, %d restarts, %d rounds applied, %d applied entries"
+                + " from their session after an earlier attempt applied), %d bad requests refused as they must be, %d sessions expired, %d writes answered Busy by a full session table, %d lease reads, %d crashes, %d restarts, %d rounds applied, %d applied entries"
                 + " lost with state not yet flushed; snapshots %d sent, %d installed, %d compactions%n", seconds, THREADS,
-                cpuNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, retries, fromSessions, refused, expired, busy, crashes, restarts, rounds, lost,
+                cpuNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, retries, fromSessions, refused, expired, busy, leaseReads, crashes, restarts, rounds, lost,
                 maintenance[0], maintenance[1], maintenance[2]);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();

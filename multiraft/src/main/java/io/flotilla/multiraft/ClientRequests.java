@@ -146,11 +146,11 @@ final class ClientRequests {
     // ---------------------------------------------------------------- reads
 
     /** Asks the replica for a read point; the answer comes as a ReadState in a later Ready. */
-    void startRead(Replica r, ReadListener listener, long nowTick) {
+    void startRead(Replica r, ReadListener listener, boolean leaseAllowed, long nowTick) {
         long id = nextReadId++;
         pendingReads.put(id, new PendingRead(id, r.groupId, listener, nowTick + readTimeoutTicks));
         readDeadlines.addLong(id);
-        r.node.readIndex(id);
+        r.node.readIndex(id, leaseAllowed);
     }
 
     /** The ReadStates of a handled Ready: confirmed reads wait for the apply, refused ones fail. */

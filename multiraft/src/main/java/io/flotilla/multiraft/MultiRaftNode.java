@@ -181,7 +181,17 @@ public final class MultiRaftNode implements AutoCloseable {
     }
 
     public void read(long groupId, ReadListener listener) {
-        workerOf(groupId).inbox().read(groupId, listener);
+        workerOf(groupId).inbox().read(groupId, listener, false);
+    }
+
+    /**
+     * As {@link #read}, but a leader holding its lease answers at once, without a heartbeat round
+     * (Raft thesis §6.4.1). Linearizable under the lease's assumption: over one election timeout no
+     * replica's clock runs faster than the leader's by more than {@code maxClockDriftTicks} ticks.
+     * Otherwise, and on followers, it is an ordinary read.
+     */
+    public void leaseRead(long groupId, ReadListener listener) {
+        workerOf(groupId).inbox().read(groupId, listener, true);
     }
 
     /**

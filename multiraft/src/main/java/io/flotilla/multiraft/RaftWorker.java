@@ -391,7 +391,7 @@ final class RaftWorker implements Runnable {
             return;
         }
         replicas.wake(r);
-        requests.startRead(r, rd.listener(), replicas.ticks());
+        requests.startRead(r, rd.listener(), rd.leaseAllowed(), replicas.ticks());
         replicas.markDirty(r);
     }
 

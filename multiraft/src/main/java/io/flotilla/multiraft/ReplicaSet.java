@@ -165,6 +165,8 @@ final class ReplicaSet {
 
     private void fallAsleep(Replica r) {
         r.asleep = true;
+        // A sleeping replica does not tick, so its lease (counted in ticks) would outlive the sleep.
+        r.node.dropLease();
         long leader = r.node.leader();
         // Filed once per leader node: a follower that wakes and sleeps again under the same leader
         // is in its list already (without the check, every cycle would add it again).

@@ -16,7 +16,8 @@ sealed interface WorkerCommand {
     record Propose(long groupId, byte[] data, ProposalListener listener) implements WorkerCommand {
     }
 
-    record Read(long groupId, ReadListener listener) implements WorkerCommand {
+    /** {@code leaseAllowed}: the leader may answer from its lease, without a heartbeat round. */
+    record Read(long groupId, ReadListener listener, boolean leaseAllowed) implements WorkerCommand {
     }
 
     /** Host a replica; bootstrap it with {@code voters} if the log has none (an empty array: join later). */

@@ -46,8 +46,8 @@ final class WorkerInbox {
     }
 
     /** Asks for a linearizable read point. */
-    void read(long groupId, ReadListener listener) {
-        offerAnswered(new WorkerCommand.Read(groupId, listener), groupId, listener::onBusy);
+    void read(long groupId, ReadListener listener, boolean leaseAllowed) {
+        offerAnswered(new WorkerCommand.Read(groupId, listener, leaseAllowed), groupId, listener::onBusy);
     }
 
     /** Proposes a single-step membership change through this worker's replica (which must lead). */

@@ -38,6 +38,11 @@ final class LeaderLease {
         expiresAtTick = Math.max(expiresAtTick, sentAtTick + electionTimeoutTicks - 1 - maxClockDriftTicks);
     }
 
+    /** Invalid until the next {@link #extend}; unlike {@link #revoke}, only until then. */
+    void expire() {
+        expiresAtTick = 0;
+    }
+
     void revoke() {
         revoked = true;
     }

@@ -259,13 +259,32 @@ public final class RaftNode {
     }
 
     /**
+     * Ends this leader's lease until a quorum acknowledges a new heartbeat round. For an owner that
+     * stops ticking the replica (a quiescent group): the lease is counted in this replica's ticks,
+     * so after a sleep it would still look valid however long the sleep lasted.
+     */
+    public void dropLease() {
+        lease.expire();
+    }
+
+    /**
      * Asks for a linearizable read point. The answer arrives as a {@link ReadState} with this
      * {@code requestId} in a later {@link Ready}: serve the read once the state machine has applied
      * its index. Followers forward the request to the leader.
      */
     public void readIndex(long requestId) {
+        readIndex(requestId, false);
+    }
+
+    /**
+     * As {@link #readIndex(long)}; with {@code leaseAllowed}, a leader whose lease is valid (Raft
+     * thesis §6.4.1, {@link LeaderLease}: it rests on CheckQuorum and a bound on clock drift) answers
+     * at once at its commit index, without a heartbeat round. A follower forwards the request as an
+     * ordinary one.
+     */
+    public void readIndex(long requestId, boolean leaseAllowed) {
         if (role == Role.LEADER) {
-            handleReadIndex(requestId, id);
+            handleReadIndex(requestId, id, leaseAllowed);
         } else if (lead == NONE) {
             readStates.add(new ReadState(requestId, 0, false));
         } else {
@@ -668,7 +687,7 @@ public final class RaftNode {
 
     private void stepLeader(Message m) {
         if (m.type == MessageType.READ_INDEX) {
-            handleReadIndex(m.context, m.from);
+            handleReadIndex(m.context, m.from, false);
             return;
         }
         Progress pr = tracker.progress.get(m.from);
@@ -780,7 +799,7 @@ public final class RaftNode {
         }
     }
 
-    private void handleReadIndex(long requestId, long from) {
+    private void handleReadIndex(long requestId, long from, boolean leaseAllowed) {
         if (tracker.voters().length == 1 && tracker.isVoter(id)) {
             answerRead(requestId, from, log.committed, true);
             return;
@@ -791,7 +810,8 @@ public final class RaftNode {
             readOnly.waitingForCommit.addLast(new ReadOnly.WaitingRead(requestId, from));
             return;
         }
-        if (config.readOnlyOption() == ReadOnlyOption.LEASE && lease.validAt(ticks)) {
+        boolean leaseRead = config.readOnlyOption() == ReadOnlyOption.LEASE || (leaseAllowed && config.checkQuorum());
+        if (leaseRead && lease.validAt(ticks)) {
             answerRead(requestId, from, log.committed, true);
             return;
         }
@@ -835,7 +855,7 @@ public final class RaftNode {
             ArrayList<ReadOnly.WaitingRead> waiting = new ArrayList<>(readOnly.waitingForCommit);
             readOnly.waitingForCommit.clear();
             for (ReadOnly.WaitingRead r : waiting) {
-                handleReadIndex(r.requestId(), r.from());
+                handleReadIndex(r.requestId(), r.from(), false);
             }
         }
         return true;

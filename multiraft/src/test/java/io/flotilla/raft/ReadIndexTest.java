@@ -126,6 +126,37 @@ class ReadIndexTest {
     }
 
     @Test
+    void aPerRequestLeaseReadUsesTheLeaseOnlyWhenAskedAndNotAfterTheLeaseIsDropped() {
+        TestCluster c = new TestCluster(3); // SAFE reads by default: the lease is used only when a read asks
+        c.tickAll(30);
+        long leaderId = c.nodes.values().stream().filter(n -> n.role() == Role.LEADER).findFirst().orElseThrow().id();
+        RaftNode leader = c.node(leaderId);
+        c.tickAll(2);
+        c.delivered.clear();
+
+        leader.readIndex(1);
+        c.processReady(leaderId);
+        assertThat(c.readStates.get(leaderId)).as("an ordinary read waits for a heartbeat round").isEmpty();
+        c.stabilize();
+        c.delivered.clear();
+
+        leader.readIndex(2, true);
+        c.processReady(leaderId);
+        assertThat(c.readStates.get(leaderId)).extracting(ReadState::requestId).as("answered from the lease")
+                .containsExactly(1L, 2L);
+        assertThat(c.delivered).isEmpty();
+
+        // A replica that stops ticking (a quiescent group) drops its lease: the next lease read needs a round.
+        leader.dropLease();
+        leader.readIndex(3, true);
+        c.processReady(leaderId);
+        assertThat(c.readStates.get(leaderId)).extracting(ReadState::requestId).containsExactly(1L, 2L);
+        assertThat(c.inFlight).anyMatch(m -> m.type == MessageType.HEARTBEAT);
+        c.stabilize();
+        assertThat(c.readStates.get(leaderId)).extracting(ReadState::requestId).containsExactly(1L, 2L, 3L);
+    }
+
+    @Test
     void aLeaderTransferRevokesTheLease() {
         TestCluster c = new TestCluster(3, id -> RaftConfig.defaults(id, 7).withReadOnlyOption(ReadOnlyOption.LEASE));
         c.tickAll(30);

@@ -19,12 +19,11 @@ import io.flotilla.router.KeySpace;
  *   <li>LINEARIZABLE: the runtime's ReadIndex ({@link MultiRaftNode#read}; reads queued in one round
  *       share one heartbeat round, and a follower's read is confirmed through its leader), then the
  *       state machine once it has applied the read point.</li>
- *   <li>LEASE: for now the same path as LINEARIZABLE (the runtime's reads do not yet choose lease
- *       reads per request), which is always correct, only not cheaper. The core's lease
- *       ({@code LeaderLease}) cannot simply be switched on per request: a quiescent group stops
- *       ticking, so a leader that slept would find its tick-based lease still "valid" on waking
- *       while its followers may have elected another leader; per-request leases need the runtime
- *       to drop a replica's lease when it goes to sleep first.</li>
+ *   <li>LEASE: {@link MultiRaftNode#leaseRead}: a leader holding its lease answers at once, without
+ *       a heartbeat round (linearizable as long as clocks drift less than the lease's bound); a
+ *       leader without one, or a follower, takes the LINEARIZABLE path. A replica that sleeps
+ *       (quiescence) drops its lease, since its tick-counted lease would otherwise outlive the
+ *       sleep.</li>
  *   <li>FOLLOWER: served at once from this replica's applied state (serializable, possibly stale);
  *       the response says the index it read at.</li>
  * </ul>
@@ -50,7 +49,7 @@ final class ReadPath {
         } else {
             // Served in onReadable, on the group's worker.
             Runnable serve = () -> reply.send(Response.newBuilder().setGet(stateMachine.getOnWorker(groupId, get.getKey())));
-            runtime.read(groupId, new Listener(reply, serve, false));
+            start(groupId, consistency, new Listener(reply, serve, false));
         }
     }
 
@@ -60,7 +59,15 @@ final class ReadPath {
         if (consistency == ReadConsistency.FOLLOWER) {
             serve.run();
         } else {
-            runtime.read(groupId, new Listener(reply, serve, true));
+            start(groupId, consistency, new Listener(reply, serve, true));
+        }
+    }
+
+    private void start(long groupId, ReadConsistency consistency, Listener listener) {
+        if (consistency == ReadConsistency.LEASE) {
+            runtime.leaseRead(groupId, listener);
+        } else {
+            runtime.read(groupId, listener);
         }
     }
 
