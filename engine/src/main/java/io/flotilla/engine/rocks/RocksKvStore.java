@@ -29,11 +29,9 @@ import org.rocksdb.Checkpoint;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
-import org.rocksdb.DBOptions;
 import org.rocksdb.ExportImportFilesMetaData;
 import org.rocksdb.FlushJobInfo;
 import org.rocksdb.ImportColumnFamilyOptions;
-import org.rocksdb.InfoLogLevel;
 import org.rocksdb.Options;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
@@ -61,12 +59,17 @@ import org.rocksdb.WriteBatch;
  */
 public final class RocksKvStore implements KvStore {
     private static final System.Logger LOG = System.getLogger(RocksKvStore.class.getName());
-    private static final byte[] IMAGE_FAMILY = "image".getBytes(StandardCharsets.UTF_8);
 
     /**
      * One group's column family: written by the group's worker, read under {@link #guard} by any
      * thread, its durable index advanced by RocksDB's flush threads.
      */
+    /** An addition to a write batch, which RocksDB's JNI may refuse with its checked exception. */
+    @FunctionalInterface
+    private interface BatchOp {
+        void run() throws RocksDBException;
+    }
+
     private static final class Family {
         final long groupId;
         final int generation;
@@ -606,37 +609,30 @@ public final class RocksKvStore implements KvStore {
 
         @Override
         public void put(ByteString key, ByteString value) {
-            try {
-                batch.put(family.handle, RocksKeys.data(key), value.toByteArray());
-            } catch (RocksDBException e) {
-                throw new RocksStoreException("cannot add a put to a batch of range " + family.groupId, e);
-            }
+            add(() -> batch.put(family.handle, RocksKeys.data(key), value.toByteArray()), "a put");
         }
 
         @Override
         public void delete(ByteString key) {
-            try {
-                batch.delete(family.handle, RocksKeys.data(key));
-            } catch (RocksDBException e) {
-                throw new RocksStoreException("cannot add a delete to a batch of range " + family.groupId, e);
-            }
+            add(() -> batch.delete(family.handle, RocksKeys.data(key)), "a delete");
         }
 
         @Override
         public void putMeta(ByteString key, ByteString value) {
-            try {
-                batch.put(family.handle, RocksKeys.meta(key), value.toByteArray());
-            } catch (RocksDBException e) {
-                throw new RocksStoreException("cannot add a record to a batch of range " + family.groupId, e);
-            }
+            add(() -> batch.put(family.handle, RocksKeys.meta(key), value.toByteArray()), "a record");
         }
 
         @Override
         public void deleteMeta(ByteString key) {
+            add(() -> batch.delete(family.handle, RocksKeys.meta(key)), "a record deletion");
+        }
+
+        /** One addition to the batch; RocksDB's checked exception becomes the store's, naming the range. */
+        private void add(BatchOp op, String what) {
             try {
-                batch.delete(family.handle, RocksKeys.meta(key));
+                op.run();
             } catch (RocksDBException e) {
-                throw new RocksStoreException("cannot add a record deletion to a batch of range " + family.groupId, e);
+                throw new RocksStoreException("cannot add " + what + " to a batch of range " + family.groupId, e);
             }
         }
 
@@ -700,36 +696,13 @@ public final class RocksKvStore implements KvStore {
             Files.createDirectories(dir);
             try (Checkpoint checkpoint = Checkpoint.create(db);
                     ExportImportFilesMetaData files = checkpoint.exportColumnFamily(f.handle, sst.toString())) {
-                writeImageDatabase(image, files);
+                ImageDatabase.write(image, files);
             }
             DirectoryImage.deleteRecursively(sst);
-            return DirectoryImage.reader(image, RocksKvStore::partOfImage, dir);
+            return DirectoryImage.reader(image, ImageDatabase::partOfImage, dir);
         } catch (RocksDBException | IOException e) {
             DirectoryImage.deleteRecursively(dir);
             throw new RocksStoreException("cannot export range " + groupId + " for a snapshot: " + e.getMessage(), e);
-        }
-    }
-
-    /** RocksDB's lock file and info logs are not part of an image. */
-    private static boolean partOfImage(String fileName) {
-        return !fileName.equals("LOCK") && !fileName.startsWith("LOG");
-    }
-
-    private static void writeImageDatabase(Path image, ExportImportFilesMetaData files) throws RocksDBException {
-        List<ColumnFamilyHandle> handles = new ArrayList<>();
-        try (DBOptions options = new DBOptions().setCreateIfMissing(true).setInfoLogLevel(InfoLogLevel.ERROR_LEVEL);
-                ColumnFamilyOptions familyOptions = new ColumnFamilyOptions();
-                ImportColumnFamilyOptions move = new ImportColumnFamilyOptions().setMoveFiles(true);
-                RocksDB imageDb = RocksDB.open(options, image.toString(),
-                        List.of(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, familyOptions)), handles)) {
-            try {
-                handles.add(imageDb.createColumnFamilyWithImport(new ColumnFamilyDescriptor(IMAGE_FAMILY, familyOptions),
-                        move, files));
-            } finally {
-                for (ColumnFamilyHandle h : handles) {
-                    h.close();
-                }
-            }
         }
     }
 
@@ -740,42 +713,11 @@ public final class RocksKvStore implements KvStore {
         Path sst = dir.resolve("sst");
         try {
             DirectoryImage.unpack(image, imageDbDir);
-            return importFrom(groupId, image, imageDbDir, sst);
+            return ImageDatabase.read(groupId, image, imageDbDir, sst, this::install);
         } catch (RocksDBException e) {
             throw new IOException(image + " could not be imported as range " + groupId + ": " + e.getMessage(), e);
         } finally {
             DirectoryImage.deleteRecursively(dir);
-        }
-    }
-
-    private ApplyState importFrom(long groupId, Path image, Path imageDbDir, Path sst)
-            throws IOException, RocksDBException {
-        List<ColumnFamilyHandle> handles = new ArrayList<>();
-        try (DBOptions options = new DBOptions().setInfoLogLevel(InfoLogLevel.ERROR_LEVEL);
-                ColumnFamilyOptions familyOptions = new ColumnFamilyOptions();
-                RocksDB imageDb = RocksDB.open(options, imageDbDir.toString(), List.of(
-                        new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, familyOptions),
-                        new ColumnFamilyDescriptor(IMAGE_FAMILY, familyOptions)), handles)) {
-            try {
-                ColumnFamilyHandle imageFamily = handles.get(1);
-                byte[] stateBytes = imageDb.get(imageFamily, RocksKeys.APPLY_STATE);
-                if (stateBytes == null) {
-                    throw new IOException(image + " holds no apply state: it is not a range image");
-                }
-                ApplyState state = ApplyState.decode(stateBytes);
-                if (state.groupId() != groupId) {
-                    throw new IOException(image + " is an image of range " + state.groupId() + ", not " + groupId);
-                }
-                try (Checkpoint checkpoint = Checkpoint.create(imageDb);
-                        ExportImportFilesMetaData files = checkpoint.exportColumnFamily(imageFamily, sst.toString())) {
-                    install(state, files);
-                }
-                return state;
-            } finally {
-                for (ColumnFamilyHandle h : handles) {
-                    h.close();
-                }
-            }
         }
     }
 
