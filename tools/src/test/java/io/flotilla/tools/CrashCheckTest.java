@@ -46,6 +46,8 @@ class CrashCheckTest {
     private static final int APPENDERS = 4;
     private static final int REGISTER_CLIENTS = 4;
     private static final int REGISTERS = 3;
+    /** The faults are paced by progress, not time: the workload acknowledges this many writes between them. */
+    private static final long WRITES_BETWEEN_FAULTS = 600;
 
     @TempDir
     Path dir;
@@ -86,13 +88,13 @@ class CrashCheckTest {
                 threads.add(started("registers-" + c, () -> registers(client, id)));
             }
 
-            letWorkloadRun(3_000);
+            awaitAcknowledged(WRITES_BETWEEN_FAULTS);
             killAndRestart(layout, client, List.of(leaderHeaviest(layout, client)));
-            letWorkloadRun(3_000);
+            awaitAcknowledged(WRITES_BETWEEN_FAULTS);
             killAndRestart(layout, client, List.of(2));
-            letWorkloadRun(3_000);
+            awaitAcknowledged(WRITES_BETWEEN_FAULTS);
             killAndRestart(layout, client, List.of(1, 2, 3));
-            letWorkloadRun(4_000);
+            awaitAcknowledged(WRITES_BETWEEN_FAULTS);
             stop = true;
             for (Thread t : threads) {
                 t.join(TimeUnit.SECONDS.toMillis(30));
@@ -271,12 +273,21 @@ class CrashCheckTest {
             p.get().destroyForcibly();
             p.get().onExit().get(10, TimeUnit.SECONDS);
         }
-        letWorkloadRun(1_500);
+        if (nodes.size() < layout.nodes()) {
+            // A minority is down: the others must keep acknowledging writes before it comes back.
+            awaitAcknowledged(WRITES_BETWEEN_FAULTS / 2);
+        }
         processes.start(60_000);
     }
 
-    /** The faults are scheduled in time: the workload runs this long between them. */
-    private static void letWorkloadRun(long ms) throws InterruptedException {
-        Thread.sleep(ms);
+    /** Waits until the workload has acknowledged {@code more} writes beyond those so far. */
+    private void awaitAcknowledged(long more) {
+        long target = acked.get() + more;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (acked.get() < target) {
+            assertThat(System.nanoTime()).as("%d more writes acknowledged within 60 s (%d so far)", more, acked.get())
+                    .isLessThan(deadline);
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+        }
     }
 }
