@@ -1,5 +1,6 @@
 package io.flotilla.multiraft;
 
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.raft.Role;
 
@@ -19,6 +20,7 @@ public final class GroupView {
     private volatile long commitIndex;
     private volatile long appliedIndex;
     private volatile boolean leading;
+    private volatile ConfState membership = ConfState.EMPTY;
 
     GroupView(long groupId) {
         this.groupId = groupId;
@@ -31,6 +33,7 @@ public final class GroupView {
         commitIndex = node.commitIndex();
         appliedIndex = node.appliedIndex();
         leading = node.role() == Role.LEADER;
+        membership = node.confState();
     }
 
     public long groupId() {
@@ -52,6 +55,11 @@ public final class GroupView {
 
     public long appliedIndex() {
         return appliedIndex;
+    }
+
+    /** The voters and learners as this replica last applied them. */
+    public ConfState membership() {
+        return membership;
     }
 
     /** Whether this node's replica leads the group. */

@@ -113,7 +113,7 @@ final class ReplicaLifecycle {
             rounds.addLeading(bootstrapRecords(groupId, voters), () -> started(bootstrapped));
             return;
         }
-        start(index);
+        start(index, voters.length == 0);
     }
 
     private void warnTombstoned(long groupId) {
@@ -138,15 +138,23 @@ final class ReplicaLifecycle {
     /** The bootstrap is durable (its records are in the index): the replica starts. */
     private void started(WalGroupIndex index) {
         creating.remove(index.groupId());
-        start(index);
+        start(index, false);
         if (destroyAfterCreate.remove(index.groupId())) {
             destroy(index.groupId());
         }
     }
 
-    private void start(WalGroupIndex index) {
+    /**
+     * Starts the replica from its log. One that {@code joins} a group with nothing (no log, no state)
+     * asks its leader for a snapshot instead of replaying the group's log from its first entry: one
+     * image instead of every entry ever written, and a state machine may hold state (a range's
+     * descriptor) that only a snapshot carries. Without a snapshot channel no log is ever compacted,
+     * and the replica replays the log from its first entry.
+     */
+    private void start(WalGroupIndex index, boolean joins) {
         long groupId = index.groupId();
-        boolean lagging = index.snapshotIndex() > stateMachine.appliedIndex(groupId) && !restoreRetainedImage(index);
+        boolean empty = joins && shipping.enabled() && index.lastIndex() == 0 && index.snapshotIndex() == 0 && stateMachine.appliedIndex(groupId) == 0;
+        boolean lagging = empty || index.snapshotIndex() > stateMachine.appliedIndex(groupId) && !restoreRetainedImage(index);
         WalGroupStorage storage = new WalGroupStorage(index, reader, shipping.source);
         // A lagging state machine holds less than the log's snapshot: the core starts from that
         // snapshot and hands out nothing to apply until a leader's snapshot replaced it.

@@ -72,12 +72,16 @@ public final class RaftNode {
     private long ticks;
 
     /**
-     * Non-zero while this replica's state machine lacks entries its log no longer holds and waits
-     * for a snapshot from its leader ({@link #requestSnapshot()}): the last index its log may hold
-     * until then. Invariant while non-zero: no committed entry is handed out, the log does not grow
-     * past it, and the replica does not campaign.
+     * True while this replica's state machine lacks entries its log no longer holds (or holds nothing
+     * at all) and waits for a snapshot from its leader ({@link #requestSnapshot()}). Invariant while
+     * true: no committed entry is handed out, the log does not grow past
+     * {@link #snapshotRequestBound}, and the replica does not campaign.
      */
+    private boolean awaitingSnapshot;
+    /** While {@link #awaitingSnapshot}: the last index the log may hold until the snapshot arrives. */
     private long snapshotRequestBound;
+    /** Ticks since this replica last asked for its snapshot on its own. */
+    private int snapshotRequestElapsed;
 
     /** Entries were proposed since the last Ready; one broadcast covers them all. */
     private boolean broadcastPending;
@@ -151,12 +155,19 @@ public final class RaftNode {
 
     private void tickElection() {
         electionElapsed++;
-        if (snapshotRequestBound != 0 && electionElapsed >= randomizedElectionTimeout) {
+        if (awaitingSnapshot && ++snapshotRequestElapsed >= randomizedElectionTimeout) {
             // A quiescent leader sends nothing that would carry our request: ask again on our own.
-            electionElapsed = 0;
-            for (long voter : tracker.voters()) {
-                if (voter != id && (lead == NONE || voter == lead)) {
-                    maybeRequestSnapshot(voter);
+            // Counted apart from electionElapsed, which must keep growing: while it stays below the
+            // timeout this replica believes in its leader's lease and refuses every vote, so a group
+            // whose leader died could not elect another.
+            snapshotRequestElapsed = 0;
+            if (lead != NONE) {
+                maybeRequestSnapshot(lead); // even one our membership does not know yet (we may have none)
+            } else {
+                for (long voter : tracker.voters()) {
+                    if (voter != id) {
+                        maybeRequestSnapshot(voter);
+                    }
                 }
             }
             return;
@@ -329,16 +340,19 @@ public final class RaftNode {
      * index soon covers all of it) and asks each leader that contacts it for a snapshot. Call before
      * the first {@link #step}; the runtime calls it at startup. Like etcd's and raft-rs's snapshot
      * requests; the Raft thesis (§5.1) leaves to the implementation how a follower's state machine is
-     * rebuilt from its leader's snapshot.
+     * rebuilt from its leader's snapshot. A replica joining a group with an empty log and no state
+     * (a node that lost its data, added again as a learner) asks the same way: its log is empty, so
+     * any snapshot covers it.
      */
     public void requestSnapshot() {
         Check.state(role != Role.LEADER, "leader %d cannot request a snapshot", id);
+        awaitingSnapshot = true;
         snapshotRequestBound = log.lastIndex();
     }
 
     /** Whether this replica waits for a snapshot ({@link #requestSnapshot()}). */
     public boolean awaitingSnapshot() {
-        return snapshotRequestBound != 0;
+        return awaitingSnapshot;
     }
 
     /** The transport could not reach {@code peer}: stop streaming to it and probe instead. */
@@ -424,7 +438,7 @@ public final class RaftNode {
     // ---------------------------------------------------------------- elections
 
     private boolean promotable() {
-        return tracker.isVoter(id) && log.unstable.snapshot == null && snapshotRequestBound == 0;
+        return tracker.isVoter(id) && log.unstable.snapshot == null && !awaitingSnapshot;
     }
 
     private boolean inLease() {
@@ -592,7 +606,7 @@ public final class RaftNode {
             return;
         }
         List<Entry> entries = m.entries;
-        if (snapshotRequestBound != 0 && !entries.isEmpty() && entries.get(entries.size() - 1).index() > snapshotRequestBound) {
+        if (awaitingSnapshot && !entries.isEmpty() && entries.get(entries.size() - 1).index() > snapshotRequestBound) {
             // Keep the log below the bound (see requestSnapshot); the leader sends the rest again.
             entries = entries.subList(0, (int) Math.max(0, snapshotRequestBound - m.index));
         }
@@ -618,7 +632,7 @@ public final class RaftNode {
      * marked {@link Message#REQUEST_SNAPSHOT}, with the index the snapshot must reach.
      */
     private void maybeRequestSnapshot(long leader) {
-        if (snapshotRequestBound == 0) {
+        if (!awaitingSnapshot) {
             return;
         }
         Message r = message(MessageType.APPEND_RESPONSE, leader);
@@ -646,7 +660,7 @@ public final class RaftNode {
     /** Installs a snapshot if it is ahead of our commit index; returns whether it was installed. */
     private boolean restore(Snapshot s) {
         SnapshotMetadata meta = s.metadata();
-        if (snapshotRequestBound != 0) {
+        if (awaitingSnapshot) {
             return restoreRequested(s);
         }
         if (meta.index() <= log.committed) {
@@ -677,6 +691,7 @@ public final class RaftNode {
             // Too old to cover our log: the leader sends a newer one when we ask again.
             return false;
         }
+        awaitingSnapshot = false;
         snapshotRequestBound = 0;
         log.restore(s);
         tracker.setConf(meta.confState(), log.lastIndex() + 1);
@@ -1024,7 +1039,7 @@ public final class RaftNode {
         return broadcastPending
                 || !msgs.isEmpty() || !msgsAfterPersist.isEmpty() || !readStates.isEmpty()
                 || !log.unstable.entries.isEmpty() || log.unstable.snapshot != null
-                || (snapshotRequestBound == 0 && log.hasNextCommittedEntries())
+                || (!awaitingSnapshot && log.hasNextCommittedEntries())
                 || softStateChanged() || hardStateChanged();
     }
 
@@ -1045,7 +1060,7 @@ public final class RaftNode {
                 hs,
                 log.unstable.snapshot,
                 List.copyOf(log.unstable.entries),
-                snapshotRequestBound != 0 ? List.of() : log.nextCommittedEntries(config.maxUncommittedEntriesBytes()),
+                awaitingSnapshot ? List.of() : log.nextCommittedEntries(config.maxUncommittedEntriesBytes()),
                 msgs,
                 msgsAfterPersist,
                 readStates);

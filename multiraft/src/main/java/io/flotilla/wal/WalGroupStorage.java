@@ -145,10 +145,9 @@ public final class WalGroupStorage implements RaftStorage {
     @Override
     public Snapshot snapshot() {
         long at = index.snapshotIndex();
-        if (at == 0) {
-            return Snapshot.EMPTY;
-        }
-        return snapshots.snapshot(index.groupId(),
-                new SnapshotMetadata(at, index.snapshotTerm(), index.snapshotConfState()));
+        SnapshotMetadata mark = at == 0 ? null : new SnapshotMetadata(at, index.snapshotTerm(), index.snapshotConfState());
+        // Even a log never compacted may be asked for one: by a follower with nothing (RaftNode#requestSnapshot).
+        Snapshot s = snapshots.snapshot(index.groupId(), mark);
+        return s == null && mark == null ? Snapshot.EMPTY : s;
     }
 }

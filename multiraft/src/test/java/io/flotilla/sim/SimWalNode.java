@@ -301,6 +301,9 @@ final class SimWalNode implements WalSnapshotSource {
      */
     @Override
     public Snapshot snapshot(long groupId, SnapshotMetadata latestMark) {
+        if (latestMark == null) {
+            return null; // never compacted: the simulated core never asks for a snapshot then
+        }
         Snapshot s = snapshots[(int) groupId];
         if (s == null || !s.metadata().equals(latestMark)) {
             throw violation("group %d: the log marks a snapshot at %s, the snapshot store holds %s",

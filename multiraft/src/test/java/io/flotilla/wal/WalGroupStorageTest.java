@@ -47,8 +47,8 @@ class WalGroupStorageTest {
     private WalConfig config;
 
     /** The test's stand-in for the state machine: a snapshot at every mark, its data naming the mark. */
-    private static final WalSnapshotSource SNAPSHOTS = (groupId, latestMark) ->
-            new Snapshot(latestMark, snapshotData(groupId, latestMark.index(), latestMark.term()));
+    private static final WalSnapshotSource SNAPSHOTS = (groupId, latestMark) -> latestMark == null ? null
+            : new Snapshot(latestMark, snapshotData(groupId, latestMark.index(), latestMark.term()));
 
     /** The membership a test mark at {@code index} carries: it differs from mark to mark, so a stale one shows. */
     private static ConfState confAt(long index) {
@@ -431,8 +431,9 @@ class WalGroupStorageTest {
             return asked.size() == 1 ? null : new Snapshot(latestMark, new byte[] {1});
         });
         assertThat(storage.initialConfState()).isEqualTo(ConfState.EMPTY);
-        assertThat(storage.snapshot()).as("no mark: the empty snapshot, the source not asked").isEqualTo(Snapshot.EMPTY);
-        assertThat(asked).isEmpty();
+        assertThat(storage.snapshot()).as("no mark, and the source makes none: the empty snapshot").isEqualTo(Snapshot.EMPTY);
+        assertThat(asked).as("the source is asked even without a mark (a follower may request one)").hasSize(1).containsOnlyNulls();
+        asked.clear();
 
         ConfState five = new ConfState(new long[] {1, 2, 3}, new long[] {4, 5});
         ConfState nine = ConfState.ofVoters(2, 3, 6);

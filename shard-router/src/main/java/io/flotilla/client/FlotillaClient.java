@@ -14,6 +14,8 @@ import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.PutRequest;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Request;
+import io.flotilla.kv.proto.RejoinReplicaRequest;
+import io.flotilla.kv.proto.RejoinStep;
 import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
@@ -266,6 +268,23 @@ public final class FlotillaClient implements AutoCloseable {
             continuation = range.getEndKey().toByteArray(); // the interval goes on in the next range
         }
         return new ScanResult(entries, continuation);
+    }
+
+    /**
+     * Admin, used by a node that lost its data directory ({@code flotilla start --join}): asks the
+     * leader of the range that holds {@code key} to take the next step of replacing node
+     * {@code nodeId}'s old replica with its new one, whose applied index is {@code appliedIndex}
+     * (0 while it holds nothing). Returns where the rejoin stands; repeat until
+     * {@link RejoinStep#DONE}. Each step is one membership change, taken only if the range's
+     * membership still calls for it, so repeating is safe.
+     */
+    public CompletableFuture<RejoinStep> rejoinReplica(byte[] key, long nodeId, long appliedIndex) {
+        ByteString k = copy(key, "key");
+        RejoinReplicaRequest body = RejoinReplicaRequest.newBuilder().setNodeId(nodeId).setAppliedIndex(appliedIndex).build();
+        return submit(new Operation<>("rejoin of node " + nodeId + " to the range of " + KeyFormat.describe(k), k, false,
+                ReadConsistency.LINEARIZABLE, Response.BodyCase.REJOIN_REPLICA,
+                (request, range) -> request.setRejoinReplica(body),
+                (response, range) -> response.getRejoinReplica().getStep()));
     }
 
     /**

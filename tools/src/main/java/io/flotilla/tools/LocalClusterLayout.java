@@ -38,6 +38,11 @@ record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId,
         return dataDir.resolve("node-" + node);
     }
 
+    /** Whether node {@code node}'s data directory exists: a node created it (its identity file, cluster.properties, is there). */
+    boolean hasDataDirectory(int node) {
+        return java.nio.file.Files.exists(nodeDir(node).resolve("cluster.properties"));
+    }
+
     Path logFile(int node) {
         return nodeDir(node).resolve("node.log");
     }

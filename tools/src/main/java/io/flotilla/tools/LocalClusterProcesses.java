@@ -36,15 +36,28 @@ final class LocalClusterProcesses {
         this.tiedToThisProcess = tiedToThisProcess;
     }
 
-    /** Starts every node that is not running yet, then waits until each accepts clients. */
+    /**
+     * Starts every node that is not running yet, then waits until each accepts clients. A node whose
+     * data directory is gone while another node's exists rejoins the cluster ({@code --join}) instead
+     * of bootstrapping a second one.
+     */
     void start(long timeoutMs) throws IOException, InterruptedException {
+        boolean clusterExists = false;
+        for (int i = 1; i <= layout.nodes(); i++) {
+            clusterExists |= layout.hasDataDirectory(i);
+        }
         for (int i = 1; i <= layout.nodes(); i++) {
             if (running(i).isPresent()) {
                 out.printf("node %d is already running (pid %d)%n", i, running(i).get().pid());
                 continue;
             }
+            boolean join = clusterExists && !layout.hasDataDirectory(i);
+            if (join) {
+                out.printf("node %d has no data directory but the cluster exists: it rejoins (--join), its replicas"
+                        + " replaced by new ones that catch up by snapshot%n", i);
+            }
             Files.createDirectories(layout.nodeDir(i));
-            ProcessBuilder pb = new ProcessBuilder(nodeCommand(i))
+            ProcessBuilder pb = new ProcessBuilder(nodeCommand(i, join))
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(layout.logFile(i).toFile()))
                     // A tied node reads its stdin, a pipe from this JVM, and exits at its end.
@@ -106,7 +119,7 @@ final class LocalClusterProcesses {
                 .filter(p -> p.info().commandLine().map(c -> c.contains(NODE_MAIN)).orElse(false));
     }
 
-    private List<String> nodeCommand(int i) {
+    private List<String> nodeCommand(int i, boolean join) {
         String java = System.getenv().getOrDefault("FLOTILLA_JAVA", "java");
         String classpath = System.getenv("FLOTILLA_CLASSPATH");
         if (classpath == null) {
@@ -132,6 +145,9 @@ final class LocalClusterProcesses {
                 // worker per core) would put nodes x cores workers on them, splitting each node's
                 // rounds into smaller batches that contend for the same cores.
                 "--workers", Integer.toString(workersPerNode(layout.nodes()))));
+        if (join) {
+            cmd.add("--join");
+        }
         if (tiedToThisProcess) {
             cmd.add("--exit-when-stdin-closes");
         }

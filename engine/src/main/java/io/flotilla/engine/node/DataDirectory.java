@@ -19,12 +19,14 @@ import java.util.Properties;
  * {@code rocksdb/} (the state machine, once it is RocksDB), {@code snapshots/} (received snapshot
  * images), {@code node.lock} (held with an OS file lock while the node runs; it names the holder's
  * process) and {@code cluster.properties} (the node and cluster ids the directory was created for,
- * written once and checked at every start). Opened and closed by the thread that starts and stops
+ * written once and checked at every start), and while the node rejoins its cluster with nothing
+ * ({@code --join}) {@code rejoin.pending}. Opened and closed by the thread that starts and stops
  * the node.
  */
 public final class DataDirectory implements AutoCloseable {
     static final String LOCK_FILE = "node.lock";
     static final String IDENTITY_FILE = "cluster.properties";
+    static final String REJOIN_FILE = "rejoin.pending";
 
     private final Path root;
     private final FileChannel lockChannel;
@@ -102,10 +104,13 @@ public final class DataDirectory implements AutoCloseable {
      * Checks that the directory was created for this node of this cluster, or records that it now is
      * (written to a temporary file, synced, renamed, directory synced).
      *
+     * @param join whether a new directory rejoins an existing cluster: it is marked
+     *             {@link #rejoining()} before its identity is written, so a crash in between never
+     *             leaves an identity without the mark (the next start would bootstrap ranges afresh)
      * @return true if the identity was written now (a new directory)
      * @throws NodeIdentityException if it belongs to another node or cluster
      */
-    public boolean claim(long nodeId, long clusterId) throws IOException {
+    public boolean claim(long nodeId, long clusterId, boolean join) throws IOException {
         Path file = root.resolve(IDENTITY_FILE);
         if (Files.exists(file)) {
             Properties p = new Properties();
@@ -119,9 +124,30 @@ public final class DataDirectory implements AutoCloseable {
             }
             return false;
         }
-        String text = "# Written once when this data directory was created; a node refuses to start on it with other ids.\n"
-                + "node.id=" + nodeId + "\ncluster.id=" + clusterId + "\n";
-        Path temp = root.resolve(IDENTITY_FILE + ".tmp");
+        if (join) {
+            writeDurably(REJOIN_FILE, "# This node joined an existing cluster with an empty data directory; removed once"
+                    + " every range it belongs to holds its new replica as a voter.\n");
+        }
+        writeDurably(IDENTITY_FILE, "# Written once when this data directory was created; a node refuses to start on it"
+                + " with other ids.\nnode.id=" + nodeId + "\ncluster.id=" + clusterId + "\n");
+        return true;
+    }
+
+    /** Whether the node is still rejoining its cluster (see {@link #claim}). */
+    public boolean rejoining() {
+        return Files.exists(root.resolve(REJOIN_FILE));
+    }
+
+    /** Every range holds this node's new replica as a voter: the rejoin is over. */
+    public void rejoined() throws IOException {
+        Files.deleteIfExists(root.resolve(REJOIN_FILE));
+        syncDirectory();
+    }
+
+    /** Writes {@code name} through a synced temporary file renamed into place, then syncs the directory. */
+    private void writeDurably(String name, String text) throws IOException {
+        Path file = root.resolve(name);
+        Path temp = root.resolve(name + ".tmp");
         try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             out.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
@@ -132,10 +158,13 @@ public final class DataDirectory implements AutoCloseable {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
         }
+        syncDirectory();
+    }
+
+    private void syncDirectory() throws IOException {
         try (FileChannel dir = FileChannel.open(root, StandardOpenOption.READ)) {
             dir.force(true);
         }
-        return true;
     }
 
     private static long parse(Properties p, String key, Path file) throws NodeIdentityException {

@@ -51,6 +51,8 @@ public final class FlotillaNode implements AutoCloseable {
     static final long LOG_CACHE_BYTES = 64L << 20;
     /** How long a bootstrap keeps spreading the new ranges' leaders over the nodes (see LeaderPlacement). */
     private static final long PLACEMENT_TIMEOUT_MS = 30_000;
+    /** How long a rejoining node asks the other nodes for the cluster's ranges before giving up. */
+    private static final long REJOIN_LOOKUP_MS = 30_000;
 
     private final NodeConfig config;
     private final DataDirectory directory;
@@ -62,6 +64,8 @@ public final class FlotillaNode implements AutoCloseable {
     private final PeerTransport transport;
     /** Null unless this start bootstrapped a new cluster's ranges. */
     private final LeaderPlacement placement;
+    /** Null unless this node is rejoining its cluster with a new data directory. */
+    private final Rejoin rejoin;
     private final KvService service;
     private final ClientServer clients;
     private final long startupMs;
@@ -70,7 +74,7 @@ public final class FlotillaNode implements AutoCloseable {
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
-            KvService service, ClientServer clients, long startupMs) {
+            Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -80,6 +84,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.runtime = runtime;
         this.transport = transport;
         this.placement = placement;
+        this.rejoin = rejoin;
         this.service = service;
         this.clients = clients;
         this.startupMs = startupMs;
@@ -99,7 +104,10 @@ public final class FlotillaNode implements AutoCloseable {
         try {
             DataDirectory directory = DataDirectory.lock(config.dataDir());
             opened.push(directory);
-            boolean newDirectory = directory.claim(id, config.clusterId());
+            boolean newDirectory = directory.claim(id, config.clusterId(), config.join());
+            if (config.join() && !directory.rejoining()) {
+                LOG.info("node {}: --join ignored: data directory {} already belongs to this node", id, directory.root());
+            }
 
             long logStartNs = System.nanoTime();
             WalConfig walConfig = WalConfig.of(directory.wal(), config.clusterId(), id);
@@ -134,9 +142,19 @@ public final class FlotillaNode implements AutoCloseable {
 
             long replayStartNs = System.nanoTime();
             Map<Long, Long> appliedAtStart = new HashMap<>();
-            boolean bootstrapping = stateMachine.ranges().isEmpty();
-            List<RangeDescriptor> ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups,
-                    newDirectory, appliedAtStart);
+            Rejoin rejoin = null;
+            List<RangeDescriptor> ranges;
+            boolean bootstrapping = false;
+            if (directory.rejoining()) {
+                rejoin = Rejoin.connect(config, directory, stateMachine);
+                opened.push(rejoin);
+                ranges = RangeBootstrap.createRejoiningGroups(config, stateMachine, runtime,
+                        rejoin.clusterRanges(REJOIN_LOOKUP_MS), recoveredGroups, appliedAtStart);
+            } else {
+                bootstrapping = stateMachine.ranges().isEmpty();
+                ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups, newDirectory,
+                        appliedAtStart);
+            }
             LogReplay.Result replay = LogReplay.await(runtime, ranges, appliedAtStart, REPLAY_WAIT_MS);
             if (runtime.failure() != null) {
                 throw new IOException("node " + id + " stopped while replaying its log: " + runtime.failure(),
@@ -160,11 +178,14 @@ public final class FlotillaNode implements AutoCloseable {
             ClientServer clients = ClientServer.start(id, config.clientListen(), config.clientIoThreads(),
                     config.maxClientFrameBytes(), service);
             opened.push(clients);
+            if (rejoin != null) {
+                rejoin.start(ranges);
+            }
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
             return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement,
-                    service, clients, startupMs);
+                    rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
@@ -213,6 +234,14 @@ public final class FlotillaNode implements AutoCloseable {
         return placement == null || placement.finished();
     }
 
+    /**
+     * Whether this node still rejoins its cluster ({@code --join}): some range has not yet made its
+     * new replica here a voter holding the range's state. Any thread.
+     */
+    public boolean rejoining() {
+        return rejoin != null && rejoin.pendingRanges() != 0;
+    }
+
     /** How long {@link #start} took, from locking the directory to serving clients. */
     public long startupMs() {
         return startupMs;
@@ -252,6 +281,9 @@ public final class FlotillaNode implements AutoCloseable {
             clients.stopAccepting();
             if (placement != null) {
                 placement.stop();
+            }
+            if (rejoin != null) {
+                closeAll(new ArrayDeque<>(List.of(rejoin)), null);
             }
             if (runtime.failure() == null && config.shutdownHandoffMs() > 0) {
                 LeadershipHandoff.run(id, runtime, transport, stateMachine.ranges(), config.shutdownHandoffMs());

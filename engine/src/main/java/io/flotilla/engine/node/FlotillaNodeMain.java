@@ -102,6 +102,12 @@ public final class FlotillaNodeMain implements Callable<Integer> {
             description = "Raft election timeout in ticks (default: ${DEFAULT-VALUE}).")
     int electionTimeoutTicks;
 
+    @Option(names = "--join", order = 16,
+            description = "This node lost its data directory (or never had one) and the cluster already exists:"
+                    + " its replicas are replaced by new ones that catch up by snapshot, instead of bootstrapping"
+                    + " a new cluster. Needs a live majority of each range. Ignored once the data directory exists.")
+    boolean join;
+
     @Option(names = "--exit-when-stdin-closes", hidden = true,
             description = "Stop (gracefully) when stdin reaches its end: a parent process that dies takes the node with it.")
     boolean exitWhenStdinCloses;
@@ -120,7 +126,7 @@ public final class FlotillaNodeMain implements Callable<Integer> {
                 address(snapshotListen, self.snapshotAddress(), "--snapshot-listen"),
                 address(clientListen, self.clientAddress(), "--client-listen"),
                 members, initialRanges, workers == null ? base.workers() : workers, clientIoThreads, maxClientFrameBytes,
-                defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs, electionTimeoutTicks);
+                defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs, electionTimeoutTicks, join);
     }
 
     /** {@code host:port}, {@code port} (on 127.0.0.1), or the fallback if not given. */

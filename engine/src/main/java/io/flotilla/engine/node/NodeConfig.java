@@ -35,11 +35,14 @@ import java.util.TreeMap;
  * @param shutdownHandoffMs    how long a graceful shutdown spends handing leaderships to other nodes
  * @param tickIntervalMs       one Raft tick
  * @param electionTimeoutTicks election timeout, in ticks
+ * @param join                 a new data directory joins the existing cluster (its old replicas are
+ *                             replaced by new ones) instead of bootstrapping a new one; ignored once
+ *                             the directory exists
  */
 public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAddress peerListen,
         InetSocketAddress snapshotListen, InetSocketAddress clientListen, Map<Long, ClusterMember> initialCluster,
         int initialRanges, int workers, int clientIoThreads, int maxClientFrameBytes, int defaultTimeoutMs,
-        int shutdownHandoffMs, int tickIntervalMs, int electionTimeoutTicks) {
+        int shutdownHandoffMs, int tickIntervalMs, int electionTimeoutTicks, boolean join) {
     public static final int DEFAULT_INITIAL_RANGES = 64;
     public static final int DEFAULT_MAX_CLIENT_FRAME_BYTES = 32 << 20;
     public static final int DEFAULT_TIMEOUT_MS = 5_000;
@@ -87,7 +90,7 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
         return new NodeConfig(nodeId, clusterId, dataDir, self.peerAddress(), self.snapshotAddress(), self.clientAddress(),
                 initialCluster, DEFAULT_INITIAL_RANGES, Runtime.getRuntime().availableProcessors(), 1,
                 DEFAULT_MAX_CLIENT_FRAME_BYTES, DEFAULT_TIMEOUT_MS, DEFAULT_SHUTDOWN_HANDOFF_MS, DEFAULT_TICK_INTERVAL_MS,
-                DEFAULT_ELECTION_TIMEOUT_TICKS);
+                DEFAULT_ELECTION_TIMEOUT_TICKS, false);
     }
 
     /** Parses {@code 1=host:7001:7002:7101,2=...} (see {@link ClusterMember#parse}); ids must be distinct. */
@@ -166,24 +169,30 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
     public NodeConfig withInitialRanges(int ranges) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster, ranges,
                 workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs,
-                electionTimeoutTicks);
+                electionTimeoutTicks, join);
     }
 
     public NodeConfig withWorkers(int count) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, count, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks);
+                tickIntervalMs, electionTimeoutTicks, join);
     }
 
     public NodeConfig withClientListen(InetSocketAddress address) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, address, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks);
+                tickIntervalMs, electionTimeoutTicks, join);
+    }
+
+    public NodeConfig withJoin(boolean joining) {
+        return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
+                initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
+                tickIntervalMs, electionTimeoutTicks, joining);
     }
 
     public NodeConfig withClusterId(long id) {
         return new NodeConfig(nodeId, id, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks);
+                tickIntervalMs, electionTimeoutTicks, join);
     }
 }

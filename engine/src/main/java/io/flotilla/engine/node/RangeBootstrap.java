@@ -6,6 +6,7 @@ import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.ReplicaRole;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -50,13 +51,41 @@ final class RangeBootstrap {
             stateMachine.bootstrap(initial);
             ranges = stateMachine.ranges();
         }
+        create(config, stateMachine, runtime, ranges, recoveredGroups, appliedAtStart);
+        return ranges;
+    }
+
+    /**
+     * For a node rejoining its cluster ({@code --join}): hosts every range of {@code clusterRanges}
+     * (as the other nodes report them) that lists this node. A range whose state this node holds
+     * already (its new replica installed a snapshot before a restart) restarts as usual; the others
+     * join their group empty and ask its leader for a snapshot (see {@link Rejoin}).
+     */
+    static List<RangeDescriptor> createRejoiningGroups(NodeConfig config, KvStateMachine stateMachine,
+            MultiRaftNode runtime, List<RangeDescriptor> clusterRanges, List<Long> recoveredGroups,
+            Map<Long, Long> appliedAtStart) {
+        List<RangeDescriptor> ranges = new ArrayList<>();
+        for (RangeDescriptor range : clusterRanges) {
+            if (range.getReplicasList().stream().anyMatch(r -> r.getNodeId() == config.nodeId())) {
+                ranges.add(range);
+            }
+        }
+        create(config, stateMachine, runtime, ranges, recoveredGroups, appliedAtStart);
+        return ranges;
+    }
+
+    private static void create(NodeConfig config, KvStateMachine stateMachine, MultiRaftNode runtime,
+            List<RangeDescriptor> ranges, List<Long> recoveredGroups, Map<Long, Long> appliedAtStart) {
         Set<Long> hosted = new HashSet<>();
         for (RangeDescriptor range : ranges) {
-            hosted.add(range.getRangeId());
-            appliedAtStart.put(range.getRangeId(), stateMachine.appliedIndex(range.getRangeId()));
-            if (!runtime.createGroup(range.getRangeId(), voters(range))) {
-                throw new IllegalStateException("node " + config.nodeId() + " stopped while creating range "
-                        + range.getRangeId() + ": " + runtime.failure());
+            long id = range.getRangeId();
+            hosted.add(id);
+            appliedAtStart.put(id, stateMachine.appliedIndex(id));
+            // No state: no voters either, so the replica joins the group empty instead of bootstrapping it.
+            long[] voters = stateMachine.descriptor(id) == null ? new long[0] : voters(range);
+            if (!runtime.createGroup(id, voters)) {
+                throw new IllegalStateException("node " + config.nodeId() + " stopped while creating range " + id + ": "
+                        + runtime.failure());
             }
         }
         int orphans = 0;
@@ -70,7 +99,6 @@ final class RangeBootstrap {
             LOG.info("node {}: {} groups in the log belong to no range here; their replicas are destroyed", config.nodeId(),
                     orphans);
         }
-        return ranges;
     }
 
     static long[] voters(RangeDescriptor range) {

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * The client-facing service of one node: maps each {@link Request} to the runtime and the state
  * machine. Every request is checked by the {@link RequestValidator} (cluster, range, epoch, limits,
  * keys — an error is answered at once, nothing is proposed), then writes go to the {@link WritePath},
- * reads to the {@link ReadPath}, route lookups and node status to the {@link StatusService}. Every
+ * reads to the {@link ReadPath}, route lookups and node status to the {@link StatusService}, a
+ * rejoining node's requests to the {@link RejoinService}. Every
  * request is answered exactly once, by its deadline ({@code timeout_ms}, or the node's default)
  * at the latest: a write the runtime has not answered by then gets Timeout (its outcome is unknown),
  * a read Unavailable. {@link #handle} runs on the connection's event loop; answers come from any
@@ -36,6 +37,7 @@ public final class KvService implements RequestHandler {
     private final WritePath writes;
     private final ReadPath reads;
     private final StatusService status;
+    private final RejoinService rejoins;
     private final LongSupplier clockMs;
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
@@ -51,6 +53,7 @@ public final class KvService implements RequestHandler {
         this.writes = new WritePath(runtime, stateMachine, hints,
                 WalRecordEncoder.maxEntryPayloadBytes(wal.config().maxRecordBytes()));
         this.reads = new ReadPath(runtime, stateMachine, hints);
+        this.rejoins = new RejoinService(runtime, hints);
         this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
     }
 
@@ -106,6 +109,11 @@ public final class KvService implements RequestHandler {
         error = validator.checkRange(header, range);
         if (error != null) {
             reply.fail(error);
+            return;
+        }
+        if (request.getBodyCase() == Request.BodyCase.REJOIN_REPLICA) {
+            armDeadline(header, reply, true);
+            rejoins.rejoin(groupId, request.getRejoinReplica(), reply);
             return;
         }
         if (WriteCommands.isWrite(request)) {

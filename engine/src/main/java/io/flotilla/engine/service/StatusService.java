@@ -103,6 +103,7 @@ final class StatusService {
                 .setLogEntries(log.entries())
                 .setRequestsServed(requestsServed.getAsLong())
                 .setThreads(ManagementFactory.getThreadMXBean().getThreadCount())
+                .setSnapshotsInstalled(runtime.snapshotsInstalled())
                 .setUptimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAtNs)));
     }
 

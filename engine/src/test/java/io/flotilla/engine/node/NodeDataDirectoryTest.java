@@ -34,25 +34,42 @@ class NodeDataDirectoryTest {
     void theLockIsFreedWhenStartupFails() throws Exception {
         TestCluster cluster = new TestCluster(dir);
         try (DataDirectory d = DataDirectory.lock(dir.resolve("node1"))) {
-            d.claim(1, TestCluster.CLUSTER_ID + 1);
+            d.claim(1, TestCluster.CLUSTER_ID + 1, false);
         }
         assertThatThrownBy(() -> FlotillaNode.start(cluster.config(1)))
                 .isInstanceOf(NodeIdentityException.class)
                 .hasMessageContaining("belongs to node 1 of cluster " + (TestCluster.CLUSTER_ID + 1))
                 .hasMessageContaining("started as node 1 of cluster " + TestCluster.CLUSTER_ID);
         try (DataDirectory d = DataDirectory.lock(dir.resolve("node1"))) {
-            assertThat(d.claim(1, TestCluster.CLUSTER_ID + 1)).isFalse();
+            assertThat(d.claim(1, TestCluster.CLUSTER_ID + 1, false)).isFalse();
         }
     }
 
     @Test
     void theIdentityIsWrittenOnceAndChecked() throws Exception {
         try (DataDirectory d = DataDirectory.lock(dir)) {
-            assertThat(d.claim(2, 9)).isTrue();
-            assertThat(d.claim(2, 9)).isFalse();
-            assertThatThrownBy(() -> d.claim(3, 9)).isInstanceOf(NodeIdentityException.class)
+            assertThat(d.claim(2, 9, false)).isTrue();
+            assertThat(d.claim(2, 9, false)).isFalse();
+            assertThatThrownBy(() -> d.claim(3, 9, false)).isInstanceOf(NodeIdentityException.class)
                     .hasMessageContaining("belongs to node 2 of cluster 9");
         }
         assertThat(Files.readString(dir.resolve(DataDirectory.IDENTITY_FILE))).contains("node.id=2", "cluster.id=9");
+    }
+
+    @Test
+    void aJoiningDirectoryIsMarkedUntilTheRejoinIsOverAndAnExistingOneIsNeverMarked() throws Exception {
+        try (DataDirectory d = DataDirectory.lock(dir.resolve("joining"))) {
+            assertThat(d.claim(3, 9, true)).isTrue();
+            assertThat(d.rejoining()).isTrue();
+            assertThat(d.claim(3, 9, true)).as("a restart of the joining node").isFalse();
+            assertThat(d.rejoining()).as("still rejoining across restarts").isTrue();
+            d.rejoined();
+            assertThat(d.rejoining()).isFalse();
+        }
+        try (DataDirectory d = DataDirectory.lock(dir.resolve("member"))) {
+            assertThat(d.claim(3, 9, false)).isTrue();
+            assertThat(d.claim(3, 9, true)).as("--join on an existing directory").isFalse();
+            assertThat(d.rejoining()).isFalse();
+        }
     }
 }
