@@ -160,7 +160,7 @@ final class Rejoin implements AutoCloseable {
                     pending.remove(rangeId);
                 }
             });
-            if (System.nanoTime() - lastLogNs > TimeUnit.MILLISECONDS.toNanos(PROGRESS_LOG_MS) || pending.isEmpty()) {
+            if (System.nanoTime() - lastLogNs > TimeUnit.MILLISECONDS.toNanos(PROGRESS_LOG_MS) && !pending.isEmpty()) {
                 lastLogNs = System.nanoTime();
                 LOG.info("node {}: rejoin: {} of {} ranges done; the others: {}", id, ranges.size() - pending.size(),
                         ranges.size(), census(steps, pending.size()));
