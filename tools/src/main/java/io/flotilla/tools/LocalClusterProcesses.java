@@ -16,9 +16,10 @@ import java.util.concurrent.TimeUnit;
  * Starts and stops the node processes of a {@link LocalClusterLayout}: each node is its own JVM,
  * detached from the command that started it (it keeps running after {@code flotilla start} exits),
  * with its output in {@code node-<i>/node.log} and its process id in {@code node-<i>.pid}. Used
- * on the command's main thread only.
+ * on the command's main thread only. Public for the bench module, which starts its own clusters
+ * (tied to its JVM, so that a benchmark that dies takes its nodes with it).
  */
-final class LocalClusterProcesses {
+public final class LocalClusterProcesses {
     static final String NODE_MAIN = "io.flotilla.engine.node.FlotillaNodeMain";
 
     private final LocalClusterLayout layout;
@@ -30,14 +31,14 @@ final class LocalClusterProcesses {
         this(layout, out, false);
     }
 
-    LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess) {
+    public LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess) {
         this.layout = layout;
         this.out = out;
         this.tiedToThisProcess = tiedToThisProcess;
     }
 
     /** Starts every node that is not running yet, then waits until each accepts clients. */
-    void start(long timeoutMs) throws IOException, InterruptedException {
+    public void start(long timeoutMs) throws IOException, InterruptedException {
         for (int i = 1; i <= layout.nodes(); i++) {
             if (running(i).isPresent()) {
                 out.printf("node %d is already running (pid %d)%n", i, running(i).get().pid());
@@ -65,7 +66,7 @@ final class LocalClusterProcesses {
      * flushed), and with SIGKILL any that has not exited after {@code graceMs}. Returns how many it
      * stopped.
      */
-    int stop(long graceMs) throws IOException, InterruptedException {
+    public int stop(long graceMs) throws IOException, InterruptedException {
         List<ProcessHandle> stopping = new ArrayList<>();
         for (int i = 1; i <= layout.nodes(); i++) {
             Optional<ProcessHandle> p = running(i);
