@@ -5,12 +5,13 @@ package io.flotilla.bench.load;
  * space in order ({@code i * 65536 / keys}: a new cluster's ranges tile the key space by its first
  * two bytes, so the keys spread evenly over every range), then {@code i} big-endian, zero-padded to
  * {@code keySize} bytes. Keys are distinct and in the order of their numbers. Immutable, any thread.
+ * Public for {@code ClientBenchmark}.
  */
-final class KeyCodec {
+public final class KeyCodec {
     private final long keys;
     private final int keySize;
 
-    KeyCodec(long keys, int keySize) {
+    public KeyCodec(long keys, int keySize) {
         int indexBytes = Math.max(1, (64 - Long.numberOfLeadingZeros(Math.max(1, keys - 1)) + 7) / 8);
         if (keySize < 2 + indexBytes || keySize > 64 * 1024) {
             throw new IllegalArgumentException("--key-size " + keySize + " cannot hold " + keys + " distinct keys: use "
@@ -21,7 +22,7 @@ final class KeyCodec {
         this.keySize = keySize;
     }
 
-    byte[] key(long i) {
+    public byte[] key(long i) {
         byte[] key = new byte[keySize];
         int place = (int) (i * 65_536.0 / keys);
         key[0] = (byte) (place >>> 8);
