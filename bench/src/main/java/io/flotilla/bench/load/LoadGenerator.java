@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
  * always {@code bench: <ops> ops/s, p50 <ms> ms, p99 <ms> ms, <errors> errors}. The command's main
  * thread owns the run; see {@link ClosedLoop} and {@link OpenLoop} for the threads that send.
  */
-@Command(name = "flotilla bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 110,
+@Command(name = "flotilla bench", mixinStandardHelpOptions = true, version = "flotilla bench 0.1.0", sortOptions = false,
+        usageHelpWidth = 110,
         description = {"Measures a cluster under load through the Java client: throughput, latency percentiles, errors by",
                 "type, and per node the CPU per operation, log entries per fsync, messages per peer flush and threads.",
                 "Without --seeds it starts a local cluster of 3 node processes (data in a temporary directory unless",
@@ -46,17 +47,17 @@ public final class LoadGenerator implements Callable<Integer> {
                     + " (default: start a local cluster)")
     List<String> seeds;
 
-    @Option(names = "--cluster-id", description = "the running cluster's id (required with --seeds)")
+    @Option(names = "--cluster-id", paramLabel = "ID", description = "the running cluster's id (required with --seeds)")
     Long clusterId;
 
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "the local cluster's data directory, new or empty, kept afterwards (default: a temporary one, deleted)")
     Path dataDir;
 
-    @Option(names = "--ranges", defaultValue = "64", description = "ranges of the local cluster (default: ${DEFAULT-VALUE})")
+    @Option(names = "--ranges", paramLabel = "N", defaultValue = "64", description = "ranges of the local cluster (default: ${DEFAULT-VALUE})")
     int ranges;
 
-    @Option(names = "--inflight", defaultValue = "128",
+    @Option(names = "--inflight", paramLabel = "N", defaultValue = "128",
             description = "closed loop: operations kept outstanding; open loop: at most this many (default: ${DEFAULT-VALUE})")
     int inflight;
 
@@ -64,33 +65,33 @@ public final class LoadGenerator implements Callable<Integer> {
             description = "open loop at this many operations per second, latency from each one's due time (default: closed loop)")
     Double rate;
 
-    @Option(names = "--keys", defaultValue = "1000000", description = "distinct keys (default: ${DEFAULT-VALUE})")
+    @Option(names = "--keys", paramLabel = "N", defaultValue = "1000000", description = "distinct keys (default: ${DEFAULT-VALUE})")
     long keys;
 
-    @Option(names = "--key-size", defaultValue = "16", description = "bytes per key (default: ${DEFAULT-VALUE})")
+    @Option(names = "--key-size", paramLabel = "BYTES", defaultValue = "16", description = "bytes per key (default: ${DEFAULT-VALUE})")
     int keySize;
 
-    @Option(names = "--value-size", defaultValue = "128", description = "bytes per value (default: ${DEFAULT-VALUE})")
+    @Option(names = "--value-size", paramLabel = "BYTES", defaultValue = "128", description = "bytes per value (default: ${DEFAULT-VALUE})")
     int valueSize;
 
-    @Option(names = "--read-ratio", defaultValue = "0", description = "share of gets, 0 to 1 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--read-ratio", paramLabel = "SHARE", defaultValue = "0", description = "share of gets, 0 to 1 (default: ${DEFAULT-VALUE})")
     double readRatio;
 
-    @Option(names = "--cas-ratio", defaultValue = "0", description = "share of compare-and-sets (default: ${DEFAULT-VALUE})")
+    @Option(names = "--cas-ratio", paramLabel = "SHARE", defaultValue = "0", description = "share of compare-and-sets (default: ${DEFAULT-VALUE})")
     double casRatio;
 
-    @Option(names = "--scan-ratio", defaultValue = "0",
+    @Option(names = "--scan-ratio", paramLabel = "SHARE", defaultValue = "0",
             description = "share of scans of --scan-limit keys; puts take the rest (default: ${DEFAULT-VALUE})")
     double scanRatio;
 
-    @Option(names = "--scan-limit", defaultValue = "10", description = "keys per scan (default: ${DEFAULT-VALUE})")
+    @Option(names = "--scan-limit", paramLabel = "N", defaultValue = "10", description = "keys per scan (default: ${DEFAULT-VALUE})")
     int scanLimit;
 
-    @Option(names = "--distribution", defaultValue = "uniform",
+    @Option(names = "--distribution", paramLabel = "NAME", defaultValue = "uniform",
             description = "how keys are picked: uniform or zipfian (theta 0.99, hot keys spread over the ranges) (default: ${DEFAULT-VALUE})")
     String distribution;
 
-    @Option(names = "--consistency", defaultValue = "LINEARIZABLE",
+    @Option(names = "--consistency", paramLabel = "LEVEL", defaultValue = "LINEARIZABLE",
             description = "reads and scans: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     ReadConsistency consistency;
 
@@ -98,14 +99,14 @@ public final class LoadGenerator implements Callable<Integer> {
             description = "load before measuring, not measured: fresh JVMs spend seconds compiling (default: ${DEFAULT-VALUE})")
     int warmupSeconds;
 
-    @Option(names = "--seconds", defaultValue = "10", description = "measured seconds (default: ${DEFAULT-VALUE})")
+    @Option(names = "--seconds", paramLabel = "SECONDS", defaultValue = "10", description = "measured seconds (default: ${DEFAULT-VALUE})")
     int seconds;
 
-    @Option(names = "--clients", defaultValue = "1",
+    @Option(names = "--clients", paramLabel = "N", defaultValue = "1",
             description = "client instances, each with its own connections and I/O thread (default: ${DEFAULT-VALUE})")
     int clients;
 
-    @Option(names = "--timeout-ms", defaultValue = "10000",
+    @Option(names = "--timeout-ms", paramLabel = "MS", defaultValue = "10000",
             description = "each operation's deadline, retries included (default: ${DEFAULT-VALUE})")
     long timeoutMs;
 
@@ -116,7 +117,7 @@ public final class LoadGenerator implements Callable<Integer> {
             description = "draw the latency-percentile curves and ops/s over time: PNG, or SVG if FILE ends in .svg")
     Path plot;
 
-    @Option(names = "--seed", defaultValue = "42", description = "seed of the operation and key choices (default: ${DEFAULT-VALUE})")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "seed of the operation and key choices (default: ${DEFAULT-VALUE})")
     long seed;
 
     private final PrintStream out;
