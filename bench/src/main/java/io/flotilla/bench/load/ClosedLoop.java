@@ -58,20 +58,12 @@ final class ClosedLoop implements LoadDriver {
         long key = workload.nextKey(random);
         outstanding.incrementAndGet();
         long startNs = System.nanoTime();
-        CompletableFuture<Boolean> op;
-        try {
-            op = target.issue(kind, key, chain);
-        } catch (RuntimeException e) {
-            op = CompletableFuture.failedFuture(e);
-        }
-        op.whenComplete((matched, failure) -> {
-            long latencyNs = System.nanoTime() - startNs;
+        target.start(kind, key, chain).whenComplete((matched, failure) -> {
+            stats.ended(kind, System.nanoTime() - startNs, matched, failure);
             outstanding.decrementAndGet();
             if (failure == null) {
-                stats.completed(kind, latencyNs, matched);
                 next(chain, random);
             } else {
-                stats.failed(failure);
                 afterFailure.execute(() -> next(chain, random));
             }
         });

@@ -206,10 +206,11 @@ public final class LoadGenerator implements Callable<Integer> {
         out.print(result.latencyTable());
         out.print(result.errorTable());
         out.println();
-        out.println("nodes, from their own counters over the measured seconds (cpu µs/op: the node's process CPU per"
-                + " operation completed; entries/fsync: log entries made durable per fsync of the shared log;"
-                + " msgs/flush: Raft messages per flush to a peer):");
+        out.println("nodes, from each node's own counters (NodeStatus) over the measured seconds:");
         out.print(NodeCost.table(result.nodes(), result.ops(), result.seconds()));
+        out.println("  cpu µs/op: the node's process CPU per operation completed; cores: its CPU seconds per second");
+        out.println("  entries/fsync: log entries made durable per fsync of the shared log; msgs/flush: Raft messages"
+                + " per flush to a peer");
         if (hlog != null) {
             out.println("HdrHistogram log: " + hlog);
         }

@@ -36,6 +36,15 @@ final class LoadStats {
         }
     }
 
+    /** An operation that ended: {@link #completed} if {@code failure} is null, else {@link #failed}. */
+    void ended(OpKind kind, long latencyNs, Boolean matched, Throwable failure) {
+        if (failure == null) {
+            completed(kind, latencyNs, matched);
+        } else {
+            failed(failure);
+        }
+    }
+
     /** An operation that failed: counted by the type of the client's exception, not timed. */
     void failed(Throwable failure) {
         errors.computeIfAbsent(errorType(failure), k -> new LongAdder()).increment();

@@ -15,4 +15,13 @@ interface LoadTarget {
      * a put), or fails with the client's typed exception.
      */
     CompletableFuture<Boolean> issue(OpKind kind, long key, long slot);
+
+    /** {@link #issue}, with an exception it throws (a refusal before anything was sent) as a failed future. */
+    default CompletableFuture<Boolean> start(OpKind kind, long key, long slot) {
+        try {
+            return issue(kind, key, slot);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
 }

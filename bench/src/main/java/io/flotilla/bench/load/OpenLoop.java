@@ -1,7 +1,6 @@
 package io.flotilla.bench.load;
 
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -108,21 +107,10 @@ final class OpenLoop implements LoadDriver {
         long key = workload.nextKey(random);
         outstanding.incrementAndGet();
         behindNs = clock.nanoTime() - dueNs;
-        CompletableFuture<Boolean> op;
-        try {
-            op = target.issue(kind, key, i);
-        } catch (RuntimeException e) {
-            op = CompletableFuture.failedFuture(e);
-        }
-        op.whenComplete((matched, failure) -> {
+        target.start(kind, key, i).whenComplete((matched, failure) -> {
             // From when it was due, not from the send: see the class comment.
-            long latencyNs = clock.nanoTime() - dueNs;
+            stats.ended(kind, clock.nanoTime() - dueNs, matched, failure);
             outstanding.decrementAndGet();
-            if (failure == null) {
-                stats.completed(kind, latencyNs, matched);
-            } else {
-                stats.failed(failure);
-            }
         });
     }
 
