@@ -25,6 +25,7 @@ import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.TextTitle;
+import org.jfree.chart.ui.RectangleInsets;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 import org.jfree.svg.SVGGraphics2D;
@@ -112,7 +113,10 @@ final class LatencyPlot {
         }
         JFreeChart chart = ChartFactory.createXYLineChart("latency by percentile", "percentile", "latency (ms)", data,
                 PlotOrientation.VERTICAL, true, false, false);
-        chart.addSubtitle(new TextTitle(title));
+        chart.setPadding(new RectangleInsets(4, 8, 4, 30)); // room for the last percentile label
+        TextTitle subtitle = new TextTitle(title);
+        subtitle.setPadding(4, 40, 4, 40);
+        chart.addSubtitle(subtitle);
         XYPlot plot = chart.getXYPlot();
         LogAxis x = new LogAxis("percentile (log scale of 1 / (1 - p))");
         x.setBase(10);
@@ -120,7 +124,7 @@ final class LatencyPlot {
         x.setRange(1, Math.pow(10, Math.ceil(Math.log10(maxX))));
         x.setNumberFormatOverride(new PercentileFormat());
         // One labelled tick per decade of 1 / (1 - p): 0%, 90%, 99%, 99.9%, ... (the unit is an exponent).
-        x.setTickUnit(new NumberTickUnit(1), false, false);
+        x.setTickUnit(new NumberTickUnit(1), false, true);
         plot.setDomainAxis(x);
         style(plot);
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();

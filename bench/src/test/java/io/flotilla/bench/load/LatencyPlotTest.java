@@ -44,6 +44,10 @@ class LatencyPlotTest {
     void writesAPngThatImageIoReadsWithTheChartsOnIt() throws Exception {
         Path png = dir.resolve("run.png");
         LatencyPlot.write(png, curves(), List.of(900L, 1000L, 1100L, 950L), "test run");
+        String keep = System.getProperty("plot.keep"); // -Dplot.keep=FILE: a copy for a person to look at
+        if (keep != null) {
+            Files.copy(png, Path.of(keep), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
 
         BufferedImage image = ImageIO.read(png.toFile());
         assertThat(image).as("ImageIO reads " + png).isNotNull();
