@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * A local cluster of three node processes for a benchmark (the load generator, {@code ClientBenchmark}):
@@ -37,8 +38,7 @@ public final class LocalBenchCluster implements AutoCloseable {
     /**
      * Starts a new cluster of {@code ranges} ranges and waits until every node accepts clients.
      *
-     * @param dataDir where the nodes keep their data (must not hold a cluster already), or null for a
-     *                temporary directory
+     * @param dataDir where the nodes keep their data (new or empty), or null for a temporary directory
      * @param out     where the nodes' start and stop lines go
      */
     public static LocalBenchCluster start(Path dataDir, int ranges, PrintStream out) throws Exception {
@@ -47,8 +47,13 @@ public final class LocalBenchCluster implements AutoCloseable {
         }
         boolean temporary = dataDir == null;
         Path dir = temporary ? Files.createTempDirectory("flotilla-bench-") : dataDir;
-        if (!temporary && LocalClusterLayout.load(dir) != null) {
-            throw new IllegalArgumentException(dir + " holds a cluster already: give the benchmark a new or empty directory");
+        if (!temporary && Files.isDirectory(dir)) {
+            try (Stream<Path> entries = Files.list(dir)) {
+                if (entries.findAny().isPresent()) {
+                    throw new IllegalArgumentException(dir + " is not empty: give the benchmark a new or empty directory"
+                            + " (it bootstraps a new cluster there)");
+                }
+            }
         }
         long clusterId = new SecureRandom().nextLong() & Long.MAX_VALUE | 1;
         LocalClusterLayout layout = new LocalClusterLayout(dir, NODES, LocalClusterLayout.freeBasePort(NODES), clusterId,
