@@ -14,12 +14,12 @@ import java.util.stream.Stream;
  * directories they create and delete themselves, and evicting a file from the page cache. Stateless;
  * called from the main thread.
  */
-final class BenchEnv {
+public final class BenchEnv {
     private BenchEnv() {
     }
 
     /** One line describing the machine and JVM, for the header of a result table. */
-    static String setupLine() {
+    public static String setupLine() {
         Runtime rt = Runtime.getRuntime();
         return String.format("JDK %s (%s), %d CPUs, heap max %d MiB, load %s, os %s %s",
                 System.getProperty("java.version"), System.getProperty("java.vm.name"), rt.availableProcessors(),

@@ -374,6 +374,19 @@ public final class MultiRaftNode implements AutoCloseable {
     }
 
     /**
+     * Sends of messages to other nodes: one per destination node per flush of a worker's outbox (at
+     * most a few per round), each one frame and one flush on the Netty transport.
+     */
+    public long peerSends() {
+        return sum(s -> s.peerSends);
+    }
+
+    /** Messages to other nodes, in {@link #peerSends}; over it, messages per flush. */
+    public long peerMessagesSent() {
+        return sum(s -> s.peerMessagesSent);
+    }
+
+    /**
      * Stops the workers after their rounds in flight are durable and applied, then answers every
      * proposal, read and command still pending with a typed failure (see {@link RaftWorker}). The
      * log stays open (its owner closes it).

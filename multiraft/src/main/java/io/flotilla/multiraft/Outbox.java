@@ -16,12 +16,14 @@ final class Outbox {
     private final PeerSender sender;
     private final ReplicaSet replicas;
     private final SnapshotShipping shipping;
+    private final WorkerStats stats;
     private final Long2ObjectHashMap<ArrayList<Message>> byNode = new Long2ObjectHashMap<>();
 
-    Outbox(PeerSender sender, ReplicaSet replicas, SnapshotShipping shipping) {
+    Outbox(PeerSender sender, ReplicaSet replicas, SnapshotShipping shipping, WorkerStats stats) {
         this.sender = sender;
         this.replicas = replicas;
         this.shipping = shipping;
+        this.stats = stats;
     }
 
     void queue(List<Message> messages) {
@@ -51,6 +53,8 @@ final class Outbox {
             ArrayList<Message> list = it.getValue();
             if (!list.isEmpty()) {
                 long peer = it.getLongKey();
+                stats.peerSends++;
+                stats.peerMessagesSent += list.size();
                 if (!sender.send(peer, list)) {
                     reportUnreachable(peer, list);
                 }

@@ -105,7 +105,7 @@ final class RaftWorker implements Runnable {
         this.requests = new ClientRequests(env.firstReadId() + ((long) workerId << 48),
                 (long) READ_TIMEOUT_ELECTIONS * config.electionTimeoutTicks(), replicas);
         this.shipping = new SnapshotShipping(nodeId, streams, stateMachine, replicas, stats);
-        this.outbox = new Outbox(sender, replicas, shipping);
+        this.outbox = new Outbox(sender, replicas, shipping, stats);
         this.rounds = new LogRounds(wal, stats, this::wakeIfParked);
         this.lifecycle = new ReplicaLifecycle(nodeId, workerId, config, wal, reader, stateMachine, liveness, replicas,
                 rounds, requests, shipping);

@@ -10,6 +10,10 @@ final class WorkerStats {
     /** Log batches the log's full queue turned away; the round was submitted again later. */
     volatile long deferredBatches;
     volatile long droppedMessages;
+    /** Sends to the {@link PeerSender}: one per destination node per flush of the outbox (one frame and one flush on the Netty transport). */
+    volatile long peerSends;
+    /** Messages in those sends. */
+    volatile long peerMessagesSent;
     volatile long snapshotsSent;
     volatile long snapshotsInstalled;
     volatile long compactions;

@@ -12,6 +12,12 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "flotilla", mixinStandardHelpOptions = true, version = "flotilla 0.1.0",
         description = "Runs and talks to a Flotilla cluster, a Multi-Raft sharded key-value store.",
+        footer = {"", "Also, run by tools/flotilla from the bench module (built when needed):",
+                "  bench            Measures a cluster under load: ops/s, latency percentiles,",
+                "                     errors by type, and per node the CPU per operation, log",
+                "                     entries per fsync and messages per peer flush. Starts and",
+                "                     stops a local 3-process cluster unless given --seeds.",
+                "                     `tools/flotilla bench --help` lists its options."},
         subcommands = {DemoCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class,
                 KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class, KvCommands.Cas.class,
                 KvCommands.Scan.class, MeasureStartupCommand.class, CommandLine.HelpCommand.class})

@@ -3,6 +3,8 @@ package io.flotilla.tools;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -10,19 +12,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.StringJoiner;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Where the nodes of a local cluster live on this machine: node {@code i} (1-based) keeps its data
  * in {@code <dataDir>/node-<i>} and listens on 127.0.0.1 at {@code basePort + 10 i} (peers),
  * {@code + 1} (snapshots) and {@code + 2} (clients). Saved as {@code <dataDir>/cluster.properties}
  * by {@code flotilla start}, so later commands ({@code stop}, {@code status}, {@code put}, ...) find
- * the cluster from the data directory alone.
+ * the cluster from the data directory alone. Public for the bench module's load generator and
+ * client benchmark, which start local clusters of their own.
  */
-record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId, int initialRanges) {
+public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId, int initialRanges) {
     static final String FILE_NAME = "cluster.properties";
     static final String HOST = "127.0.0.1";
 
-    LocalClusterLayout {
+    public LocalClusterLayout {
         if (nodes < 1 || nodes > 9) {
             throw new IllegalArgumentException("a local cluster has 1 to 9 nodes, not " + nodes);
         }
@@ -34,7 +38,7 @@ record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId,
         }
     }
 
-    Path nodeDir(int node) {
+    public Path nodeDir(int node) {
         return dataDir.resolve("node-" + node);
     }
 
@@ -43,7 +47,7 @@ record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId,
         return java.nio.file.Files.exists(nodeDir(node).resolve("cluster.properties"));
     }
 
-    Path logFile(int node) {
+    public Path logFile(int node) {
         return nodeDir(node).resolve("node.log");
     }
 
@@ -63,11 +67,11 @@ record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId,
         return peerPort(node) + 2;
     }
 
-    String clientAddress(int node) {
+    public String clientAddress(int node) {
         return HOST + ":" + clientPort(node);
     }
 
-    List<String> clientAddresses() {
+    public List<String> clientAddresses() {
         List<String> seeds = new ArrayList<>(nodes);
         for (int i = 1; i <= nodes; i++) {
             seeds.add(clientAddress(i));
@@ -84,7 +88,7 @@ record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId,
         return members.toString();
     }
 
-    void save() throws IOException {
+    public void save() throws IOException {
         Files.createDirectories(dataDir);
         Properties p = new Properties();
         p.setProperty("nodes", Integer.toString(nodes));
@@ -98,8 +102,37 @@ record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId,
         Files.move(tmp, dataDir.resolve(FILE_NAME), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /**
+     * A base port for a cluster of {@code nodes} nodes whose ports are all free on 127.0.0.1 right
+     * now, tried at random between 20000 and 50000 (another program may still take one before the
+     * nodes bind it; a node that cannot bind exits and says so in its log).
+     */
+    public static int freeBasePort(int nodes) {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int base = 20_000 + 100 * ThreadLocalRandom.current().nextInt(300);
+            if (allFree(base, nodes)) {
+                return base;
+            }
+        }
+        throw new IllegalStateException("no free block of ports found between 20000 and 50000");
+    }
+
+    private static boolean allFree(int base, int nodes) {
+        for (int i = 1; i <= nodes; i++) {
+            for (int offset = 0; offset < 3; offset++) {
+                try (ServerSocket s = new ServerSocket(base + 10 * i + offset, 1,
+                        InetAddress.getLoopbackAddress())) {
+                    s.setReuseAddress(true);
+                } catch (IOException taken) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** The cluster saved in {@code dataDir}, or null if none was started there. */
-    static LocalClusterLayout load(Path dataDir) throws IOException {
+    public static LocalClusterLayout load(Path dataDir) throws IOException {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(dataDir.resolve(FILE_NAME))) {
             p.load(r);

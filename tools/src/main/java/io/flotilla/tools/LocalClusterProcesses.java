@@ -16,9 +16,10 @@ import java.util.concurrent.TimeUnit;
  * Starts and stops the node processes of a {@link LocalClusterLayout}: each node is its own JVM,
  * detached from the command that started it (it keeps running after {@code flotilla start} exits),
  * with its output in {@code node-<i>/node.log} and its process id in {@code node-<i>.pid}. Used
- * on the command's main thread only.
+ * on the command's main thread only. Public for the bench module, which starts its own clusters
+ * (tied to its JVM, so that a benchmark that dies takes its nodes with it).
  */
-final class LocalClusterProcesses {
+public final class LocalClusterProcesses {
     static final String NODE_MAIN = "io.flotilla.engine.node.FlotillaNodeMain";
 
     private final LocalClusterLayout layout;
@@ -30,7 +31,7 @@ final class LocalClusterProcesses {
         this(layout, out, false);
     }
 
-    LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess) {
+    public LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess) {
         this.layout = layout;
         this.out = out;
         this.tiedToThisProcess = tiedToThisProcess;
@@ -41,7 +42,7 @@ final class LocalClusterProcesses {
      * data directory is gone while another node's exists rejoins the cluster ({@code --join}) instead
      * of bootstrapping a second one.
      */
-    void start(long timeoutMs) throws IOException, InterruptedException {
+    public void start(long timeoutMs) throws IOException, InterruptedException {
         boolean clusterExists = false;
         for (int i = 1; i <= layout.nodes(); i++) {
             clusterExists |= layout.hasDataDirectory(i);
@@ -78,7 +79,7 @@ final class LocalClusterProcesses {
      * flushed), and with SIGKILL any that has not exited after {@code graceMs}. Returns how many it
      * stopped.
      */
-    int stop(long graceMs) throws IOException, InterruptedException {
+    public int stop(long graceMs) throws IOException, InterruptedException {
         List<ProcessHandle> stopping = new ArrayList<>();
         for (int i = 1; i <= layout.nodes(); i++) {
             Optional<ProcessHandle> p = running(i);

@@ -21,7 +21,7 @@ import picocli.CommandLine.Mixin;
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows each node: up or down, ranges hosted, leaders held, applied-index lag behind the leaders.")
-final class StatusCommand implements Callable<Integer> {
+public final class StatusCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
@@ -36,10 +36,11 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     /** One node's answer, or why there is none. */
-    record NodeReport(String address, NodeStatusResponse status, String failure) {
+    public record NodeReport(String address, NodeStatusResponse status, String failure) {
     }
 
-    static List<NodeReport> collect(FlotillaClient client, List<String> addresses, long timeoutMs) {
+    /** Asks every node at once; a node that does not answer within {@code timeoutMs} gets a report with its failure. */
+    public static List<NodeReport> collect(FlotillaClient client, List<String> addresses, long timeoutMs) {
         List<CompletableFuture<NodeStatusResponse>> asked = new ArrayList<>();
         for (String address : addresses) {
             asked.add(client.nodeStatus(address));

@@ -3,23 +3,23 @@ package io.flotilla.tools;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A plain-text table with a header row and columns padded to their widest cell. */
-final class Table {
+/** A plain-text table with a header row and columns padded to their widest cell. Used by one thread at a time. */
+public final class Table {
     private final String[] header;
     private final List<String[]> rows = new ArrayList<>();
 
-    Table(String... header) {
+    public Table(String... header) {
         this.header = header;
     }
 
-    void row(String... cells) {
+    public void row(String... cells) {
         if (cells.length != header.length) {
             throw new IllegalArgumentException("row of " + cells.length + " cells in a table of " + header.length + " columns");
         }
         rows.add(cells);
     }
 
-    String render() {
+    public String render() {
         int[] width = new int[header.length];
         for (int c = 0; c < header.length; c++) {
             width[c] = header[c].length();

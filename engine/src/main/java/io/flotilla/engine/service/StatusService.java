@@ -102,6 +102,8 @@ final class StatusService {
                 .setLogBatches(log.forces())
                 .setLogEntries(log.entries())
                 .setRequestsServed(requestsServed.getAsLong())
+                .setPeerSends(runtime.peerSends())
+                .setPeerMessagesSent(runtime.peerMessagesSent())
                 .setThreads(ManagementFactory.getThreadMXBean().getThreadCount())
                 .setSnapshotsInstalled(runtime.snapshotsInstalled())
                 .setUptimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAtNs)));
