@@ -87,7 +87,8 @@ public final class JfrProfile {
     private record Load(Instant time, double share) {
     }
 
-    private final Path file;
+    /** What the report's first line calls it: the file's name, or what a merged profile covers. */
+    private final String name;
     private final Instant from;
     private final Instant to;
     private final List<Sample> javaSamples;
@@ -99,9 +100,9 @@ public final class JfrProfile {
     private final double processCpuSeconds;
     private final int truncatedStacks;
 
-    private JfrProfile(Path file, Instant from, Instant to, List<Sample> javaSamples, List<Sample> nativeSamples,
+    private JfrProfile(String name, Instant from, Instant to, List<Sample> javaSamples, List<Sample> nativeSamples,
             List<Allocation> allocations, Map<String, Double> groupCpuSeconds, double processCpuSeconds, int truncatedStacks) {
-        this.file = file;
+        this.name = name;
         this.from = from;
         this.to = to;
         this.javaSamples = javaSamples;
@@ -185,8 +186,34 @@ public final class JfrProfile {
         }
         double[] process = cpuSeconds(processLoads, from, to, cpus);
         double processCpu = process[1] > 0 ? process[0] * windowSeconds / process[1] : Double.NaN;
-        return new JfrProfile(file, from, to, inWindow(java, Sample::time, from, to), inWindow(nativeSamples, Sample::time, from, to),
+        return new JfrProfile(file.getFileName().toString(), from, to, inWindow(java, Sample::time, from, to), inWindow(nativeSamples, Sample::time, from, to),
                 inWindow(allocations, Allocation::time, from, to), groupCpu, processCpu, truncated);
+    }
+
+    /**
+     * Several JVMs' profiles of the same window as one (the nodes of a cluster together): their samples,
+     * allocations and CPU added up, per thread group.
+     */
+    public static JfrProfile merge(String name, List<JfrProfile> profiles) {
+        List<Sample> java = new ArrayList<>();
+        List<Sample> nativeSamples = new ArrayList<>();
+        List<Allocation> allocations = new ArrayList<>();
+        Map<String, Double> groupCpu = new TreeMap<>();
+        double processCpu = 0;
+        int truncated = 0;
+        Instant from = Instant.MAX;
+        Instant to = Instant.MIN;
+        for (JfrProfile p : profiles) {
+            java.addAll(p.javaSamples);
+            nativeSamples.addAll(p.nativeSamples);
+            allocations.addAll(p.allocations);
+            p.groupCpuSeconds.forEach((g, s) -> groupCpu.merge(g, s, Double::sum));
+            processCpu += p.processCpuSeconds; // NaN if any JVM's is unknown
+            truncated += p.truncatedStacks;
+            from = min(from, p.from);
+            to = max(to, p.to);
+        }
+        return new JfrProfile(name, from, to, java, nativeSamples, allocations, groupCpu, processCpu, truncated);
     }
 
     /**
@@ -300,7 +327,7 @@ public final class JfrProfile {
     public String report(long ops, Rows rows) {
         double[] weights = sampleWeights();
         StringBuilder out = new StringBuilder();
-        out.append(String.format("%s: %.1f s from %s to %s, %,d execution samples (Java code)%s%n", file.getFileName(),
+        out.append(String.format("%s: %.1f s from %s to %s, %,d execution samples (Java code)%s%n", name,
                 windowSeconds(), from, to, javaSamples.size(), ops > 0 ? String.format(", %,d operations", ops) : ""));
         out.append("  ").append(cpuLine(ops)).append('\n');
         if (truncatedStacks > 0) {
@@ -528,8 +555,9 @@ public final class JfrProfile {
             description = {"Summarises a flight recording (.jfr): CPU samples per thread group, the top methods by total and",
                     "self samples, the top allocation sites; per operation with --ops (the operations completed in the window)."})
     static final class Cli implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "FILE", description = "a .jfr file (flotilla bench --jfr DIR writes DIR/node-<i>.jfr)")
-        Path file;
+        @Parameters(arity = "1..*", paramLabel = "FILE",
+                description = "a .jfr file (flotilla bench --jfr DIR writes DIR/node-<i>.jfr); several: all together, then each")
+        List<Path> files;
 
         @Option(names = "--last", paramLabel = "SECONDS", description = "only the recording's last SECONDS")
         Double lastSeconds;
@@ -561,7 +589,16 @@ public final class JfrProfile {
             }
             Rows rows = new Rows(top, top, top, top, Math.min(top, 12), top);
             PrintWriter out = new PrintWriter(System.out, true);
-            out.print(read(file, window).report(ops, rows));
+            List<JfrProfile> profiles = new ArrayList<>();
+            for (Path file : files) {
+                profiles.add(read(file, window));
+            }
+            if (profiles.size() > 1) {
+                out.println(merge("all " + profiles.size() + " files", profiles).report(ops, rows));
+            }
+            for (JfrProfile p : profiles) {
+                out.println(p.report(ops, rows));
+            }
             out.flush();
             return 0;
         }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -68,6 +69,10 @@ class JfrProfileTest {
         System.out.print(report);
         assertThat(report).contains("busy-first-N", "busy-second-N", "bench.JfrProfileTest.spinFirst",
                 "bench.JfrProfileTest.spinSecond", "µs/op");
+
+        JfrProfile twice = JfrProfile.merge("twice", List.of(all, all));
+        assertThat(twice.samplesIn(FIRST)).as("a merge adds the samples up").isEqualTo(2 * all.samplesIn(FIRST));
+        assertThat(twice.report(1_000, JfrProfile.Rows.COMPACT)).startsWith("twice: ");
 
         JfrProfile after = JfrProfile.read(file, JfrProfile.Window.between(between, null));
         assertThat(after.samplesIn(FIRST)).as("spinFirst after it stopped").isZero();

@@ -259,12 +259,18 @@ public final class LoadGenerator implements Callable<Integer> {
         StringBuilder full = new StringBuilder("flotilla bench: " + description + "\n");
         out.println();
         out.printf("where the time goes: the nodes' flight recordings over the measured seconds, per operation"
-                + " (full report: %s)%n", jfr.resolve("profile.txt"));
+                + " (full report, all nodes together and each: %s)%n", jfr.resolve("profile.txt"));
+        List<JfrProfile> profiles = new ArrayList<>();
+        StringBuilder perNode = new StringBuilder();
         for (int i = 0; i < recordings.size(); i++) {
             JfrProfile profile = JfrProfile.read(recordings.get(i), window);
+            profiles.add(profile);
             out.printf("%nnode %d: %s", i + 1, profile.report(result.ops(), JfrProfile.Rows.COMPACT));
-            full.append(String.format("%nnode %d: %s", i + 1, profile.report(result.ops(), JfrProfile.Rows.FULL)));
+            perNode.append(String.format("%nnode %d: %s", i + 1, profile.report(result.ops(), JfrProfile.Rows.FULL)));
         }
+        // The cluster's cost of an operation first: every node's samples and CPU together.
+        full.append('\n').append(JfrProfile.merge("all nodes", profiles).report(result.ops(), JfrProfile.Rows.FULL));
+        full.append(perNode);
         Files.writeString(jfr.resolve("profile.txt"), full.toString(), StandardCharsets.UTF_8);
     }
 
