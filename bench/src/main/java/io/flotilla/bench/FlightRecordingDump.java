@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
 import javax.management.remote.JMXConnector;
@@ -32,7 +31,6 @@ public final class FlightRecordingDump {
      */
     public static final List<String> NODE_JVM_OPTIONS = List.of(
             "-XX:StartFlightRecording=settings=profile,name=" + RECORDING_NAME + ",jdk.ThreadCPULoad#period=1s");
-    private static final long JCMD_TIMEOUT_MS = 60_000;
 
     private FlightRecordingDump() {
     }
@@ -71,10 +69,8 @@ public final class FlightRecordingDump {
         Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "JFR.dump", "name=" + RECORDING_NAME,
                 "filename=" + file).redirectErrorStream(true).start();
         p.getOutputStream().close();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (!p.waitFor(JCMD_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-            p.destroyForcibly();
-        }
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim(); // until jcmd exits
+        p.waitFor();
         if (!Files.isRegularFile(file)) {
             throw new IOException("could not dump the flight recording of pid " + pid + " to " + file + ": attaching failed ("
                     + attachFailed + ") and " + jcmd + " said: " + output);
