@@ -406,11 +406,19 @@ public final class JfrProfile {
         groupCpuSeconds.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
                 .forEach(e -> groups.add(e.getKey()));
         if (rows == 0) {
-            // One line: the busiest groups by samples.
+            // One line: the busiest groups by CPU where known (the JIT compilers' too: they have no samples), else by samples.
             List<String> parts = new ArrayList<>();
-            samples.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(5)
-                    .forEach(e -> parts.add(String.format("%s %.0f%%", e.getKey(), 100.0 * e.getValue() / javaSamples.size())));
-            out.append("  samples by thread group: ").append(String.join(", ", parts)).append('\n');
+            Map<String, Double> busiest = groupCpuSeconds.isEmpty() ? new HashMap<>() : groupCpuSeconds;
+            if (busiest.isEmpty()) {
+                samples.forEach((g, n) -> busiest.put(g, (double) n));
+            }
+            busiest.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(5).forEach(e -> {
+                String share = String.format("%.0f%% of samples", 100.0 * samples.getOrDefault(e.getKey(), 0L)
+                        / Math.max(1, javaSamples.size()));
+                parts.add(groupCpuSeconds.isEmpty() || ops <= 0 ? e.getKey() + " " + share
+                        : String.format("%s %.1f µs/op (%s)", e.getKey(), e.getValue() * 1e6 / ops, share));
+            });
+            out.append("  thread groups: ").append(String.join(", ", parts)).append('\n');
             return;
         }
         Table t = new Table("thread group", "samples", "share", "cpu s", ops > 0 ? "cpu µs/op" : "cores");
