@@ -331,7 +331,7 @@ public final class JfrProfile {
                 windowSeconds(), from, to, javaSamples.size(), ops > 0 ? String.format(", %,d operations", ops) : ""));
         out.append("  ").append(cpuLine(ops)).append('\n');
         if (truncatedStacks > 0) {
-            out.append(String.format("  %,d stacks truncated (deeper than the recording's stackdepth): totals of outer frames are low%n",
+            out.append(String.format("  stacks deeper than the recording's stackdepth, truncated: %,d (totals of outer frames are low)%n",
                     truncatedStacks));
         }
         if (javaSamples.isEmpty()) {
@@ -515,7 +515,7 @@ public final class JfrProfile {
             all += a.bytes();
         }
         out.append(String.format("%nallocation by class and first io.flotilla method (jdk.ObjectAllocationSample weight),"
-                + " %,.1f MB in the window:%n", all / 1e6));
+                + " %,.1f MB in the window%s:%n", all / 1e6, ops > 0 ? String.format(" = %,.0f B/op", all / (double) ops) : ""));
         Table t = new Table("MB", "share", ops > 0 ? "B/op" : "MB/s", "class", "site");
         long total = all;
         bySite.entrySet().stream().sorted(Comparator.comparingLong((Map.Entry<String, long[]> e) -> e.getValue()[0]).reversed())
