@@ -516,6 +516,10 @@ public final class JfrProfile {
         }
         out.append(String.format("%nallocation by class and first io.flotilla method (jdk.ObjectAllocationSample weight),"
                 + " %,.1f MB in the window%s:%n", all / 1e6, ops > 0 ? String.format(" = %,.0f B/op", all / (double) ops) : ""));
+        if (allocations.isEmpty()) {
+            out.append("  (no samples)\n");
+            return;
+        }
         Table t = new Table("MB", "share", ops > 0 ? "B/op" : "MB/s", "class", "site");
         long total = all;
         bySite.entrySet().stream().sorted(Comparator.comparingLong((Map.Entry<String, long[]> e) -> e.getValue()[0]).reversed())
