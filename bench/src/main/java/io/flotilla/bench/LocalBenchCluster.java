@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -42,6 +43,15 @@ public final class LocalBenchCluster implements AutoCloseable {
      * @param out     where the nodes' start and stop lines go
      */
     public static LocalBenchCluster start(Path dataDir, int ranges, PrintStream out) throws Exception {
+        return start(dataDir, ranges, List.of(), out);
+    }
+
+    /**
+     * Starts a new cluster as {@link #start(Path, int, PrintStream)} does, each node's JVM with
+     * {@code nodeJavaOptions} added (such as {@link FlightRecordingDump#NODE_JVM_OPTIONS}).
+     */
+    public static LocalBenchCluster start(Path dataDir, int ranges, List<String> nodeJavaOptions, PrintStream out)
+            throws Exception {
         if (ranges < 1) {
             throw new IllegalArgumentException("--ranges must be at least 1, not " + ranges);
         }
@@ -59,7 +69,7 @@ public final class LocalBenchCluster implements AutoCloseable {
         LocalClusterLayout layout = new LocalClusterLayout(dir, NODES, LocalClusterLayout.freeBasePort(NODES), clusterId,
                 ranges);
         layout.save();
-        LocalBenchCluster cluster = new LocalBenchCluster(layout, new LocalClusterProcesses(layout, out, true), temporary);
+        LocalBenchCluster cluster = new LocalBenchCluster(layout, new LocalClusterProcesses(layout, out, true, nodeJavaOptions), temporary);
         Runtime.getRuntime().addShutdownHook(cluster.onExit);
         try {
             cluster.processes.start(START_TIMEOUT_MS);
@@ -80,6 +90,24 @@ public final class LocalBenchCluster implements AutoCloseable {
 
     public Path dataDir() {
         return layout.dataDir();
+    }
+
+    /**
+     * Copies each node's flight recording (its JVM started with {@link FlightRecordingDump#NODE_JVM_OPTIONS})
+     * to {@code dir/node-<i>.jfr}, while the nodes run; returns the files, node 1 first.
+     */
+    public List<Path> dumpFlightRecordings(Path dir) throws IOException, InterruptedException {
+        List<Path> files = new ArrayList<>();
+        for (int i = 1; i <= layout.nodes(); i++) {
+            int node = i;
+            ProcessHandle p = processes.running(i)
+                    .orElseThrow(() -> new IOException("node " + node + " is not running: no flight recording to dump; see "
+                            + layout.logFile(node)));
+            Path file = dir.resolve("node-" + i + ".jfr");
+            FlightRecordingDump.dump(p.pid(), file);
+            files.add(file);
+        }
+        return files;
     }
 
     /** Stops the nodes (SIGTERM, SIGKILL after a grace period) and deletes a temporary data directory. */

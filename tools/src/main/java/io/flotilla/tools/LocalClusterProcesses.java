@@ -26,15 +26,27 @@ public final class LocalClusterProcesses {
     private final PrintStream out;
     /** Whether the nodes exit when this JVM does (tests), instead of running on detached (the CLI). */
     private final boolean tiedToThisProcess;
+    /** JVM options for every node, after the defaults and FLOTILLA_NODE_JAVA_OPTS (so they win), before the main class. */
+    private final List<String> extraJavaOptions;
 
     LocalClusterProcesses(LocalClusterLayout layout, PrintStream out) {
         this(layout, out, false);
     }
 
     public LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess) {
+        this(layout, out, tiedToThisProcess, List.of());
+    }
+
+    /**
+     * @param extraJavaOptions JVM options added to each node's command line (the load generator's flight
+     *                         recording), after the defaults and {@code FLOTILLA_NODE_JAVA_OPTS}
+     */
+    public LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess,
+            List<String> extraJavaOptions) {
         this.layout = layout;
         this.out = out;
         this.tiedToThisProcess = tiedToThisProcess;
+        this.extraJavaOptions = List.copyOf(extraJavaOptions);
     }
 
     /**
@@ -107,7 +119,7 @@ public final class LocalClusterProcesses {
     }
 
     /** The live process of node {@code i}, if its pid file names a running Flotilla node. */
-    Optional<ProcessHandle> running(int i) throws IOException {
+    public Optional<ProcessHandle> running(int i) throws IOException {
         String pid;
         try {
             pid = Files.readString(layout.pidFile(i), StandardCharsets.US_ASCII).trim();
@@ -133,6 +145,7 @@ public final class LocalClusterProcesses {
         if (extra != null && !extra.isBlank()) {
             cmd.addAll(List.of(extra.trim().split("\\s+")));
         }
+        cmd.addAll(extraJavaOptions);
         cmd.addAll(List.of("-cp", classpath, NODE_MAIN,
                 "--node-id", Integer.toString(i),
                 "--cluster-id", Long.toString(layout.clusterId()),

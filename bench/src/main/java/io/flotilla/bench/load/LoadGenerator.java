@@ -1,13 +1,18 @@
 package io.flotilla.bench.load;
 
 import io.flotilla.bench.BenchEnv;
+import io.flotilla.bench.FlightRecordingDump;
+import io.flotilla.bench.JfrProfile;
 import io.flotilla.bench.LocalBenchCluster;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.ReadConsistency;
 import io.flotilla.tools.StatusCommand;
 import io.flotilla.tools.StatusCommand.NodeReport;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -117,6 +122,12 @@ public final class LoadGenerator implements Callable<Integer> {
             description = "draw the latency-percentile curves and ops/s over time: PNG, or SVG if FILE ends in .svg")
     Path plot;
 
+    @Option(names = "--jfr", paramLabel = "DIR",
+            description = "local cluster: run each node with a flight recording, dump it to DIR/node-<i>.jfr after the"
+                    + " measured seconds, print where each node's time and allocation went per operation, the full"
+                    + " report in DIR/profile.txt")
+    Path jfr;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "seed of the operation and key choices (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -172,13 +183,14 @@ public final class LoadGenerator implements Callable<Integer> {
             id = clusterId;
         } else {
             out.printf("starting a local cluster: %d node processes, %d ranges%n", LocalBenchCluster.NODES, ranges);
-            local = LocalBenchCluster.start(dataDir, ranges, out);
+            local = LocalBenchCluster.start(dataDir, ranges, jfr == null ? List.of() : FlightRecordingDump.NODE_JVM_OPTIONS, out);
             addresses = local.clientAddresses();
             id = local.clusterId();
             out.printf("cluster %d is up in %s%n", id, local.dataDir());
         }
 
         LoadResult result;
+        List<Path> recordings = List.of();
         List<FlotillaClient> opened = new ArrayList<>();
         try {
             for (int c = 0; c < clients; c++) {
@@ -192,6 +204,9 @@ public final class LoadGenerator implements Callable<Integer> {
             FlotillaClient statusClient = opened.get(0);
             result = new LoadRun(driver, stats, out).run(warmupSeconds, seconds, hlog, description,
                     () -> StatusCommand.collect(statusClient, addresses, timeoutMs));
+            if (jfr != null) {
+                recordings = dumpRecordings(local);
+            }
         } finally {
             for (FlotillaClient c : opened) {
                 c.close();
@@ -211,6 +226,9 @@ public final class LoadGenerator implements Callable<Integer> {
         out.println("  cpu µs/op: the node's process CPU per operation completed; cores: its CPU seconds per second");
         out.println("  entries/fsync: log entries made durable per fsync of the shared log; msgs/flush: Raft messages"
                 + " per flush to a peer");
+        if (!recordings.isEmpty()) {
+            printProfiles(recordings, result, description);
+        }
         if (hlog != null) {
             out.println("HdrHistogram log: " + hlog);
         }
@@ -222,7 +240,47 @@ public final class LoadGenerator implements Callable<Integer> {
         return result.ops() > 0 ? 0 : EXIT_FAILED;
     }
 
+    /** Dumps each node's flight recording while the nodes still run; none (and says why) if that fails. */
+    private List<Path> dumpRecordings(LocalBenchCluster local) throws InterruptedException {
+        try {
+            return local.dumpFlightRecordings(jfr);
+        } catch (IOException e) {
+            out.println("flight recordings: " + e.getMessage() + "; the run's other figures stand");
+            return List.of();
+        }
+    }
+
+    /**
+     * Where each node's time and allocation went in the measured seconds, per operation: a short summary
+     * here, the full report in {@code DIR/profile.txt}.
+     */
+    private void printProfiles(List<Path> recordings, LoadResult result, String description) throws IOException {
+        JfrProfile.Window window = JfrProfile.Window.between(result.measuredFrom(), result.measuredTo());
+        StringBuilder full = new StringBuilder("flotilla bench: " + description + "\n");
+        out.println();
+        out.printf("where the time goes: the nodes' flight recordings over the measured seconds, per operation"
+                + " (full report, all nodes together and each: %s)%n", jfr.resolve("profile.txt"));
+        List<JfrProfile> profiles = new ArrayList<>();
+        StringBuilder perNode = new StringBuilder();
+        for (int i = 0; i < recordings.size(); i++) {
+            JfrProfile profile = JfrProfile.read(recordings.get(i), window);
+            profiles.add(profile);
+            out.printf("%nnode %d: %s", i + 1, profile.report(result.ops(), JfrProfile.Rows.COMPACT));
+            perNode.append(String.format("%nnode %d: %s", i + 1, profile.report(result.ops(), JfrProfile.Rows.FULL)));
+        }
+        // The cluster's cost of an operation first: every node's samples and CPU together.
+        full.append('\n').append(JfrProfile.merge("all nodes", profiles).report(result.ops(), JfrProfile.Rows.FULL));
+        full.append(perNode);
+        Files.writeString(jfr.resolve("profile.txt"), full.toString(), StandardCharsets.UTF_8);
+    }
+
     private void checkOptions() {
+        if (jfr != null && seeds != null && !seeds.isEmpty()) {
+            throw new IllegalArgumentException("--jfr works with the local cluster only: it starts the nodes' JVMs with a"
+                    + " flight recording, and --seeds names JVMs it did not start. Start those nodes with"
+                    + " -XX:StartFlightRecording=settings=profile,name=flotilla, dump with jcmd <pid> JFR.dump"
+                    + " name=flotilla filename=node.jfr, and summarise with bench/run --main JfrProfile node.jfr --last SECONDS --ops N");
+        }
         if (seconds < 1 || warmupSeconds < 0) {
             throw new IllegalArgumentException("--seconds must be at least 1 and --warmup at least 0, not " + seconds
                     + " and " + warmupSeconds);

@@ -1,6 +1,7 @@
 package io.flotilla.bench.load;
 
 import io.flotilla.tools.Table;
+import java.time.Instant;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,9 +19,11 @@ import org.HdrHistogram.Histogram;
  *                      compare-and-sets whose expected value was not there
  * @param errorsByType  failed operations by the client's exception type
  * @param nodes         what each node spent during the run, from its own counters
+ * @param measuredFrom  when the measured seconds began (wall clock, to find them in the nodes' flight recordings)
+ * @param measuredTo    when they ended
  */
 record LoadResult(Map<OpKind, Histogram> latencyNs, List<Long> opsBySecond, double seconds, Map<OpKind, Long> noMatch,
-        Map<String, Long> errorsByType, List<NodeCost.Delta> nodes) {
+        Map<String, Long> errorsByType, List<NodeCost.Delta> nodes, Instant measuredFrom, Instant measuredTo) {
 
     Histogram all() {
         return LoadStats.combined(latencyNs);

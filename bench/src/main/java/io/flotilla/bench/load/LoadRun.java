@@ -4,6 +4,7 @@ import io.flotilla.tools.StatusCommand.NodeReport;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -41,6 +42,7 @@ final class LoadRun {
         driver.start();
         tick("warm-up ", warmupSeconds, (sample, all) -> { });
         stats.startMeasuring();
+        Instant measuredFrom = Instant.now();
         List<NodeReport> before = nodeStatus.get();
 
         Map<OpKind, Histogram> totals = new EnumMap<>(OpKind.class);
@@ -59,6 +61,7 @@ final class LoadRun {
             });
         }
         double elapsedSeconds = (System.nanoTime() - startNs) / 1e9;
+        Instant measuredTo = Instant.now();
         Map<String, Long> errors = stats.errorsByType();
         Map<OpKind, Long> noMatch = new EnumMap<>(OpKind.class);
         for (OpKind kind : OpKind.values()) {
@@ -74,7 +77,7 @@ final class LoadRun {
         for (int i = 0; i < after.size(); i++) {
             nodes.add(NodeCost.delta(before.get(i), after.get(i)));
         }
-        return new LoadResult(totals, opsPerSecond, elapsedSeconds, noMatch, errors, nodes);
+        return new LoadResult(totals, opsPerSecond, elapsedSeconds, noMatch, errors, nodes, measuredFrom, measuredTo);
     }
 
     /** What to do with each second's sample: per kind, and all kinds together. */

@@ -82,6 +82,48 @@ class LoadGeneratorTest {
         assertThat(Files.exists(dir.resolve("cluster").resolve("cluster.properties"))).as("a given data dir is kept").isTrue();
     }
 
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void withJfrEachNodesRecordingIsDumpedAndSummarisedBeforeTheLastLine() throws Exception {
+        Path jfr = dir.resolve("jfr");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+        int exit = LoadGenerator.run(out, "--ranges", "2", "--inflight", "8", "--warmup", "1", "--seconds", "2",
+                "--keys", "1000", "--jfr", jfr.toString());
+        String output = bytes.toString(StandardCharsets.UTF_8);
+        System.out.print(output);
+
+        assertThat(exit).as("exit code").isZero();
+        List<String> lines = output.lines().toList();
+        assertThat(LAST_LINE.matcher(lines.get(lines.size() - 1)).matches()).as("the last line stays the bench line").isTrue();
+        int summary = lines.indexOf(lines.stream().filter(l -> l.startsWith("where the time goes")).findFirst().orElse("?"));
+        assertThat(summary).as("the summary comes after the node table").isGreaterThan(lines.indexOf(
+                lines.stream().filter(l -> l.startsWith("node  address")).findFirst().orElse("?")));
+        for (int i = 1; i <= 3; i++) {
+            assertThat(jfr.resolve("node-" + i + ".jfr")).as("node " + i + "'s recording").isNotEmptyFile();
+            assertThat(output).contains("node " + i + ": node-" + i + ".jfr: ");
+        }
+        String report = Files.readString(jfr.resolve("profile.txt"));
+        assertThat(report).contains("node 3: node-3.jfr: ", "thread group", "allocation by class");
+    }
+
+    @Test
+    void jfrIsRefusedWithSeedsBeforeAnythingIsSent() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream err = System.err;
+        System.setErr(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        int exit;
+        try {
+            exit = LoadGenerator.run(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                    "--seeds", "127.0.0.1:1", "--cluster-id", "7", "--jfr", dir.toString());
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(exit).isEqualTo(LoadGenerator.EXIT_FAILED);
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("--jfr works with the local cluster only");
+    }
+
     /** The node rows of the per-node table: the lines after its rule that start with a node id. */
     private static List<String[]> nodeRows(List<String> lines) {
         List<String[]> rows = new ArrayList<>();
