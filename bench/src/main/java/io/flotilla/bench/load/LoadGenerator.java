@@ -100,8 +100,9 @@ public final class LoadGenerator implements Callable<Integer> {
             description = "reads and scans: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     ReadConsistency consistency;
 
-    @Option(names = "--warmup", defaultValue = "5", paramLabel = "SECONDS",
-            description = "load before measuring, not measured: fresh JVMs spend seconds compiling (default: ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "60", paramLabel = "SECONDS",
+            description = "load before measuring, not measured: three fresh node JVMs on two cores spend a minute or more"
+                    + " compiling (the README's figures use 120) (default: ${DEFAULT-VALUE})")
     int warmupSeconds;
 
     @Option(names = "--seconds", paramLabel = "SECONDS", defaultValue = "10", description = "measured seconds (default: ${DEFAULT-VALUE})")
