@@ -63,6 +63,12 @@ final class RaftWorker implements Runnable {
     private final int maxEntryPayloadBytes;
     private final WorkerInbox inbox;
     private final Thread thread;
+    /**
+     * Empty rounds spun before parking. Each costs a full pass (inbox, completions, dirty replicas);
+     * spinning 100 of them after every burst of work cost the nodes most of their CPU at low load.
+     */
+    private static final int SPINS_BEFORE_PARK = 10;
+
     /** Set while the worker parks, so producers know to wake it. */
     private volatile boolean parked;
     private volatile boolean running;
@@ -204,7 +210,7 @@ final class RaftWorker implements Runnable {
                 int work = doWork(env.clockNs().getAsLong());
                 if (work > 0) {
                     idle = 0;
-                } else if (++idle > 100) {
+                } else if (++idle > SPINS_BEFORE_PARK) {
                     parkUntilWorkOrTick();
                 } else {
                     Thread.onSpinWait();
