@@ -71,6 +71,11 @@ public record ClusterMember(long nodeId, String host, int peerPort, int snapshot
         return new InetSocketAddress(host, clientPort);
     }
 
+    /** The client address as a client's seed ({@code host:port}). */
+    public String clientSeed() {
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + clientPort;
+    }
+
     /** The form {@link #parse} reads. */
     @Override
     public String toString() {

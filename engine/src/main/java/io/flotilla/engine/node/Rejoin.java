@@ -57,7 +57,7 @@ final class Rejoin implements AutoCloseable {
     }
 
     static Rejoin connect(NodeConfig config, DataDirectory directory, KvStateMachine stateMachine) {
-        String[] seeds = config.peers().stream().map(p -> p.host() + ":" + p.clientPort()).toArray(String[]::new);
+        String[] seeds = config.peers().stream().map(ClusterMember::clientSeed).toArray(String[]::new);
         FlotillaClient client = FlotillaClient.builder().seeds(seeds).clusterId(config.clusterId())
                 .requestTimeout(Duration.ofSeconds(5)).build();
         return new Rejoin(config, directory, stateMachine, client);
@@ -76,7 +76,7 @@ final class Rejoin implements AutoCloseable {
         while (true) {
             problems.clear();
             for (ClusterMember peer : config.peers()) {
-                String address = peer.host() + ":" + peer.clientPort();
+                String address = peer.clientSeed();
                 try {
                     NodeStatusResponse status = client.nodeStatus(address).get(5, TimeUnit.SECONDS);
                     for (RangeStatus range : status.getRangeStatusList()) {

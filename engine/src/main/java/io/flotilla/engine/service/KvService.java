@@ -112,7 +112,8 @@ public final class KvService implements RequestHandler {
             return;
         }
         if (request.getBodyCase() == Request.BodyCase.REJOIN_REPLICA) {
-            armDeadline(header, reply, true);
+            reply.armDeadline(deadlineAfterMs(header), () -> Errors.timeout("range " + groupId + " did not apply the"
+                    + " rejoin step in time: ask again (each step is taken only if the membership still calls for it)"));
             rejoins.rejoin(groupId, request.getRejoinReplica(), reply);
             return;
         }
@@ -149,14 +150,22 @@ public final class KvService implements RequestHandler {
         return a != null ? a : b;
     }
 
+    private long timeoutMs(RequestHeader header) {
+        return header.getTimeoutMs() > 0 ? header.getTimeoutMs() : defaultTimeoutMs;
+    }
+
+    /** When to answer at the latest: a tenth of the time (at most 50 ms) before the client's own deadline. */
+    private long deadlineAfterMs(RequestHeader header) {
+        long timeoutMs = timeoutMs(header);
+        return Math.max(1, timeoutMs - Math.min(50, timeoutMs / 10));
+    }
+
     /**
-     * The answer at the deadline. It fires a little before the client's own deadline (a tenth of the
-     * time, at most 50 ms) so the answer can reach the client in time.
+     * The answer at the deadline ({@link #deadlineAfterMs}, so that it can reach the client in time).
      */
     private void armDeadline(RequestHeader header, Reply reply, boolean write) {
-        long timeoutMs = header.getTimeoutMs() > 0 ? header.getTimeoutMs() : defaultTimeoutMs;
-        long afterMs = Math.max(1, timeoutMs - Math.min(50, timeoutMs / 10));
-        reply.armDeadline(afterMs, () -> write
+        long timeoutMs = timeoutMs(header);
+        reply.armDeadline(deadlineAfterMs(header), () -> write
                 ? Errors.timeout("range " + header.getRangeId() + " did not commit the write within " + timeoutMs
                         + " ms; its outcome is unknown. Retry with the same client id and sequence (the session makes"
                         + " the retry safe)")
