@@ -2,6 +2,7 @@ package io.flotilla.multiraft;
 
 import io.flotilla.raft.Check;
 import io.flotilla.raft.Entry;
+import io.flotilla.raft.HardState;
 import io.flotilla.raft.Ready;
 import io.flotilla.raft.SnapshotMetadata;
 import io.flotilla.wal.Wal;
@@ -133,6 +134,7 @@ final class LogRounds {
         }
         Round round = new Round(this);
         List<WalRecord> records = new ArrayList<>(leading);
+        boolean mustForce = !leading.isEmpty();
         leading.clear();
         if (!leadingWhenDurable.isEmpty()) {
             round.whenDurable = new ArrayList<>(leadingWhenDurable);
@@ -162,6 +164,7 @@ final class LogRounds {
             outbox.queue(rd.messages());
             round.replicas.add(r);
             round.readies.add(rd);
+            mustForce |= mustForce(r, rd);
             addRecords(r, rd, records);
         }
         replicas.keepDirty(kept);
@@ -173,11 +176,32 @@ final class LogRounds {
             durableNow.add(round);
             return 1;
         }
-        round.batch = new WalBatch(records);
+        round.batch = new WalBatch(records, mustForce);
         if (!submit(round)) {
             deferred = round;
         }
         return 1;
+    }
+
+    /**
+     * False when the Ready's only record is a hard state that moved the commit index alone: like
+     * etcd, the log forces for entries, snapshots, term and vote, not for commit. Losing such a
+     * record in a crash loses nothing: every entry the state machine applied was committed, so
+     * the replica restarts with the commit index raised to what its state machine holds
+     * ({@link io.flotilla.raft.RaftNode}), and the leader tells it the rest. Its messages may go as
+     * well: they acknowledge only entries, term and vote that are already forced. This takes one
+     * of the two forces off a write's path on the leader (entries, then commit).
+     */
+    private static boolean mustForce(Replica r, Ready rd) {
+        if (rd.snapshot() != null || !rd.entries().isEmpty()) {
+            return true;
+        }
+        HardState next = rd.hardState();
+        if (next == null) {
+            return false;
+        }
+        HardState persisted = r.index.hardState();
+        return next.term() != persisted.term() || next.vote() != persisted.vote();
     }
 
     private void addRecords(Replica r, Ready rd, List<WalRecord> records) {

@@ -109,14 +109,20 @@ public final class RaftNode {
         HardState hs = storage.initialHardState();
         tracker.setConf(storage.initialConfState(), log.lastIndex() + 1);
         if (!hs.equals(HardState.EMPTY)) {
-            Check.state(hs.commit() >= log.committed && hs.commit() <= log.lastIndex(),
-                    "hard state commit %d outside [%d, %d]", hs.commit(), log.committed, log.lastIndex());
-            log.committed = hs.commit();
+            Check.state(hs.commit() <= log.lastIndex(), "hard state commit %d past the last index %d",
+                    hs.commit(), log.lastIndex());
+            // The storage need not persist a hard state that moved only the commit index, so the
+            // one recovered may be older than the compaction point, or than what the state machine
+            // applied: both are committed (only committed entries are compacted or applied).
+            log.committed = Math.max(log.committed, hs.commit());
             term = hs.term();
             vote = hs.vote();
         }
         if (config.applied() > 0) {
-            log.appliedTo(Math.min(config.applied(), log.committed));
+            Check.state(config.applied() <= log.lastIndex(), "applied index %d past the last index %d",
+                    config.applied(), log.lastIndex());
+            log.committed = Math.max(log.committed, config.applied());
+            log.appliedTo(config.applied());
             replayAppliedConfChanges();
         }
         prevHardState = hardState();

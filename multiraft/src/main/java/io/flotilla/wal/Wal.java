@@ -171,7 +171,7 @@ public final class Wal implements AutoCloseable {
             WalRecord r = batch.record(i);
             WalGroupIndex index = r.type() == WalRecordType.TOMBSTONE_SET ? null : indexOf.apply(r.groupId());
             if (index != null) {
-                index.apply(r, batch.recordSegmentSequence(i), batch.recordOffsetBytes(i));
+                index.apply(r, batch.recordSegmentSequence(i), batch.recordOffsetBytes(i), batch.forced());
             }
         }
     }
@@ -191,7 +191,7 @@ public final class Wal implements AutoCloseable {
             }
             WalGroupIndex index = indexOf.apply(r.groupId());
             if (index != null) {
-                index.apply(r, segment, batch.recordOffsetBytes(i));
+                index.apply(r, segment, batch.recordOffsetBytes(i), batch.forced());
             }
             if (r.type() == WalRecordType.TOMBSTONE) {
                 tombstones.add(r.groupId(), segment);

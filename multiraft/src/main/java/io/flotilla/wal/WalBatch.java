@@ -24,6 +24,7 @@ public final class WalBatch {
     /** Where each record landed; written by the writer thread before the callback. */
     private final long[] recordSequences;
     private final int[] recordOffsets;
+    private final boolean forced;
     private WalAppendCallback callback;
     private boolean submitted;
 
@@ -34,6 +35,17 @@ public final class WalBatch {
      *         malformed batch never reaches the writer thread, where an error would stop the whole log)
      */
     public WalBatch(List<WalRecord> records) {
+        this(records, true);
+    }
+
+    /**
+     * As {@link #WalBatch(List)}; with {@code forced} false the batch is reported done once
+     * written, without waiting for a force of its own (a later forced batch, a segment rollover or
+     * the next open makes it durable; a crash before that may lose it). Only for records whose loss
+     * nothing depends on: a hard state that moved only the commit index (etcd syncs only for
+     * entries, term and vote). A round that holds any forced batch is forced as a whole.
+     */
+    public WalBatch(List<WalRecord> records, boolean forced) {
         Check.argument(!records.isEmpty(), "a batch needs at least one record");
         this.records = List.copyOf(records);
         int n = this.records.size();
@@ -53,6 +65,7 @@ public final class WalBatch {
         }
         this.totalBytes = total;
         this.entryCount = entries;
+        this.forced = forced;
     }
 
     /**
@@ -101,6 +114,11 @@ public final class WalBatch {
     /** Bytes the batch takes in the log. */
     public long totalBytes() {
         return totalBytes;
+    }
+
+    /** False for a batch that is done once written ({@link #WalBatch(List, boolean)}). */
+    public boolean forced() {
+        return forced;
     }
 
     /** Raft entries in the batch's ENTRIES records. */

@@ -178,11 +178,21 @@ public final class WalGroupIndex {
      * the live log had.
      */
     public void apply(WalRecord record, long segmentSequence, long offsetBytes) {
-        applyRecord(record, segmentSequence, offsetBytes);
+        apply(record, segmentSequence, offsetBytes, true);
+    }
+
+    /**
+     * As {@link #apply(WalRecord, long, long)}, for a record of a batch that was {@code forced} or
+     * only written ({@link WalBatch#forced()}). An unforced hard state is the group's hard state
+     * from now on, but the segment of the last forced one stays live: purge may delete it only
+     * once a newer one is surely on disk, or a crash could leave the group with no term and vote.
+     */
+    public void apply(WalRecord record, long segmentSequence, long offsetBytes, boolean forced) {
+        applyRecord(record, segmentSequence, offsetBytes, forced);
         settleBudget();
     }
 
-    private void applyRecord(WalRecord record, long segmentSequence, long offsetBytes) {
+    private void applyRecord(WalRecord record, long segmentSequence, long offsetBytes, boolean forced) {
         Check.argument(record.groupId() == groupId, "record of group %d applied to the index of group %d",
                 record.groupId(), groupId);
         if (removed) {
@@ -198,7 +208,9 @@ public final class WalGroupIndex {
             case ENTRIES -> append(((WalRecord.Entries) record).entries(), segmentSequence, offsetBytes);
             case HARD_STATE -> {
                 hardState = ((WalRecord.HardStateUpdate) record).hardState();
-                hardStateSegment = segmentSequence;
+                if (forced || hardStateSegment == 0) {
+                    hardStateSegment = segmentSequence;
+                }
             }
             case TRUNCATE_SUFFIX -> truncateSuffix(((WalRecord.TruncateSuffix) record).firstRemovedIndex());
             case COMPACT_PREFIX -> {

@@ -18,7 +18,8 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 /**
  * The group-commit writer of a node's log: one thread that takes every batch pending from every
  * worker, encodes them into one reusable buffer, writes them at the end of the current segment with
- * as few {@code write} calls as the buffer allows, forces the segment once, and hands the round to a
+ * as few {@code write} calls as the buffer allows, forces the segment once (unless every batch of
+ * the round is one that need not wait for a force: {@link WalBatch#forced()}), and hands the round to a
  * completer thread, which runs every batch's callback with its durable position. There is no timer:
  * while one fsync runs, the next group gathers in the queue.
  *
@@ -49,7 +50,8 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  *
  * <p>Crash safety (the contract {@link WalRecoveryScanner} relies on): segment N is forced before
  * the first record is written to segment N+1, and a torn tail left by an earlier run is zeroed and
- * forced before anything is appended after it.
+ * forced before anything is appended after it. At open, the tail segment is forced before anything
+ * is appended, so every record recovery read is durable from then on.
  */
 public final class WalWriter implements AutoCloseable {
     /**
@@ -206,6 +208,11 @@ public final class WalWriter implements AutoCloseable {
         try {
             if (recovered.tornTail()) {
                 zero(file, recovered.tailEndBytes(), recovered.tornEndBytes());
+            } else if (tailEndBytes > WalSegmentHeader.HEADER_BYTES) {
+                // What recovery read may have been written and never forced (a batch done once
+                // written, or a crash between a write and its force): the node acts on it from now
+                // on, so it must not vanish in a later power loss.
+                file.force();
             }
             return new WalWriter(fs, config, writerConfig, file, tailSequence, tailEndBytes,
                     recovered.lastRecordCrc(), lastExisting);
@@ -506,10 +513,12 @@ public final class WalWriter implements AutoCloseable {
         long roundRecords = 0;
         long roundEntries = 0;
         long roundBytes = 0;
+        boolean mustForce = false;
         try {
             buffer.clear();
             for (int b = 0; b < round.size; b++) {
                 WalBatch batch = round.batches[b];
+                mustForce |= batch.forced();
                 for (int i = 0; i < batch.size(); i++) {
                     int size = batch.recordBytes(i);
                     if (writtenEndBytes + buffer.position() + size > config.segmentBytes()) {
@@ -526,7 +535,9 @@ public final class WalWriter implements AutoCloseable {
                 roundBytes += batch.totalBytes();
             }
             flush();
-            force();
+            if (mustForce) {
+                force();
+            }
         } catch (WalFailedException e) {
             fail(e);
             round.failure = e;

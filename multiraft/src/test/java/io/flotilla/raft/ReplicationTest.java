@@ -286,4 +286,36 @@ class ReplicationTest {
         assertThat(n2.droppedMessages()).isEqualTo(3);
         assertThat(n2.lastIndex()).isEqualTo(last);
     }
+
+    /**
+     * The storage need not persist a hard state that moved only the commit index, so a replica may
+     * restart with a recovered commit below its compaction point and below what its state machine
+     * applied: both are committed, and the replica counts them so (etcd does the same).
+     */
+    @Test
+    void aReplicaRestartsWithACommitIndexBelowItsCompactionPointAndItsAppliedIndex() {
+        TestCluster c = new TestCluster(3);
+        c.elect(1);
+        for (int i = 0; i < 10; i++) {
+            c.node(1).propose(TestCluster.data("e" + i));
+            c.stabilize();
+        }
+        c.tickAll(2);
+        RaftNode n3 = c.node(3);
+        long applied = n3.appliedIndex();
+        MemoryStorage s3 = c.storages.get(3L);
+        long compacted = applied - 4;
+        s3.createSnapshot(compacted, n3.confState(), TestCluster.data("image"));
+        s3.compact(compacted);
+        HardState durable = s3.initialHardState();
+        // The commit-only hard states written since compacted - 2 were lost in a crash.
+        s3.setHardState(new HardState(durable.term(), durable.vote(), compacted - 2));
+
+        RaftNode restarted = new RaftNode(RaftConfig.defaults(3, 7).withApplied(applied), s3);
+
+        assertThat(restarted.appliedIndex()).isEqualTo(applied);
+        assertThat(restarted.commitIndex()).isEqualTo(applied);
+        assertThat(restarted.hasReady() && !restarted.ready().committedEntries().isEmpty())
+                .as("nothing applied twice").isFalse();
+    }
 }

@@ -41,7 +41,11 @@ class WalPurgeTest {
 
     /** Submits one batch and applies it to the indexes once durable. */
     private void write(Wal wal, List<WalRecord> records) throws Exception {
-        WalBatch batch = new WalBatch(records);
+        write(wal, records, true);
+    }
+
+    private void write(Wal wal, List<WalRecord> records, boolean forced) throws Exception {
+        WalBatch batch = new WalBatch(records, forced);
         CompletableFuture<Void> done = new CompletableFuture<>();
         assertThat(wal.submit(batch, new WalAppendCallback() {
             @Override
@@ -65,6 +69,38 @@ class WalPurgeTest {
     private List<Long> segmentSequences() throws IOException {
         return new NioWalFileSystem().list(dir).stream().map(WalSegmentNames::parseSequence).filter(seq -> seq >= 0)
                 .toList();
+    }
+
+    /**
+     * A hard state written without a force of its own may vanish in a crash; the forced one before
+     * it (the group's term and vote) must then still be in the log, so its segment stays live.
+     */
+    @Test
+    void anUnforcedHardStateKeepsTheSegmentOfTheLastForcedOneLive() throws Exception {
+        byte[] payload = new byte[4000];
+        try (Wal wal = open()) {
+            indexes.put(1L, wal.takeIndex(1));
+            indexes.put(2L, wal.takeIndex(2));
+            write(wal, List.of(new WalRecord.Entries(1, List.of(Entry.normal(5, 1, payload))),
+                    new WalRecord.HardStateUpdate(1, new HardState(5, 3, 0))));
+            write(wal, List.of(new WalRecord.CompactPrefix(1, 1, 5)));
+            long forcedSegment = wal.activeSegmentSequence();
+            for (int i = 1; i <= 60; i++) {
+                write(wal, List.of(new WalRecord.Entries(2, List.of(Entry.normal(1, i, payload))),
+                        new WalRecord.HardStateUpdate(2, new HardState(1, 2, i - 1))));
+                write(wal, List.of(new WalRecord.CompactPrefix(2, i, 1)));
+            }
+            // Group 1's compaction record moves on (forced); only its hard state stays behind.
+            write(wal, List.of(new WalRecord.CompactPrefix(1, 1, 5)));
+            write(wal, List.of(new WalRecord.HardStateUpdate(1, new HardState(5, 3, 1))), false);
+            assertThat(wal.activeSegmentSequence()).as("the group's records span segments").isGreaterThan(forcedSegment + 1);
+            assertThat(indexes.get(1L).hardState()).isEqualTo(new HardState(5, 3, 1));
+
+            wal.purge(indexes.values(), 0);
+            assertThat(dir.resolve(WalSegmentNames.fileName(forcedSegment)))
+                    .as("the segment of group 1's last forced hard state").exists();
+            assertThat(indexes.get(1L).oldestLiveSegment()).isLessThanOrEqualTo(forcedSegment);
+        }
     }
 
     @Test
