@@ -4,8 +4,10 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.engine.proto.WriteCommand;
 import io.flotilla.engine.proto.WriteResult;
+import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.multiraft.StateMachine;
@@ -258,46 +260,78 @@ public final class KvStateMachine implements StateMachine {
     /** Reads of applied state; safe from any thread. Null if this node has no state for the range. */
     public GetResponse get(long groupId, ByteString key) {
         KvStore.ReadResult r = store.read(groupId, key);
-        if (r == null) {
-            return null;
-        }
-        GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(r.appliedIndex());
-        if (r.value() != null) {
-            response.setFound(true).setValue(r.value());
-        }
-        return response.build();
+        return r == null ? null : getResponse(r.value(), r.appliedIndex());
     }
 
     /**
-     * A read on the group's own worker, such as a linearizable read released once the apply reached
-     * its read point: no write of the group can run meanwhile, so the applied index published by the
-     * last round and one read of the key agree without the RocksDB snapshot, the second read (of the
-     * stored apply state) and its decoding that {@link #get} needs on other threads. Null if this
-     * node has no state for the range.
+     * As {@link #get}, for a request checked against the range at {@code epoch}: if a split changed
+     * the range since (the key may have moved, and the view would say "not found"), the answer is
+     * EpochMismatch and the client routes again. Null if this node has no state for the range.
      */
-    public GetResponse getOnWorker(long groupId, ByteString key) {
+    public Response.Builder get(long groupId, ByteString key, long epoch) {
+        KvStore.ReadResult r = store.read(groupId, key);
+        if (r == null) {
+            return null;
+        }
+        Error moved = epochChanged(r.state().descriptor(), epoch);
+        return moved != null ? Response.newBuilder().setError(moved)
+                : Response.newBuilder().setGet(getResponse(r.value(), r.appliedIndex()));
+    }
+
+    /**
+     * As {@link #get(long, ByteString, long)}, on the group's own worker, such as a linearizable
+     * read released once the apply reached its read point: no write of the group can run meanwhile,
+     * so the apply state published by the last round and one read of the key agree without the
+     * RocksDB snapshot, the second read (of the stored apply state) and its decoding that a read on
+     * another thread needs. Null if this node has no state for the range.
+     */
+    public Response.Builder getOnWorker(long groupId, ByteString key, long epoch) {
         GroupState g = groups.get(groupId);
         if (g == null) {
-            return get(groupId, key);
+            return get(groupId, key, epoch);
         }
-        ByteString value = store.get(groupId, key);
-        GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(g.published().appliedIndex());
+        ApplyState state = g.published();
+        Error moved = epochChanged(state.descriptor(), epoch);
+        return moved != null ? Response.newBuilder().setError(moved)
+                : Response.newBuilder().setGet(getResponse(store.get(groupId, key), state.appliedIndex()));
+    }
+
+    private static GetResponse getResponse(ByteString value, long appliedIndex) {
+        GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(appliedIndex);
         if (value != null) {
             response.setFound(true).setValue(value);
         }
         return response.build();
     }
 
+    /** EpochMismatch if the range is no longer at {@code epoch}, else null. */
+    private static Error epochChanged(RangeDescriptor range, long epoch) {
+        return range.getEpoch() == epoch ? null : KvErrors.epochMismatch(range, epoch);
+    }
+
+    /** As {@link #scan(long, ScanRequest, long)} at the range's current epoch, for tests and tools. */
+    public ScanResponse scan(long groupId, ScanRequest request) {
+        RangeDescriptor range = descriptor(groupId);
+        Response.Builder r = range == null ? null : scan(groupId, request, range.getEpoch());
+        return r == null || !r.hasScan() ? null : r.getScan();
+    }
+
     /**
      * One page of the range's keys in {@code [start_key, end_key)} clipped to the range, from one
      * consistent view, at most {@link KvLimits#maxScanKeys()} keys (or the request's limit) and
-     * {@link KvLimits#maxScanBytes()}; {@code read_at_index} says where it was read. Null if this node
-     * has no state for the range. Safe from any thread.
+     * {@link KvLimits#maxScanBytes()}; {@code read_at_index} says where it was read. If the view's
+     * range is no longer at {@code epoch} (a split moved keys away, so the page could end early
+     * with nothing said), the answer is EpochMismatch and the client routes the rest again. Null if
+     * this node has no state for the range. Safe from any thread.
      */
-    public ScanResponse scan(long groupId, ScanRequest request) {
+    public Response.Builder scan(long groupId, ScanRequest request, long epoch) {
         RangeDescriptor range = descriptor(groupId);
         if (range == null) {
             return null;
+        }
+        Error moved = epochChanged(range, epoch);
+        if (moved != null) {
+            return Response.newBuilder().setError(moved);
         }
         ByteString start = KeySpace.compare(request.getStartKey(), range.getStartKey()) < 0 ? range.getStartKey()
                 : request.getStartKey();
@@ -307,12 +341,16 @@ public final class KvStateMachine implements StateMachine {
         if (page == null) {
             return null;
         }
+        moved = epochChanged(page.state().descriptor(), epoch);
+        if (moved != null) {
+            return Response.newBuilder().setError(moved);
+        }
         ScanResponse.Builder response = ScanResponse.newBuilder().addAllEntries(page.entries())
                 .setReadAtIndex(page.appliedIndex()).setMore(page.more());
         if (page.more()) {
             response.setContinuationKey(page.continuationKey());
         }
-        return response.build();
+        return Response.newBuilder().setScan(response);
     }
 
     /** The smaller of two exclusive ends, where empty means no end. */

@@ -179,14 +179,24 @@ public interface KvStore extends AutoCloseable {
         void close();
     }
 
-    /** A read of one key: its value (null if absent) at {@code appliedIndex}. */
-    record ReadResult(ByteString value, long appliedIndex) {
+    /**
+     * A read of one key: its value (null if absent) and the group's apply state in the same view
+     * (the applied index it was read at, and the range the view held: a split may have moved the
+     * key away since the request was checked).
+     */
+    record ReadResult(ByteString value, ApplyState state) {
+        public long appliedIndex() {
+            return state.appliedIndex();
+        }
     }
 
     /**
-     * One page of a scan, read at {@code appliedIndex}. {@code more}: keys remain before the scan's
-     * end, the next of them is {@code continuationKey}.
+     * One page of a scan, read in a view whose apply state is {@code state}. {@code more}: keys
+     * remain before the scan's end, the next of them is {@code continuationKey}.
      */
-    record ScanPage(List<KeyValue> entries, boolean more, ByteString continuationKey, long appliedIndex) {
+    record ScanPage(List<KeyValue> entries, boolean more, ByteString continuationKey, ApplyState state) {
+        public long appliedIndex() {
+            return state.appliedIndex();
+        }
     }
 }

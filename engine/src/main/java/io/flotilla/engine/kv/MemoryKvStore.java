@@ -133,7 +133,7 @@ public final class MemoryKvStore implements KvStore {
         }
         g.lock.readLock().lock();
         try {
-            return new ReadResult(g.data.get(key), g.applyState.appliedIndex());
+            return new ReadResult(g.data.get(key), g.applyState);
         } finally {
             g.lock.readLock().unlock();
         }
@@ -153,7 +153,7 @@ public final class MemoryKvStore implements KvStore {
             for (Map.Entry<ByteString, ByteString> e : view.entrySet()) {
                 long size = e.getKey().size() + (keysOnly ? 0 : e.getValue().size());
                 if (entries.size() == maxKeys || (!entries.isEmpty() && bytes + size > maxBytes)) {
-                    return new ScanPage(entries, true, e.getKey(), g.applyState.appliedIndex());
+                    return new ScanPage(entries, true, e.getKey(), g.applyState);
                 }
                 KeyValue.Builder kv = KeyValue.newBuilder().setKey(e.getKey());
                 if (!keysOnly) {
@@ -162,7 +162,7 @@ public final class MemoryKvStore implements KvStore {
                 entries.add(kv.build());
                 bytes += size;
             }
-            return new ScanPage(entries, false, ByteString.EMPTY, g.applyState.appliedIndex());
+            return new ScanPage(entries, false, ByteString.EMPTY, g.applyState);
         } finally {
             g.lock.readLock().unlock();
         }

@@ -454,7 +454,7 @@ public final class RocksKvStore implements KvStore {
                 byte[] state = db.get(f.handle, options, RocksKeys.APPLY_STATE);
                 byte[] value = db.get(f.handle, options, RocksKeys.data(key));
                 return new ReadResult(value == null ? null : UnsafeByteOperations.unsafeWrap(value),
-                        ApplyState.decode(state).appliedIndex());
+                        ApplyState.decode(state));
             } finally {
                 db.releaseSnapshot(snapshot);
             }
@@ -480,7 +480,7 @@ public final class RocksKvStore implements KvStore {
             try (Slice upper = new Slice(RocksKeys.dataEnd(end));
                     ReadOptions options = new ReadOptions().setSnapshot(snapshot).setIterateUpperBound(upper);
                     RocksIterator it = db.newIterator(f.handle, options)) {
-                long appliedIndex = ApplyState.decode(db.get(f.handle, options, RocksKeys.APPLY_STATE)).appliedIndex();
+                ApplyState state = ApplyState.decode(db.get(f.handle, options, RocksKeys.APPLY_STATE));
                 List<KeyValue> entries = new ArrayList<>();
                 long bytes = 0;
                 for (it.seek(RocksKeys.data(start)); it.isValid(); it.next()) {
@@ -488,7 +488,7 @@ public final class RocksKvStore implements KvStore {
                     byte[] value = keysOnly ? null : it.value();
                     long size = key.size() + (keysOnly ? 0 : value.length);
                     if (entries.size() == maxKeys || (!entries.isEmpty() && bytes + size > maxBytes)) {
-                        return new ScanPage(entries, true, key, appliedIndex);
+                        return new ScanPage(entries, true, key, state);
                     }
                     KeyValue.Builder kv = KeyValue.newBuilder().setKey(key);
                     if (!keysOnly) {
@@ -498,7 +498,7 @@ public final class RocksKvStore implements KvStore {
                     bytes += size;
                 }
                 it.status();
-                return new ScanPage(entries, false, ByteString.EMPTY, appliedIndex);
+                return new ScanPage(entries, false, ByteString.EMPTY, state);
             } finally {
                 db.releaseSnapshot(snapshot);
             }

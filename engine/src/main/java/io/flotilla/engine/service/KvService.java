@@ -148,10 +148,10 @@ public final class KvService implements RequestHandler {
         armDeadline(header, reply, false);
         switch (request.getBodyCase()) {
             case GET:
-                reads.get(groupId, request.getGet(), header.getConsistency(), reply);
+                reads.get(range, request.getGet(), header.getConsistency(), reply);
                 return;
             case SCAN:
-                reads.scan(groupId, range, request.getScan(), header.getConsistency(), reply);
+                reads.scan(range, request.getScan(), header.getConsistency(), reply);
                 return;
             default:
                 reply.fail(KvErrors.internal("request kind " + request.getBodyCase() + " is not served yet"));
