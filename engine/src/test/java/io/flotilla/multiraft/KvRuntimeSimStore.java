@@ -20,7 +20,7 @@ import java.util.function.BiConsumer;
  * {@link MemoryKvStore} holds what was written, and a durable copy per group models RocksDB with its
  * WAL off. A group's state becomes durable only when it is flushed — at seeded times
  * ({@link #flushAll}, which the simulation calls as a memtable flush would happen), shortly after
- * {@link #requestDurable}, when it is created, and when an image is imported — and
+ * {@link #requestDurable}, when it is created (also by a split), and when an image is imported — and
  * {@link #durableIndex} is the applied index of that copy. A crashed node restarts from the durable
  * copies only ({@link #recover}): whatever it applied after its last flush is gone, and its log
  * replays it. Flushes are atomic per group, as a column family's flush is. Every committed round is
@@ -28,17 +28,22 @@ import java.util.function.BiConsumer;
  * snapshot channel. Owned by the seed's thread.
  */
 final class KvRuntimeSimStore implements KvStore {
-    /** Sees every round a group commits here. */
+    /** Sees every round a group commits here, and the state a split starts a group with. */
     interface Observer {
         /**
          * {@code node} committed a round of {@code groupId} ending at {@code state}; {@code puts} are the
-         * user values it wrote, in order; {@code image} is the group's whole state after the round.
+         * user values it wrote, in order; {@code image} is the group's whole state after the round. A
+         * split reports the child it makes as a round without puts (its keys were written in the
+         * parent's rounds), so replicas that split alike are compared there too.
          */
         void committed(long node, long groupId, ApplyState state, List<ByteString> puts, byte[] image);
     }
 
-    /** A group's state as a flush left it: the image and the applied index it holds. */
-    private record Durable(byte[] image, long appliedIndex) {
+    /** A group's state as a flush left it: the image and the apply state it holds. */
+    private record Durable(byte[] image, ApplyState state) {
+        long appliedIndex() {
+            return state.appliedIndex();
+        }
     }
 
     private final long node;
@@ -103,7 +108,11 @@ final class KvRuntimeSimStore implements KvStore {
         if (d != null && d.appliedIndex() == state.appliedIndex()) {
             return;
         }
-        durable.put(groupId, new Durable(image(groupId), state.appliedIndex()));
+        persist(groupId, state);
+    }
+
+    private void persist(long groupId, ApplyState state) {
+        durable.put(groupId, new Durable(image(groupId), state));
         flushes++;
     }
 
@@ -199,6 +208,11 @@ final class KvRuntimeSimStore implements KvStore {
             }
 
             @Override
+            public void deleteRange(ByteString start, ByteString end) {
+                write.deleteRange(start, end);
+            }
+
+            @Override
             public void putMeta(ByteString key, ByteString value) {
                 write.putMeta(key, value);
             }
@@ -236,6 +250,43 @@ final class KvRuntimeSimStore implements KvStore {
         ApplyState state = live.importImage(groupId, images.image(image), image.toString());
         flush(groupId);
         return state;
+    }
+
+    /**
+     * The child is made in the live store and made durable at once, as the RocksDB store's flush of
+     * the child's family does before its split returns. The parent's durable copy stays where it
+     * was (RocksDB's export flushes the parent too): an older durable parent only makes the parent
+     * replay more of its log, the split included, which must then find the child made.
+     */
+    @Override
+    public ApplyState split(long parentId, ApplyState childState) {
+        long childId = childState.groupId();
+        ApplyState before = live.applyState(childId);
+        ApplyState state = live.split(parentId, childState);
+        if (before == null || before.groupId() != childId) {
+            persist(childId, state);
+            observer.committed(node, childId, state, List.of(), image(childId));
+        }
+        return state;
+    }
+
+    /**
+     * Over the durable copies, which are what a restart finds. A split here makes its child whole
+     * and durable in one step, so no copy is ever half made (nor could {@link #recover} import one:
+     * an image is imported only as the range it names); this keeps the contract all the same.
+     */
+    @Override
+    public List<Long> dropUnfinishedSplits() {
+        List<Long> unfinished = new ArrayList<>();
+        for (Map.Entry<Long, Durable> e : durable.entrySet()) {
+            if (e.getValue().state().groupId() != e.getKey()) {
+                unfinished.add(e.getKey());
+            }
+        }
+        for (long groupId : unfinished) {
+            dropGroup(groupId);
+        }
+        return unfinished;
     }
 
     @Override

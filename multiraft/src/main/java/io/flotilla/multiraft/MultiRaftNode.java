@@ -162,7 +162,20 @@ public final class MultiRaftNode implements AutoCloseable {
         for (long v : voters) {
             liveness.addPeer(v);
         }
-        return workerOf(groupId).inbox().createGroup(groupId, voters);
+        return workerOf(groupId).inbox().createGroup(groupId, voters, false);
+    }
+
+    /**
+     * As {@link #createGroup}, and the replica campaigns as soon as it runs: for a group whose
+     * replicas all start at once on a signal every member sees (a range split off from a range
+     * this node leads), so that it has a leader without waiting an election timeout.
+     */
+    public boolean createGroupAndCampaign(long groupId, long... voters) {
+        Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);
+        for (long v : voters) {
+            liveness.addPeer(v);
+        }
+        return workerOf(groupId).inbox().createGroup(groupId, voters, true);
     }
 
     /** Proposes a single-step membership change through this node's replica, which must lead the group. */

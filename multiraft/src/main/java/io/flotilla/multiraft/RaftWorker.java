@@ -369,7 +369,7 @@ final class RaftWorker implements Runnable {
         } else if (command instanceof WorkerCommand.Read rd) {
             read(rd);
         } else if (command instanceof WorkerCommand.CreateGroup c) {
-            lifecycle.create(c.groupId(), c.voters());
+            lifecycle.create(c.groupId(), c.voters(), c.campaign());
         } else if (command instanceof WorkerCommand.ChangeMembership c) {
             changeMembership(c);
         } else if (command instanceof WorkerCommand.TransferLeader t) {
@@ -377,12 +377,7 @@ final class RaftWorker implements Runnable {
         } else if (command instanceof WorkerCommand.Destroy d) {
             lifecycle.destroy(d.groupId());
         } else if (command instanceof WorkerCommand.Campaign c) {
-            Replica r = replicas.get(c.groupId());
-            if (r != null) {
-                replicas.wake(r);
-                r.node.campaign();
-                replicas.markDirty(r);
-            }
+            lifecycle.campaign(c.groupId());
         } else if (command instanceof WorkerCommand.LeaderResigned lr) {
             replicas.leaderResigned(lr.groupId(), lr.leaderNode());
         } else {

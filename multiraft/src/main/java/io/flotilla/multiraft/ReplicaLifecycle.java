@@ -81,9 +81,10 @@ final class ReplicaLifecycle {
 
     /**
      * Hosts a replica of {@code groupId}. If the log has none and {@code voters} is not empty, the
-     * group is bootstrapped with them first. Refusals (removed before, worker full) are logged.
+     * group is bootstrapped with them first. Refusals (removed before, worker full) are logged. With
+     * {@code campaign}, the replica campaigns as soon as it runs.
      */
-    void create(long groupId, long[] voters) {
+    void create(long groupId, long[] voters, boolean campaign) {
         if (replicas.hosts(groupId) || creating.containsKey(groupId)) {
             return;
         }
@@ -110,10 +111,23 @@ final class ReplicaLifecycle {
         if (voters.length > 0 && index.lastIndex() == 0 && index.hardState().equals(HardState.EMPTY)) {
             creating.put(groupId, index);
             WalGroupIndex bootstrapped = index;
-            rounds.addLeading(bootstrapRecords(groupId, voters), () -> started(bootstrapped));
+            rounds.addLeading(bootstrapRecords(groupId, voters), () -> started(bootstrapped, campaign));
             return;
         }
         start(index, voters.length == 0);
+        if (campaign) {
+            campaign(groupId);
+        }
+    }
+
+    /** Makes the replica campaign now, if this worker hosts it. */
+    void campaign(long groupId) {
+        Replica r = replicas.get(groupId);
+        if (r != null) {
+            replicas.wake(r);
+            r.node.campaign();
+            replicas.markDirty(r);
+        }
     }
 
     private void warnTombstoned(long groupId) {
@@ -136,9 +150,12 @@ final class ReplicaLifecycle {
     }
 
     /** The bootstrap is durable (its records are in the index): the replica starts. */
-    private void started(WalGroupIndex index) {
+    private void started(WalGroupIndex index, boolean campaign) {
         creating.remove(index.groupId());
         start(index, false);
+        if (campaign) {
+            campaign(index.groupId());
+        }
         if (destroyAfterCreate.remove(index.groupId())) {
             destroy(index.groupId());
         }

@@ -21,7 +21,7 @@ sealed interface WorkerCommand {
     }
 
     /** Host a replica; bootstrap it with {@code voters} if the log has none (an empty array: join later). */
-    record CreateGroup(long groupId, long[] voters) implements WorkerCommand {
+    record CreateGroup(long groupId, long[] voters, boolean campaign) implements WorkerCommand {
     }
 
     record Campaign(long groupId) implements WorkerCommand {

@@ -78,8 +78,8 @@ final class WorkerInbox {
      * Hosts a replica of {@code groupId} (see {@link ReplicaLifecycle#create}). Never refused for a
      * full queue; false only if the worker has stopped.
      */
-    boolean createGroup(long groupId, long[] voters) {
-        return offerLifecycle(new WorkerCommand.CreateGroup(groupId, voters.clone()));
+    boolean createGroup(long groupId, long[] voters, boolean campaign) {
+        return offerLifecycle(new WorkerCommand.CreateGroup(groupId, voters.clone(), campaign));
     }
 
     /** Removes this node's replica of {@code groupId} for good (see {@link ReplicaLifecycle}). */

@@ -14,7 +14,7 @@ enum ErrorAction {
     ADOPT_DESCRIPTORS,
     /** Busy, Unavailable, Timeout: the same request may succeed later; wait and retry. */
     BACK_OFF,
-    /** TooLarge, SessionExpired, ClusterMismatch, Internal, or an error this client does not know: give up. */
+    /** TooLarge, SessionExpired, ClusterMismatch, InvalidArgument, Internal, or an error this client does not know: give up. */
     FAIL;
 
     static ErrorAction of(Error error) {
@@ -23,7 +23,7 @@ enum ErrorAction {
             case RANGE_NOT_FOUND -> LOOK_UP_AGAIN;
             case KEY_NOT_IN_RANGE, EPOCH_MISMATCH -> ADOPT_DESCRIPTORS;
             case BUSY, UNAVAILABLE, TIMEOUT -> BACK_OFF;
-            case TOO_LARGE, SESSION_EXPIRED, CLUSTER_MISMATCH, INTERNAL, KIND_NOT_SET -> FAIL;
+            case TOO_LARGE, SESSION_EXPIRED, CLUSTER_MISMATCH, INVALID_ARGUMENT, INTERNAL, KIND_NOT_SET -> FAIL;
         };
     }
 }

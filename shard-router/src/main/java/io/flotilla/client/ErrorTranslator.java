@@ -29,6 +29,8 @@ final class ErrorTranslator {
                     + " was applied already" + said + "." + OUTCOME_UNKNOWN
                     + " A call that keeps its deadline short of the session expiry avoids this.");
             case CLUSTER_MISMATCH -> clusterMismatch(node, clusterId, error);
+            case INVALID_ARGUMENT -> new InvalidArgumentException(call + " was refused by " + node + said
+                    + ". Nothing was changed.");
             default -> new NodeInternalException(call + " failed on " + node + ": the node reported an internal error ("
                     + error.getKindCase() + said + ")." + (write ? OUTCOME_UNKNOWN : "")
                     + " Retry later; if it persists, look at that node's log.");

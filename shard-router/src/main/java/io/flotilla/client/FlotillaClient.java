@@ -20,6 +20,8 @@ import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
+import io.flotilla.kv.proto.SplitRangeRequest;
+import io.flotilla.kv.proto.SplitRangeResponse;
 import io.flotilla.router.KeyFormat;
 import io.flotilla.router.KeySpace;
 import io.netty.channel.EventLoop;
@@ -285,6 +287,21 @@ public final class FlotillaClient implements AutoCloseable {
                 ReadConsistency.LINEARIZABLE, Response.BodyCase.REJOIN_REPLICA,
                 (request, range) -> request.setRejoinReplica(body),
                 (response, range) -> response.getRejoinReplica().getStep()));
+    }
+
+    /**
+     * Admin: splits the range that holds {@code splitKey} at that key. The range keeps the keys
+     * below it and a new range, on the same nodes, takes the rest; both are at a new epoch, and
+     * calls routed by the old one are routed again transparently. Completes with both descriptors
+     * once the split is applied on the range's leader. Fails with {@link InvalidArgumentException}
+     * if a range already starts at {@code splitKey} (nothing to split there).
+     */
+    public CompletableFuture<SplitRangeResponse> splitRange(byte[] splitKey) {
+        ByteString k = copy(splitKey, "split key");
+        SplitRangeRequest body = SplitRangeRequest.newBuilder().setSplitKey(k).build();
+        return submit(new Operation<>("split at " + KeyFormat.describe(k), k, false, ReadConsistency.LINEARIZABLE,
+                Response.BodyCase.SPLIT_RANGE, (request, range) -> request.setSplitRange(body),
+                (response, range) -> response.getSplitRange()));
     }
 
     /**

@@ -40,7 +40,7 @@ final class Operation<T> {
     int attempts;
     /** Retries made without waiting (a leader hint, newer descriptors); bounded so a confused cluster cannot spin a call. */
     int immediateRetries;
-    /** The range this write's sequence belongs to, and the sequence; 0 until the write is first routed. */
+    /** The range this write was last sent to, and its sequence; 0 until the write is first routed. */
     long sessionRangeId;
     long sequence;
     RequestDispatcher.Attempt current;

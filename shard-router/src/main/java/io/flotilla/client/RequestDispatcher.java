@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * sends it, reads the answer, and on a typed error follows the leader hint, adopts the descriptors
  * the error carries, looks the range up again, or waits and retries, within the call's deadline
  * and retry budget. A retried write keeps its (client id, sequence) so that the range applies it
- * once; if a split moves its key to another range, it takes a sequence of that range.
+ * once, also when a split has moved its key to another range (see {@link SessionTracker}).
  *
  * <p>Owned by the client's I/O thread: every method runs there, and so do all the locator, session
  * and connection state it drives. Callers hand it calls with {@link #submit} through the event loop.
@@ -211,14 +211,11 @@ final class RequestDispatcher {
                 .setConsistency(op.consistency.wire())
                 .setTimeoutMs((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNs)));
         if (op.write) {
-            if (op.sequence == 0 || op.sessionRangeId != range.getRangeId()) {
-                if (op.sequence != 0) {
-                    sessions.release(op.sessionRangeId, op.sequence);
-                }
-                op.sessionRangeId = range.getRangeId();
-                op.sequence = sessions.begin(range.getRangeId());
+            if (op.sequence == 0) {
+                op.sequence = sessions.begin();
             }
-            header.setClientId(clientId).setSequence(op.sequence).setFirstUnackedSequence(sessions.firstUnacked(range.getRangeId()))
+            op.sessionRangeId = range.getRangeId();
+            header.setClientId(clientId).setSequence(op.sequence).setFirstUnackedSequence(sessions.firstUnacked())
                     .setSessionEstablished(sessions.isEstablished(range.getRangeId()));
         }
         Request.Builder request = Request.newBuilder().setRequestId(connection.nextRequestId()).setHeader(header);
@@ -456,7 +453,7 @@ final class RequestDispatcher {
         }
         if (op.sequence != 0) {
             // Answered, or given up on and never to be sent again: either way the range may forget it.
-            sessions.release(op.sessionRangeId, op.sequence);
+            sessions.release(op.sequence);
         }
         onFinished.run();
         return true;

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /**
  * The {@code flotilla} command: a local cluster on this machine ({@code demo}, {@code start},
  * {@code stop}), its state ({@code status}) and key-value commands against any cluster
- * ({@code put}, {@code get}, {@code delete}, {@code cas}, {@code scan}). Exit codes: 0 success,
+ * ({@code put}, {@code get}, {@code delete}, {@code cas}, {@code scan}) and {@code split}. Exit codes: 0 success,
  * 1 the operation failed (the message says why), 2 bad usage, 3 the key was not found or a
  * compare-and-set did not hold.
  */
@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
                 "                     `tools/flotilla bench --help` lists its options."},
         subcommands = {DemoCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class,
                 KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class, KvCommands.Cas.class,
-                KvCommands.Scan.class, MeasureStartupCommand.class, CommandLine.HelpCommand.class})
+                KvCommands.Scan.class, SplitCommand.class, MeasureStartupCommand.class, CommandLine.HelpCommand.class})
 public final class FlotillaCli {
     static final int EXIT_FAILED = 1;
     static final int EXIT_USAGE = 2;

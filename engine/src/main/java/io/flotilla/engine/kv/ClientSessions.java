@@ -13,8 +13,8 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The client sessions of one group, which make writes exactly-once: a client numbers its writes to a
- * range 1, 2, 3... and the group keeps, per client, the results of the sequences the client has not
+ * The client sessions of one group, which make writes exactly-once: a client numbers its writes 1, 2,
+ * 3... (one sequence across ranges; a range sees some of the numbers) and the group keeps, per client, the results of the sequences the client has not
  * acknowledged yet, so a retried write gets its first answer back instead of applying again. Every
  * change is written in the round's batch with the keys (metadata records), so sessions are part of
  * the group's durable state and of its snapshots (a changed session's record is written once per

@@ -6,6 +6,7 @@ import io.flotilla.kv.proto.Busy;
 import io.flotilla.kv.proto.EpochMismatch;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.Internal;
+import io.flotilla.kv.proto.InvalidArgument;
 import io.flotilla.kv.proto.KeyNotInRange;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.RangeNotFound;
@@ -41,6 +42,24 @@ public final class KvErrors {
                 .setMessage("range " + range.getRangeId() + " is at epoch " + range.getEpoch() + ", the request was routed by epoch "
                         + requestEpoch + "; refresh the route and retry")
                 .setEpochMismatch(EpochMismatch.newBuilder().addRanges(range))
+                .build();
+    }
+
+    /**
+     * As {@link #epochMismatch(RangeDescriptor, long)}, carrying {@code current}: the descriptors this
+     * node holds that cover the interval the request routed by (after a split, both halves), so the
+     * client can route again without a lookup.
+     */
+    public static Error epochMismatch(RangeDescriptor range, long requestEpoch, java.util.List<RangeDescriptor> current) {
+        return epochMismatch(range, requestEpoch).toBuilder()
+                .setEpochMismatch(EpochMismatch.newBuilder().addAllRanges(current))
+                .build();
+    }
+
+    public static Error invalidArgument(String message) {
+        return Error.newBuilder()
+                .setMessage(message)
+                .setInvalidArgument(InvalidArgument.getDefaultInstance())
                 .build();
     }
 

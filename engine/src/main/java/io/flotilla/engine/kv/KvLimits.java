@@ -72,6 +72,7 @@ public final class KvLimits {
             case DELETE -> checkKey(c.getDelete().getKey());
             case COMPARE_AND_SET -> checkCas(c.getCompareAndSet());
             case BATCH_WRITE -> checkBatch(c.getBatchWrite());
+            case SPLIT -> checkKey(c.getSplit().getSplitKey());
             case OP_NOT_SET -> null;
         };
     }

@@ -4,8 +4,10 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.engine.proto.WriteCommand;
 import io.flotilla.engine.proto.WriteResult;
+import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.multiraft.StateMachine;
@@ -38,6 +40,9 @@ public final class KvStateMachine implements StateMachine {
     private final KvLimits limits;
     private final SessionConfig sessionConfig;
     private final WriteApplier applier;
+    private final RangeSplitter splitter;
+    /** Told of every split this node applied; set before the runtime starts (see {@link #onSplit}). */
+    private volatile SplitListener splitListener = (left, right) -> { };
     /** Groups with state, as loaded or created; a group absent here may still have state in the store. */
     private final ConcurrentHashMap<Long, GroupState> groups = new ConcurrentHashMap<>();
 
@@ -46,6 +51,30 @@ public final class KvStateMachine implements StateMachine {
         this.limits = limits;
         this.sessionConfig = sessions;
         this.applier = new WriteApplier(limits);
+        this.splitter = new RangeSplitter(store);
+    }
+
+    /** What hears of a split once it is written: the node starts the new range's group. */
+    public interface SplitListener {
+        /**
+         * Range {@code left} (the one that was split, at its new epoch) gave up {@code right}, whose
+         * state is now durable on this node. Called on the worker that applied the split.
+         */
+        void onSplit(RangeDescriptor left, RangeDescriptor right);
+    }
+
+    /** Sets who hears of splits; call before the runtime applies anything. */
+    public void onSplit(SplitListener listener) {
+        this.splitListener = listener;
+    }
+
+    /**
+     * Drops the state of splits a crash left half made (see {@link KvStore#dropUnfinishedSplits});
+     * the parent range's log applies them again. Call at start, before any group is created.
+     * Returns the dropped range ids.
+     */
+    public List<Long> dropUnfinishedSplits() {
+        return store.dropUnfinishedSplits();
     }
 
     /** Worker thread: the group's state, loaded from the store on first use; null if the store has none. */
@@ -62,92 +91,142 @@ public final class KvStateMachine implements StateMachine {
     public void apply(ApplyBatch batch) {
         // One store write for the whole worker round (see KvStore.beginRound): with a write per group,
         // a round that touches 64 groups made 64 RocksDB writes, each joining RocksDB's write queue.
-        List<GroupState> touched = new ArrayList<>(batch.size());
-        List<ApplyState> before = new ArrayList<>(batch.size());
-        List<ApplyState> after = new ArrayList<>(batch.size());
+        PendingRound pending = new PendingRound(batch.size());
+        List<RangeSplitter.Split> splits = null;
         try {
-            KvStore.RoundWrite round = store.beginRound();
             try {
                 for (int i = 0; i < batch.size(); i++) {
                     long groupId = batch.groupId(i);
+                    List<Entry> entries = batch.entries(i);
                     GroupState g = group(groupId);
                     if (g == null) {
                         throw new IllegalStateException("range " + groupId + " has no state on this node, so entries "
-                                + batch.entries(i).get(0).index() + ".." + batch.entries(i).get(batch.entries(i).size() - 1).index()
+                                + entries.get(0).index() + ".." + entries.get(entries.size() - 1).index()
                                 + " cannot apply: a replica needs bootstrap or a snapshot before its first entries");
                     }
-                    if (touched.contains(g)) {
-                        // A group twice in one batch: its first part must be written before the second reads it.
-                        round.commit();
-                        round.close();
-                        publish(touched, after);
-                        touched.clear();
-                        before.clear();
-                        after.clear();
-                        round = store.beginRound();
-                    }
-                    touched.add(g);
-                    before.add(g.published());
-                    try (KvStore.GroupWrite part = round.group(groupId)) {
-                        after.add(applyRound(g, batch.entries(i), part));
+                    g.roundResults.clear();
+                    int next = 0;
+                    while (next < entries.size()) {
+                        if (pending.touched.contains(g)) {
+                            // A group twice in one batch: its first part must be written before the second reads it.
+                            pending.writeAndRestart();
+                        }
+                        pending.touched.add(g);
+                        pending.before.add(g.published());
+                        try (KvStore.GroupWrite part = pending.round.group(groupId)) {
+                            next = applyRound(g, entries, next, part, pending.after);
+                        }
+                        if (next < entries.size()) {
+                            // A split: it copies the range's state as written, so what came before goes first.
+                            pending.writeAndRestart();
+                            RangeSplitter.Split split = splitter.apply(g, entries.get(next));
+                            if (split != null) {
+                                splits = splits == null ? new ArrayList<>(1) : splits;
+                                splits.add(split);
+                            }
+                            next++;
+                        }
                     }
                 }
-                round.commit();
+                pending.round.commit();
             } finally {
-                round.close();
+                pending.round.close();
             }
         } catch (RuntimeException e) {
             // The store refused the round (fail-stop follows): what memory holds must not outlive it.
-            for (int i = 0; i < touched.size(); i++) {
-                touched.get(i).sessions = null;
-                touched.get(i).logTimeMs = before.get(i).logTimeMs();
+            for (int i = 0; i < pending.touched.size(); i++) {
+                pending.touched.get(i).sessions = null;
+                pending.touched.get(i).logTimeMs = pending.before.get(i).logTimeMs();
             }
             throw e;
         }
-        publish(touched, after);
-    }
-
-    /** After the round's write: readers on other threads see the new apply states. */
-    private static void publish(List<GroupState> groups, List<ApplyState> states) {
-        for (int i = 0; i < groups.size(); i++) {
-            groups.get(i).publish(states.get(i));
+        pending.publish();
+        if (splits != null) {
+            for (RangeSplitter.Split split : splits) {
+                splitListener.onSplit(split.left(), split.right());
+            }
         }
     }
 
-    /** Applies one group's entries of the round into {@code write} and commits its part; returns its new apply state. */
-    private ApplyState applyRound(GroupState g, List<Entry> entries, KvStore.GroupWrite write) {
+    /** The groups a worker round has applied into its store write so far, not yet written. */
+    private final class PendingRound {
+        final List<GroupState> touched;
+        final List<ApplyState> before;
+        final List<ApplyState> after;
+        KvStore.RoundWrite round = store.beginRound();
+
+        PendingRound(int groups) {
+            touched = new ArrayList<>(groups);
+            before = new ArrayList<>(groups);
+            after = new ArrayList<>(groups);
+        }
+
+        /** Writes what is pending, publishes it and starts a new store write. */
+        void writeAndRestart() {
+            round.commit();
+            round.close();
+            publish();
+            touched.clear();
+            before.clear();
+            after.clear();
+            round = store.beginRound();
+        }
+
+        /** After the write: readers on other threads see the new apply states. */
+        void publish() {
+            for (int i = 0; i < touched.size(); i++) {
+                touched.get(i).publish(after.get(i));
+            }
+        }
+    }
+
+    /**
+     * Applies the group's entries from {@code from} into {@code write}, up to the end or to the first
+     * split command (which {@link RangeSplitter} applies on its own), commits its part and adds the
+     * new apply state to {@code states}. Returns the position where it stopped.
+     */
+    private int applyRound(GroupState g, List<Entry> entries, int from, KvStore.GroupWrite write, List<ApplyState> states) {
         long groupId = g.groupId;
-        g.roundResults.clear();
         if (g.sessions == null) {
             g.sessions = ClientSessions.load(sessionConfig, groupId, store);
         }
         ApplyState before = g.published();
         long applied = before.appliedIndex();
         RoundWrites kv = new RoundWrites(store, groupId, write);
-        for (Entry e : entries) {
+        int next = from;
+        for (; next < entries.size(); next++) {
+            Entry e = entries.get(next);
             if (e.index() != applied + 1) {
                 throw new IllegalStateException("range " + groupId + " applied " + applied + " and was given entry "
                         + e.index());
             }
-            applied = e.index();
-            if (e.type() == EntryType.NORMAL && e.data().length > 0) {
-                g.roundResults.put(e.index(), applyCommand(g, kv, e));
+            if (e.type() != EntryType.NORMAL || e.data().length == 0) {
+                applied = e.index();
+                continue;
             }
+            WriteCommand c;
+            try {
+                c = WriteCommand.parseFrom(e.data());
+            } catch (InvalidProtocolBufferException ex) {
+                g.roundResults.put(e.index(), WriteApplier.error(KvErrors.internal("entry " + e.index() + " of range "
+                        + groupId + " is not a write command (" + ex.getMessage() + "); nothing was written")));
+                applied = e.index();
+                continue;
+            }
+            if (c.hasSplit()) {
+                break;
+            }
+            applied = e.index();
+            g.roundResults.put(e.index(), applyCommand(g, kv, c));
         }
         g.sessions.writeChanged(write);
         ApplyState after = new ApplyState(applied, g.logTimeMs, before.descriptor());
         write.commit(after);
-        return after;
+        states.add(after);
+        return next;
     }
 
-    private WriteResult applyCommand(GroupState g, RoundWrites kv, Entry e) {
-        WriteCommand c;
-        try {
-            c = WriteCommand.parseFrom(e.data());
-        } catch (InvalidProtocolBufferException ex) {
-            return WriteApplier.error(KvErrors.internal("entry " + e.index() + " of range " + g.groupId
-                    + " is not a write command (" + ex.getMessage() + "); nothing was written"));
-        }
+    private WriteResult applyCommand(GroupState g, RoundWrites kv, WriteCommand c) {
         // Log time only moves forward; a value past 2^63 (as unsigned) reads as negative and is ignored.
         g.logTimeMs = Math.max(g.logTimeMs, c.getProposedAtMs());
         long client = c.getClientId();
@@ -181,46 +260,78 @@ public final class KvStateMachine implements StateMachine {
     /** Reads of applied state; safe from any thread. Null if this node has no state for the range. */
     public GetResponse get(long groupId, ByteString key) {
         KvStore.ReadResult r = store.read(groupId, key);
-        if (r == null) {
-            return null;
-        }
-        GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(r.appliedIndex());
-        if (r.value() != null) {
-            response.setFound(true).setValue(r.value());
-        }
-        return response.build();
+        return r == null ? null : getResponse(r.value(), r.appliedIndex());
     }
 
     /**
-     * A read on the group's own worker, such as a linearizable read released once the apply reached
-     * its read point: no write of the group can run meanwhile, so the applied index published by the
-     * last round and one read of the key agree without the RocksDB snapshot, the second read (of the
-     * stored apply state) and its decoding that {@link #get} needs on other threads. Null if this
-     * node has no state for the range.
+     * As {@link #get}, for a request checked against the range at {@code epoch}: if a split changed
+     * the range since (the key may have moved, and the view would say "not found"), the answer is
+     * EpochMismatch and the client routes again. Null if this node has no state for the range.
      */
-    public GetResponse getOnWorker(long groupId, ByteString key) {
+    public Response.Builder get(long groupId, ByteString key, long epoch) {
+        KvStore.ReadResult r = store.read(groupId, key);
+        if (r == null) {
+            return null;
+        }
+        Error moved = epochChanged(r.state().descriptor(), epoch);
+        return moved != null ? Response.newBuilder().setError(moved)
+                : Response.newBuilder().setGet(getResponse(r.value(), r.appliedIndex()));
+    }
+
+    /**
+     * As {@link #get(long, ByteString, long)}, on the group's own worker, such as a linearizable
+     * read released once the apply reached its read point: no write of the group can run meanwhile,
+     * so the apply state published by the last round and one read of the key agree without the
+     * RocksDB snapshot, the second read (of the stored apply state) and its decoding that a read on
+     * another thread needs. Null if this node has no state for the range.
+     */
+    public Response.Builder getOnWorker(long groupId, ByteString key, long epoch) {
         GroupState g = groups.get(groupId);
         if (g == null) {
-            return get(groupId, key);
+            return get(groupId, key, epoch);
         }
-        ByteString value = store.get(groupId, key);
-        GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(g.published().appliedIndex());
+        ApplyState state = g.published();
+        Error moved = epochChanged(state.descriptor(), epoch);
+        return moved != null ? Response.newBuilder().setError(moved)
+                : Response.newBuilder().setGet(getResponse(store.get(groupId, key), state.appliedIndex()));
+    }
+
+    private static GetResponse getResponse(ByteString value, long appliedIndex) {
+        GetResponse.Builder response = GetResponse.newBuilder().setReadAtIndex(appliedIndex);
         if (value != null) {
             response.setFound(true).setValue(value);
         }
         return response.build();
     }
 
+    /** EpochMismatch if the range is no longer at {@code epoch}, else null. */
+    private static Error epochChanged(RangeDescriptor range, long epoch) {
+        return range.getEpoch() == epoch ? null : KvErrors.epochMismatch(range, epoch);
+    }
+
+    /** As {@link #scan(long, ScanRequest, long)} at the range's current epoch, for tests and tools. */
+    public ScanResponse scan(long groupId, ScanRequest request) {
+        RangeDescriptor range = descriptor(groupId);
+        Response.Builder r = range == null ? null : scan(groupId, request, range.getEpoch());
+        return r == null || !r.hasScan() ? null : r.getScan();
+    }
+
     /**
      * One page of the range's keys in {@code [start_key, end_key)} clipped to the range, from one
      * consistent view, at most {@link KvLimits#maxScanKeys()} keys (or the request's limit) and
-     * {@link KvLimits#maxScanBytes()}; {@code read_at_index} says where it was read. Null if this node
-     * has no state for the range. Safe from any thread.
+     * {@link KvLimits#maxScanBytes()}; {@code read_at_index} says where it was read. If the view's
+     * range is no longer at {@code epoch} (a split moved keys away, so the page could end early
+     * with nothing said), the answer is EpochMismatch and the client routes the rest again. Null if
+     * this node has no state for the range. Safe from any thread.
      */
-    public ScanResponse scan(long groupId, ScanRequest request) {
+    public Response.Builder scan(long groupId, ScanRequest request, long epoch) {
         RangeDescriptor range = descriptor(groupId);
         if (range == null) {
             return null;
+        }
+        Error moved = epochChanged(range, epoch);
+        if (moved != null) {
+            return Response.newBuilder().setError(moved);
         }
         ByteString start = KeySpace.compare(request.getStartKey(), range.getStartKey()) < 0 ? range.getStartKey()
                 : request.getStartKey();
@@ -230,12 +341,16 @@ public final class KvStateMachine implements StateMachine {
         if (page == null) {
             return null;
         }
+        moved = epochChanged(page.state().descriptor(), epoch);
+        if (moved != null) {
+            return Response.newBuilder().setError(moved);
+        }
         ScanResponse.Builder response = ScanResponse.newBuilder().addAllEntries(page.entries())
                 .setReadAtIndex(page.appliedIndex()).setMore(page.more());
         if (page.more()) {
             response.setContinuationKey(page.continuationKey());
         }
-        return response.build();
+        return Response.newBuilder().setScan(response);
     }
 
     /** The smaller of two exclusive ends, where empty means no end. */

@@ -114,6 +114,30 @@ public interface KvStore extends AutoCloseable {
      */
     ApplyState importImage(long groupId, Path image) throws IOException;
 
+    /**
+     * Creates group {@code childState.groupId()}'s state from group {@code parentId}'s state as
+     * last written: the parent's user keys inside the child's interval, every metadata record (the
+     * client sessions, so a retry of a write applied before the split still gets its answer), and
+     * {@code childState} as apply state. The parent is left as it is (its apply removes the child's
+     * keys). The child's state is durable when this returns. Runs on the parent's worker; the child
+     * has no worker activity yet.
+     *
+     * <p>Idempotent, for a split applied again after a crash: if the child already holds state
+     * for its own range, nothing is done and its apply state is returned. A child left half made by
+     * a crash (its apply state not yet its own) is made again.
+     *
+     * @return the child's apply state
+     * @throws GroupLimitException if the store is full
+     */
+    ApplyState split(long parentId, ApplyState childState);
+
+    /**
+     * Drops every group whose state is a split left half made by a crash (its apply state names
+     * another range); returns their ids. The parent's log applies the split again. Call at start,
+     * before any group is created.
+     */
+    List<Long> dropUnfinishedSplits();
+
     @Override
     void close();
 
@@ -122,6 +146,9 @@ public interface KvStore extends AutoCloseable {
         void put(ByteString key, ByteString value);
 
         void delete(ByteString key);
+
+        /** Deletes every user key in {@code [start, end)}; an empty {@code end} means no bound. */
+        void deleteRange(ByteString start, ByteString end);
 
         void putMeta(ByteString key, ByteString value);
 
@@ -152,14 +179,24 @@ public interface KvStore extends AutoCloseable {
         void close();
     }
 
-    /** A read of one key: its value (null if absent) at {@code appliedIndex}. */
-    record ReadResult(ByteString value, long appliedIndex) {
+    /**
+     * A read of one key: its value (null if absent) and the group's apply state in the same view
+     * (the applied index it was read at, and the range the view held: a split may have moved the
+     * key away since the request was checked).
+     */
+    record ReadResult(ByteString value, ApplyState state) {
+        public long appliedIndex() {
+            return state.appliedIndex();
+        }
     }
 
     /**
-     * One page of a scan, read at {@code appliedIndex}. {@code more}: keys remain before the scan's
-     * end, the next of them is {@code continuationKey}.
+     * One page of a scan, read in a view whose apply state is {@code state}. {@code more}: keys
+     * remain before the scan's end, the next of them is {@code continuationKey}.
      */
-    record ScanPage(List<KeyValue> entries, boolean more, ByteString continuationKey, long appliedIndex) {
+    record ScanPage(List<KeyValue> entries, boolean more, ByteString continuationKey, ApplyState state) {
+        public long appliedIndex() {
+            return state.appliedIndex();
+        }
     }
 }

@@ -133,7 +133,7 @@ public final class MemoryKvStore implements KvStore {
         }
         g.lock.readLock().lock();
         try {
-            return new ReadResult(g.data.get(key), g.applyState.appliedIndex());
+            return new ReadResult(g.data.get(key), g.applyState);
         } finally {
             g.lock.readLock().unlock();
         }
@@ -147,14 +147,13 @@ public final class MemoryKvStore implements KvStore {
         }
         g.lock.readLock().lock();
         try {
-            NavigableMap<ByteString, ByteString> view = end.isEmpty() ? g.data.tailMap(start, true)
-                    : KeySpace.compare(start, end) >= 0 ? new TreeMap<>() : g.data.subMap(start, true, end, false);
+            NavigableMap<ByteString, ByteString> view = within(g.data, start, end);
             List<KeyValue> entries = new ArrayList<>();
             long bytes = 0;
             for (Map.Entry<ByteString, ByteString> e : view.entrySet()) {
                 long size = e.getKey().size() + (keysOnly ? 0 : e.getValue().size());
                 if (entries.size() == maxKeys || (!entries.isEmpty() && bytes + size > maxBytes)) {
-                    return new ScanPage(entries, true, e.getKey(), g.applyState.appliedIndex());
+                    return new ScanPage(entries, true, e.getKey(), g.applyState);
                 }
                 KeyValue.Builder kv = KeyValue.newBuilder().setKey(e.getKey());
                 if (!keysOnly) {
@@ -163,10 +162,20 @@ public final class MemoryKvStore implements KvStore {
                 entries.add(kv.build());
                 bytes += size;
             }
-            return new ScanPage(entries, false, ByteString.EMPTY, g.applyState.appliedIndex());
+            return new ScanPage(entries, false, ByteString.EMPTY, g.applyState);
         } finally {
             g.lock.readLock().unlock();
         }
+    }
+
+    /** The keys of {@code data} in {@code [start, end)} (empty end: no bound), as a live view. */
+    private static NavigableMap<ByteString, ByteString> within(TreeMap<ByteString, ByteString> data, ByteString start,
+            ByteString end) {
+        if (end.isEmpty()) {
+            return data.tailMap(start, true);
+        }
+        // An interval that ends before it starts is empty (subMap would refuse it).
+        return KeySpace.compare(start, end) >= 0 ? new TreeMap<>(KEY_ORDER) : data.subMap(start, true, end, false);
     }
 
     @Override
@@ -221,6 +230,11 @@ public final class MemoryKvStore implements KvStore {
         }
 
         @Override
+        public void deleteRange(ByteString start, ByteString end) {
+            ops.add(g -> within(g.data, start, end).clear());
+        }
+
+        @Override
         public void putMeta(ByteString key, ByteString value) {
             ops.add(g -> g.meta.put(key, value));
         }
@@ -248,6 +262,53 @@ public final class MemoryKvStore implements KvStore {
         public void close() {
             ops.clear();
         }
+    }
+
+    /**
+     * Copies the parent's keys inside the child's range and all its metadata records into a new
+     * group. All at once under the store's monitor, so no split leaves a child half made here; a
+     * group that looks so (its apply state names another range) is made again all the same.
+     */
+    @Override
+    public synchronized ApplyState split(long parentId, ApplyState childState) {
+        long childId = childState.groupId();
+        if (childId == parentId) {
+            throw new IllegalArgumentException("range " + parentId + " cannot be split into itself");
+        }
+        ApplyState existing = applyState(childId);
+        if (existing != null && existing.groupId() == childId) {
+            return existing;
+        }
+        Group parent = groups.get(parentId);
+        if (parent == null) {
+            throw new IllegalStateException("range " + parentId + " has no state in this store to split");
+        }
+        if (existing == null && groups.size() >= maxGroups) {
+            throw new GroupLimitException(groups.size(), 1, maxGroups);
+        }
+        Group child = new Group(childState);
+        parent.lock.readLock().lock();
+        try {
+            child.meta.putAll(parent.meta);
+            child.data.putAll(within(parent.data, childState.descriptor().getStartKey(),
+                    childState.descriptor().getEndKey()));
+        } finally {
+            parent.lock.readLock().unlock();
+        }
+        groups.put(childId, child);
+        return childState;
+    }
+
+    @Override
+    public synchronized List<Long> dropUnfinishedSplits() {
+        List<Long> unfinished = new ArrayList<>();
+        for (long groupId : groupIds()) {
+            if (applyState(groupId).groupId() != groupId) {
+                groups.remove(groupId);
+                unfinished.add(groupId);
+            }
+        }
+        return unfinished;
     }
 
     @Override

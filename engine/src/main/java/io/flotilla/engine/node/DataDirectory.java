@@ -27,6 +27,7 @@ public final class DataDirectory implements AutoCloseable {
     static final String LOCK_FILE = "node.lock";
     static final String IDENTITY_FILE = "cluster.properties";
     static final String REJOIN_FILE = "rejoin.pending";
+    static final String RANGE_IDS_FILE = "range-ids";
 
     private final Path root;
     private final FileChannel lockChannel;
@@ -142,6 +143,27 @@ public final class DataDirectory implements AutoCloseable {
     public void rejoined() throws IOException {
         Files.deleteIfExists(root.resolve(REJOIN_FILE));
         syncDirectory();
+    }
+
+    /** How many range ids this node has reserved for the ranges it splits off (see {@link RangeIds}); 0 if none. */
+    long reservedRangeIds() throws IOException {
+        Path file = root.resolve(RANGE_IDS_FILE);
+        if (!Files.exists(file)) {
+            return 0;
+        }
+        String text = Files.readString(file, StandardCharsets.UTF_8).trim();
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new IOException(file + " holds '" + text + "', not a count of reserved range ids; it is damaged."
+                    + " Write into it a number above every range id this node created (as listed by 'flotilla status',"
+                    + " less node id * 2^32)", e);
+        }
+    }
+
+    /** Records durably that this node has reserved the first {@code count} range ids of its own. */
+    void reserveRangeIds(long count) throws IOException {
+        writeDurably(RANGE_IDS_FILE, count + "\n");
     }
 
     /** Writes {@code name} through a synced temporary file renamed into place, then syncs the directory. */

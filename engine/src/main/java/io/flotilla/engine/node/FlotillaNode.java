@@ -126,6 +126,12 @@ public final class FlotillaNode implements AutoCloseable {
             opened.push(() -> closeStore(store));
             LOG.info("node {}: RocksDB opened in {} ms: {} ranges", id, millisSince(storeStartNs), store.groupCount());
             KvStateMachine stateMachine = new KvStateMachine(store, limits, SessionConfig.defaults());
+            List<Long> unfinished = stateMachine.dropUnfinishedSplits();
+            if (!unfinished.isEmpty()) {
+                LOG.info("node {}: dropped the half-made state of ranges {} (a split the last run did not finish);"
+                        + " their ranges' logs apply the splits again", id, unfinished);
+            }
+            RangeIds rangeIds = new RangeIds(directory, id);
 
             SnapshotStreams snapshots = SnapshotStreams.start(config.snapshotConfig(), directory.snapshots());
             opened.push(snapshots);
@@ -135,6 +141,7 @@ public final class FlotillaNode implements AutoCloseable {
             PeerTransport transport = PeerTransport.start(config.transportConfig(), sender);
             opened.push(transport);
             sender.connect(transport, runtime);
+            stateMachine.onSplit(new SplitStarter(id, runtime));
             for (ClusterMember peer : config.peers()) {
                 snapshots.addPeer(peer.nodeId(), peer.snapshotAddress());
             }
@@ -174,7 +181,7 @@ public final class FlotillaNode implements AutoCloseable {
             }
 
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
-                    limits, config.clusterDirectory(), System::currentTimeMillis);
+                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next);
             ClientServer clients = ClientServer.start(id, config.clientListen(), config.clientIoThreads(),
                     config.maxClientFrameBytes(), service);
             opened.push(clients);
@@ -192,10 +199,6 @@ public final class FlotillaNode implements AutoCloseable {
         }
     }
 
-    /**
-     * The state machine over this node's store. The in-memory stand-in for now; after the merge with
-     * the RocksDB state machine: {@code new KvStateMachine(RocksKvStore.open(directory.rocksdb(), ...), limits, sessions)}.
-     */
     /**
      * Flushes every range's memtable before closing, so that the next start replays little of the
      * log (with RocksDB's own WAL off, a close without a flush loses nothing but costs replay).

@@ -22,7 +22,8 @@ import org.rocksdb.RocksDBException;
  * family holds the range's exported SST files (keys and apply state). The Java API can neither read
  * nor rebuild the file list that {@code createColumnFamilyWithImport} needs, so an export cannot be
  * shipped as files alone; a database holding them can be exported again on the receiver. Only hard
- * links move: no data is copied. Stateless; called by the thread that exports or imports.
+ * links move: no data is copied. Also the export of a family that a split imports again in the same
+ * database. Stateless; called by the thread that exports or imports.
  */
 final class ImageDatabase {
     private static final byte[] IMAGE_FAMILY = "image".getBytes(StandardCharsets.UTF_8);
@@ -33,7 +34,25 @@ final class ImageDatabase {
         void install(ApplyState state, ExportImportFilesMetaData files) throws RocksDBException;
     }
 
+    /** Uses the files of an export before their metadata is released. */
+    @FunctionalInterface
+    interface ExportUser<T> {
+        T use(ExportImportFilesMetaData files) throws RocksDBException;
+    }
+
     private ImageDatabase() {
+    }
+
+    /**
+     * Exports {@code family} of {@code db} into {@code sst} (which must not exist):
+     * {@code Checkpoint.exportColumnFamily} flushes the family's memtable (so the export holds
+     * everything written to it) and hard-links its SST files. Hands the files to {@code user}.
+     */
+    static <T> T export(RocksDB db, ColumnFamilyHandle family, Path sst, ExportUser<T> user) throws RocksDBException {
+        try (Checkpoint checkpoint = Checkpoint.create(db);
+                ExportImportFilesMetaData files = checkpoint.exportColumnFamily(family, sst.toString())) {
+            return user.use(files);
+        }
     }
 
     /** RocksDB's lock file and info logs are not part of an image. */
@@ -85,11 +104,10 @@ final class ImageDatabase {
                 if (state.groupId() != groupId) {
                     throw new IOException(image + " is an image of range " + state.groupId() + ", not " + groupId);
                 }
-                try (Checkpoint checkpoint = Checkpoint.create(imageDb);
-                        ExportImportFilesMetaData files = checkpoint.exportColumnFamily(imageFamily, sst.toString())) {
+                return export(imageDb, imageFamily, sst, files -> {
                     installer.install(state, files);
-                }
-                return state;
+                    return state;
+                });
             } finally {
                 for (ColumnFamilyHandle h : handles) {
                     h.close();

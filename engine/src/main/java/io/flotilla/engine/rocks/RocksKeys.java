@@ -13,6 +13,8 @@ final class RocksKeys {
     static final byte DATA = 0x01;
     static final byte[] APPLY_STATE = {META, 'A'};
     private static final byte[] META_RECORDS = {META, 'M'};
+    /** The stored form of the empty user key: no user key sorts before it. */
+    static final byte[] DATA_START = {DATA};
     /** The first key past every user key. */
     static final byte[] DATA_END = {DATA + 1};
 
@@ -24,6 +26,11 @@ final class RocksKeys {
         k[0] = DATA;
         key.copyTo(k, 1);
         return k;
+    }
+
+    /** The stored bound of an interval that ends before user key {@code end}; an empty end: past every user key. */
+    static byte[] dataEnd(ByteString end) {
+        return end.isEmpty() ? DATA_END : data(end);
     }
 
     static ByteString userKey(byte[] storedKey) {

@@ -6,6 +6,7 @@ import io.flotilla.engine.kv.ApplyState;
 import io.flotilla.engine.kv.GroupLimitException;
 import io.flotilla.engine.kv.KvStore;
 import io.flotilla.kv.proto.KeyValue;
+import io.flotilla.router.KeySpace;
 import io.flotilla.transport.snapshot.SnapshotSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +26,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BiConsumer;
 import org.rocksdb.AbstractEventListener;
-import org.rocksdb.Checkpoint;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
@@ -43,9 +43,11 @@ import org.rocksdb.WriteBatch;
 
 /**
  * The {@link KvStore} of a node on RocksDB: one database per node, one column family per group
- * (named {@code g<group>.<generation>}; a restored snapshot comes in as the next generation), the
- * group's apply state and session records under a reserved prefix of the same family
- * ({@link RocksKeys}) and written in the same {@link WriteBatch} as its keys. RocksDB's WAL is off:
+ * (named {@code g<group>.<generation>}; a restored snapshot, or a split child made again after a
+ * crash, comes in as the next generation), the group's apply state and session records under a
+ * reserved prefix of the same family ({@link RocksKeys}) and written in the same {@link WriteBatch}
+ * as its keys. A split makes the child's family from hard links of the parent's ({@link #split}).
+ * RocksDB's WAL is off:
  * the shared Raft log is the only write-ahead log, so a crash loses memtables and the log replays
  * them from each group's {@link #durableIndex}, which a flush listener advances by mapping the
  * flushed sequence number to the applied index ({@link FlushPoints}).
@@ -295,9 +297,7 @@ public final class RocksKvStore implements KvStore {
             }
             for (int i = 0; i < handles.size(); i++) {
                 ApplyState s = states.get(i);
-                Family f = new Family(s.groupId(), 0, handles.get(i), s, s.appliedIndex());
-                byName.put(f.name, f);
-                groups.put(f.groupId, f);
+                register(new Family(s.groupId(), 0, handles.get(i), s, s.appliedIndex()));
             }
         }
     }
@@ -454,7 +454,7 @@ public final class RocksKvStore implements KvStore {
                 byte[] state = db.get(f.handle, options, RocksKeys.APPLY_STATE);
                 byte[] value = db.get(f.handle, options, RocksKeys.data(key));
                 return new ReadResult(value == null ? null : UnsafeByteOperations.unsafeWrap(value),
-                        ApplyState.decode(state).appliedIndex());
+                        ApplyState.decode(state));
             } finally {
                 db.releaseSnapshot(snapshot);
             }
@@ -477,10 +477,10 @@ public final class RocksKvStore implements KvStore {
                 return null;
             }
             Snapshot snapshot = db.getSnapshot();
-            try (Slice upper = new Slice(end.isEmpty() ? RocksKeys.DATA_END : RocksKeys.data(end));
+            try (Slice upper = new Slice(RocksKeys.dataEnd(end));
                     ReadOptions options = new ReadOptions().setSnapshot(snapshot).setIterateUpperBound(upper);
                     RocksIterator it = db.newIterator(f.handle, options)) {
-                long appliedIndex = ApplyState.decode(db.get(f.handle, options, RocksKeys.APPLY_STATE)).appliedIndex();
+                ApplyState state = ApplyState.decode(db.get(f.handle, options, RocksKeys.APPLY_STATE));
                 List<KeyValue> entries = new ArrayList<>();
                 long bytes = 0;
                 for (it.seek(RocksKeys.data(start)); it.isValid(); it.next()) {
@@ -488,7 +488,7 @@ public final class RocksKvStore implements KvStore {
                     byte[] value = keysOnly ? null : it.value();
                     long size = key.size() + (keysOnly ? 0 : value.length);
                     if (entries.size() == maxKeys || (!entries.isEmpty() && bytes + size > maxBytes)) {
-                        return new ScanPage(entries, true, key, appliedIndex);
+                        return new ScanPage(entries, true, key, state);
                     }
                     KeyValue.Builder kv = KeyValue.newBuilder().setKey(key);
                     if (!keysOnly) {
@@ -498,7 +498,7 @@ public final class RocksKvStore implements KvStore {
                     bytes += size;
                 }
                 it.status();
-                return new ScanPage(entries, false, ByteString.EMPTY, appliedIndex);
+                return new ScanPage(entries, false, ByteString.EMPTY, state);
             } finally {
                 db.releaseSnapshot(snapshot);
             }
@@ -618,6 +618,14 @@ public final class RocksKvStore implements KvStore {
         }
 
         @Override
+        public void deleteRange(ByteString start, ByteString end) {
+            // RocksDB refuses a whole write if one of its range deletions ends before it starts; such an interval is empty.
+            if (end.isEmpty() || KeySpace.compare(start, end) < 0) {
+                add(() -> batch.deleteRange(family.handle, RocksKeys.data(start), RocksKeys.dataEnd(end)), "a range deletion");
+            }
+        }
+
+        @Override
         public void putMeta(ByteString key, ByteString value) {
             add(() -> batch.put(family.handle, RocksKeys.meta(key), value.toByteArray()), "a record");
         }
@@ -694,10 +702,10 @@ public final class RocksKvStore implements KvStore {
         Path image = dir.resolve("db");
         try {
             Files.createDirectories(dir);
-            try (Checkpoint checkpoint = Checkpoint.create(db);
-                    ExportImportFilesMetaData files = checkpoint.exportColumnFamily(f.handle, sst.toString())) {
+            ImageDatabase.export(db, f.handle, sst, files -> {
                 ImageDatabase.write(image, files);
-            }
+                return image;
+            });
             DirectoryImage.deleteRecursively(sst);
             return DirectoryImage.reader(image, ImageDatabase::partOfImage, dir);
         } catch (RocksDBException | IOException e) {
@@ -726,25 +734,140 @@ public final class RocksKvStore implements KvStore {
         long groupId = state.groupId();
         synchronized (creation) {
             Family old = groups.get(groupId);
-            if (old == null && groups.size() >= config.maxGroups()) {
-                throw new GroupLimitException(groups.size(), 1, config.maxGroups());
+            if (old == null) {
+                requireRoomForOneMore();
             }
             int generation = old == null ? 0 : old.generation + 1;
-            ColumnFamilyHandle handle;
-            try (ImportColumnFamilyOptions move = new ImportColumnFamilyOptions().setMoveFiles(true)) {
-                handle = db.createColumnFamilyWithImport(new ColumnFamilyDescriptor(
-                        familyName(groupId, generation).getBytes(StandardCharsets.UTF_8), resources.columnFamilyOptions),
-                        move, files);
-            }
             // Imported files are durable at once: the state is as durable as it is applied.
-            Family fresh = new Family(groupId, generation, handle, state, state.appliedIndex());
-            byName.put(fresh.name, fresh);
-            groups.put(groupId, fresh);
+            register(new Family(groupId, generation, importFamily(groupId, generation, files), state, state.appliedIndex()));
             if (old != null) {
                 byName.remove(old.name);
                 closeFamily(old, true);
             }
         }
+    }
+
+    /** Holds {@link #creation}. */
+    private void requireRoomForOneMore() {
+        if (groups.size() >= config.maxGroups()) {
+            throw new GroupLimitException(groups.size(), 1, config.maxGroups());
+        }
+    }
+
+    /** A new family of the group made of exported files, which are moved (hard links) into the database. Holds {@link #creation}. */
+    private ColumnFamilyHandle importFamily(long groupId, int generation, ExportImportFilesMetaData files)
+            throws RocksDBException {
+        try (ImportColumnFamilyOptions move = new ImportColumnFamilyOptions().setMoveFiles(true)) {
+            return db.createColumnFamilyWithImport(new ColumnFamilyDescriptor(
+                    familyName(groupId, generation).getBytes(StandardCharsets.UTF_8), resources.columnFamilyOptions),
+                    move, files);
+        }
+    }
+
+    /** Makes {@code f} its group's family. Holds {@link #creation}. */
+    private void register(Family f) {
+        byName.put(f.name, f);
+        groups.put(f.groupId, f);
+    }
+
+    /**
+     * Makes the child's family from the parent's: exports the parent's family (its memtable flushed,
+     * its SST files hard-linked), imports the files as the child's family, then writes, in one batch
+     * of the child's family, range deletions of the user keys outside the child's range and the
+     * child's apply state, and flushes that family and waits. The child is thus durable when this
+     * returns, although RocksDB's WAL is off: the parent's apply of the split (the child's keys
+     * deleted, its range shortened) may become durable any time after, and a parent that has
+     * forgotten its keys must not depend on a child that a crash could lose.
+     *
+     * <p>A crash before that flush completes leaves a family holding the parent's files and apply
+     * state under the child's name; {@link #dropUnfinishedSplits} drops it at the next start, and
+     * this call, finding it, drops it too and starts again. Space held by the deleted keys comes
+     * back with compaction.
+     */
+    @Override
+    public ApplyState split(long parentId, ApplyState childState) {
+        long childId = childState.groupId();
+        if (childId == parentId) {
+            throw new IllegalArgumentException("range " + parentId + " cannot be split into itself");
+        }
+        synchronized (creation) {
+            Family existing = groups.get(childId);
+            if (existing != null) {
+                if (existing.applyState.groupId() == childId) {
+                    return existing.applyState;
+                }
+                LOG.log(System.Logger.Level.INFO, "range " + childId + " holds a split of range " + parentId
+                        + " that a crash left half made; making it again");
+                dropGroup(childId);
+            }
+            requireRoomForOneMore();
+            Family parent = family(parentId);
+            int generation = existing == null ? 0 : existing.generation + 1;
+            Path dir = config.tempDirectory().resolve("split-" + childId + "-" + tempCounter.incrementAndGet());
+            try {
+                Files.createDirectories(dir);
+                ColumnFamilyHandle handle = ImageDatabase.export(db, parent.handle, dir.resolve("sst"),
+                        files -> importFamily(childId, generation, files));
+                // Its durable index is right once the flush below is done; until then it is not registered.
+                Family child = new Family(childId, generation, handle, childState, childState.appliedIndex());
+                try {
+                    keepOnlyTheChildsRange(child, childState);
+                } catch (RocksDBException | RuntimeException e) {
+                    try {
+                        closeFamily(child, true);
+                    } catch (RuntimeException dropFailure) {
+                        // The next start drops it: its apply state is still the parent's.
+                        e.addSuppressed(dropFailure);
+                    }
+                    throw e;
+                }
+                register(child);
+                return childState;
+            } catch (RocksDBException | IOException e) {
+                throw new RocksStoreException("cannot split range " + childId + " off range " + parentId + ": "
+                        + e.getMessage(), e);
+            } finally {
+                DirectoryImage.deleteRecursively(dir);
+            }
+        }
+    }
+
+    /** The child's batch of {@link #split} and its flush; the flush listener ignores the family, which is not registered yet. */
+    private void keepOnlyTheChildsRange(Family child, ApplyState state) throws RocksDBException {
+        ByteString start = state.descriptor().getStartKey();
+        ByteString end = state.descriptor().getEndKey();
+        try (WriteBatch batch = new WriteBatch()) {
+            if (!start.isEmpty()) {
+                batch.deleteRange(child.handle, RocksKeys.DATA_START, RocksKeys.data(start));
+            }
+            if (!end.isEmpty()) {
+                batch.deleteRange(child.handle, RocksKeys.data(end), RocksKeys.DATA_END);
+            }
+            batch.put(child.handle, RocksKeys.APPLY_STATE, state.encode());
+            db.write(resources.writeOptions, batch);
+        }
+        db.flush(resources.waitingFlush, child.handle);
+    }
+
+    /**
+     * Drops every family whose apply state names another range than the one it is named for: a
+     * split that a crash interrupted between the import and the flush of the child ({@link #split}).
+     */
+    @Override
+    public List<Long> dropUnfinishedSplits() {
+        List<Long> unfinished = new ArrayList<>();
+        for (Family f : groups.values()) {
+            if (f.applyState.groupId() != f.groupId) {
+                unfinished.add(f.groupId);
+            }
+        }
+        unfinished.sort(null);
+        for (long groupId : unfinished) {
+            LOG.log(System.Logger.Level.INFO, "range " + groupId + " holds a split of range "
+                    + applyState(groupId).groupId() + " that a crash left half made; dropping it");
+            dropGroup(groupId);
+        }
+        return unfinished;
     }
 
     /** Stops the flusher, then closes every handle, the database and the shared options, in that order. */

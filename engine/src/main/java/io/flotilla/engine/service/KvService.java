@@ -1,6 +1,9 @@
 package io.flotilla.engine.service;
 
+import com.google.protobuf.ByteString;
 import io.flotilla.engine.kv.KvErrors;
+import io.flotilla.engine.kv.RangeSplitter;
+import io.flotilla.engine.proto.SplitCommand;
 import io.flotilla.engine.kv.KvLimits;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.proto.WriteCommand;
@@ -9,7 +12,9 @@ import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.router.KeySpace;
 import io.flotilla.wal.Wal;
+import java.util.List;
 import io.flotilla.wal.WalRecordEncoder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -21,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * machine. Every request is checked by the {@link RequestValidator} (cluster, range, epoch, limits,
  * keys — an error is answered at once, nothing is proposed), then writes go to the {@link WritePath},
  * reads to the {@link ReadPath}, route lookups and node status to the {@link StatusService}, a
- * rejoining node's requests to the {@link RejoinService}. Every
+ * rejoining node's requests to the {@link RejoinService}; a split is proposed like a write. Every
  * request is answered exactly once, by its deadline ({@code timeout_ms}, or the node's default)
  * at the latest: a write the runtime has not answered by then gets Timeout (its outcome is unknown),
  * a read Unavailable. {@link #handle} runs on the connection's event loop; answers come from any
@@ -39,15 +44,18 @@ public final class KvService implements RequestHandler {
     private final StatusService status;
     private final RejoinService rejoins;
     private final LongSupplier clockMs;
+    private final LongSupplier newRangeIds;
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
 
     public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
-            KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs) {
+            KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs,
+            LongSupplier newRangeIds) {
         this.nodeId = nodeId;
         this.defaultTimeoutMs = defaultTimeoutMs;
         this.stateMachine = stateMachine;
         this.clockMs = clockMs;
+        this.newRangeIds = newRangeIds;
         this.validator = new RequestValidator(nodeId, clusterId, limits);
         LeaderHints hints = new LeaderHints(nodeId, runtime, directory);
         this.writes = new WritePath(runtime, stateMachine, hints,
@@ -108,7 +116,11 @@ public final class KvService implements RequestHandler {
         RangeDescriptor range = stateMachine.descriptor(groupId);
         error = validator.checkRange(header, range);
         if (error != null) {
-            reply.fail(error);
+            reply.fail(error.hasEpochMismatch() ? withCurrentRanges(error, range, request) : error);
+            return;
+        }
+        if (request.getBodyCase() == Request.BodyCase.SPLIT_RANGE) {
+            split(groupId, range, request, reply);
             return;
         }
         if (request.getBodyCase() == Request.BodyCase.REJOIN_REPLICA) {
@@ -136,14 +148,52 @@ public final class KvService implements RequestHandler {
         armDeadline(header, reply, false);
         switch (request.getBodyCase()) {
             case GET:
-                reads.get(groupId, request.getGet(), header.getConsistency(), reply);
+                reads.get(range, request.getGet(), header.getConsistency(), reply);
                 return;
             case SCAN:
-                reads.scan(groupId, range, request.getScan(), header.getConsistency(), reply);
+                reads.scan(range, request.getScan(), header.getConsistency(), reply);
                 return;
             default:
                 reply.fail(KvErrors.internal("request kind " + request.getBodyCase() + " is not served yet"));
         }
+    }
+
+    /**
+     * Proposes a split of the range (its leader answers; a follower's proposal is refused with
+     * NotLeader). The new range's id is allocated here, before the proposal: every replica must
+     * apply the same command.
+     */
+    private void split(long groupId, RangeDescriptor range, Request request, Reply reply) {
+        ByteString key = request.getSplitRange().getSplitKey();
+        Error error = firstOf(validator.checkSplitKey(key), RangeSplitter.checkSplitKey(range, key));
+        if (error != null) {
+            reply.fail(error);
+            return;
+        }
+        WriteCommand command = WriteCommand.newBuilder()
+                .setProposedAtMs(clockMs.getAsLong())
+                .setRangeEpoch(request.getHeader().getRangeEpoch())
+                .setSplit(SplitCommand.newBuilder().setSplitKey(key).setNewRangeId(newRangeIds.getAsLong()))
+                .build();
+        armDeadline(request.getHeader(), reply, true);
+        writes.propose(groupId, command, reply);
+    }
+
+    /**
+     * An EpochMismatch that also carries this node's descriptor of the range holding the request's
+     * key, when that is another range (the key moved in a split): the client routes again at once.
+     */
+    private Error withCurrentRanges(Error error, RangeDescriptor range, Request request) {
+        ByteString key = RequestValidator.firstKey(request);
+        if (key == null || KeySpace.contains(range, key)) {
+            return error;
+        }
+        for (RangeDescriptor other : stateMachine.ranges()) {
+            if (KeySpace.contains(other, key)) {
+                return KvErrors.epochMismatch(range, request.getHeader().getRangeEpoch(), List.of(range, other));
+            }
+        }
+        return error;
     }
 
     private static Error firstOf(Error a, Error b) {

@@ -43,19 +43,22 @@ final class ReadPath {
         this.hints = hints;
     }
 
-    void get(long groupId, GetRequest get, ReadConsistency consistency, Reply reply) {
+    /** A get of {@code range} (as the request was checked against it). */
+    void get(RangeDescriptor range, GetRequest get, ReadConsistency consistency, Reply reply) {
+        long groupId = range.getRangeId();
         if (consistency == ReadConsistency.FOLLOWER) {
-            reply.send(Response.newBuilder().setGet(stateMachine.get(groupId, get.getKey())));
+            answer(reply, groupId, stateMachine.get(groupId, get.getKey(), range.getEpoch()));
         } else {
             // Served in onReadable, on the group's worker.
-            Runnable serve = () -> reply.send(Response.newBuilder().setGet(stateMachine.getOnWorker(groupId, get.getKey())));
+            Runnable serve = () -> answer(reply, groupId, stateMachine.getOnWorker(groupId, get.getKey(), range.getEpoch()));
             start(groupId, consistency, new Listener(reply, serve, false));
         }
     }
 
-    void scan(long groupId, RangeDescriptor range, ScanRequest scan, ReadConsistency consistency, Reply reply) {
+    void scan(RangeDescriptor range, ScanRequest scan, ReadConsistency consistency, Reply reply) {
+        long groupId = range.getRangeId();
         ScanRequest bounded = scan.getStartKey().isEmpty() ? scan.toBuilder().setStartKey(range.getStartKey()).build() : scan;
-        Runnable serve = () -> reply.send(Response.newBuilder().setScan(scan(groupId, bounded)));
+        Runnable serve = () -> answer(reply, groupId, scan(groupId, range.getEpoch(), bounded));
         if (consistency == ReadConsistency.FOLLOWER) {
             serve.run();
         } else {
@@ -71,12 +74,21 @@ final class ReadPath {
         }
     }
 
-    private ScanResponse scan(long groupId, ScanRequest scan) {
+    private Response.Builder scan(long groupId, long epoch, ScanRequest scan) {
         if (!scan.getEndKey().isEmpty() && KeySpace.compare(scan.getEndKey(), scan.getStartKey()) <= 0) {
             GroupView view = runtime.groupView(groupId);
-            return ScanResponse.newBuilder().setReadAtIndex(view == null ? 0 : view.appliedIndex()).build();
+            return Response.newBuilder().setScan(ScanResponse.newBuilder().setReadAtIndex(view == null ? 0 : view.appliedIndex()));
         }
-        return stateMachine.scan(groupId, scan);
+        return stateMachine.scan(groupId, scan, epoch);
+    }
+
+    /** The read's answer; a replica whose state went away meanwhile (removed, destroyed) has none to give. */
+    private static void answer(Reply reply, long groupId, Response.Builder response) {
+        if (response == null) {
+            reply.fail(KvErrors.rangeNotFound(groupId));
+        } else {
+            reply.send(response);
+        }
     }
 
     /** One read's answer from the runtime; called once, on the group's worker thread. */

@@ -4,6 +4,7 @@ import io.flotilla.engine.kv.KvErrors;
 import com.google.protobuf.ByteString;
 import io.flotilla.engine.kv.KvLimits;
 import io.flotilla.engine.proto.WriteCommand;
+import io.flotilla.kv.proto.BatchWriteRequest;
 import io.flotilla.kv.proto.Condition;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.RangeDescriptor;
@@ -91,6 +92,39 @@ final class RequestValidator {
                 return null;
             case SCAN:
                 return scanBounds(range, request.getScan().getStartKey(), request.getScan().getEndKey());
+            default:
+                return null;
+        }
+    }
+
+    /** The key limit of a split key. */
+    Error checkSplitKey(ByteString key) {
+        return limits.checkKey(key);
+    }
+
+    /** The request's key (a batch's first, a scan's start), or null if it names none. */
+    static ByteString firstKey(Request request) {
+        switch (request.getBodyCase()) {
+            case GET:
+                return request.getGet().getKey();
+            case PUT:
+                return request.getPut().getKey();
+            case DELETE:
+                return request.getDelete().getKey();
+            case COMPARE_AND_SET:
+                return request.getCompareAndSet().getKey();
+            case BATCH_WRITE: {
+                BatchWriteRequest b = request.getBatchWrite();
+                if (b.getOpsCount() > 0) {
+                    WriteOp op = b.getOps(0);
+                    return op.hasPut() ? op.getPut().getKey() : op.getDelete().getKey();
+                }
+                return b.getConditionsCount() > 0 ? b.getConditions(0).getKey() : null;
+            }
+            case SCAN:
+                return request.getScan().getStartKey().isEmpty() ? null : request.getScan().getStartKey();
+            case SPLIT_RANGE:
+                return request.getSplitRange().getSplitKey();
             default:
                 return null;
         }

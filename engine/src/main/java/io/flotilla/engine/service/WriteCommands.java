@@ -65,6 +65,8 @@ final class WriteCommands {
                 return r.setCompareAndSet(result.getCompareAndSet());
             case BATCH_WRITE:
                 return r.setBatchWrite(result.getBatchWrite());
+            case SPLIT:
+                return r.setSplitRange(result.getSplit());
             case ERROR:
                 return r.setError(result.getError());
             default:

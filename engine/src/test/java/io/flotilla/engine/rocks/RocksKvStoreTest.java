@@ -1,10 +1,13 @@
 package io.flotilla.engine.rocks;
 
+import static io.flotilla.engine.kv.KvStoreContents.keys;
+import static io.flotilla.engine.kv.KvStoreContents.records;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.flotilla.engine.kv.ApplyState;
+import io.flotilla.engine.kv.GroupLimitException;
 import io.flotilla.engine.kv.KvStore;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.router.KeySpace;
@@ -15,14 +18,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The RocksDB store itself: durability with its WAL off, reopen, many column families, images. */
+/** The RocksDB store itself: durability with its WAL off, reopen, many column families, images, splits. */
 class RocksKvStoreTest {
+    /** Range 1 covers every key; a split at "m" leaves it {@link #LEFT} and makes range 2, {@link #RIGHT}. */
+    private static final RangeDescriptor WHOLE = KeySpace.tile(1, 1, 1).get(0);
+    private static final RangeDescriptor LEFT = WHOLE.toBuilder().setEndKey(b("m")).setEpoch(2).build();
+    private static final RangeDescriptor RIGHT = WHOLE.toBuilder().setRangeId(2).setStartKey(b("m")).setEpoch(2).build();
+
     @TempDir
     Path dir;
 
@@ -180,6 +189,172 @@ class RocksKvStoreTest {
             assertThat(store.get(5, b("a"))).isEqualTo(b("kept"));
         }
     }
+
+    /** Range 1 with keys a, c, m, z and a session record, applied up to index 4. */
+    private static void fillWhole(KvStore store) {
+        store.createGroups(List.of(ApplyState.initial(WHOLE)));
+        write(store, WHOLE, 1, "a", "1");
+        write(store, WHOLE, 2, "m", "2");
+        try (KvStore.GroupWrite w = store.beginWrite(1)) {
+            w.put(b("z"), b("3"));
+            w.putMeta(b("session/7"), b("answer"));
+            w.commit(state(WHOLE, 3));
+        }
+        write(store, WHOLE, 4, "c", "4");
+    }
+
+    @Test
+    void aSplitDividesTheKeysAndTheChildIsDurableWhenItReturns() throws IOException {
+        ApplyState child = state(RIGHT, 4);
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            fillWhole(store);
+            assertThat(store.split(1, child)).isEqualTo(child);
+            // The parent's own apply of the split.
+            try (KvStore.GroupWrite w = store.beginWrite(1)) {
+                w.deleteRange(b("m"), ByteString.EMPTY);
+                w.commit(state(LEFT, 5));
+            }
+            assertThat(keys(store, 1)).containsExactly("a", "c");
+            assertThat(keys(store, 2)).containsExactly("m", "z");
+            assertThat(store.get(2, b("m"))).isEqualTo(b("2"));
+            assertThat(records(store, 2)).as("the sessions go with the child").containsExactly(Map.entry("session/7", "answer"));
+            assertThat(store.applyState(2)).isEqualTo(child);
+            assertThat(store.durableIndex(2)).isEqualTo(4);
+            assertThat(listTree(config().tempDirectory())).as("the split's export is gone").isEmpty();
+        }
+        // Closed without a flush (nor does the close flush): only what split made durable is left.
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            assertThat(store.groupIds()).containsExactly(1L, 2L);
+            assertThat(store.applyState(2)).isEqualTo(child);
+            assertThat(store.durableIndex(2)).isEqualTo(4);
+            assertThat(keys(store, 2)).containsExactly("m", "z");
+            assertThat(records(store, 2)).containsExactly(Map.entry("session/7", "answer"));
+            assertThat(store.dropUnfinishedSplits()).isEmpty();
+            assertThat(store.applyState(1)).as("the parent's apply of the split was lost; its log replays it")
+                    .isEqualTo(state(WHOLE, 4));
+            assertThat(store.split(1, child)).as("and the split replayed finds the child made").isEqualTo(child);
+            assertThat(keys(store, 2)).containsExactly("m", "z");
+        }
+    }
+
+    @Test
+    void aChildBoundedOnBothSidesKeepsOnlyTheKeysOfItsInterval() throws IOException {
+        RangeDescriptor middle = WHOLE.toBuilder().setRangeId(3).setStartKey(b("b")).setEndKey(b("n")).setEpoch(2).build();
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            fillWhole(store);
+            store.split(1, state(middle, 4));
+            assertThat(keys(store, 3)).containsExactly("c", "m");
+            assertThat(keys(store, 1)).as("the parent is left as it is").containsExactly("a", "c", "m", "z");
+        }
+    }
+
+    @Test
+    void aSplitAppliedAgainFindsTheChildMadeAndChangesNothing() throws IOException {
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            fillWhole(store);
+            store.split(1, state(RIGHT, 4));
+            write(store, RIGHT, 5, "n", "child's own");
+            assertThat(store.split(1, state(RIGHT, 4))).isEqualTo(state(RIGHT, 5));
+            assertThat(keys(store, 2)).containsExactly("m", "n", "z");
+            assertThat(store.applyState(2)).isEqualTo(state(RIGHT, 5));
+            assertThat(store.groupIds()).containsExactly(1L, 2L);
+        }
+    }
+
+    /**
+     * What a crash between the import of the child's family and its flush leaves: the parent's
+     * files and apply state under the child's name. Made here by writing them into range 2's family.
+     */
+    private static void halfMadeChild(KvStore store, String childOnlyKey) {
+        store.createGroups(List.of(ApplyState.initial(RIGHT)));
+        try (KvStore.GroupWrite w = store.beginWrite(2)) {
+            for (String key : List.of("a", "c", "m", "z", childOnlyKey)) {
+                w.put(b(key), b("half made"));
+            }
+            w.commit(state(WHOLE, 4));
+        }
+    }
+
+    @Test
+    void aChildLeftHalfMadeIsDroppedAtStartAndTheSplitMakesItAgain() throws IOException {
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            fillWhole(store);
+            halfMadeChild(store, "x");
+            store.flushAll();
+        }
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            assertThat(store.applyState(2).groupId()).isEqualTo(1);
+            assertThat(store.dropUnfinishedSplits()).containsExactly(2L);
+            assertThat(store.groupIds()).containsExactly(1L);
+            assertThat(store.dropUnfinishedSplits()).isEmpty();
+            assertThat(store.split(1, state(RIGHT, 4))).isEqualTo(state(RIGHT, 4));
+            assertThat(keys(store, 2)).containsExactly("m", "z");
+        }
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            assertThat(store.dropUnfinishedSplits()).isEmpty();
+            assertThat(store.applyState(2)).isEqualTo(state(RIGHT, 4));
+            assertThat(keys(store, 2)).containsExactly("m", "z");
+            assertThat(store.get(2, b("m"))).as("the parent's value, not the half-made one").isEqualTo(b("2"));
+        }
+    }
+
+    @Test
+    void aSplitAppliedAgainRemakesAChildLeftHalfMade() throws IOException {
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            fillWhole(store);
+            halfMadeChild(store, "x");
+            assertThat(store.split(1, state(RIGHT, 4))).isEqualTo(state(RIGHT, 4));
+            assertThat(keys(store, 2)).containsExactly("m", "z");
+            assertThat(store.get(2, b("z"))).isEqualTo(b("3"));
+            assertThat(store.durableIndex(2)).isEqualTo(4);
+            assertThat(store.groupIds()).containsExactly(1L, 2L);
+        }
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            assertThat(store.dropUnfinishedSplits()).isEmpty();
+            assertThat(keys(store, 2)).containsExactly("m", "z");
+        }
+    }
+
+    @Test
+    void aSplitIntoAFullStoreIsRefusedAndLeavesNothing() throws IOException {
+        try (RocksKvStore store = RocksKvStore.open(config().withMaxGroups(1))) {
+            fillWhole(store);
+            assertThatThrownBy(() -> store.split(1, state(RIGHT, 4))).isInstanceOf(GroupLimitException.class);
+            assertThat(store.groupIds()).containsExactly(1L);
+            assertThat(listTree(config().tempDirectory())).isEmpty();
+        }
+    }
+
+    @Test
+    void deleteRangeInARoundRemovesTheUserKeysOfItsIntervalAndSurvivesReopen() throws IOException {
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            store.createGroups(List.of(ApplyState.initial(WHOLE)));
+            try (KvStore.GroupWrite w = store.beginWrite(1)) {
+                for (String key : List.of("a", "b", "c", "d", "e")) {
+                    w.put(b(key), b("v"));
+                }
+                w.putMeta(b("c"), b("a record, not a user key"));
+                w.commit(state(WHOLE, 1));
+            }
+            // In a round's shared batch: RocksDB would refuse the whole batch for a reversed interval.
+            try (KvStore.RoundWrite round = store.beginRound()) {
+                KvStore.GroupWrite w = round.group(1);
+                w.deleteRange(b("b"), b("d"));
+                w.deleteRange(b("e"), b("a"));
+                w.commit(state(WHOLE, 2));
+                round.commit();
+            }
+            assertThat(keys(store, 1)).as("[b, d) gone; an interval that ends before it starts is empty")
+                    .containsExactly("a", "d", "e");
+            assertThat(records(store, 1)).containsExactly(Map.entry("c", "a record, not a user key"));
+            store.flushAll();
+        }
+        try (RocksKvStore store = RocksKvStore.open(config())) {
+            assertThat(keys(store, 1)).as("the range tombstone is flushed with the batch").containsExactly("a", "d", "e");
+            assertThat(records(store, 1)).containsOnlyKeys("c");
+        }
+    }
+
 
     @Test
     void theNativeLibraryIsMappedFromADataDirectoryNotFromTmp() throws IOException {

@@ -56,7 +56,9 @@ class KvServiceDeadlineTest {
                 d.logRetainEntries()), wal, machine, new TransportPeerSender());
         // Never started: its workers take commands into their inboxes and never answer them.
         service = new KvService(1, CLUSTER, 300, runtime, wal, machine, KvLimits.defaults(), new ClusterDirectory(Map.of()),
-                System::currentTimeMillis);
+                System::currentTimeMillis, () -> {
+                    throw new AssertionError("this test splits no range");
+                });
         server = ClientServer.start(1, new InetSocketAddress("127.0.0.1", 0), 1, 32 << 20, service);
     }
 

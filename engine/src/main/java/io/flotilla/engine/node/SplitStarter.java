@@ -1,0 +1,49 @@
+package io.flotilla.engine.node;
+
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.multiraft.GroupView;
+import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.router.KeyFormat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts the group of each range split off on this node. The new range has the replicas of the one
+ * it came from, and each of them applies the same split and starts its own replica here, so the
+ * group needs no snapshot: every replica begins with the same state and an identical bootstrapped
+ * log. The node that leads the split range campaigns in the new one at once, so the new range has
+ * a leader without waiting an election timeout, on the node clients already send its keys to.
+ * A split applied again after a restart finds its group already hosted (the runtime ignores it).
+ * Runs on the worker that applied the split; creating a group only queues a command.
+ */
+final class SplitStarter implements KvStateMachine.SplitListener {
+    private static final Logger LOG = LoggerFactory.getLogger(SplitStarter.class);
+
+    private final long nodeId;
+    private final MultiRaftNode runtime;
+
+    SplitStarter(long nodeId, MultiRaftNode runtime) {
+        this.nodeId = nodeId;
+        this.runtime = runtime;
+    }
+
+    @Override
+    public void onSplit(RangeDescriptor left, RangeDescriptor right) {
+        GroupView parent = runtime.groupView(left.getRangeId());
+        boolean leads = parent != null && parent.leading();
+        long[] voters = RangeBootstrap.voters(right);
+        boolean started = leads ? runtime.createGroupAndCampaign(right.getRangeId(), voters)
+                : runtime.createGroup(right.getRangeId(), voters);
+        if (!started) {
+            LOG.error("node {}: range {} split off range {}, but the node is stopping and did not start its group;"
+                    + " the next start does", nodeId, right.getRangeId(), left.getRangeId());
+            return;
+        }
+        LOG.info("node {}: range {} split at {}: it keeps {} (epoch {}), new range {} takes {}{}", nodeId,
+                left.getRangeId(), KeyFormat.describe(right.getStartKey()),
+                KeyFormat.describeInterval(left.getStartKey(), left.getEndKey()), left.getEpoch(), right.getRangeId(),
+                KeyFormat.describeInterval(right.getStartKey(), right.getEndKey()),
+                leads ? " and campaigns here" : "");
+    }
+}
