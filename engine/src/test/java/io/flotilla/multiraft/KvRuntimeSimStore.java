@@ -164,6 +164,16 @@ final class KvRuntimeSimStore implements KvStore {
         return d == null ? 0 : d.appliedIndex();
     }
 
+    @Override
+    public long approximateBytes(long groupId) {
+        return live.approximateBytes(groupId);
+    }
+
+    @Override
+    public ByteString middleKey(long groupId) {
+        return live.middleKey(groupId);
+    }
+
     /** A flush soon, on a thread of RocksDB's own: returns at once. */
     @Override
     public void requestDurable(long groupId) {

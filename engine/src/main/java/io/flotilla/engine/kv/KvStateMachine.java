@@ -375,6 +375,16 @@ public final class KvStateMachine implements StateMachine {
         return stored == null ? null : stored.descriptor();
     }
 
+    /** About how many bytes the range's keys and values take here (see {@link KvStore#approximateBytes}). Any thread. */
+    public long approximateBytes(long groupId) {
+        return store.approximateBytes(groupId);
+    }
+
+    /** The key at about half of the range's bytes, or null (see {@link KvStore#middleKey}). Any thread, off the apply path. */
+    public ByteString middleKey(long groupId) {
+        return store.middleKey(groupId);
+    }
+
     /** Every range with state on this node (a restarted node re-creates these groups). Any thread. */
     public List<RangeDescriptor> ranges() {
         List<RangeDescriptor> ranges = new ArrayList<>();

@@ -60,6 +60,20 @@ public interface KvStore extends AutoCloseable {
      */
     ScanPage scan(long groupId, ByteString start, ByteString end, int maxKeys, long maxBytes, boolean keysOnly);
 
+    /**
+     * About how many bytes the group's user keys and values take (RocksDB: its estimate from file
+     * and memtable statistics, which counts keys a split dropped until compaction removes them);
+     * 0 if the group has no state. Any thread.
+     */
+    long approximateBytes(long groupId);
+
+    /**
+     * The user key at about half of the group's bytes (keys and values, in key order): where a split
+     * by size cuts it. Null if the group has fewer than two keys or no state. Reads the group's keys
+     * up to that point; any thread, off the apply path.
+     */
+    ByteString middleKey(long groupId);
+
     /** Visits the group's metadata records whose key starts with {@code prefix}, in key order (owning worker). */
     void forEachMeta(long groupId, ByteString prefix, BiConsumer<ByteString, ByteString> visitor);
 

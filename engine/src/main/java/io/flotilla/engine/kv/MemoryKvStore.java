@@ -115,6 +115,49 @@ public final class MemoryKvStore implements KvStore {
     }
 
     @Override
+    public long approximateBytes(long groupId) {
+        Group g = groups.get(groupId);
+        if (g == null) {
+            return 0;
+        }
+        g.lock.readLock().lock();
+        try {
+            long bytes = 0;
+            for (Map.Entry<ByteString, ByteString> e : g.data.entrySet()) {
+                bytes += e.getKey().size() + e.getValue().size();
+            }
+            return bytes;
+        } finally {
+            g.lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public ByteString middleKey(long groupId) {
+        Group g = groups.get(groupId);
+        if (g == null) {
+            return null;
+        }
+        long half = approximateBytes(groupId) / 2;
+        g.lock.readLock().lock();
+        try {
+            if (g.data.size() < 2) {
+                return null;
+            }
+            long bytes = 0;
+            for (Map.Entry<ByteString, ByteString> e : g.data.entrySet()) {
+                bytes += e.getKey().size() + e.getValue().size();
+                if (bytes >= half && !e.getKey().equals(g.data.firstKey())) {
+                    return e.getKey();
+                }
+            }
+            return g.data.lastKey();
+        } finally {
+            g.lock.readLock().unlock();
+        }
+    }
+
+    @Override
     public void requestDurable(long groupId) {
         // Always durable.
     }

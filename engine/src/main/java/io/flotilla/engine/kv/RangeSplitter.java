@@ -106,6 +106,15 @@ public final class RangeSplitter {
         return null;
     }
 
+    /** The command that splits a range at {@code epoch} at {@code splitKey}, the new range taking {@code newRangeId}. */
+    public static WriteCommand command(long epoch, ByteString splitKey, long newRangeId, long nowMs) {
+        return WriteCommand.newBuilder()
+                .setProposedAtMs(nowMs)
+                .setRangeEpoch(epoch)
+                .setSplit(SplitCommand.newBuilder().setSplitKey(splitKey).setNewRangeId(newRangeId))
+                .build();
+    }
+
     /** Null if {@code key} lies strictly inside the range (a split there leaves both sides non-empty). */
     public static Error checkSplitKey(RangeDescriptor range, ByteString key) {
         boolean afterStart = KeySpace.compare(key, range.getStartKey()) > 0;

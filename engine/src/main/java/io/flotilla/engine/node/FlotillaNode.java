@@ -7,6 +7,7 @@ import io.flotilla.engine.rocks.RocksKvStore;
 import io.flotilla.engine.kv.SessionConfig;
 import io.flotilla.engine.service.ClientServer;
 import io.flotilla.engine.service.KvService;
+import io.flotilla.engine.service.RangeLoad;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.multiraft.SnapshotStreams;
@@ -64,6 +65,8 @@ public final class FlotillaNode implements AutoCloseable {
     private final PeerTransport transport;
     /** Null unless this start bootstrapped a new cluster's ranges. */
     private final LeaderPlacement placement;
+    /** Null unless the node splits ranges on its own (its split policy enables it). */
+    private final SplitTrigger splits;
     /** Null unless this node is rejoining its cluster with a new data directory. */
     private final Rejoin rejoin;
     private final KvService service;
@@ -74,7 +77,7 @@ public final class FlotillaNode implements AutoCloseable {
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
-            Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
+            SplitTrigger splits, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -84,6 +87,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.runtime = runtime;
         this.transport = transport;
         this.placement = placement;
+        this.splits = splits;
         this.rejoin = rejoin;
         this.service = service;
         this.clients = clients;
@@ -180,8 +184,16 @@ public final class FlotillaNode implements AutoCloseable {
                 opened.push(placement::stop);
             }
 
+            RangeLoad load = new RangeLoad();
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
-                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next);
+                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load);
+            SplitTrigger splits = null;
+            if (config.splitPolicy().enabled()) {
+                splits = new SplitTrigger(id, config.splitPolicy(), runtime, stateMachine, load, rangeIds::next,
+                        System::currentTimeMillis);
+                splits.start();
+                opened.push(splits);
+            }
             ClientServer clients = ClientServer.start(id, config.clientListen(), config.clientIoThreads(),
                     config.maxClientFrameBytes(), service);
             opened.push(clients);
@@ -191,7 +203,7 @@ public final class FlotillaNode implements AutoCloseable {
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
-            return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement,
+            return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement, splits,
                     rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
@@ -284,6 +296,9 @@ public final class FlotillaNode implements AutoCloseable {
             clients.stopAccepting();
             if (placement != null) {
                 placement.stop();
+            }
+            if (splits != null) {
+                splits.close();
             }
             if (rejoin != null) {
                 closeAll(new ArrayDeque<>(List.of(rejoin)), null);

@@ -108,6 +108,23 @@ public final class FlotillaNodeMain implements Callable<Integer> {
                     + " a new cluster. Needs a live majority of each range. Ignored once the data directory exists.")
     boolean join;
 
+    @Option(names = "--split-size-mib", paramLabel = "MIB", order = 17,
+            defaultValue = "" + (SplitPolicy.DEFAULT_SIZE_BYTES >> 20),
+            description = "Split a range this node leads once its data takes about this many MiB (0: never by size;"
+                    + " default: ${DEFAULT-VALUE}).")
+    long splitSizeMib;
+
+    @Option(names = "--split-load-ops", paramLabel = "OPS", order = 18,
+            defaultValue = "" + SplitPolicy.DEFAULT_LOAD_OPS_PER_SECOND,
+            description = "Split a range this node leads that serves this many writes per second, or as many reads,"
+                    + " for --split-load-seconds in a row, at the median key of its requests (0: never by load;"
+                    + " default: ${DEFAULT-VALUE}).")
+    long splitLoadOps;
+
+    @Option(names = "--split-load-seconds", paramLabel = "S", order = 19, defaultValue = "" + SplitPolicy.DEFAULT_LOAD_SECONDS,
+            description = "How long a range must stay that busy before it splits (default: ${DEFAULT-VALUE}).")
+    int splitLoadSeconds;
+
     @Option(names = "--exit-when-stdin-closes", hidden = true,
             description = "Stop (gracefully) when stdin reaches its end: a parent process that dies takes the node with it.")
     boolean exitWhenStdinCloses;
@@ -126,7 +143,8 @@ public final class FlotillaNodeMain implements Callable<Integer> {
                 address(snapshotListen, self.snapshotAddress(), "--snapshot-listen"),
                 address(clientListen, self.clientAddress(), "--client-listen"),
                 members, initialRanges, workers == null ? base.workers() : workers, clientIoThreads, maxClientFrameBytes,
-                defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs, electionTimeoutTicks, join);
+                defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs, electionTimeoutTicks, join,
+                new SplitPolicy(splitSizeMib << 20, splitLoadOps, splitLoadSeconds));
     }
 
     /** {@code host:port}, {@code port} (on 127.0.0.1), or the fallback if not given. */

@@ -38,11 +38,12 @@ import java.util.TreeMap;
  * @param join                 a new data directory joins the existing cluster (its old replicas are
  *                             replaced by new ones) instead of bootstrapping a new one; ignored once
  *                             the directory exists
+ * @param splitPolicy          when the node splits the ranges it leads on its own
  */
 public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAddress peerListen,
         InetSocketAddress snapshotListen, InetSocketAddress clientListen, Map<Long, ClusterMember> initialCluster,
         int initialRanges, int workers, int clientIoThreads, int maxClientFrameBytes, int defaultTimeoutMs,
-        int shutdownHandoffMs, int tickIntervalMs, int electionTimeoutTicks, boolean join) {
+        int shutdownHandoffMs, int tickIntervalMs, int electionTimeoutTicks, boolean join, SplitPolicy splitPolicy) {
     public static final int DEFAULT_INITIAL_RANGES = 64;
     public static final int DEFAULT_MAX_CLIENT_FRAME_BYTES = 32 << 20;
     public static final int DEFAULT_TIMEOUT_MS = 5_000;
@@ -77,6 +78,7 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
         require(defaultTimeoutMs >= 10, "--default-timeout-ms must be at least 10, was " + defaultTimeoutMs);
         require(shutdownHandoffMs >= 0, "--shutdown-handoff-ms must not be negative, was " + shutdownHandoffMs);
         require(tickIntervalMs >= 1, "--tick-interval-ms must be positive, was " + tickIntervalMs);
+        require(splitPolicy != null, "a split policy is required");
         require(electionTimeoutTicks >= 3, "--election-timeout-ticks must be at least 3, was " + electionTimeoutTicks);
     }
 
@@ -96,7 +98,7 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
         return new NodeConfig(nodeId, clusterId, dataDir, self.peerAddress(), self.snapshotAddress(), self.clientAddress(),
                 initialCluster, DEFAULT_INITIAL_RANGES, Runtime.getRuntime().availableProcessors(), 1,
                 DEFAULT_MAX_CLIENT_FRAME_BYTES, DEFAULT_TIMEOUT_MS, DEFAULT_SHUTDOWN_HANDOFF_MS, DEFAULT_TICK_INTERVAL_MS,
-                DEFAULT_ELECTION_TIMEOUT_TICKS, false);
+                DEFAULT_ELECTION_TIMEOUT_TICKS, false, SplitPolicy.defaults());
     }
 
     /** Parses {@code 1=host:7001:7002:7101,2=...} (see {@link ClusterMember#parse}); ids must be distinct. */
@@ -175,30 +177,36 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
     public NodeConfig withInitialRanges(int ranges) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster, ranges,
                 workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs,
-                electionTimeoutTicks, join);
+                electionTimeoutTicks, join, splitPolicy);
     }
 
     public NodeConfig withWorkers(int count) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, count, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, join);
+                tickIntervalMs, electionTimeoutTicks, join, splitPolicy);
     }
 
     public NodeConfig withClientListen(InetSocketAddress address) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, address, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, join);
+                tickIntervalMs, electionTimeoutTicks, join, splitPolicy);
+    }
+
+    public NodeConfig withSplitPolicy(SplitPolicy policy) {
+        return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
+                initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
+                tickIntervalMs, electionTimeoutTicks, join, policy);
     }
 
     public NodeConfig withJoin(boolean joining) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, joining);
+                tickIntervalMs, electionTimeoutTicks, joining, splitPolicy);
     }
 
     public NodeConfig withClusterId(long id) {
         return new NodeConfig(nodeId, id, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, join);
+                tickIntervalMs, electionTimeoutTicks, join, splitPolicy);
     }
 }

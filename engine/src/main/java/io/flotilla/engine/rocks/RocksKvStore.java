@@ -33,7 +33,9 @@ import org.rocksdb.ExportImportFilesMetaData;
 import org.rocksdb.FlushJobInfo;
 import org.rocksdb.ImportColumnFamilyOptions;
 import org.rocksdb.Options;
+import org.rocksdb.Range;
 import org.rocksdb.ReadOptions;
+import org.rocksdb.SizeApproximationFlag;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -60,6 +62,8 @@ import org.rocksdb.WriteBatch;
  * flush listener.
  */
 public final class RocksKvStore implements KvStore {
+    /** How far apart {@link #middleKey} notes keys: 2,048 notes for a range of 128 MiB. */
+    static final long MIDDLE_KEY_STEP_BYTES = 64 << 10;
     private static final System.Logger LOG = System.getLogger(RocksKvStore.class.getName());
 
     /**
@@ -417,6 +421,73 @@ public final class RocksKvStore implements KvStore {
             for (Family f : dirty) {
                 f.guard.readLock().unlock();
             }
+        }
+    }
+
+    @Override
+    public long approximateBytes(long groupId) {
+        Family f = groups.get(groupId);
+        if (f == null) {
+            return 0;
+        }
+        f.guard.readLock().lock();
+        try (Slice start = new Slice(new byte[] {RocksKeys.DATA}); Slice limit = new Slice(RocksKeys.DATA_END)) {
+            if (f.closed) {
+                return 0;
+            }
+            return db.getApproximateSizes(f.handle, List.of(new Range(start, limit)), SizeApproximationFlag.INCLUDE_FILES,
+                    SizeApproximationFlag.INCLUDE_MEMTABLES)[0];
+        } finally {
+            f.guard.readLock().unlock();
+        }
+    }
+
+    /**
+     * Walks the group's keys once, in order, summing key and value sizes and noting a key every
+     * {@link #MIDDLE_KEY_STEP_BYTES}; returns the noted key nearest past half the sum. (Sizes as
+     * stored uncompressed: RocksDB's estimate counts compressed files, and the two do not mix.) A
+     * sequential read of the whole range, some 128 MiB at the default split size, run by the split
+     * trigger's thread, not a worker.
+     */
+    @Override
+    public ByteString middleKey(long groupId) {
+        Family f = groups.get(groupId);
+        if (f == null) {
+            return null;
+        }
+        f.guard.readLock().lock();
+        try (Slice upper = new Slice(RocksKeys.DATA_END);
+                ReadOptions options = new ReadOptions().setIterateUpperBound(upper).setFillCache(false);
+                RocksIterator it = db.newIterator(f.handle, options)) {
+            if (f.closed) {
+                return null;
+            }
+            List<byte[]> marks = new ArrayList<>();
+            List<Long> marksAt = new ArrayList<>();
+            long bytes = 0;
+            long nextMark = 0;
+            boolean first = true;
+            for (it.seek(new byte[] {RocksKeys.DATA}); it.isValid(); it.next()) {
+                byte[] key = it.key();
+                if (!first && bytes >= nextMark) {
+                    marks.add(key);
+                    marksAt.add(bytes);
+                    nextMark = bytes + MIDDLE_KEY_STEP_BYTES;
+                }
+                first = false;
+                bytes += key.length - 1 + it.value().length;
+            }
+            it.status();
+            for (int i = 0; i < marks.size(); i++) {
+                if (marksAt.get(i) >= bytes / 2) {
+                    return RocksKeys.userKey(marks.get(i));
+                }
+            }
+            return marks.isEmpty() ? null : RocksKeys.userKey(marks.get(marks.size() - 1));
+        } catch (RocksDBException e) {
+            throw new RocksStoreException("finding the middle key of range " + groupId + " failed: " + e.getMessage(), e);
+        } finally {
+            f.guard.readLock().unlock();
         }
     }
 

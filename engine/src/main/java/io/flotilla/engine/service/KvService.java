@@ -3,7 +3,6 @@ package io.flotilla.engine.service;
 import com.google.protobuf.ByteString;
 import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.engine.kv.RangeSplitter;
-import io.flotilla.engine.proto.SplitCommand;
 import io.flotilla.engine.kv.KvLimits;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.proto.WriteCommand;
@@ -45,17 +44,19 @@ public final class KvService implements RequestHandler {
     private final RejoinService rejoins;
     private final LongSupplier clockMs;
     private final LongSupplier newRangeIds;
+    private final RangeLoad load;
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
 
     public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
             KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs,
-            LongSupplier newRangeIds) {
+            LongSupplier newRangeIds, RangeLoad load) {
         this.nodeId = nodeId;
         this.defaultTimeoutMs = defaultTimeoutMs;
         this.stateMachine = stateMachine;
         this.clockMs = clockMs;
         this.newRangeIds = newRangeIds;
+        this.load = load;
         this.validator = new RequestValidator(nodeId, clusterId, limits);
         LeaderHints hints = new LeaderHints(nodeId, runtime, directory);
         this.writes = new WritePath(runtime, stateMachine, hints,
@@ -129,7 +130,9 @@ public final class KvService implements RequestHandler {
             rejoins.rejoin(groupId, request.getRejoinReplica(), reply);
             return;
         }
-        if (WriteCommands.isWrite(request)) {
+        boolean write = WriteCommands.isWrite(request);
+        load.record(groupId, RequestValidator.firstKey(request), write);
+        if (write) {
             WriteCommand command = WriteCommands.command(request, clockMs.getAsLong());
             error = firstOf(validator.checkWrite(command), validator.checkKeys(request, range));
             if (error != null) {
@@ -170,11 +173,8 @@ public final class KvService implements RequestHandler {
             reply.fail(error);
             return;
         }
-        WriteCommand command = WriteCommand.newBuilder()
-                .setProposedAtMs(clockMs.getAsLong())
-                .setRangeEpoch(request.getHeader().getRangeEpoch())
-                .setSplit(SplitCommand.newBuilder().setSplitKey(key).setNewRangeId(newRangeIds.getAsLong()))
-                .build();
+        WriteCommand command = RangeSplitter.command(request.getHeader().getRangeEpoch(), key, newRangeIds.getAsLong(),
+                clockMs.getAsLong());
         armDeadline(request.getHeader(), reply, true);
         writes.propose(groupId, command, reply);
     }

@@ -161,7 +161,7 @@ class SplitCheckTest {
     }
 
     /** The newest descriptor of every range the running nodes hold, in key order. */
-    private static List<RangeDescriptor> currentRanges(TestCluster cluster) {
+    static List<RangeDescriptor> currentRanges(TestCluster cluster) {
         Map<Long, RangeDescriptor> newest = new HashMap<>();
         for (long id = 1; id <= 3; id++) {
             FlotillaNode node = cluster.node(id);

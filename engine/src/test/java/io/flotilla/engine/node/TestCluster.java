@@ -30,6 +30,8 @@ final class TestCluster implements AutoCloseable {
     private final int ranges;
     private final Map<Long, ClusterMember> members = new TreeMap<>();
     private final FlotillaNode[] nodes = new FlotillaNode[4];
+    /** Tests split by hand unless they say otherwise. */
+    private SplitPolicy splitPolicy = SplitPolicy.manualOnly();
 
     TestCluster(Path root) throws IOException {
         this(root, RANGES);
@@ -67,7 +69,13 @@ final class TestCluster implements AutoCloseable {
     NodeConfig config(long id) {
         NodeConfig d = NodeConfig.of(id, CLUSTER_ID, root.resolve("node" + id), members);
         return new NodeConfig(id, CLUSTER_ID, d.dataDir(), d.peerListen(), d.snapshotListen(), d.clientListen(), members,
-                ranges, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10, false);
+                ranges, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10, false, splitPolicy);
+    }
+
+    /** The split policy of nodes started from now on. */
+    TestCluster withSplitPolicy(SplitPolicy policy) {
+        this.splitPolicy = policy;
+        return this;
     }
 
     TestCluster startAll() throws IOException {
