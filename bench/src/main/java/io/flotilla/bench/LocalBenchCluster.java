@@ -52,6 +52,12 @@ public final class LocalBenchCluster implements AutoCloseable {
      */
     public static LocalBenchCluster start(Path dataDir, int ranges, List<String> nodeJavaOptions, PrintStream out)
             throws Exception {
+        return start(dataDir, ranges, nodeJavaOptions, List.of(), out);
+    }
+
+    /** As {@link #start(Path, int, List, PrintStream)}, each node started with {@code nodeFlags} too (such as a split policy). */
+    public static LocalBenchCluster start(Path dataDir, int ranges, List<String> nodeJavaOptions, List<String> nodeFlags,
+            PrintStream out) throws Exception {
         if (ranges < 1) {
             throw new IllegalArgumentException("--ranges must be at least 1, not " + ranges);
         }
@@ -69,7 +75,7 @@ public final class LocalBenchCluster implements AutoCloseable {
         LocalClusterLayout layout = new LocalClusterLayout(dir, NODES, LocalClusterLayout.freeBasePort(NODES), clusterId,
                 ranges);
         layout.save();
-        LocalBenchCluster cluster = new LocalBenchCluster(layout, new LocalClusterProcesses(layout, out, true, nodeJavaOptions), temporary);
+        LocalBenchCluster cluster = new LocalBenchCluster(layout, new LocalClusterProcesses(layout, out, true, nodeJavaOptions, nodeFlags), temporary);
         Runtime.getRuntime().addShutdownHook(cluster.onExit);
         try {
             cluster.processes.start(START_TIMEOUT_MS);

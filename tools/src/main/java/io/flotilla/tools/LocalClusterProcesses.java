@@ -28,6 +28,7 @@ public final class LocalClusterProcesses {
     private final boolean tiedToThisProcess;
     /** JVM options for every node, after the defaults and FLOTILLA_NODE_JAVA_OPTS (so they win), before the main class. */
     private final List<String> extraJavaOptions;
+    private final List<String> extraNodeFlags;
 
     LocalClusterProcesses(LocalClusterLayout layout, PrintStream out) {
         this(layout, out, false);
@@ -43,10 +44,17 @@ public final class LocalClusterProcesses {
      */
     public LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess,
             List<String> extraJavaOptions) {
+        this(layout, out, tiedToThisProcess, extraJavaOptions, List.of());
+    }
+
+    /** @param extraNodeFlags flags added to each node's own arguments (a benchmark's split policy, say) */
+    public LocalClusterProcesses(LocalClusterLayout layout, PrintStream out, boolean tiedToThisProcess,
+            List<String> extraJavaOptions, List<String> extraNodeFlags) {
         this.layout = layout;
         this.out = out;
         this.tiedToThisProcess = tiedToThisProcess;
         this.extraJavaOptions = List.copyOf(extraJavaOptions);
+        this.extraNodeFlags = List.copyOf(extraNodeFlags);
     }
 
     /**
@@ -159,6 +167,7 @@ public final class LocalClusterProcesses {
                 // worker per core) would put nodes x cores workers on them, splitting each node's
                 // rounds into smaller batches that contend for the same cores.
                 "--workers", Integer.toString(workersPerNode(layout.nodes()))));
+        cmd.addAll(extraNodeFlags);
         if (join) {
             cmd.add("--join");
         }

@@ -129,6 +129,15 @@ public final class LoadGenerator implements Callable<Integer> {
                     + " report in DIR/profile.txt")
     Path jfr;
 
+    @Option(names = "--split-load-ops", paramLabel = "OPS",
+            description = "local cluster: its nodes split a range they lead that serves this many writes (or reads)"
+                    + " per second for --split-load-seconds (the nodes' own default unless given)")
+    Long splitLoadOps;
+
+    @Option(names = "--split-load-seconds", paramLabel = "S",
+            description = "local cluster: how long a range must stay that busy before it splits (the nodes' own default unless given)")
+    Integer splitLoadSeconds;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "seed of the operation and key choices (default: ${DEFAULT-VALUE})")
     long seed;
 
@@ -184,7 +193,15 @@ public final class LoadGenerator implements Callable<Integer> {
             id = clusterId;
         } else {
             out.printf("starting a local cluster: %d node processes, %d ranges%n", LocalBenchCluster.NODES, ranges);
-            local = LocalBenchCluster.start(dataDir, ranges, jfr == null ? List.of() : FlightRecordingDump.NODE_JVM_OPTIONS, out);
+            List<String> nodeFlags = new ArrayList<>();
+            if (splitLoadOps != null) {
+                nodeFlags.addAll(List.of("--split-load-ops", Long.toString(splitLoadOps)));
+            }
+            if (splitLoadSeconds != null) {
+                nodeFlags.addAll(List.of("--split-load-seconds", Integer.toString(splitLoadSeconds)));
+            }
+            local = LocalBenchCluster.start(dataDir, ranges, jfr == null ? List.of() : FlightRecordingDump.NODE_JVM_OPTIONS,
+                    nodeFlags, out);
             addresses = local.clientAddresses();
             id = local.clusterId();
             out.printf("cluster %d is up in %s%n", id, local.dataDir());

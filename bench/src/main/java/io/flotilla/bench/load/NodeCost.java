@@ -15,7 +15,7 @@ final class NodeCost {
 
     /** One node's deltas over the interval, or null counters where the node did not answer both times. */
     record Delta(String node, String address, long cpuNs, long fsyncs, long logEntries, long peerSends,
-            long peerMessages, long requests, int threads) {
+            long peerMessages, long requests, int threads, int ranges, int leaders) {
     }
 
     static Delta delta(NodeReport before, NodeReport after) {
@@ -24,12 +24,12 @@ final class NodeCost {
         if (a == null || b == null || a.getNodeId() != b.getNodeId() || a.getUptimeMs() < b.getUptimeMs()) {
             String why = a == null ? after.failure() : b == null ? before.failure() : "restarted during the run";
             return new Delta(a == null ? "?" : Long.toString(a.getNodeId()), after.address() + " (" + why + ")",
-                    -1, -1, -1, -1, -1, -1, -1);
+                    -1, -1, -1, -1, -1, -1, -1, -1, -1);
         }
         return new Delta(Long.toString(a.getNodeId()), after.address(), a.getProcessCpuNs() - b.getProcessCpuNs(),
                 a.getLogBatches() - b.getLogBatches(), a.getLogEntries() - b.getLogEntries(),
                 a.getPeerSends() - b.getPeerSends(), a.getPeerMessagesSent() - b.getPeerMessagesSent(),
-                a.getRequestsServed() - b.getRequestsServed(), a.getThreads());
+                a.getRequestsServed() - b.getRequestsServed(), a.getThreads(), a.getRanges(), a.getLeaders());
     }
 
     /**
@@ -39,17 +39,17 @@ final class NodeCost {
      */
     static String table(List<Delta> deltas, long ops, double seconds) {
         Table t = new Table("node", "address", "cpu s", "cpu µs/op", "cores", "fsyncs", "entries/fsync", "peer flushes",
-                "msgs/flush", "requests", "threads");
-        Delta all = new Delta("all", "", 0, 0, 0, 0, 0, 0, 0);
+                "msgs/flush", "requests", "threads", "replicas", "leaders");
+        Delta all = new Delta("all", "", 0, 0, 0, 0, 0, 0, 0, 0, 0);
         for (Delta d : deltas) {
             if (d.cpuNs < 0) {
-                t.row(d.node, d.address, "", "", "", "", "", "", "", "", "");
+                t.row(d.node, d.address, "", "", "", "", "", "", "", "", "", "", "");
                 continue;
             }
             row(t, d, ops, seconds);
             all = new Delta("all", "", all.cpuNs + d.cpuNs, all.fsyncs + d.fsyncs, all.logEntries + d.logEntries,
                     all.peerSends + d.peerSends, all.peerMessages + d.peerMessages, all.requests + d.requests,
-                    all.threads + d.threads);
+                    all.threads + d.threads, all.ranges + d.ranges, all.leaders + d.leaders);
         }
         if (deltas.size() > 1) {
             row(t, all, ops, seconds);
@@ -62,7 +62,8 @@ final class NodeCost {
                 ops > 0 ? String.format("%.1f", d.cpuNs / 1e3 / ops) : "-",
                 String.format("%.2f", d.cpuNs / 1e9 / Math.max(1e-9, seconds)),
                 Long.toString(d.fsyncs), ratio(d.logEntries, d.fsyncs), Long.toString(d.peerSends),
-                ratio(d.peerMessages, d.peerSends), Long.toString(d.requests), Integer.toString(d.threads));
+                ratio(d.peerMessages, d.peerSends), Long.toString(d.requests), Integer.toString(d.threads),
+                Integer.toString(d.ranges), Integer.toString(d.leaders));
     }
 
     private static String ratio(long n, long d) {

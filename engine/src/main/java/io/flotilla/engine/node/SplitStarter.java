@@ -2,7 +2,6 @@ package io.flotilla.engine.node;
 
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.kv.proto.RangeDescriptor;
-import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeyFormat;
 import org.slf4j.Logger;
@@ -12,8 +11,11 @@ import org.slf4j.LoggerFactory;
  * Starts the group of each range split off on this node. The new range has the replicas of the one
  * it came from, and each of them applies the same split and starts its own replica here, so the
  * group needs no snapshot: every replica begins with the same state and an identical bootstrapped
- * log. The node that leads the split range campaigns in the new one at once, so the new range has
- * a leader without waiting an election timeout, on the node clients already send its keys to.
+ * log. One voter campaigns at once, so the new range has a leader without waiting an election
+ * timeout: the one its range id picks among the voters in id order ({@link #campaigner}), the same
+ * choice on every replica. Picking by id rather than keeping the split range's leader spreads the
+ * leaderships of a range that splits again and again (one range growing into many by load would
+ * otherwise be led by one node); the first requests for the new range may take one NotLeader hop.
  * A split applied again after a restart finds its group already hosted (the runtime ignores it).
  * Runs on the worker that applied the split; creating a group only queues a command.
  */
@@ -28,11 +30,18 @@ final class SplitStarter implements KvStateMachine.SplitListener {
         this.runtime = runtime;
     }
 
+    /** The voter (of {@code voters}, in any order) that campaigns first in range {@code rangeId}. */
+    static long campaigner(long rangeId, long[] voters) {
+        long[] sorted = voters.clone();
+        java.util.Arrays.sort(sorted);
+        long h = rangeId * 0x9E3779B97F4A7C15L;
+        return sorted[(int) Math.floorMod(h ^ (h >>> 32), (long) sorted.length)];
+    }
+
     @Override
     public void onSplit(RangeDescriptor left, RangeDescriptor right) {
-        GroupView parent = runtime.groupView(left.getRangeId());
-        boolean leads = parent != null && parent.leading();
         long[] voters = RangeBootstrap.voters(right);
+        boolean leads = voters.length > 0 && campaigner(right.getRangeId(), voters) == nodeId;
         boolean started = leads ? runtime.createGroupAndCampaign(right.getRangeId(), voters)
                 : runtime.createGroup(right.getRangeId(), voters);
         if (!started) {
