@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
  * estimate of a range's bytes past the limit: split at its middle key by size) and by load (at
  * least the policy's writes or reads per second, every second for the policy's number of seconds:
  * split at the median key of the range's sampled requests, so each side takes about half the
- * load). Only the leader decides, so a range is split once, and a range has at most one split of
- * this node's in flight. A split it cannot take (its key is a range boundary already, or the range
+ * load). Only the leader decides, so a range is split once, and the node has at most one split of
+ * its own in flight: a split blocks its range's worker while RocksDB exports and imports the
+ * range, on every replica, and a burst of them (a range that grew by load and whose halves are
+ * all busy) stalled every range for seconds. A split it cannot take (its key is a range boundary already, or the range
  * moved on) is simply not made. One thread, {@code flotilla-split-trigger-<node>}, waking once a
  * second; it reads the range's keys only to find a middle key, when a split by size is due.
  */
@@ -46,7 +48,7 @@ final class SplitTrigger implements AutoCloseable {
     private final LongSupplier clockMs;
     /** Seconds in a row each range was busy enough (trigger thread only). */
     private final Map<Long, Integer> busySeconds = new HashMap<>();
-    /** Ranges with a split of ours proposed and not yet answered. */
+    /** The range with a split of ours proposed and not yet answered (at most one). */
     private final Set<Long> splitting = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private volatile boolean stopped;
@@ -91,7 +93,7 @@ final class SplitTrigger implements AutoCloseable {
             long id = range.getRangeId();
             RangeLoad.Window window = load.take(id);
             GroupView view = runtime.groupView(id);
-            if (view == null || !view.leading() || splitting.contains(id)) {
+            if (view == null || !view.leading() || !splitting.isEmpty()) {
                 busySeconds.remove(id);
                 continue;
             }
