@@ -71,7 +71,9 @@ public final class RangeSplitter {
         RangeDescriptor right = range.toBuilder().setRangeId(split.getNewRangeId()).setStartKey(split.getSplitKey())
                 .setEpoch(epoch).build();
         store.split(g.groupId, new ApplyState(0, g.logTimeMs, right));
+        CrashPoints.reach(CrashPoints.SPLIT_CHILD_MADE);
         write(g, e.index(), left, split.getSplitKey());
+        CrashPoints.reach(CrashPoints.SPLIT_APPLIED);
         g.roundResults.put(e.index(), WriteResult.newBuilder()
                 .setSplit(SplitRangeResponse.newBuilder().setLeft(left).setRight(right)).build());
         return new Split(left, right);

@@ -3,6 +3,7 @@ package io.flotilla.engine.rocks;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.flotilla.engine.kv.ApplyState;
+import io.flotilla.engine.kv.CrashPoints;
 import io.flotilla.engine.kv.GroupLimitException;
 import io.flotilla.engine.kv.KvStore;
 import io.flotilla.kv.proto.KeyValue;
@@ -879,6 +880,7 @@ public final class RocksKvStore implements KvStore {
                 Files.createDirectories(dir);
                 ColumnFamilyHandle handle = ImageDatabase.export(db, parent.handle, dir.resolve("sst"),
                         files -> importFamily(childId, generation, files));
+                CrashPoints.reach(CrashPoints.SPLIT_CHILD_IMPORTED);
                 // Its durable index is right once the flush below is done; until then it is not registered.
                 Family child = new Family(childId, generation, handle, childState, childState.appliedIndex());
                 try {
@@ -917,6 +919,7 @@ public final class RocksKvStore implements KvStore {
             batch.put(child.handle, RocksKeys.APPLY_STATE, state.encode());
             db.write(resources.writeOptions, batch);
         }
+        CrashPoints.reach(CrashPoints.SPLIT_CHILD_WRITTEN);
         db.flush(resources.waitingFlush, child.handle);
     }
 
