@@ -305,6 +305,19 @@ public final class FlotillaClient implements AutoCloseable {
     }
 
     /**
+     * Admin: splits the range that holds {@code keyInRange} at its middle key by stored bytes, which
+     * the range's leader finds (reading the range's keys once). Otherwise as {@link #splitRange}; fails
+     * with {@link InvalidArgumentException} if the range holds fewer than two keys.
+     */
+    public CompletableFuture<SplitRangeResponse> splitRangeAtMiddle(byte[] keyInRange) {
+        ByteString k = copy(keyInRange, "key");
+        return submit(new Operation<>("split of the range of " + KeyFormat.describe(k) + " at its middle key", k, false,
+                ReadConsistency.LINEARIZABLE, Response.BodyCase.SPLIT_RANGE,
+                (request, range) -> request.setSplitRange(SplitRangeRequest.getDefaultInstance()),
+                (response, range) -> response.getSplitRange()));
+    }
+
+    /**
      * What the node at {@code address} ({@code host:port} of its client listener) reports about
      * itself: its ranges, the leaders it holds, each replica's applied index, and its counters. Asks
      * that node only (no routing, no retries), within the client's request timeout.

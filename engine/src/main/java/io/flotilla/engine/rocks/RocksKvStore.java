@@ -63,8 +63,8 @@ import org.rocksdb.WriteBatch;
  * flush listener.
  */
 public final class RocksKvStore implements KvStore {
-    /** How far apart {@link #middleKey} notes keys: 2,048 notes for a range of 128 MiB. */
-    static final long MIDDLE_KEY_STEP_BYTES = 64 << 10;
+    /** How many keys {@link #middleKey} keeps noted at most while it walks a range. */
+    static final int MIDDLE_KEY_NOTES = 4096;
     private static final System.Logger LOG = System.getLogger(RocksKvStore.class.getName());
 
     /**
@@ -444,8 +444,10 @@ public final class RocksKvStore implements KvStore {
     }
 
     /**
-     * Walks the group's keys once, in order, summing key and value sizes and noting a key every
-     * {@link #MIDDLE_KEY_STEP_BYTES}; returns the noted key nearest past half the sum. (Sizes as
+     * Walks the group's keys once, in order, summing key and value sizes and noting keys at most
+     * {@link #MIDDLE_KEY_NOTES} of them, evenly by bytes (every key at first; when the notes fill
+     * up, every other one is dropped and the spacing doubles); returns the noted key nearest past
+     * half the sum, so the answer is within 1/2048 of the range's bytes of the middle. (Sizes as
      * stored uncompressed: RocksDB's estimate counts compressed files, and the two do not mix.) A
      * sequential read of the whole range, some 128 MiB at the default split size, run by the split
      * trigger's thread, not a worker.
@@ -466,14 +468,24 @@ public final class RocksKvStore implements KvStore {
             List<byte[]> marks = new ArrayList<>();
             List<Long> marksAt = new ArrayList<>();
             long bytes = 0;
+            long step = 1;
             long nextMark = 0;
             boolean first = true;
             for (it.seek(new byte[] {RocksKeys.DATA}); it.isValid(); it.next()) {
                 byte[] key = it.key();
                 if (!first && bytes >= nextMark) {
+                    if (marks.size() == MIDDLE_KEY_NOTES) {
+                        for (int i = 0; i < MIDDLE_KEY_NOTES / 2; i++) {
+                            marks.set(i, marks.get(2 * i));
+                            marksAt.set(i, marksAt.get(2 * i));
+                        }
+                        marks.subList(MIDDLE_KEY_NOTES / 2, MIDDLE_KEY_NOTES).clear();
+                        marksAt.subList(MIDDLE_KEY_NOTES / 2, MIDDLE_KEY_NOTES).clear();
+                        step *= 2;
+                    }
                     marks.add(key);
                     marksAt.add(bytes);
-                    nextMark = bytes + MIDDLE_KEY_STEP_BYTES;
+                    nextMark = bytes + step;
                 }
                 first = false;
                 bytes += key.length - 1 + it.value().length;

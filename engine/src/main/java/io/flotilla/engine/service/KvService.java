@@ -10,6 +10,7 @@ import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.RequestHeader;
+import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
 import io.flotilla.wal.Wal;
@@ -45,6 +46,9 @@ public final class KvService implements RequestHandler {
     private final LongSupplier clockMs;
     private final LongSupplier newRangeIds;
     private final RangeLoad load;
+    private final MultiRaftNode runtime;
+    private final LeaderHints hints;
+    private java.util.concurrent.ExecutorService middleKeys;
     private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
 
@@ -58,7 +62,8 @@ public final class KvService implements RequestHandler {
         this.newRangeIds = newRangeIds;
         this.load = load;
         this.validator = new RequestValidator(nodeId, clusterId, limits);
-        LeaderHints hints = new LeaderHints(nodeId, runtime, directory);
+        this.runtime = runtime;
+        this.hints = new LeaderHints(nodeId, runtime, directory);
         this.writes = new WritePath(runtime, stateMachine, hints,
                 WalRecordEncoder.maxEntryPayloadBytes(wal.config().maxRecordBytes()));
         this.reads = new ReadPath(runtime, stateMachine, hints);
@@ -168,6 +173,10 @@ public final class KvService implements RequestHandler {
      */
     private void split(long groupId, RangeDescriptor range, Request request, Reply reply) {
         ByteString key = request.getSplitRange().getSplitKey();
+        if (key.isEmpty()) {
+            splitAtMiddle(groupId, range, request, reply);
+            return;
+        }
         Error error = firstOf(validator.checkSplitKey(key), RangeSplitter.checkSplitKey(range, key));
         if (error != null) {
             reply.fail(error);
@@ -177,6 +186,42 @@ public final class KvService implements RequestHandler {
                 clockMs.getAsLong());
         armDeadline(request.getHeader(), reply, true);
         writes.propose(groupId, command, reply);
+    }
+
+    /**
+     * A split with no key: at the range's middle key by stored bytes, which the leader finds by
+     * reading the range's keys once — on a thread of its own, never on the event loop (a range at
+     * the default split size is 128 MiB). A follower answers NotLeader without reading.
+     */
+    private void splitAtMiddle(long groupId, RangeDescriptor range, Request request, Reply reply) {
+        GroupView view = runtime.groupView(groupId);
+        if (view == null || !view.leading()) {
+            reply.fail(hints.notLeader(groupId, view == null ? 0 : view.leaderNodeId()));
+            return;
+        }
+        armDeadline(request.getHeader(), reply, true);
+        middleKeys().execute(() -> {
+            ByteString middle = stateMachine.middleKey(groupId);
+            if (middle == null || RangeSplitter.checkSplitKey(range, middle) != null) {
+                reply.fail(KvErrors.invalidArgument("range " + groupId + " holds fewer than two keys: there is no middle"
+                        + " key to split it at"));
+                return;
+            }
+            writes.propose(groupId, RangeSplitter.command(request.getHeader().getRangeEpoch(), middle,
+                    newRangeIds.getAsLong(), clockMs.getAsLong()), reply);
+        });
+    }
+
+    /** The thread that finds middle keys, started on first use (most nodes never split by hand). */
+    private synchronized java.util.concurrent.ExecutorService middleKeys() {
+        if (middleKeys == null) {
+            middleKeys = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "flotilla-split-middle-key-" + nodeId);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return middleKeys;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.flotilla.engine.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.kv.proto.RangeDescriptor;
@@ -89,6 +90,25 @@ class AutoSplitTest {
             assertThat(splitKey).as("a sampled key of the load, between its two halves").matches("[az][0-9]{6}");
             assertThat(client.sync().get(utf8("a000000"))).isEqualTo(utf8("v"));
             assertThat(client.sync().get(utf8("z000001"))).isEqualTo(utf8("v"));
+        }
+    }
+
+    @Test
+    void aRangeSplitsAtItsMiddleKeyWhenAskedWithoutOne() throws Exception {
+        try (TestCluster cluster = new TestCluster(dir, 1).startAll(); FlotillaClient client = client(cluster)) {
+            cluster.awaitLeader(1);
+            assertThatThrownBy(() -> client.splitRangeAtMiddle(new byte[0]).join())
+                    .hasCauseInstanceOf(io.flotilla.client.InvalidArgumentException.class)
+                    .hasMessageContaining("fewer than two keys");
+            List<CompletableFuture<Void>> puts = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                puts.add(client.put(utf8(String.format("key-%03d", i)), new byte[100]));
+            }
+            CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).join();
+            io.flotilla.kv.proto.SplitRangeResponse split = client.splitRangeAtMiddle(utf8("key-007")).join();
+            int at = Integer.parseInt(split.getRight().getStartKey().toStringUtf8().substring(4));
+            assertThat(at).as("the middle of 100 equal keys").isBetween(45, 55);
+            assertThat(split.getLeft().getEndKey()).isEqualTo(split.getRight().getStartKey());
         }
     }
 }
