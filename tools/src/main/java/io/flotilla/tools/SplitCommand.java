@@ -22,10 +22,11 @@ import picocli.CommandLine.Spec;
  * Either goes through the range's leader and prints both ranges as they are afterwards.
  */
 @Command(name = "split", mixinStandardHelpOptions = true,
-        description = {"Splits the range that holds KEY at that key: the range keeps the keys below it, and a new",
-                "range on the same nodes takes the key and those above it. With --range ID instead, splits",
-                "that range at its middle key by stored bytes. Clients follow on their own. Fails (exit",
-                "code 1) if a range already starts at KEY, or the range holds fewer than two keys."})
+        description = {"Splits the range that holds KEY at that key: the range keeps the keys",
+                "below it, and a new range on the same nodes takes the key and those above.",
+                "With --range ID instead, splits that range at its middle key by stored bytes.",
+                "Clients follow on their own. Fails (exit code 1) if a range already starts",
+                "at KEY, or the range holds fewer than two keys."})
 final class SplitCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
