@@ -2,7 +2,11 @@ package io.flotilla.engine.node;
 
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import io.flotilla.router.KeyFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,14 +20,23 @@ import org.slf4j.LoggerFactory;
  * choice on every replica. Picking by id rather than keeping the split range's leader spreads the
  * leaderships of a range that splits again and again (one range growing into many by load would
  * otherwise be led by one node); the first requests for the new range may take one NotLeader hop.
+ * The campaigner may start its replica before the others have applied the split (a loaded range
+ * takes them longer to export): its first votes then find no replica to answer, and without more
+ * it would wait a whole election timeout (1 s) to try again. So it campaigns again after 50, 100,
+ * 200, 400 and 800 ms, until the range has a leader ({@link #CAMPAIGN_RETRY_MS}, on a timer thread
+ * made on the first split).
  * A split applied again after a restart finds its group already hosted (the runtime ignores it).
  * Runs on the worker that applied the split; creating a group only queues a command.
  */
 final class SplitStarter implements KvStateMachine.SplitListener {
     private static final Logger LOG = LoggerFactory.getLogger(SplitStarter.class);
 
+    /** When the campaigner campaigns again while the new range has no leader, after the first try. */
+    static final long[] CAMPAIGN_RETRY_MS = {50, 100, 200, 400, 800};
+
     private final long nodeId;
     private final MultiRaftNode runtime;
+    private ScheduledExecutorService retries;
 
     SplitStarter(long nodeId, MultiRaftNode runtime) {
         this.nodeId = nodeId;
@@ -38,6 +51,31 @@ final class SplitStarter implements KvStateMachine.SplitListener {
         return sorted[(int) Math.floorMod(h ^ (h >>> 32), (long) sorted.length)];
     }
 
+    private void campaignAgainIfLeaderless(long rangeId, int retry) {
+        if (retry >= CAMPAIGN_RETRY_MS.length) {
+            return;
+        }
+        retries().schedule(() -> {
+            GroupView view = runtime.groupView(rangeId);
+            if (view != null && view.leaderNodeId() != 0) {
+                return;
+            }
+            runtime.campaign(rangeId);
+            campaignAgainIfLeaderless(rangeId, retry + 1);
+        }, CAMPAIGN_RETRY_MS[retry], TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized ScheduledExecutorService retries() {
+        if (retries == null) {
+            retries = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "flotilla-split-campaign-" + nodeId);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return retries;
+    }
+
     @Override
     public void onSplit(RangeDescriptor left, RangeDescriptor right) {
         long[] voters = RangeBootstrap.voters(right);
@@ -48,6 +86,9 @@ final class SplitStarter implements KvStateMachine.SplitListener {
             LOG.error("node {}: range {} split off range {}, but the node is stopping and did not start its group;"
                     + " the next start does", nodeId, right.getRangeId(), left.getRangeId());
             return;
+        }
+        if (leads) {
+            campaignAgainIfLeaderless(right.getRangeId(), 0);
         }
         LOG.info("node {}: range {} split at {}: it keeps {} (epoch {}), new range {} takes {}{}", nodeId,
                 left.getRangeId(), KeyFormat.describe(right.getStartKey()),
