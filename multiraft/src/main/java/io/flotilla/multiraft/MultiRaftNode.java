@@ -158,11 +158,7 @@ public final class MultiRaftNode implements AutoCloseable {
      * {@link MultiRaftConfig#maxGroupsPerWorker()} groups logs an error and does not create it.
      */
     public boolean createGroup(long groupId, long... voters) {
-        Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);
-        for (long v : voters) {
-            liveness.addPeer(v);
-        }
-        return workerOf(groupId).inbox().createGroup(groupId, voters, false);
+        return createGroup(groupId, voters, false);
     }
 
     /**
@@ -171,11 +167,15 @@ public final class MultiRaftNode implements AutoCloseable {
      * this node leads), so that it has a leader without waiting an election timeout.
      */
     public boolean createGroupAndCampaign(long groupId, long... voters) {
+        return createGroup(groupId, voters, true);
+    }
+
+    private boolean createGroup(long groupId, long[] voters, boolean campaign) {
         Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);
         for (long v : voters) {
             liveness.addPeer(v);
         }
-        return workerOf(groupId).inbox().createGroup(groupId, voters, true);
+        return workerOf(groupId).inbox().createGroup(groupId, voters, campaign);
     }
 
     /** Proposes a single-step membership change through this node's replica, which must lead the group. */

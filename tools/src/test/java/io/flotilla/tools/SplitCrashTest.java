@@ -73,7 +73,12 @@ class SplitCrashTest {
             // The split is answered only if the leader survives its apply, which it does not here.
             client.splitRange(utf8(key(KEYS / 2)));
             awaitTrue(() -> runningNodes() < 3, "a node crashed at " + crashPoint, 30);
-            LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(2)); // the others may reach the point too
+            // The others may reach the point too, once they learn the split committed; those that
+            // do not within a few seconds are killed below.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (runningNodes() > 0 && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+            }
         }
         for (int i = 1; i <= 3; i++) {
             Optional<ProcessHandle> node = processes.running(i);

@@ -13,6 +13,7 @@ import io.flotilla.client.ScanResult;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.SplitRangeResponse;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.RouteTable;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,6 +59,8 @@ class SplitCheckTest {
     private final Map<String, KeyHistory> histories = new ConcurrentHashMap<>();
     private final AtomicLong illegal = new AtomicLong();
     private final AtomicLong scans = new AtomicLong();
+    /** Writes acknowledged so far, by every writer: the test splits only after writes went on. */
+    private final AtomicLong acknowledged = new AtomicLong();
     private final List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
 
     private static byte[] utf8(String s) {
@@ -103,7 +106,7 @@ class SplitCheckTest {
                 SplittableRandom random = new SplittableRandom(SEED);
                 int attempts = 0;
                 while (splits < SPLITS && attempts++ < SPLITS * 4) {
-                    Thread.sleep(400);
+                    awaitProgress(50);
                     List<RangeDescriptor> ranges = currentRanges(cluster);
                     RangeDescriptor target = ranges.get(random.nextInt(ranges.size()));
                     String splitKey = splitKeyInside(target, random, attempts);
@@ -121,7 +124,9 @@ class SplitCheckTest {
                     gaps += tiling[0];
                     overlaps += tiling[1];
                 }
-                Thread.sleep(500);
+                awaitProgress(50);
+                long scansAfterSplits = scans.get();
+                TestCluster.await(30_000, "a whole scan after the last split", () -> scans.get() > scansAfterSplits);
                 stop.set(true);
                 for (Thread t : threads) {
                     t.join(30_000);
@@ -147,6 +152,12 @@ class SplitCheckTest {
                 assertThat(currentRanges(cluster)).hasSize(1 + splits);
             }
         }
+    }
+
+    /** Waits until the writers had {@code writes} more writes acknowledged. */
+    private void awaitProgress(long writes) {
+        long target = acknowledged.get() + writes;
+        TestCluster.await(30_000, writes + " more acknowledged writes", () -> acknowledged.get() >= target);
     }
 
     /** A key strictly inside the range, or now and then its start key (which the split refuses). */
@@ -177,19 +188,13 @@ class SplitCheckTest {
         List<RangeDescriptor> all = new ArrayList<>(newest.values());
         List<RangeDescriptor> current = new ArrayList<>();
         for (RangeDescriptor r : all) {
-            boolean superseded = all.stream().anyMatch(o -> o != r && o.getEpoch() > r.getEpoch() && overlap(o, r));
+            boolean superseded = all.stream().anyMatch(o -> o != r && o.getEpoch() > r.getEpoch() && RouteTable.overlaps(o, r));
             if (!superseded) {
                 current.add(r);
             }
         }
         current.sort(Comparator.comparing(RangeDescriptor::getStartKey, ByteString.unsignedLexicographicalComparator()));
         return current;
-    }
-
-    private static boolean overlap(RangeDescriptor a, RangeDescriptor b) {
-        boolean aBeforeBEnd = b.getEndKey().isEmpty() || KeySpace.compare(a.getStartKey(), b.getEndKey()) < 0;
-        boolean bBeforeAEnd = a.getEndKey().isEmpty() || KeySpace.compare(b.getStartKey(), a.getEndKey()) < 0;
-        return aBeforeBEnd && bBeforeAEnd;
     }
 
     /** {gaps, overlaps} of ranges sorted by start key against the whole key space. */
@@ -229,6 +234,7 @@ class SplitCheckTest {
                     CasResult r = client.compareAndSet(utf8(k), utf8(h.acked), utf8(value));
                     if (r.succeeded()) {
                         h.acked = value;
+                        acknowledged.incrementAndGet();
                     } else {
                         // Only this writer writes the key and nothing of it is in doubt: a CAS on
                         // the last acknowledged value cannot fail.
@@ -239,6 +245,7 @@ class SplitCheckTest {
                 } else {
                     client.put(utf8(k), utf8(value));
                     h.acked = value;
+                    acknowledged.incrementAndGet();
                     h.unknown.clear();
                 }
             } catch (FlotillaException e) {
