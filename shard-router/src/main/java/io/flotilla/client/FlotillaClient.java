@@ -14,6 +14,7 @@ import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.PutRequest;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Request;
+import io.flotilla.kv.proto.RecordRangesRequest;
 import io.flotilla.kv.proto.RejoinReplicaRequest;
 import io.flotilla.kv.proto.RejoinStep;
 import io.flotilla.kv.proto.RequestHeader;
@@ -287,6 +288,33 @@ public final class FlotillaClient implements AutoCloseable {
                 ReadConsistency.LINEARIZABLE, Response.BodyCase.REJOIN_REPLICA,
                 (request, range) -> request.setRejoinReplica(body),
                 (response, range) -> response.getRejoinReplica().getStep()));
+    }
+
+    /**
+     * Node to node, as {@link #rejoinReplica} for the meta range (the range that records every
+     * range's descriptor, held by the cluster's first three nodes).
+     */
+    public CompletableFuture<RejoinStep> rejoinMetaReplica(long nodeId, long appliedIndex) {
+        RejoinReplicaRequest body = RejoinReplicaRequest.newBuilder().setNodeId(nodeId).setAppliedIndex(appliedIndex).build();
+        return submit(new Operation<>("rejoin of node " + nodeId + " to the meta range", null, false,
+                ReadConsistency.LINEARIZABLE, Response.BodyCase.REJOIN_REPLICA,
+                (request, range) -> request.setRejoinReplica(body),
+                (response, range) -> response.getRejoinReplica().getStep()));
+    }
+
+    /**
+     * Node to node: records {@code ranges} in the meta range, the cluster's directory of ranges,
+     * which route lookups answer from. Each descriptor is kept only if it is newer (epoch, then conf
+     * version) than the one held for its range, so repeating a record, or a late one, is harmless.
+     * Completes with how many were kept. Nodes call this for the ranges they lead; applications
+     * have no need to.
+     */
+    public CompletableFuture<Integer> recordRanges(List<RangeDescriptor> ranges) {
+        RecordRangesRequest body = RecordRangesRequest.newBuilder().addAllRanges(ranges).build();
+        return submit(new Operation<>("record of " + ranges.size() + " range descriptors in the meta range", null, true,
+                ReadConsistency.LINEARIZABLE, Response.BodyCase.RECORD_RANGES,
+                (request, range) -> request.setRecordRanges(body),
+                (response, range) -> response.getRecordRanges().getRecorded()));
     }
 
     /**

@@ -26,6 +26,7 @@ final class Operation<T> {
     }
 
     final String description;
+    /** The key whose range serves the call; null for the meta range (which no key routes to). */
     final ByteString routingKey;
     final boolean write;
     final ReadConsistency consistency;

@@ -5,6 +5,7 @@ import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.ReplicaRole;
+import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -24,6 +25,8 @@ final class RangeLocator {
     private static final System.Logger LOG = System.getLogger(RangeLocator.class.getName());
 
     private final RouteTable routes = new RouteTable();
+    /** The meta range (which records every range's descriptor) as last described by a node; null until then. */
+    private RangeDescriptor metaRange;
     private final Map<Long, Long> leaderByRange = new HashMap<>();
     /** Which replica of a range to try when its leader is unknown; starts at random so clients spread out. */
     private final Map<Long, Integer> replicaCursor = new HashMap<>();
@@ -38,9 +41,12 @@ final class RangeLocator {
         this.random = random;
     }
 
-    /** The cached descriptor of the range holding {@code key}, or null if a route lookup is needed. */
+    /**
+     * The cached descriptor of the range holding {@code key} (null: of the meta range, which no key
+     * routes to), or null if a route lookup is needed.
+     */
     RangeDescriptor route(ByteString key) {
-        return routes.lookup(key);
+        return key == null ? metaRange : routes.lookup(key);
     }
 
     /**
@@ -98,7 +104,13 @@ final class RangeLocator {
      */
     void rangeNotFound(RangeDescriptor routedBy, long nodeId) {
         replicaFailed(routedBy.getRangeId(), nodeId);
-        routes.evict(routedBy);
+        if (MetaRange.isMeta(routedBy)) {
+            if (metaRange != null && RouteTable.compareVersions(metaRange, routedBy) <= 0) {
+                metaRange = null;
+            }
+        } else {
+            routes.evict(routedBy);
+        }
     }
 
     /**
@@ -108,18 +120,29 @@ final class RangeLocator {
      */
     boolean adopt(Collection<RangeDescriptor> descriptors, RangeDescriptor routedBy, ByteString key) {
         adopt(descriptors);
-        RangeDescriptor now = routes.lookup(key);
+        RangeDescriptor now = route(key);
         return now == null || now.getRangeId() != routedBy.getRangeId() || RouteTable.compareVersions(now, routedBy) != 0;
     }
 
     /** Caches the descriptors a node sent, each unless a newer overlapping one is cached. */
     void adopt(Collection<RangeDescriptor> descriptors) {
         for (RangeDescriptor descriptor : descriptors) {
+            if (MetaRange.isMeta(descriptor)) {
+                learnMetaRange(descriptor);
+                continue;
+            }
             try {
                 routes.update(descriptor);
             } catch (IllegalArgumentException e) {
                 LOG.log(System.Logger.Level.WARNING, "ignoring a malformed range descriptor from a node: {0}", e.getMessage());
             }
+        }
+    }
+
+    /** A node described the meta range: kept unless the one known is newer. */
+    void learnMetaRange(RangeDescriptor meta) {
+        if (metaRange == null || RouteTable.compareVersions(meta, metaRange) > 0) {
+            metaRange = meta;
         }
     }
 
@@ -138,10 +161,27 @@ final class RangeLocator {
         routeSources.add(address);
     }
 
-    /** The node to ask for routes next: seeds and learned nodes in turn. */
+    /**
+     * The node to ask for routes next. Every other lookup goes to a replica of the meta range (in
+     * turn), which knows every range; the others to the seeds and learned nodes in turn, so that
+     * lookups go on when the meta range's replicas are down or not yet known.
+     */
     HostPort nextRouteSource() {
+        int turn = nextRouteSource++;
+        if (turn % 2 == 0 && metaRange != null) {
+            List<HostPort> metaHosts = new ArrayList<>();
+            for (ReplicaDescriptor replica : metaRange.getReplicasList()) {
+                HostPort address = addressByNode.get(replica.getNodeId());
+                if (address != null) {
+                    metaHosts.add(address);
+                }
+            }
+            if (!metaHosts.isEmpty()) {
+                return metaHosts.get(Math.floorMod(turn / 2, metaHosts.size()));
+            }
+        }
         List<HostPort> sources = new ArrayList<>(routeSources);
-        return sources.get(Math.floorMod(nextRouteSource++, sources.size()));
+        return sources.get(Math.floorMod(turn, sources.size()));
     }
 
     int cachedRanges() {

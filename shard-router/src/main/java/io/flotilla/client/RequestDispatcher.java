@@ -180,7 +180,8 @@ final class RequestDispatcher {
         }
         RangeDescriptor range = locator.route(op.routingKey);
         if (range == null) {
-            lookUpThenAttempt(op, "no cached range holds " + KeyFormat.describe(op.routingKey));
+            lookUpThenAttempt(op, op.routingKey == null ? "the meta range's replicas are not known yet"
+                    : "no cached range holds " + KeyFormat.describe(op.routingKey));
             return;
         }
         long nodeId = locator.target(range, op.consistency);

@@ -86,6 +86,9 @@ final class RouteRefresher {
         if (response.hasRouteLookup()) {
             RouteLookupResponse routes = response.getRouteLookup();
             locator.learnNodes(routes.getNodesList());
+            if (routes.hasMetaRange()) {
+                locator.learnMetaRange(routes.getMetaRange());
+            }
             locator.adopt(routes.getRangesList());
             return null;
         }

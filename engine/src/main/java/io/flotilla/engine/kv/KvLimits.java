@@ -73,6 +73,8 @@ public final class KvLimits {
             case COMPARE_AND_SET -> checkCas(c.getCompareAndSet());
             case BATCH_WRITE -> checkBatch(c.getBatchWrite());
             case SPLIT -> checkKey(c.getSplit().getSplitKey());
+            case RECORD_RANGES -> c.getRecordRanges().getRangesCount() > maxBatchOps
+                    ? KvErrors.tooLarge("descriptors in one record", c.getRecordRanges().getRangesCount(), maxBatchOps) : null;
             case OP_NOT_SET -> null;
         };
     }

@@ -6,6 +6,7 @@ import io.flotilla.engine.proto.WriteCommand;
 import io.flotilla.engine.proto.WriteResult;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.GetResponse;
+import io.flotilla.kv.proto.KeyValue;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
@@ -15,6 +16,7 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.SnapshotMetadata;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.MetaRange;
 import io.flotilla.transport.snapshot.SnapshotSource;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -385,8 +387,42 @@ public final class KvStateMachine implements StateMachine {
         return store.middleKey(groupId);
     }
 
-    /** Every range with state on this node (a restarted node re-creates these groups). Any thread. */
+    /**
+     * The descriptors the meta range has recorded, as this node's replica of it has applied them
+     * (read page by page; each page from one view); empty if this node holds no replica of the meta
+     * range. Entries that are not descriptors are skipped. Any thread, off the apply path.
+     */
+    public List<RangeDescriptor> recordedRanges() {
+        List<RangeDescriptor> recorded = new ArrayList<>();
+        ByteString from = ByteString.EMPTY;
+        while (true) {
+            KvStore.ScanPage page = store.scan(MetaRange.ID, from, ByteString.EMPTY, limits.maxScanKeys(),
+                    limits.maxScanBytes(), false);
+            if (page == null) {
+                return recorded;
+            }
+            for (KeyValue entry : page.entries()) {
+                RangeDescriptor d = MetaRange.parse(entry.getValue());
+                if (d != null) {
+                    recorded.add(d);
+                }
+            }
+            if (!page.more()) {
+                return recorded;
+            }
+            from = page.continuationKey();
+        }
+    }
+
+    /** Every range of user keys with state on this node (the meta range is left out). Any thread. */
     public List<RangeDescriptor> ranges() {
+        List<RangeDescriptor> ranges = allRanges();
+        ranges.removeIf(MetaRange::isMeta);
+        return ranges;
+    }
+
+    /** Every range with state on this node, the meta range included (a restarted node re-creates these groups). Any thread. */
+    public List<RangeDescriptor> allRanges() {
         List<RangeDescriptor> ranges = new ArrayList<>();
         for (long groupId : store.groupIds()) {
             RangeDescriptor d = descriptor(groupId);

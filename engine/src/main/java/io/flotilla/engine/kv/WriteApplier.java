@@ -13,11 +13,15 @@ import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.PutResponse;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.WriteOp;
+import io.flotilla.kv.proto.RecordRangesRequest;
+import io.flotilla.kv.proto.RecordRangesResponse;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.MetaRange;
+import io.flotilla.router.RouteTable;
 
 /**
  * Applies the operation of one decoded {@link WriteCommand} to a group's keys: put, delete,
- * compare-and-set, or an atomic batch. Every check comes first (limits, the range's epoch, every
+ * compare-and-set, an atomic batch, or (in the meta range) a record of range descriptors. Every check comes first (limits, the range's epoch, every
  * key in the range, every batch condition), so a command either applies whole or changes nothing
  * and gets an error result. Stateless apart from the limits; called on the group's worker.
  */
@@ -41,6 +45,7 @@ final class WriteApplier {
             case DELETE -> delete(c.getDelete().getKey(), range, kv);
             case COMPARE_AND_SET -> compareAndSet(c.getCompareAndSet(), range, kv);
             case BATCH_WRITE -> batch(c.getBatchWrite(), range, kv);
+            case RECORD_RANGES -> recordRanges(c.getRecordRanges(), range, kv);
             // The state machine hands splits to RangeSplitter, between store writes; one here is a bug.
             case SPLIT -> error(KvErrors.internal("a split reached the write applier; nothing was written. This is a bug"
                     + " in the node: report it"));
@@ -127,6 +132,28 @@ final class WriteApplier {
             }
         }
         return WriteResult.newBuilder().setBatchWrite(BatchWriteResponse.newBuilder().setSucceeded(true)).build();
+    }
+
+    /**
+     * Keeps each descriptor that is newer than the one the meta range holds for its range id: so a
+     * record that arrives late (a leader that lost its leadership, a retry) never undoes a newer one.
+     */
+    private static WriteResult recordRanges(RecordRangesRequest record, RangeDescriptor range, RoundWrites kv) {
+        if (!MetaRange.isMeta(range)) {
+            return error(KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range: only the meta"
+                    + " range records range descriptors; nothing was written"));
+        }
+        int recorded = 0;
+        for (RangeDescriptor incoming : record.getRangesList()) {
+            ByteString key = MetaRange.key(incoming.getRangeId());
+            ByteString held = kv.get(key);
+            RangeDescriptor current = held == null ? null : MetaRange.parse(held);
+            if (current == null || RouteTable.compareVersions(incoming, current) > 0) {
+                kv.put(key, incoming.toByteString());
+                recorded++;
+            }
+        }
+        return WriteResult.newBuilder().setRecordRanges(RecordRangesResponse.newBuilder().setRecorded(recorded)).build();
     }
 
     private static boolean holds(ByteString current, boolean expectAbsent, ByteString expected) {

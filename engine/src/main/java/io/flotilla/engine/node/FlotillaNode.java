@@ -67,6 +67,8 @@ public final class FlotillaNode implements AutoCloseable {
     private final LeaderPlacement placement;
     /** Null unless the node splits ranges on its own (its split policy enables it). */
     private final SplitTrigger splits;
+    /** Records the ranges this node leads in the meta range. */
+    private final MetaRecorder recorder;
     /** Null unless this node is rejoining its cluster with a new data directory. */
     private final Rejoin rejoin;
     private final KvService service;
@@ -77,7 +79,7 @@ public final class FlotillaNode implements AutoCloseable {
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
-            SplitTrigger splits, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
+            SplitTrigger splits, MetaRecorder recorder, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -88,6 +90,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.transport = transport;
         this.placement = placement;
         this.splits = splits;
+        this.recorder = recorder;
         this.rejoin = rejoin;
         this.service = service;
         this.clients = clients;
@@ -145,7 +148,13 @@ public final class FlotillaNode implements AutoCloseable {
             PeerTransport transport = PeerTransport.start(config.transportConfig(), sender);
             opened.push(transport);
             sender.connect(transport, runtime);
-            stateMachine.onSplit(new SplitStarter(id, runtime));
+            SplitStarter splitStarter = new SplitStarter(id, runtime);
+            MetaRecorder recorder = new MetaRecorder(config, runtime, stateMachine);
+            opened.push(recorder);
+            stateMachine.onSplit((left, right) -> {
+                splitStarter.onSplit(left, right);
+                recorder.splitApplied(left, right);
+            });
             for (ClusterMember peer : config.peers()) {
                 snapshots.addPeer(peer.nodeId(), peer.snapshotAddress());
             }
@@ -200,11 +209,12 @@ public final class FlotillaNode implements AutoCloseable {
             if (rejoin != null) {
                 rejoin.start(ranges);
             }
+            recorder.start();
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
             return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement, splits,
-                    rejoin, service, clients, startupMs);
+                    recorder, rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
@@ -300,11 +310,12 @@ public final class FlotillaNode implements AutoCloseable {
             if (splits != null) {
                 splits.close();
             }
+            recorder.close();
             if (rejoin != null) {
                 closeAll(new ArrayDeque<>(List.of(rejoin)), null);
             }
             if (runtime.failure() == null && config.shutdownHandoffMs() > 0) {
-                LeadershipHandoff.run(id, runtime, transport, stateMachine.ranges(), config.shutdownHandoffMs());
+                LeadershipHandoff.run(id, runtime, transport, stateMachine.allRanges(), config.shutdownHandoffMs());
             }
             Deque<AutoCloseable> order = new ArrayDeque<>();
             // Pushed in reverse: the first pushed closes last.

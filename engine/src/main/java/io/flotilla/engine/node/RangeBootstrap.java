@@ -6,6 +6,7 @@ import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.ReplicaRole;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.MetaRange;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * (a restart) keeps them: each gets its group back and the runtime replays its log from the state
  * machine's applied index. A state machine without ranges gets the initial ranges — the key space
  * tiled evenly into {@code initialRanges} ranges on every initial node ({@link KeySpace#tile}), the
- * same on every node, so the groups agree without talking — and bootstraps them at index 0; the
+ * same on every node, so the groups agree without talking, plus the empty meta range on the first
+ * three nodes ({@link MetaRange}) — and bootstraps them at index 0; the
  * runtime then bootstraps each group's log, or recovers it if the log already has it (a state
  * machine that keeps nothing across restarts, such as the in-memory stand-in, takes this path on
  * every start and is rebuilt from the log). Groups the log holds that no range names any more are
@@ -38,9 +40,13 @@ final class RangeBootstrap {
      */
     static List<RangeDescriptor> createGroups(NodeConfig config, KvStateMachine stateMachine, MultiRaftNode runtime,
             List<Long> recoveredGroups, boolean newDirectory, Map<Long, Long> appliedAtStart) {
-        List<RangeDescriptor> ranges = stateMachine.ranges();
+        List<RangeDescriptor> ranges = stateMachine.allRanges();
         if (ranges.isEmpty()) {
-            List<RangeDescriptor> initial = KeySpace.tile(config.initialRanges(), 1, config.memberIds());
+            List<RangeDescriptor> initial = new ArrayList<>(KeySpace.tile(config.initialRanges(), 1, config.memberIds()));
+            RangeDescriptor meta = MetaRange.initialDescriptor(config.memberIds());
+            if (hosts(meta, config.nodeId())) {
+                initial.add(meta);
+            }
             if (newDirectory) {
                 LOG.info("node {}: new data directory; bootstrapping {} ranges on nodes {}", config.nodeId(), initial.size(),
                         config.initialCluster().keySet());
@@ -49,7 +55,7 @@ final class RangeBootstrap {
                         + " their writes)", config.nodeId(), initial.size());
             }
             stateMachine.bootstrap(initial);
-            ranges = stateMachine.ranges();
+            ranges = stateMachine.allRanges();
         }
         create(config, stateMachine, runtime, ranges, recoveredGroups, appliedAtStart);
         return ranges;
@@ -66,7 +72,7 @@ final class RangeBootstrap {
             Map<Long, Long> appliedAtStart) {
         List<RangeDescriptor> ranges = new ArrayList<>();
         for (RangeDescriptor range : clusterRanges) {
-            if (range.getReplicasList().stream().anyMatch(r -> r.getNodeId() == config.nodeId())) {
+            if (hosts(range, config.nodeId())) {
                 ranges.add(range);
             }
         }
@@ -99,6 +105,10 @@ final class RangeBootstrap {
             LOG.info("node {}: {} groups in the log belong to no range here; their replicas are destroyed", config.nodeId(),
                     orphans);
         }
+    }
+
+    private static boolean hosts(RangeDescriptor range, long nodeId) {
+        return range.getReplicasList().stream().anyMatch(r -> r.getNodeId() == nodeId);
     }
 
     static long[] voters(RangeDescriptor range) {

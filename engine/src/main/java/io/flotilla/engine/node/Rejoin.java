@@ -6,6 +6,7 @@ import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.RangeStatus;
 import io.flotilla.kv.proto.RejoinStep;
+import io.flotilla.router.MetaRange;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -138,8 +139,10 @@ final class Rejoin implements AutoCloseable {
             List<CompletableFuture<Void>> round = new ArrayList<>();
             for (RangeDescriptor range : pending.values()) {
                 long rangeId = range.getRangeId();
-                round.add(client.rejoinReplica(range.getStartKey().toByteArray(), id, stateMachine.appliedIndex(rangeId))
-                        .handle((step, failure) -> {
+                long applied = stateMachine.appliedIndex(rangeId);
+                CompletableFuture<RejoinStep> asked = MetaRange.isMeta(range) ? client.rejoinMetaReplica(id, applied)
+                        : client.rejoinReplica(range.getStartKey().toByteArray(), id, applied);
+                round.add(asked.handle((step, failure) -> {
                             if (step != null) {
                                 synchronized (steps) {
                                     steps.put(rangeId, step);

@@ -11,6 +11,7 @@ import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.multiraft.ProposalListener;
 import io.flotilla.raft.ProposeResult;
 import io.flotilla.router.KeyFormat;
+import io.flotilla.router.MetaRange;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -93,7 +94,8 @@ final class SplitTrigger implements AutoCloseable {
             long id = range.getRangeId();
             RangeLoad.Window window = load.take(id);
             GroupView view = runtime.groupView(id);
-            if (view == null || !view.leading() || !splitting.isEmpty()) {
+            // The meta range holds descriptors, not user keys: it never splits.
+            if (view == null || !view.leading() || !splitting.isEmpty() || MetaRange.isMeta(id)) {
                 busySeconds.remove(id);
                 continue;
             }

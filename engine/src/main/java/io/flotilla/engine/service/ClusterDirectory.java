@@ -22,6 +22,11 @@ public final class ClusterDirectory {
         return nodes.get(nodeId);
     }
 
+    /** The ids of every node, ascending. */
+    public long[] nodeIds() {
+        return nodes.keySet().stream().mapToLong(Long::longValue).toArray();
+    }
+
     public Collection<NodeAddress> all() {
         return nodes.values();
     }

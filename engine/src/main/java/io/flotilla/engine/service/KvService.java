@@ -13,6 +13,7 @@ import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.MetaRange;
 import io.flotilla.wal.Wal;
 import java.util.List;
 import io.flotilla.wal.WalRecordEncoder;
@@ -125,6 +126,11 @@ public final class KvService implements RequestHandler {
             reply.fail(error.hasEpochMismatch() ? withCurrentRanges(error, range, request) : error);
             return;
         }
+        error = validator.checkMetaUse(request, range);
+        if (error != null) {
+            reply.fail(error);
+            return;
+        }
         if (request.getBodyCase() == Request.BodyCase.SPLIT_RANGE) {
             split(groupId, range, request, reply);
             return;
@@ -234,7 +240,7 @@ public final class KvService implements RequestHandler {
             return error;
         }
         for (RangeDescriptor other : stateMachine.ranges()) {
-            if (KeySpace.contains(other, key)) {
+            if (!MetaRange.isMeta(other) && KeySpace.contains(other, key)) {
                 return KvErrors.epochMismatch(range, request.getHeader().getRangeEpoch(), List.of(range, other));
             }
         }

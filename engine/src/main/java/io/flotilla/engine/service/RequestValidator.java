@@ -12,6 +12,7 @@ import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.kv.proto.WriteOp;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.MetaRange;
 
 /**
  * The checks a client request passes before it may reach a range, in the order the service applies
@@ -42,6 +43,27 @@ final class RequestValidator {
         }
         if (header.getRangeEpoch() != range.getEpoch()) {
             return KvErrors.epochMismatch(range, header.getRangeEpoch());
+        }
+        return null;
+    }
+
+    /**
+     * The meta range takes only descriptor records and its replicas' rejoins (no key routes to it),
+     * and descriptors are recorded nowhere else.
+     */
+    Error checkMetaUse(Request request, RangeDescriptor range) {
+        Request.BodyCase body = request.getBodyCase();
+        if (MetaRange.isMeta(range)) {
+            if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.REJOIN_REPLICA) {
+                return null;
+            }
+            return KvErrors.invalidArgument("range " + range.getRangeId() + " is the meta range, which holds the cluster's"
+                    + " range descriptors: it takes no " + body + " requests. Send them to the range that holds the key"
+                    + " (a route lookup finds it)");
+        }
+        if (body == Request.BodyCase.RECORD_RANGES) {
+            return KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range: range descriptors are"
+                    + " recorded only in the meta range (range " + MetaRange.ID + ")");
         }
         return null;
     }

@@ -9,21 +9,23 @@ import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.RouteLookupRequest;
 import io.flotilla.kv.proto.RouteLookupResponse;
+import io.flotilla.kv.proto.RouteSource;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.MetaRange;
+import io.flotilla.router.RouteTable;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalWriterStats;
 import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
 import java.util.List;
-import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * Answers RouteLookup (the range descriptors this node holds, with the client addresses of the nodes
- * that host them) and NodeStatus (ranges, leaders, each range's Raft position, and the process's
+ * Answers RouteLookup (from the meta range, where this node holds a replica of it, and the ranges
+ * this node hosts) and NodeStatus (ranges, leaders, each range's Raft position, and the process's
  * counters). Reads only thread-safe views (the state machine's descriptors, the runtime's
  * {@link GroupView}s and counters); called on a connection's event loop.
  *
@@ -51,24 +53,46 @@ final class StatusService {
         this.requestsServed = requestsServed;
     }
 
+    /**
+     * The ranges overlapping the lookup's interval. A replica of the meta range answers with every
+     * descriptor the meta range has recorded, as far as it has applied them (the answer says whether
+     * it leads the meta range), merged with the descriptors of the ranges this node hosts (newer
+     * wins: a split applied here may not be recorded yet). A node without a replica answers with the
+     * ranges it hosts. Either way the answer names every node and the meta range's replicas, so a
+     * client that knows one node finds the rest.
+     */
     Response.Builder routeLookup(RouteLookupRequest lookup) {
-        RouteLookupResponse.Builder b = RouteLookupResponse.newBuilder();
-        TreeSet<Long> hosts = new TreeSet<>();
-        for (RangeDescriptor range : stateMachine.ranges()) {
+        RouteTable table = new RouteTable();
+        RangeDescriptor meta = stateMachine.descriptor(MetaRange.ID);
+        RouteSource source = RouteSource.HOSTED_ONLY;
+        if (meta != null) {
+            GroupView view = runtime.groupView(MetaRange.ID);
+            source = view != null && view.leading() ? RouteSource.META_LEADER : RouteSource.META_FOLLOWER;
+            adopt(table, stateMachine.recordedRanges());
+        } else {
+            meta = MetaRange.initialDescriptor(directory.nodeIds());
+        }
+        adopt(table, stateMachine.ranges());
+        RouteLookupResponse.Builder b = RouteLookupResponse.newBuilder().setMetaRange(meta).setSource(source)
+                .addAllNodes(directory.all());
+        for (RangeDescriptor range : table.descriptors()) {
             if (overlaps(range, lookup)) {
                 b.addRanges(range);
-                for (ReplicaDescriptor replica : range.getReplicasList()) {
-                    hosts.add(replica.getNodeId());
-                }
-            }
-        }
-        for (long host : hosts) {
-            NodeAddress address = directory.address(host);
-            if (address != null) {
-                b.addNodes(address);
             }
         }
         return Response.newBuilder().setRouteLookup(b);
+    }
+
+    private static void adopt(RouteTable table, List<RangeDescriptor> ranges) {
+        for (RangeDescriptor range : ranges) {
+            if (!MetaRange.isMeta(range)) {
+                try {
+                    table.update(range);
+                } catch (IllegalArgumentException malformed) {
+                    // Only a bug records a malformed descriptor; the others still route.
+                }
+            }
+        }
     }
 
     /** Whether {@code range} overlaps the lookup's {@code [start_key, end_key)} (an empty end: no bound). */
@@ -80,14 +104,17 @@ final class StatusService {
         return startsBeforeLookupEnds && endsAfterLookupStarts;
     }
 
+    /** This node's user ranges (counted in {@code ranges}) and, listed with them, its replica of the meta range. */
     Response.Builder nodeStatus() {
         List<RangeDescriptor> ranges = stateMachine.ranges();
+        List<RangeDescriptor> listed = stateMachine.allRanges();
         NodeStatusResponse.Builder b = NodeStatusResponse.newBuilder()
                 .setNodeId(nodeId)
                 .setClusterId(clusterId)
                 .setRanges(ranges.size())
+                .setMetaReplica(stateMachine.descriptor(MetaRange.ID) != null)
                 .setLeaders(runtime.leaderGroups());
-        for (RangeDescriptor range : ranges) {
+        for (RangeDescriptor range : listed) {
             RangeStatus.Builder s = RangeStatus.newBuilder().setRange(range);
             GroupView view = runtime.groupView(range.getRangeId());
             if (view != null) {

@@ -23,6 +23,7 @@ final class WriteCommands {
             case DELETE:
             case COMPARE_AND_SET:
             case BATCH_WRITE:
+            case RECORD_RANGES:
                 return true;
             default:
                 return false;
@@ -48,6 +49,8 @@ final class WriteCommands {
                 return c.setCompareAndSet(request.getCompareAndSet()).build();
             case BATCH_WRITE:
                 return c.setBatchWrite(request.getBatchWrite()).build();
+            case RECORD_RANGES:
+                return c.setRecordRanges(request.getRecordRanges()).build();
             default:
                 throw new IllegalArgumentException("request " + request.getRequestId() + " is not a write: " + request.getBodyCase());
         }
@@ -67,6 +70,8 @@ final class WriteCommands {
                 return r.setBatchWrite(result.getBatchWrite());
             case SPLIT:
                 return r.setSplitRange(result.getSplit());
+            case RECORD_RANGES:
+                return r.setRecordRanges(result.getRecordRanges());
             case ERROR:
                 return r.setError(result.getError());
             default:

@@ -1,0 +1,69 @@
+package io.flotilla.router;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.ReplicaDescriptor;
+import io.flotilla.kv.proto.ReplicaRole;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * The meta range: the Raft group that records every range's descriptor, so that any node (and so
+ * any client that knows one node) can find every range. It is not a range of user keys: no client
+ * key routes to it, and it takes only {@code RecordRanges} writes. Its keys are range ids (8 bytes,
+ * big-endian) and its values the descriptors, each kept only if newer than the one it replaces
+ * ({@link RouteTable#compareVersions}). It lives on the first {@link #REPLICAS} nodes of the
+ * cluster by id. Pure functions; any thread.
+ */
+public final class MetaRange {
+    /** The meta range's id: the largest group id the runtime takes, far above any user range's. */
+    public static final long ID = Long.MAX_VALUE - 1;
+    /** How many nodes hold a replica of the meta range (fewer if the cluster has fewer nodes). */
+    public static final int REPLICAS = 3;
+
+    private MetaRange() {
+    }
+
+    public static boolean isMeta(long rangeId) {
+        return rangeId == ID;
+    }
+
+    public static boolean isMeta(RangeDescriptor range) {
+        return range.getRangeId() == ID;
+    }
+
+    /** The nodes that hold the meta range: the {@link #REPLICAS} lowest of the cluster's node ids. */
+    public static long[] voters(long[] clusterNodeIds) {
+        long[] sorted = clusterNodeIds.clone();
+        Arrays.sort(sorted);
+        return Arrays.copyOf(sorted, Math.min(REPLICAS, sorted.length));
+    }
+
+    /**
+     * The meta range's descriptor when a cluster of {@code clusterNodeIds} is made: its replicas
+     * are {@link #voters}, epoch 1, conf version 1. Its key interval is the whole key space only
+     * because a descriptor needs one; nothing routes by it.
+     */
+    public static RangeDescriptor initialDescriptor(long[] clusterNodeIds) {
+        RangeDescriptor.Builder meta = RangeDescriptor.newBuilder().setRangeId(ID).setEpoch(1).setConfVersion(1);
+        for (long voter : voters(clusterNodeIds)) {
+            meta.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(voter).setRole(ReplicaRole.VOTER));
+        }
+        return meta.build();
+    }
+
+    /** The meta range's key for range {@code rangeId}'s descriptor: the id, 8 bytes big-endian (so keys sort by id). */
+    public static ByteString key(long rangeId) {
+        return ByteString.copyFrom(ByteBuffer.allocate(Long.BYTES).putLong(rangeId).array());
+    }
+
+    /** Reads a descriptor stored in the meta range; null if the bytes are not one. */
+    public static RangeDescriptor parse(ByteString value) {
+        try {
+            return RangeDescriptor.parseFrom(value);
+        } catch (InvalidProtocolBufferException e) {
+            return null;
+        }
+    }
+}
