@@ -93,7 +93,8 @@ public final class StatusCommand implements Callable<Integer> {
                 continue;
             }
             long maxLag = maxLag(r, bestApplied);
-            t.row(Long.toString(r.status.getNodeId()), r.address, "up", Integer.toString(r.status.getRanges()),
+            t.row(Long.toString(r.status.getNodeId()), r.address, "up",
+                    r.status.getRanges() + (r.status.getMetaReplica() ? " + meta" : ""),
                     Integer.toString(r.status.getLeaders()), maxLag + " entries",
                     Duration.format(r.status.getUptimeMs()),
                     String.format("%.1f", r.status.getProcessCpuNs() / 1e9), Long.toString(r.status.getRequestsServed()),

@@ -8,6 +8,7 @@ import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.RangeStatus;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.MetaRange;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -135,7 +136,9 @@ class SplitCrashTest {
         NodeStatusResponse status = client.nodeStatus(address).join();
         List<RangeDescriptor> ranges = new ArrayList<>();
         for (RangeStatus r : status.getRangeStatusList()) {
-            ranges.add(r.getRange());
+            if (!MetaRange.isMeta(r.getRange())) {
+                ranges.add(r.getRange());
+            }
         }
         ranges.sort(Comparator.comparing(RangeDescriptor::getStartKey, KeySpace::compare));
         return ranges;

@@ -12,6 +12,7 @@ import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.multiraft.StateMachine;
+import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.SnapshotMetadata;
@@ -194,6 +195,7 @@ public final class KvStateMachine implements StateMachine {
         }
         ApplyState before = g.published();
         long applied = before.appliedIndex();
+        RangeDescriptor descriptor = before.descriptor();
         RoundWrites kv = new RoundWrites(store, groupId, write);
         int next = from;
         for (; next < entries.size(); next++) {
@@ -201,6 +203,13 @@ public final class KvStateMachine implements StateMachine {
             if (e.index() != applied + 1) {
                 throw new IllegalStateException("range " + groupId + " applied " + applied + " and was given entry "
                         + e.index());
+            }
+            if (e.type() == EntryType.CONF_CHANGE) {
+                // The core applies it to the group's configuration; the descriptor follows, so that
+                // clients and the meta range learn the new replicas (a conf version on).
+                descriptor = MembershipChanges.apply(descriptor, ConfChange.decode(e.data()));
+                applied = e.index();
+                continue;
             }
             if (e.type() != EntryType.NORMAL || e.data().length == 0) {
                 applied = e.index();
@@ -222,7 +231,7 @@ public final class KvStateMachine implements StateMachine {
             g.roundResults.put(e.index(), applyCommand(g, kv, c));
         }
         g.sessions.writeChanged(write);
-        ApplyState after = new ApplyState(applied, g.logTimeMs, before.descriptor());
+        ApplyState after = new ApplyState(applied, g.logTimeMs, descriptor);
         write.commit(after);
         states.add(after);
         return next;

@@ -17,11 +17,15 @@ import io.flotilla.engine.kv.KvHarness.StoreKind;
 import io.flotilla.engine.proto.WriteResult;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.KeyValue;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.ReplicaDescriptor;
+import io.flotilla.kv.proto.ReplicaRole;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.ConfChangeType;
 import io.flotilla.raft.EntryType;
+import io.flotilla.router.RouteTable;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.io.TempDir;
@@ -126,6 +130,45 @@ class KvStateMachineTest {
             assertThat(h.write(1, put("b", "still works").build()).hasPut()).isTrue();
             assertThat(h.sm.takeResult(1, 4)).as("a result is taken once").isNull();
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(StoreKind.class)
+    void membershipChangesUpdateTheDescriptorsReplicasAndConfVersion(StoreKind kind) {
+        try (KvHarness h = harness(kind)) {
+            h.sm.destroy(1);
+            h.sm.bootstrap(List.of(withVoters(range(1, "a", "m", 1), 1, 2, 3), withVoters(range(5, "y", "z", 1), 1)));
+            RangeDescriptor before = h.sm.descriptor(1);
+            // A rejoin's three steps, then a voter added and the last voter's removal refused as the core refuses it.
+            h.entries(1, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.REMOVE_NODE, 3).encode());
+            assertThat(voters(h.sm.descriptor(1))).containsExactly(1L, 2L);
+            h.entries(1, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.ADD_LEARNER, 3).encode());
+            assertThat(h.sm.descriptor(1).getReplicasList()).extracting(ReplicaDescriptor::getRole)
+                    .containsExactly(ReplicaRole.VOTER, ReplicaRole.VOTER, ReplicaRole.LEARNER);
+            assertThat(h.write(1, put("b", "between changes").build()).hasPut()).isTrue();
+            h.entries(1, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.PROMOTE_LEARNER, 3).encode());
+            RangeDescriptor after = h.sm.descriptor(1);
+            assertThat(voters(after)).containsExactly(1L, 2L, 3L);
+            assertThat(after.getConfVersion()).isEqualTo(before.getConfVersion() + 3);
+            assertThat(after.getEpoch()).as("membership changes leave the epoch").isEqualTo(before.getEpoch());
+            assertThat(RouteTable.compareVersions(after, before)).isPositive();
+
+            h.entries(5, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.REMOVE_NODE, 1).encode());
+            assertThat(voters(h.sm.descriptor(5))).as("the last voter stays").containsExactly(1L);
+        }
+    }
+
+    private static RangeDescriptor withVoters(RangeDescriptor range, long... voters) {
+        RangeDescriptor.Builder b = range.toBuilder().clearReplicas();
+        for (long v : voters) {
+            b.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(v).setRole(ReplicaRole.VOTER));
+        }
+        return b.build();
+    }
+
+    private static List<Long> voters(RangeDescriptor range) {
+        return range.getReplicasList().stream().filter(r -> r.getRole() == ReplicaRole.VOTER)
+                .map(ReplicaDescriptor::getNodeId).toList();
     }
 
     @ParameterizedTest
