@@ -24,6 +24,7 @@ public final class MultiRaftNode implements AutoCloseable {
     private final LogPurgeTracker purges;
     private final RuntimeEnvironment env;
     private final NodeStatus status;
+    private final StrayGroups strays = new StrayGroups();
 
     /** A node whose logs are never compacted: no follower ever needs a snapshot. */
     public MultiRaftNode(MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender) {
@@ -58,7 +59,7 @@ public final class MultiRaftNode implements AutoCloseable {
         for (int i = 0; i < workers.length; i++) {
             int worker = i;
             workers[i] = new RaftWorker(config.nodeId(), i, config, wal, stateMachine, sender, snapshots, liveness, purges,
-                    env, status, groupId -> workerIndex(groupId) == worker);
+                    env, status, strays, groupId -> workerIndex(groupId) == worker);
         }
         // Every group the log recovered goes to its worker now, on this thread: the workers never
         // share the log's map of recovered indexes, and each counts those groups' records as live
@@ -225,6 +226,15 @@ public final class MultiRaftNode implements AutoCloseable {
      * index, whether it leads), as of the last Ready its worker handled; null if the node hosts no
      * replica of it. For routing hints and status only.
      */
+    /**
+     * The groups whose leaders sent this node their log or heartbeats since the last call, while
+     * it hosted no replica of them (see {@link StrayGroups}); the owner decides whether to join them
+     * ({@link #createGroup} with no voters). Any thread.
+     */
+    public List<Long> takeStrayGroups() {
+        return strays.take();
+    }
+
     public GroupView groupView(long groupId) {
         return workerOf(groupId).view(groupId);
     }

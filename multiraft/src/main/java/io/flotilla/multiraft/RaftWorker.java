@@ -88,6 +88,7 @@ final class RaftWorker implements Runnable {
     private final Consumer<WorkerCommand> dispatch = this::dispatch;
     private final Consumer<LogRounds.Round> applyRound;
 
+    private final StrayGroups strays;
     private long nextTickNs;
     /** Ticks at which the next maintenance pass, and (worker 0) the next node heartbeat, are due. */
     private long nextMaintenanceTick;
@@ -95,8 +96,9 @@ final class RaftWorker implements Runnable {
 
     RaftWorker(long nodeId, int workerId, MultiRaftConfig config, Wal wal, StateMachine stateMachine, PeerSender sender,
             SnapshotChannel streams, NodeLiveness liveness, LogPurgeTracker purges, RuntimeEnvironment env, NodeStatus status,
-            LongPredicate ownedHere) {
+            StrayGroups strays, LongPredicate ownedHere) {
         this.nodeId = nodeId;
+        this.strays = strays;
         this.workerId = workerId;
         this.config = config;
         this.env = env;
@@ -432,6 +434,10 @@ final class RaftWorker implements Runnable {
             Message m = messages.get(i);
             Replica r = replicas.get(m.groupId);
             if (r == null || (m.type == MessageType.SNAPSHOT && !shipping.imageReceived(m))) {
+                if (r == null && (m.type == MessageType.APPEND || m.type == MessageType.HEARTBEAT
+                        || m.type == MessageType.SNAPSHOT)) {
+                    strays.note(m.groupId); // a leader counts this node a member of a group it does not host
+                }
                 stats.droppedMessages++;
                 continue;
             }

@@ -19,6 +19,8 @@ import io.flotilla.kv.proto.RejoinReplicaRequest;
 import io.flotilla.kv.proto.RejoinStep;
 import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.kv.proto.Response;
+import io.flotilla.kv.proto.RouteLookupRequest;
+import io.flotilla.kv.proto.RouteLookupResponse;
 import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.kv.proto.SplitRangeRequest;
@@ -44,7 +46,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The Flotilla client: get, put, delete, compare-and-set, batches and scans within one range, each
@@ -351,26 +355,44 @@ public final class FlotillaClient implements AutoCloseable {
      * that node only (no routing, no retries), within the client's request timeout.
      */
     public CompletableFuture<NodeStatusResponse> nodeStatus(String address) {
+        return askDirectly(address, "node status", r -> r.setNodeStatus(NodeStatusRequest.getDefaultInstance()))
+                .thenApply(response -> answer(response, Response::hasNodeStatus, address, "node status").getNodeStatus());
+    }
+
+    /**
+     * The ranges the node at {@code address} knows, with every node's address and the meta range:
+     * from a replica of the meta range, every range the cluster has recorded ({@code source} says
+     * whether it leads the meta range or follows it); from another node, the ranges it hosts. Asks
+     * that node only (no routing, no retries), within the client's request timeout.
+     */
+    public CompletableFuture<RouteLookupResponse> routeLookup(String address) {
+        return askDirectly(address, "route lookup", r -> r.setRouteLookup(RouteLookupRequest.getDefaultInstance()))
+                .thenApply(response -> answer(response, Response::hasRouteLookup, address, "route lookup").getRouteLookup());
+    }
+
+    private CompletableFuture<Response> askDirectly(String address, String what, Consumer<Request.Builder> body) {
         HostPort node = HostPort.parse(address);
         CompletableFuture<Response> answer = new CompletableFuture<>();
         if (closed.get()) {
-            answer.completeExceptionally(ErrorTranslator.closed("node status of " + address));
+            answer.completeExceptionally(ErrorTranslator.closed(what + " of " + address));
         } else {
             Request.Builder request = Request.newBuilder()
                     .setHeader(RequestHeader.newBuilder().setClusterId(config.clusterId())
-                            .setTimeoutMs((int) Math.min(Integer.MAX_VALUE, config.requestTimeout().toMillis())))
-                    .setNodeStatus(NodeStatusRequest.getDefaultInstance());
+                            .setTimeoutMs((int) Math.min(Integer.MAX_VALUE, config.requestTimeout().toMillis())));
+            body.accept(request);
             loop.execute(() -> dispatcher.sendDirect(node, request, config.requestTimeout().toNanos(), answer));
         }
-        return answer.thenApply(response -> {
-            if (response.hasNodeStatus()) {
-                return response.getNodeStatus();
-            }
-            if (response.hasError() && response.getError().hasClusterMismatch()) {
-                throw ErrorTranslator.clusterMismatch(address, config.clusterId(), response.getError());
-            }
-            throw new FlotillaException("node status of " + address + " refused: " + response.getError().getMessage());
-        });
+        return answer;
+    }
+
+    private Response answer(Response response, Predicate<Response> expected, String address, String what) {
+        if (expected.test(response)) {
+            return response;
+        }
+        if (response.hasError() && response.getError().hasClusterMismatch()) {
+            throw ErrorTranslator.clusterMismatch(address, config.clusterId(), response.getError());
+        }
+        throw new FlotillaException(what + " of " + address + " refused: " + response.getError().getMessage());
     }
 
     /**

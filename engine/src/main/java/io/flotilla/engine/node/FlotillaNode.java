@@ -1,5 +1,6 @@
 package io.flotilla.engine.node;
 
+import io.flotilla.client.FlotillaClient;
 import io.flotilla.engine.kv.KvLimits;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.rocks.RocksConfig;
@@ -10,6 +11,7 @@ import io.flotilla.engine.service.KvService;
 import io.flotilla.engine.service.RangeLoad;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.router.MetaRange;
 import io.flotilla.multiraft.SnapshotStreams;
 import io.flotilla.multiraft.TransportPeerSender;
 import io.flotilla.transport.PeerTransport;
@@ -22,6 +24,8 @@ import io.flotilla.wal.WalWriterConfig;
 import io.flotilla.wal.WalRecoveryResult;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
@@ -69,6 +73,10 @@ public final class FlotillaNode implements AutoCloseable {
     private final SplitTrigger splits;
     /** Records the ranges this node leads in the meta range. */
     private final MetaRecorder recorder;
+    /** Joins the ranges this node should hold a replica of and does not. */
+    private final MissingReplicas missing;
+    /** How this node's own threads reach the other nodes as a client does (the meta range, route lookups). */
+    private final FlotillaClient cluster;
     /** Null unless this node is rejoining its cluster with a new data directory. */
     private final Rejoin rejoin;
     private final KvService service;
@@ -79,7 +87,7 @@ public final class FlotillaNode implements AutoCloseable {
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
-            SplitTrigger splits, MetaRecorder recorder, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
+            SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, FlotillaClient cluster, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -91,6 +99,8 @@ public final class FlotillaNode implements AutoCloseable {
         this.placement = placement;
         this.splits = splits;
         this.recorder = recorder;
+        this.missing = missing;
+        this.cluster = cluster;
         this.rejoin = rejoin;
         this.service = service;
         this.clients = clients;
@@ -149,8 +159,12 @@ public final class FlotillaNode implements AutoCloseable {
             opened.push(transport);
             sender.connect(transport, runtime);
             SplitStarter splitStarter = new SplitStarter(id, runtime);
-            MetaRecorder recorder = new MetaRecorder(config, runtime, stateMachine);
+            FlotillaClient cluster = clusterClient(config);
+            opened.push(cluster);
+            MetaRecorder recorder = new MetaRecorder(id, runtime, stateMachine, cluster);
             opened.push(recorder);
+            MissingReplicas missing = new MissingReplicas(id, runtime, stateMachine, cluster, metaAddresses(config));
+            opened.push(missing);
             stateMachine.onSplit((left, right) -> {
                 splitStarter.onSplit(left, right);
                 recorder.splitApplied(left, right);
@@ -210,15 +224,36 @@ public final class FlotillaNode implements AutoCloseable {
                 rejoin.start(ranges);
             }
             recorder.start();
+            missing.start();
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
             return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement, splits,
-                    recorder, rejoin, service, clients, startupMs);
+                    recorder, missing, cluster, rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
         }
+    }
+
+    /** A client seeded with every node of the cluster, this one included, for the node's own requests to the others. */
+    private static FlotillaClient clusterClient(NodeConfig config) {
+        List<String> seeds = new ArrayList<>();
+        seeds.add(config.self().clientSeed());
+        for (ClusterMember peer : config.peers()) {
+            seeds.add(peer.clientSeed());
+        }
+        return FlotillaClient.builder().seeds(seeds.toArray(String[]::new)).clusterId(config.clusterId())
+                .requestTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    /** The client addresses of the meta range's replicas (the cluster's first nodes by id). */
+    private static List<String> metaAddresses(NodeConfig config) {
+        List<String> addresses = new ArrayList<>();
+        for (long id : MetaRange.voters(config.memberIds())) {
+            addresses.add(config.initialCluster().get(id).clientSeed());
+        }
+        return addresses;
     }
 
     /**
@@ -267,6 +302,14 @@ public final class FlotillaNode implements AutoCloseable {
         return rejoin != null && rejoin.pendingRanges() != 0;
     }
 
+    /**
+     * Replicas this node started after finding itself listed in a range it held no replica of (it
+     * missed the split that made the range; see MissingReplicas). Any thread.
+     */
+    public long replicasJoinedAfterMissedSplits() {
+        return missing.joined();
+    }
+
     /** How long {@link #start} took, from locking the directory to serving clients. */
     public long startupMs() {
         return startupMs;
@@ -311,6 +354,8 @@ public final class FlotillaNode implements AutoCloseable {
                 splits.close();
             }
             recorder.close();
+            missing.close();
+            cluster.close();
             if (rejoin != null) {
                 closeAll(new ArrayDeque<>(List.of(rejoin)), null);
             }

@@ -6,7 +6,6 @@ import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.RouteTable;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -55,18 +54,12 @@ final class MetaRecorder implements AutoCloseable {
     private long lastWarnNs;
     private long records;
 
-    /** A recorder for node {@code config.nodeId()} that talks to the cluster's nodes as a client does; {@link #start} it. */
-    MetaRecorder(NodeConfig config, MultiRaftNode runtime, KvStateMachine stateMachine) {
-        this.nodeId = config.nodeId();
+    /** A recorder for node {@code nodeId} that reaches the meta range through {@code client}; {@link #start} it. */
+    MetaRecorder(long nodeId, MultiRaftNode runtime, KvStateMachine stateMachine, FlotillaClient client) {
+        this.nodeId = nodeId;
         this.runtime = runtime;
         this.stateMachine = stateMachine;
-        List<String> seeds = new ArrayList<>();
-        seeds.add(config.self().clientSeed());
-        for (ClusterMember peer : config.peers()) {
-            seeds.add(peer.clientSeed());
-        }
-        this.client = FlotillaClient.builder().seeds(seeds.toArray(String[]::new)).clusterId(config.clusterId())
-                .requestTimeout(Duration.ofSeconds(5)).build();
+        this.client = client;
         this.thread = new Thread(this::run, "flotilla-meta-recorder-" + nodeId);
         this.thread.setDaemon(true);
     }
@@ -163,7 +156,7 @@ final class MetaRecorder implements AutoCloseable {
         }
     }
 
-    /** Stops the thread and the client; any thread but its own. */
+    /** Stops the thread; any thread but its own. */
     @Override
     public void close() {
         stopped = true;
@@ -175,6 +168,5 @@ final class MetaRecorder implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        client.close();
     }
 }
