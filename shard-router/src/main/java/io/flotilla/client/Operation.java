@@ -41,6 +41,8 @@ final class Operation<T> {
     int attempts;
     /** Retries made without waiting (a leader hint, newer descriptors); bounded so a confused cluster cannot spin a call. */
     int immediateRetries;
+    /** Backoff waits since the last retry made without waiting; the next wait's step grows with it. */
+    int waitsSinceProgress;
     /** The range this write was last sent to, and its sequence; 0 until the write is first routed. */
     long sessionRangeId;
     long sequence;

@@ -367,6 +367,7 @@ final class RequestDispatcher {
             return;
         }
         op.immediateRetries++;
+        op.waitsSinceProgress = 0;
         op.lastProblem = problem;
         // Through the task queue, not the stack: a chain of redirects must not deepen it.
         loop.execute(() -> attempt(op));
@@ -382,7 +383,11 @@ final class RequestDispatcher {
             failExhausted(op);
             return;
         }
-        long waitNs = Math.max(minWaitNs, config.retryPolicy().backoffNanos(Math.max(1, op.attempts), random.nextDouble()));
+        // The wait grows with the waits since the call last learned something (a leader, newer
+        // descriptors), not with all its attempts: after a split the call is sent on to the new range
+        // at once, and should then wait for that range's first leader in short steps, not in steps
+        // doubled by every attempt it made before the split.
+        long waitNs = Math.max(minWaitNs, config.retryPolicy().backoffNanos(++op.waitsSinceProgress, random.nextDouble()));
         if (System.nanoTime() + waitNs - op.deadlineNs >= 0) {
             failDeadline(op);
             return;

@@ -125,6 +125,46 @@ class FlotillaClientRoutingTest {
     }
 
     @Test
+    void afterASplitTheWaitForTheNewRangesLeaderStartsShortAgain() {
+        // The call waits out six "no leader" answers (its waits grow to 160-320 ms), then learns of a
+        // split and goes on to the new range, which has no leader yet either. Its next wait starts
+        // again at 5-10 ms: grown by every attempt before the split it would be 640-1,280 ms, which a
+        // loaded split showed as a second-long stall after both sides could serve.
+        InMemoryKv kv = new InMemoryKv(List.of(range(1, "", "m", 2, 1), range(2, "m", "", 2, 1)));
+        ScriptedNodeServer server = node(1, kv);
+        kv.nodes(List.of(server.address()));
+        List<Long> sentAtNs = java.util.Collections.synchronizedList(new ArrayList<>());
+        server.script(exchange -> {
+            if (exchange.request.hasRouteLookup()) {
+                exchange.reply(io.flotilla.kv.proto.Response.newBuilder().setRouteLookup(io.flotilla.kv.proto.RouteLookupResponse.newBuilder()
+                        .addRanges(range(1, "", "", 1, 1)).addNodes(server.address())));
+                return;
+            }
+            sentAtNs.add(System.nanoTime());
+            int n = sentAtNs.size();
+            if (n <= 6 || n == 8) {
+                exchange.replyError(Error.newBuilder().setNotLeader(NotLeader.getDefaultInstance()));
+            } else if (n == 7) {
+                exchange.replyError(Error.newBuilder().setEpochMismatch(EpochMismatch.newBuilder()
+                        .addRanges(range(1, "", "m", 2, 1)).addRanges(range(2, "m", "", 2, 1))));
+            } else {
+                kv.onRequest(exchange);
+            }
+        });
+        FlotillaClient client = client(FlotillaClient.builder().requestTimeout(Duration.ofSeconds(20))
+                .retryPolicy(new RetryPolicy(20, Duration.ofMillis(10), Duration.ofSeconds(10))), server);
+
+        client.sync().put("x", "1");
+
+        List<Long> at = List.copyOf(sentAtNs);
+        assertThat(at).hasSize(9);
+        long beforeSplitMs = TimeUnit.NANOSECONDS.toMillis(at.get(6) - at.get(5));
+        long afterSplitMs = TimeUnit.NANOSECONDS.toMillis(at.get(8) - at.get(7));
+        assertThat(beforeSplitMs).as("the sixth wait, grown by the waits before it").isGreaterThanOrEqualTo(160);
+        assertThat(afterSplitMs).as("the first wait for the new range's leader").isLessThan(500);
+    }
+
+    @Test
     void aStaleNodesOlderDescriptorsDoNotMakeTheClientLoopOrForget() {
         RangeDescriptor current = range(1, "", "", 5, 1);
         AtomicInteger refusals = new AtomicInteger();
