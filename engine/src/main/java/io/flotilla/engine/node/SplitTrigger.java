@@ -11,7 +11,6 @@ import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.multiraft.ProposalListener;
 import io.flotilla.raft.ProposeResult;
 import io.flotilla.router.KeyFormat;
-import io.flotilla.router.MetaRange;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -94,8 +93,7 @@ final class SplitTrigger implements AutoCloseable {
             long id = range.getRangeId();
             RangeLoad.Window window = load.take(id);
             GroupView view = runtime.groupView(id);
-            // The meta range holds descriptors, not user keys: it never splits.
-            if (view == null || !view.leading() || !splitting.isEmpty() || MetaRange.isMeta(id)) {
+            if (view == null || !view.leading() || !splitting.isEmpty()) {
                 busySeconds.remove(id);
                 continue;
             }
