@@ -325,8 +325,9 @@ public final class FlotillaClient implements AutoCloseable {
      * Admin: splits the range that holds {@code splitKey} at that key. The range keeps the keys
      * below it and a new range, on the same nodes, takes the rest; both are at a new epoch, and
      * calls routed by the old one are routed again transparently. Completes with both descriptors
-     * once the split is applied on the range's leader. Fails with {@link InvalidArgumentException}
-     * if a range already starts at {@code splitKey} (nothing to split there).
+     * once the split is applied on the range's leader. If a range already starts at
+     * {@code splitKey} there is nothing to split: it completes with that range as {@code right} and
+     * {@code already_split} set, so a split is safe to retry.
      */
     public CompletableFuture<SplitRangeResponse> splitRange(byte[] splitKey) {
         ByteString k = copy(splitKey, "split key");

@@ -25,8 +25,8 @@ import picocli.CommandLine.Spec;
         description = {"Splits the range that holds KEY at that key: the range keeps the keys",
                 "below it, and a new range on the same nodes takes the key and those above.",
                 "With --range ID instead, splits that range at its middle key by stored bytes.",
-                "Clients follow on their own. Fails (exit code 1) if a range already starts",
-                "at KEY, or the range holds fewer than two keys."})
+                "Clients follow on their own. If a range already starts at KEY, says so and",
+                "changes nothing. Fails (exit code 1) if the range holds fewer than two keys."})
 final class SplitCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
@@ -54,6 +54,11 @@ final class SplitCommand implements Callable<Integer> {
         long ms = (System.nanoTime() - startNs) / 1_000_000;
         RangeDescriptor left = split.getLeft();
         RangeDescriptor right = split.getRight();
+        if (split.getAlreadySplit()) {
+            System.out.println("range " + right.getRangeId() + " already starts at " + KeyFormat.describe(right.getStartKey())
+                    + ": nothing to split (it holds " + interval(right) + ", epoch " + right.getEpoch() + ")");
+            return 0;
+        }
         System.out.println("split range " + left.getRangeId() + " at " + KeyFormat.describe(right.getStartKey()) + " in "
                 + ms + " ms:");
         System.out.println("  range " + left.getRangeId() + " keeps " + interval(left) + " (epoch " + left.getEpoch() + ")");

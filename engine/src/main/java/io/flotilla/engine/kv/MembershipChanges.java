@@ -17,12 +17,16 @@ final class MembershipChanges {
     private MembershipChanges() {
     }
 
-    /** {@code range} after {@code change}: its replicas changed as the Raft core changes its configuration, one conf version on. */
+    /**
+     * {@code range} after {@code change}: its replicas changed as the Raft core changes its
+     * configuration, one conf version on; {@code range} itself if the change changes nothing.
+     */
     static RangeDescriptor apply(RangeDescriptor range, ConfChange change) {
-        Map<Long, ReplicaRole> replicas = new TreeMap<>();
+        Map<Long, ReplicaRole> before = new TreeMap<>();
         for (ReplicaDescriptor r : range.getReplicasList()) {
-            replicas.put(r.getNodeId(), r.getRole());
+            before.put(r.getNodeId(), r.getRole());
         }
+        Map<Long, ReplicaRole> replicas = new TreeMap<>(before);
         long node = change.nodeId();
         switch (change.type()) {
             case ADD_VOTER, PROMOTE_LEARNER -> replicas.put(node, ReplicaRole.VOTER);
@@ -34,6 +38,10 @@ final class MembershipChanges {
                     replicas.remove(node);
                 }
             }
+        }
+        if (replicas.equals(before)) {
+            // A change that changes nothing (a new group's log starts by adding the voters it was made with).
+            return range;
         }
         RangeDescriptor.Builder next = range.toBuilder().clearReplicas().setConfVersion(range.getConfVersion() + 1);
         replicas.forEach((id, role) -> next.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(id).setRole(role)));

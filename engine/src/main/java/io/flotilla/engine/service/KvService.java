@@ -10,6 +10,8 @@ import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.RequestHeader;
+import io.flotilla.kv.proto.Response;
+import io.flotilla.kv.proto.SplitRangeResponse;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
@@ -183,6 +185,11 @@ public final class KvService implements RequestHandler {
             splitAtMiddle(groupId, range, request, reply);
             return;
         }
+        if (key.equals(range.getStartKey())) {
+            // A boundary is there already: the split is done (a retry of one that applied lands here).
+            reply.send(Response.newBuilder().setSplitRange(alreadySplit(range)));
+            return;
+        }
         Error error = firstOf(validator.checkSplitKey(key), RangeSplitter.checkSplitKey(range, key));
         if (error != null) {
             reply.fail(error);
@@ -216,6 +223,17 @@ public final class KvService implements RequestHandler {
             writes.propose(groupId, RangeSplitter.command(request.getHeader().getRangeEpoch(), middle,
                     newRangeIds.getAsLong(), clockMs.getAsLong()), reply);
         });
+    }
+
+    /** The answer to a split at {@code right}'s first key: {@code right}, and the hosted range that ends there. */
+    private SplitRangeResponse.Builder alreadySplit(RangeDescriptor right) {
+        SplitRangeResponse.Builder answer = SplitRangeResponse.newBuilder().setRight(right).setAlreadySplit(true);
+        for (RangeDescriptor range : stateMachine.ranges()) {
+            if (range.getEndKey().equals(right.getStartKey())) {
+                answer.setLeft(range);
+            }
+        }
+        return answer;
     }
 
     /** The thread that finds middle keys, started on first use (most nodes never split by hand). */

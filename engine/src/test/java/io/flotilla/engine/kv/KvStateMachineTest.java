@@ -154,7 +154,10 @@ class KvStateMachineTest {
             assertThat(RouteTable.compareVersions(after, before)).isPositive();
 
             h.entries(5, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.REMOVE_NODE, 1).encode());
+            h.entries(5, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.ADD_VOTER, 1).encode());
             assertThat(voters(h.sm.descriptor(5))).as("the last voter stays").containsExactly(1L);
+            assertThat(h.sm.descriptor(5).getConfVersion()).as("changes that change nothing keep the conf version")
+                    .isEqualTo(1);
         }
     }
 

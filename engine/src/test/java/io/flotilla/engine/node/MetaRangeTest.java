@@ -119,6 +119,11 @@ class MetaRangeTest {
 
             try (FlotillaClient client = client(cluster, 1, 2, 3)) {
                 var split = client.splitRange("m".getBytes(StandardCharsets.UTF_8)).get();
+                var repeated = client.splitRange("m".getBytes(StandardCharsets.UTF_8)).get();
+                assertThat(repeated.getAlreadySplit()).as("a repeated split changes nothing").isTrue();
+                assertThat(repeated.getRight()).isEqualTo(split.getRight());
+                assertThat(repeated.getLeft()).isEqualTo(split.getLeft());
+                assertThat(split.getAlreadySplit()).isFalse();
                 TestCluster.await(30_000, "both sides of the split recorded", () -> {
                     List<RangeDescriptor> recorded = cluster.node(leader).stateMachine().recordedRanges();
                     return recorded.contains(split.getLeft()) && recorded.contains(split.getRight())
