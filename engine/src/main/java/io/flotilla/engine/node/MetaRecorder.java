@@ -52,7 +52,6 @@ final class MetaRecorder implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopped;
     private long lastWarnNs;
-    private long records;
 
     /** A recorder for node {@code nodeId} that reaches the meta range through {@code client}; {@link #start} it. */
     MetaRecorder(long nodeId, MultiRaftNode runtime, KvStateMachine stateMachine, FlotillaClient client) {
@@ -83,11 +82,6 @@ final class MetaRecorder implements AutoCloseable {
             fromSplits.put(right.getRangeId(), right);
         }
         LockSupport.unpark(thread);
-    }
-
-    /** Records acknowledged by the meta range since start (for tests and status). */
-    synchronized long records() {
-        return records;
     }
 
     private void run() {
@@ -129,9 +123,6 @@ final class MetaRecorder implements AutoCloseable {
                 int kept = client.recordRanges(batch).get(10, TimeUnit.SECONDS);
                 for (RangeDescriptor d : batch) {
                     recorded.put(d.getRangeId(), d);
-                }
-                synchronized (this) {
-                    records += batch.size();
                 }
                 LOG.debug("node {}: recorded {} range descriptors in the meta range ({} newer than held)", nodeId,
                         batch.size(), kept);
