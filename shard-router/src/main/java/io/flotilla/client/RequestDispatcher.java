@@ -332,8 +332,18 @@ final class RequestDispatcher {
                 }
             }
             case LOOK_UP_AGAIN -> {
-                locator.rangeNotFound(range, attempt.nodeId);
-                retryLater(op, attempt.node() + " does not host range " + range.getRangeId() + said, 0);
+                List<RangeDescriptor> holding = error.getRangeNotFound().getRangesList();
+                String problem = attempt.node() + " does not host range " + range.getRangeId() + said;
+                if (holding.isEmpty() || op.routingKey == null) {
+                    locator.rangeNotFound(range, attempt.nodeId);
+                    retryLater(op, problem, 0);
+                } else if (locator.adopt(holding, range, op.routingKey)) {
+                    retryNow(op, problem + "; it named the range that holds the key now");
+                } else {
+                    // The node holds the key in an older range: it has yet to apply the split that made this one.
+                    locator.replicaFailed(range.getRangeId(), attempt.nodeId);
+                    retryLater(op, problem + " yet (it holds the key in an older range)", 0);
+                }
             }
             case ADOPT_DESCRIPTORS -> {
                 List<RangeDescriptor> descriptors = error.hasEpochMismatch()

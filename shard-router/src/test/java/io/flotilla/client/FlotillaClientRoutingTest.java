@@ -165,6 +165,40 @@ class FlotillaClientRoutingTest {
     }
 
     @Test
+    void aReplicaThatHasNotAppliedTheSplitYetSendsTheCallToAnotherWithoutALookup() {
+        // Range 2 was split off range 1; node 1 has not applied the split (it still holds "x" in
+        // range 1 at epoch 1), node 2 has. The client must keep range 2 and try node 2.
+        List<RangeDescriptor> split = List.of(range(1, "", "m", 2, 1, 2), range(2, "m", "", 2, 1, 2));
+        InMemoryKv applied = new InMemoryKv(split);
+        ScriptedNodeServer two = node(2, applied);
+        ScriptedNodeServer one = node(1, exchange -> {
+            if (exchange.request.hasRouteLookup()) {
+                applied.onRequest(exchange);
+            } else {
+                exchange.replyError(Error.newBuilder().setRangeNotFound(RangeNotFound.newBuilder()
+                        .addRanges(range(1, "", "", 1, 1, 2))));
+            }
+        });
+        applied.nodes(List.of(one.address(), two.address()));
+        // Each client picks the first replica to try at random: sixteen of them try node 1 first about
+        // eight times, and each such call would cost a second lookup if the refusal made it forget range 2.
+        int clients = 16;
+        for (int c = 0; c < clients; c++) {
+            FlotillaClient client = client(FlotillaClient.builder().retryPolicy(new RetryPolicy(20, Duration.ofMillis(5),
+                    Duration.ofMillis(50))), one);
+            client.sync().put("x" + c, "v");
+            assertThat(client.onIoThread(d -> d.locator().route(com.google.protobuf.ByteString.copyFromUtf8("x")).getRangeId())
+                    .join()).as("range 2 stays cached").isEqualTo(2);
+        }
+
+        long lookups = one.received().stream().filter(Request::hasRouteLookup).count()
+                + two.received().stream().filter(Request::hasRouteLookup).count();
+        assertThat(lookups).as("one lookup per client, at its start").isEqualTo(clients);
+        assertThat(two.dataRequests()).hasSize(clients);
+        assertThat(one.dataRequests()).as("some client tried node 1 first").isNotEmpty();
+    }
+
+    @Test
     void aStaleNodesOlderDescriptorsDoNotMakeTheClientLoopOrForget() {
         RangeDescriptor current = range(1, "", "", 5, 1);
         AtomicInteger refusals = new AtomicInteger();

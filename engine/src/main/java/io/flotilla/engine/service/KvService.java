@@ -125,7 +125,12 @@ public final class KvService implements RequestHandler {
         RangeDescriptor range = stateMachine.descriptor(groupId);
         error = validator.checkRange(header, range);
         if (error != null) {
-            reply.fail(error.hasEpochMismatch() ? withCurrentRanges(error, range, request) : error);
+            if (error.hasEpochMismatch()) {
+                error = withCurrentRanges(error, range, request);
+            } else if (error.hasRangeNotFound()) {
+                error = withRangesHoldingKey(error, request);
+            }
+            reply.fail(error);
             return;
         }
         error = validator.checkMetaUse(request, range);
@@ -260,6 +265,24 @@ public final class KvService implements RequestHandler {
         for (RangeDescriptor other : stateMachine.ranges()) {
             if (!MetaRange.isMeta(other) && KeySpace.contains(other, key)) {
                 return KvErrors.epochMismatch(range, request.getHeader().getRangeEpoch(), List.of(range, other));
+            }
+        }
+        return error;
+    }
+
+    /**
+     * A RangeNotFound that also carries the range this node holds the request's key in, if any: a
+     * replica that has yet to apply a split still holds the new range's keys in the range split, at
+     * the older epoch, so the client tries another replica rather than forget the new range.
+     */
+    private Error withRangesHoldingKey(Error error, Request request) {
+        ByteString key = RequestValidator.firstKey(request);
+        if (key == null) {
+            return error;
+        }
+        for (RangeDescriptor range : stateMachine.ranges()) {
+            if (KeySpace.contains(range, key)) {
+                return error.toBuilder().setRangeNotFound(error.getRangeNotFound().toBuilder().addRanges(range)).build();
             }
         }
         return error;
