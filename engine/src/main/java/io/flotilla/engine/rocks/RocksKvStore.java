@@ -3,7 +3,6 @@ package io.flotilla.engine.rocks;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.flotilla.engine.kv.ApplyState;
-import io.flotilla.engine.kv.CrashPoints;
 import io.flotilla.engine.kv.GroupLimitException;
 import io.flotilla.engine.kv.KvStore;
 import io.flotilla.kv.proto.KeyValue;
@@ -49,7 +48,8 @@ import org.rocksdb.WriteBatch;
  * (named {@code g<group>.<generation>}; a restored snapshot, or a split child made again after a
  * crash, comes in as the next generation), the group's apply state and session records under a
  * reserved prefix of the same family ({@link RocksKeys}) and written in the same {@link WriteBatch}
- * as its keys. A split makes the child's family from hard links of the parent's ({@link #split}).
+ * as its keys. A split makes the child's family from hard links of the parent's ({@link RocksSplits});
+ * a split by size cuts where {@link RocksMiddleKey} finds the middle of the range's bytes.
  * RocksDB's WAL is off:
  * the shared Raft log is the only write-ahead log, so a crash loses memtables and the log replays
  * them from each group's {@link #durableIndex}, which a flush listener advances by mapping the
@@ -63,21 +63,20 @@ import org.rocksdb.WriteBatch;
  * flush listener.
  */
 public final class RocksKvStore implements KvStore {
-    /** How many keys {@link #middleKey} keeps noted at most while it walks a range. */
-    static final int MIDDLE_KEY_NOTES = 4096;
-    private static final System.Logger LOG = System.getLogger(RocksKvStore.class.getName());
+    /** {@link RocksSplits} logs under the store's name too. */
+    static final System.Logger LOG = System.getLogger(RocksKvStore.class.getName());
 
-    /**
-     * One group's column family: written by the group's worker, read under {@link #guard} by any
-     * thread, its durable index advanced by RocksDB's flush threads.
-     */
     /** An addition to a write batch, which RocksDB's JNI may refuse with its checked exception. */
     @FunctionalInterface
     private interface BatchOp {
         void run() throws RocksDBException;
     }
 
-    private static final class Family {
+    /**
+     * One group's column family: written by the group's worker, read under {@link #guard} by any
+     * thread, its durable index advanced by RocksDB's flush threads.
+     */
+    static final class Family {
         final long groupId;
         final int generation;
         final String name;
@@ -124,15 +123,17 @@ public final class RocksKvStore implements KvStore {
 
     private final RocksConfig config;
     private final Map<String, Family> byName = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Long, Family> groups = new ConcurrentHashMap<>();
+    /** Changed only under {@link #creation}. */
+    final ConcurrentHashMap<Long, Family> groups = new ConcurrentHashMap<>();
     private final FlushListener listener;
-    private final RocksResources resources;
-    private final RocksDB db;
+    final RocksResources resources;
+    final RocksDB db;
     private final List<ColumnFamilyHandle> otherHandles = new ArrayList<>();
     private final ExecutorService flusher;
     private final AtomicLong tempCounter = new AtomicLong();
     private final AtomicLong requestedFlushes = new AtomicLong();
-    private final Object creation = new Object();
+    /** Serializes column family creation and drop, here and in {@link RocksSplits}. */
+    final Object creation = new Object();
     private final long openMs;
 
     private RocksKvStore(RocksConfig config) throws IOException {
@@ -318,7 +319,7 @@ public final class RocksKvStore implements KvStore {
         }
     }
 
-    private void closeFamily(Family f, boolean drop) {
+    void closeFamily(Family f, boolean drop) {
         f.guard.writeLock().lock();
         try {
             if (f.closed) {
@@ -443,68 +444,14 @@ public final class RocksKvStore implements KvStore {
         }
     }
 
-    /**
-     * Walks the group's keys once, in order, summing key and value sizes and noting keys at most
-     * {@link #MIDDLE_KEY_NOTES} of them, evenly by bytes (every key at first; when the notes fill
-     * up, every other one is dropped and the spacing doubles); returns the noted key nearest past
-     * half the sum, so the answer is within 1/2048 of the range's bytes of the middle. (Sizes as
-     * stored uncompressed: RocksDB's estimate counts compressed files, and the two do not mix.) A
-     * sequential read of the whole range, some 128 MiB at the default split size, run by the split
-     * trigger's thread, not a worker.
-     */
+    /** See {@link RocksMiddleKey#find}. */
     @Override
     public ByteString middleKey(long groupId) {
         Family f = groups.get(groupId);
-        if (f == null) {
-            return null;
-        }
-        f.guard.readLock().lock();
-        try (Slice upper = new Slice(RocksKeys.DATA_END);
-                ReadOptions options = new ReadOptions().setIterateUpperBound(upper).setFillCache(false);
-                RocksIterator it = db.newIterator(f.handle, options)) {
-            if (f.closed) {
-                return null;
-            }
-            List<byte[]> marks = new ArrayList<>();
-            List<Long> marksAt = new ArrayList<>();
-            long bytes = 0;
-            long step = 1;
-            long nextMark = 0;
-            boolean first = true;
-            for (it.seek(new byte[] {RocksKeys.DATA}); it.isValid(); it.next()) {
-                byte[] key = it.key();
-                if (!first && bytes >= nextMark) {
-                    if (marks.size() == MIDDLE_KEY_NOTES) {
-                        for (int i = 0; i < MIDDLE_KEY_NOTES / 2; i++) {
-                            marks.set(i, marks.get(2 * i));
-                            marksAt.set(i, marksAt.get(2 * i));
-                        }
-                        marks.subList(MIDDLE_KEY_NOTES / 2, MIDDLE_KEY_NOTES).clear();
-                        marksAt.subList(MIDDLE_KEY_NOTES / 2, MIDDLE_KEY_NOTES).clear();
-                        step *= 2;
-                    }
-                    marks.add(key);
-                    marksAt.add(bytes);
-                    nextMark = bytes + step;
-                }
-                first = false;
-                bytes += key.length - 1 + it.value().length;
-            }
-            it.status();
-            for (int i = 0; i < marks.size(); i++) {
-                if (marksAt.get(i) >= bytes / 2) {
-                    return RocksKeys.userKey(marks.get(i));
-                }
-            }
-            return marks.isEmpty() ? null : RocksKeys.userKey(marks.get(marks.size() - 1));
-        } catch (RocksDBException e) {
-            throw new RocksStoreException("finding the middle key of range " + groupId + " failed: " + e.getMessage(), e);
-        } finally {
-            f.guard.readLock().unlock();
-        }
+        return f == null ? null : RocksMiddleKey.find(db, f);
     }
 
-    private Family family(long groupId) {
+    Family family(long groupId) {
         Family f = groups.get(groupId);
         if (f == null) {
             throw new IllegalStateException("range " + groupId + " has no column family in " + config.rocksDirectory());
@@ -781,7 +728,7 @@ public final class RocksKvStore implements KvStore {
     @Override
     public SnapshotSource.Reader exportImage(long groupId) {
         Family f = family(groupId);
-        Path dir = config.tempDirectory().resolve("export-" + groupId + "-" + tempCounter.incrementAndGet());
+        Path dir = tempDirectory("export", groupId);
         Path sst = dir.resolve("sst");
         Path image = dir.resolve("db");
         try {
@@ -800,7 +747,7 @@ public final class RocksKvStore implements KvStore {
 
     @Override
     public ApplyState importImage(long groupId, Path image) throws IOException {
-        Path dir = config.tempDirectory().resolve("import-" + groupId + "-" + tempCounter.incrementAndGet());
+        Path dir = tempDirectory("import", groupId);
         Path imageDbDir = dir.resolve("db");
         Path sst = dir.resolve("sst");
         try {
@@ -811,6 +758,11 @@ public final class RocksKvStore implements KvStore {
         } finally {
             DirectoryImage.deleteRecursively(dir);
         }
+    }
+
+    /** A new directory under the store's temporary one for one export, import or split of the group. */
+    Path tempDirectory(String purpose, long groupId) {
+        return config.tempDirectory().resolve(purpose + "-" + groupId + "-" + tempCounter.incrementAndGet());
     }
 
     /** Imports the files as the group's next generation, then drops the family it replaces. */
@@ -832,14 +784,14 @@ public final class RocksKvStore implements KvStore {
     }
 
     /** Holds {@link #creation}. */
-    private void requireRoomForOneMore() {
+    void requireRoomForOneMore() {
         if (groups.size() >= config.maxGroups()) {
             throw new GroupLimitException(groups.size(), 1, config.maxGroups());
         }
     }
 
     /** A new family of the group made of exported files, which are moved (hard links) into the database. Holds {@link #creation}. */
-    private ColumnFamilyHandle importFamily(long groupId, int generation, ExportImportFilesMetaData files)
+    ColumnFamilyHandle importFamily(long groupId, int generation, ExportImportFilesMetaData files)
             throws RocksDBException {
         try (ImportColumnFamilyOptions move = new ImportColumnFamilyOptions().setMoveFiles(true)) {
             return db.createColumnFamilyWithImport(new ColumnFamilyDescriptor(
@@ -849,111 +801,21 @@ public final class RocksKvStore implements KvStore {
     }
 
     /** Makes {@code f} its group's family. Holds {@link #creation}. */
-    private void register(Family f) {
+    void register(Family f) {
         byName.put(f.name, f);
         groups.put(f.groupId, f);
     }
 
-    /**
-     * Makes the child's family from the parent's: exports the parent's family (its memtable flushed,
-     * its SST files hard-linked), imports the files as the child's family, then writes, in one batch
-     * of the child's family, range deletions of the user keys outside the child's range and the
-     * child's apply state, and flushes that family and waits. The child is thus durable when this
-     * returns, although RocksDB's WAL is off: the parent's apply of the split (the child's keys
-     * deleted, its range shortened) may become durable any time after, and a parent that has
-     * forgotten its keys must not depend on a child that a crash could lose.
-     *
-     * <p>A crash before that flush completes leaves a family holding the parent's files and apply
-     * state under the child's name; {@link #dropUnfinishedSplits} drops it at the next start, and
-     * this call, finding it, drops it too and starts again. Space held by the deleted keys comes
-     * back with compaction.
-     */
+    /** See {@link RocksSplits#split}. */
     @Override
     public ApplyState split(long parentId, ApplyState childState) {
-        long childId = childState.groupId();
-        if (childId == parentId) {
-            throw new IllegalArgumentException("range " + parentId + " cannot be split into itself");
-        }
-        synchronized (creation) {
-            Family existing = groups.get(childId);
-            if (existing != null) {
-                if (existing.applyState.groupId() == childId) {
-                    return existing.applyState;
-                }
-                LOG.log(System.Logger.Level.INFO, "range " + childId + " holds a split of range " + parentId
-                        + " that a crash left half made; making it again");
-                dropGroup(childId);
-            }
-            requireRoomForOneMore();
-            Family parent = family(parentId);
-            int generation = existing == null ? 0 : existing.generation + 1;
-            Path dir = config.tempDirectory().resolve("split-" + childId + "-" + tempCounter.incrementAndGet());
-            try {
-                Files.createDirectories(dir);
-                ColumnFamilyHandle handle = ImageDatabase.export(db, parent.handle, dir.resolve("sst"),
-                        files -> importFamily(childId, generation, files));
-                CrashPoints.reach(CrashPoints.SPLIT_CHILD_IMPORTED);
-                // Its durable index is right once the flush below is done; until then it is not registered.
-                Family child = new Family(childId, generation, handle, childState, childState.appliedIndex());
-                try {
-                    keepOnlyTheChildsRange(child, childState);
-                } catch (RocksDBException | RuntimeException e) {
-                    try {
-                        closeFamily(child, true);
-                    } catch (RuntimeException dropFailure) {
-                        // The next start drops it: its apply state is still the parent's.
-                        e.addSuppressed(dropFailure);
-                    }
-                    throw e;
-                }
-                register(child);
-                return childState;
-            } catch (RocksDBException | IOException e) {
-                throw new RocksStoreException("cannot split range " + childId + " off range " + parentId + ": "
-                        + e.getMessage(), e);
-            } finally {
-                DirectoryImage.deleteRecursively(dir);
-            }
-        }
+        return RocksSplits.split(this, parentId, childState);
     }
 
-    /** The child's batch of {@link #split} and its flush; the flush listener ignores the family, which is not registered yet. */
-    private void keepOnlyTheChildsRange(Family child, ApplyState state) throws RocksDBException {
-        ByteString start = state.descriptor().getStartKey();
-        ByteString end = state.descriptor().getEndKey();
-        try (WriteBatch batch = new WriteBatch()) {
-            if (!start.isEmpty()) {
-                batch.deleteRange(child.handle, RocksKeys.DATA_START, RocksKeys.data(start));
-            }
-            if (!end.isEmpty()) {
-                batch.deleteRange(child.handle, RocksKeys.data(end), RocksKeys.DATA_END);
-            }
-            batch.put(child.handle, RocksKeys.APPLY_STATE, state.encode());
-            db.write(resources.writeOptions, batch);
-        }
-        CrashPoints.reach(CrashPoints.SPLIT_CHILD_WRITTEN);
-        db.flush(resources.waitingFlush, child.handle);
-    }
-
-    /**
-     * Drops every family whose apply state names another range than the one it is named for: a
-     * split that a crash interrupted between the import and the flush of the child ({@link #split}).
-     */
+    /** See {@link RocksSplits#dropUnfinished}. */
     @Override
     public List<Long> dropUnfinishedSplits() {
-        List<Long> unfinished = new ArrayList<>();
-        for (Family f : groups.values()) {
-            if (f.applyState.groupId() != f.groupId) {
-                unfinished.add(f.groupId);
-            }
-        }
-        unfinished.sort(null);
-        for (long groupId : unfinished) {
-            LOG.log(System.Logger.Level.INFO, "range " + groupId + " holds a split of range "
-                    + applyState(groupId).groupId() + " that a crash left half made; dropping it");
-            dropGroup(groupId);
-        }
-        return unfinished;
+        return RocksSplits.dropUnfinished(this);
     }
 
     /** Stops the flusher, then closes every handle, the database and the shared options, in that order. */
