@@ -28,7 +28,6 @@ import java.util.function.BiConsumer;
 import org.rocksdb.AbstractEventListener;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
-import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.ExportImportFilesMetaData;
 import org.rocksdb.FlushJobInfo;
 import org.rocksdb.ImportColumnFamilyOptions;

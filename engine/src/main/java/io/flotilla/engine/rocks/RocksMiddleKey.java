@@ -34,12 +34,14 @@ final class RocksMiddleKey {
      */
     static ByteString find(RocksDB db, Family f) {
         f.guard.readLock().lock();
+        // A family dropped before the lock was taken has a freed handle: look before opening an iterator on it.
+        if (f.closed) {
+            f.guard.readLock().unlock();
+            return null;
+        }
         try (Slice upper = new Slice(RocksKeys.DATA_END);
                 ReadOptions options = new ReadOptions().setIterateUpperBound(upper).setFillCache(false);
                 RocksIterator it = db.newIterator(f.handle, options)) {
-            if (f.closed) {
-                return null;
-            }
             List<byte[]> marks = new ArrayList<>();
             List<Long> marksAt = new ArrayList<>();
             long bytes = 0;
