@@ -163,7 +163,7 @@ public final class FlotillaNode implements AutoCloseable {
             opened.push(cluster);
             MetaRecorder recorder = new MetaRecorder(id, runtime, stateMachine, cluster);
             opened.push(recorder);
-            MissingReplicas missing = new MissingReplicas(id, runtime, stateMachine, cluster, metaAddresses(config));
+            MissingReplicas missing = new MissingReplicas(id, runtime, stateMachine);
             opened.push(missing);
             stateMachine.onSplit((left, right) -> {
                 splitStarter.onSplit(left, right);
@@ -224,7 +224,7 @@ public final class FlotillaNode implements AutoCloseable {
                 rejoin.start(ranges);
             }
             recorder.start();
-            missing.start();
+            missing.start(cluster, metaAddresses(config));
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());

@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,47 +28,48 @@ import org.slf4j.LoggerFactory;
  * range here holds any more (so this node will never apply the split itself), is joined empty: the
  * replica asks its leader for a snapshot and catches up from it. A range the meta range does not
  * list this node in (a removed replica whose leader has not heard yet, or a split not recorded yet)
- * is left alone; its leader keeps sending, so it is looked at again next round. One thread of its own.
+ * is left alone; its leader keeps sending, so it is looked at again next round. A node runs the
+ * rounds on a thread of its own ({@link #start}); a simulation calls {@link #round} on its clock,
+ * with its own record of the ranges in place of the meta range.
  */
-final class MissingReplicas implements AutoCloseable {
+public final class MissingReplicas implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MissingReplicas.class);
     static final long ROUND_MS = 1_000;
 
     private final long nodeId;
     private final MultiRaftNode runtime;
     private final KvStateMachine stateMachine;
-    private final FlotillaClient client;
-    /** The client addresses of the meta range's replicas, asked in turn when this node holds none. */
-    private final List<String> metaAddresses;
-    private final Thread thread;
+    private Thread thread;
     private volatile boolean stopped;
-    private int nextMetaAddress;
     private volatile long joined;
 
-    MissingReplicas(long nodeId, MultiRaftNode runtime, KvStateMachine stateMachine, FlotillaClient client,
-            List<String> metaAddresses) {
+    public MissingReplicas(long nodeId, MultiRaftNode runtime, KvStateMachine stateMachine) {
         this.nodeId = nodeId;
         this.runtime = runtime;
         this.stateMachine = stateMachine;
-        this.client = client;
-        this.metaAddresses = List.copyOf(metaAddresses);
-        this.thread = new Thread(this::run, "flotilla-missing-replicas-" + nodeId);
-        this.thread.setDaemon(true);
     }
 
-    void start() {
+    /**
+     * Runs a round every {@link #ROUND_MS} on a thread of its own, reading the meta range from this
+     * node's replica of it, or else through {@code client} from the replicas at {@code metaAddresses}
+     * (client addresses, asked in turn).
+     */
+    void start(FlotillaClient client, List<String> metaAddresses) {
+        MetaReader meta = new MetaReader(client, List.copyOf(metaAddresses));
+        thread = new Thread(() -> run(meta), "flotilla-missing-replicas-" + nodeId);
+        thread.setDaemon(true);
         thread.start();
     }
 
     /** Replicas joined since start. */
-    long joined() {
+    public long joined() {
         return joined;
     }
 
-    private void run() {
+    private void run(MetaReader meta) {
         while (!stopped) {
             try {
-                round();
+                round(meta::recordedRanges);
             } catch (RuntimeException e) {
                 LOG.warn("node {}: looking for missing replicas failed; trying again in {} ms", nodeId, ROUND_MS, e);
             }
@@ -75,15 +77,21 @@ final class MissingReplicas implements AutoCloseable {
         }
     }
 
-    void round() {
+    /**
+     * One round: joins the ranges whose leaders sent this node their log since the last round, that
+     * {@code recorded} (the meta range's descriptors by range id, asked only if there are such
+     * ranges) lists this node in, and whose keys no range here holds. Returns how many it joined.
+     */
+    public int round(Supplier<Map<Long, RangeDescriptor>> recorded) {
         List<Long> strays = runtime.takeStrayGroups();
         strays.removeIf(id -> runtime.groupView(id) != null || stateMachine.descriptor(id) != null || MetaRange.isMeta(id));
         if (strays.isEmpty()) {
-            return;
+            return 0;
         }
-        Map<Long, RangeDescriptor> recorded = recordedRanges();
+        Map<Long, RangeDescriptor> byId = recorded.get();
+        int joinedNow = 0;
         for (long id : strays) {
-            RangeDescriptor range = recorded.get(id);
+            RangeDescriptor range = byId.get(id);
             if (range == null || !lists(range, nodeId)) {
                 LOG.debug("node {}: range {} sends this node its log, but the meta range does not list it there ({}); left"
                         + " alone", nodeId, id, range == null ? "not recorded" : range.getReplicasList());
@@ -95,38 +103,51 @@ final class MissingReplicas implements AutoCloseable {
                 continue;
             }
             if (runtime.createGroup(id)) {
+                joinedNow++;
                 joined++;
                 LOG.info("node {}: range {} lists this node as a replica but the node had none (it installed a snapshot"
                         + " taken after the split that made the range); joined the range's group empty, it catches up by"
                         + " snapshot", nodeId, id);
             }
         }
+        return joinedNow;
     }
 
     /** What the meta range records, by range id: from this node's replica of it, else from one of its replicas. */
-    private Map<Long, RangeDescriptor> recordedRanges() {
-        Map<Long, RangeDescriptor> byId = new HashMap<>();
-        List<RangeDescriptor> recorded;
-        if (stateMachine.descriptor(MetaRange.ID) != null) {
-            recorded = stateMachine.recordedRanges();
-        } else if (metaAddresses.isEmpty()) {
-            return byId;
-        } else {
-            String address = metaAddresses.get(Math.floorMod(nextMetaAddress++, metaAddresses.size()));
-            try {
-                recorded = client.routeLookup(address).get(10, TimeUnit.SECONDS).getRangesList();
-            } catch (ExecutionException | TimeoutException e) {
-                LOG.debug("node {}: route lookup at {} failed", nodeId, address, e);
+    private final class MetaReader {
+        private final FlotillaClient client;
+        private final List<String> addresses;
+        private int next;
+
+        MetaReader(FlotillaClient client, List<String> addresses) {
+            this.client = client;
+            this.addresses = addresses;
+        }
+
+        Map<Long, RangeDescriptor> recordedRanges() {
+            Map<Long, RangeDescriptor> byId = new HashMap<>();
+            List<RangeDescriptor> recorded;
+            if (stateMachine.descriptor(MetaRange.ID) != null) {
+                recorded = stateMachine.recordedRanges();
+            } else if (addresses.isEmpty()) {
                 return byId;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return byId;
+            } else {
+                String address = addresses.get(Math.floorMod(next++, addresses.size()));
+                try {
+                    recorded = client.routeLookup(address).get(10, TimeUnit.SECONDS).getRangesList();
+                } catch (ExecutionException | TimeoutException e) {
+                    LOG.debug("node {}: route lookup at {} failed", nodeId, address, e);
+                    return byId;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return byId;
+                }
             }
+            for (RangeDescriptor range : recorded) {
+                byId.put(range.getRangeId(), range);
+            }
+            return byId;
         }
-        for (RangeDescriptor range : recorded) {
-            byId.put(range.getRangeId(), range);
-        }
-        return byId;
     }
 
     private boolean overlapsHostedRange(RangeDescriptor range) {
@@ -150,6 +171,9 @@ final class MissingReplicas implements AutoCloseable {
     @Override
     public void close() {
         stopped = true;
+        if (thread == null) {
+            return;
+        }
         thread.interrupt();
         if (thread.isAlive()) {
             try {
