@@ -363,12 +363,12 @@ final class KvRuntimeSimSplits {
                             + ", past its split at " + a.index() + ": it does not host new range " + newRangeId + " (issue 12)");
                     continue;
                 }
-                String missing = app.kv(n).descriptor(newRangeId) == null ? "holds no state of new range " + newRangeId
-                        : n.node().groupView(newRangeId) == null ? "holds new range " + newRangeId + " but hosts no group for it"
+                String missing = app.kv(n).descriptor(newRangeId) == null ? "no state of new range " + newRangeId
+                        : n.node().groupView(newRangeId) == null ? "the state of new range " + newRangeId + " and no group for it"
                         : null;
                 if (missing != null) {
                     cluster.checker().violation(Kind.SPLIT_MISSING, "node " + n.id + " holds range " + a.parentId()
-                            + " at epoch " + parent.getEpoch() + ", past the split acknowledged at index " + a.index() + ", but "
+                            + " at epoch " + parent.getEpoch() + ", past the split acknowledged at index " + a.index() + ", with "
                             + missing + (heard ? " (it applied the split)" : ""));
                 }
             }
