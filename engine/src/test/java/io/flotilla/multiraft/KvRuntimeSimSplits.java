@@ -47,8 +47,8 @@ import java.util.TreeSet;
 final class KvRuntimeSimSplits {
     /** New range ids count up from here, above the seed's group ids (below 2^40): unique and the same in every replay. */
     static final long FIRST_NEW_RANGE_ID = 1L << 41;
-    private static final long MIN_GAP_NS = 60_000_000L;
-    private static final long GAP_SPREAD_NS = 300_000_000L;
+    private static final long MIN_GAP_NS = 100_000_000L;
+    private static final long GAP_SPREAD_NS = 400_000_000L;
 
     /** A split as the first replica to apply it made it. */
     private record Made(long node, RangeDescriptor left, RangeDescriptor right) {
