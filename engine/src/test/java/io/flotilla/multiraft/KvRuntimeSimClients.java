@@ -195,6 +195,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     long lookups;
     /** Requests to a node that holds no such range (the service's RangeNotFound): looked up again and retried. */
     long rangeNotFound;
+    /** Keys not read at the end: their range has no quorum of replicas, by issue 12 (see {@link KvRuntimeSimSplits#stranded}). */
+    long strandedKeys;
     /** Batches given up on unapplied because a split had put their two keys in different ranges. */
     long batchesSplitApart;
 
@@ -932,6 +934,10 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     }
 
     private void finalRead(int rangeIndex, String label, ListState list, long deadlineNs) {
+        if (app.splits() != null && app.splits().stranded(key(rangeIndex, label))) {
+            strandedKeys++;
+            return;
+        }
         Client c = newClient();
         Op op = new Op(OpKind.READ, rangeIndex, label, null, null, now(), deadlineNs);
         op.finalRead = true;

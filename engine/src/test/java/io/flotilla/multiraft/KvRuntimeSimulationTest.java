@@ -117,6 +117,8 @@ class KvRuntimeSimulationTest {
         long splitsProposed = 0;
         long splitsRefused = 0;
         long missedBySnapshot = 0;
+        long strandedRanges = 0;
+        long strandedKeys = 0;
         long rerouted = 0;
         long lookups = 0;
         long rangeNotFound = 0;
@@ -147,12 +149,14 @@ class KvRuntimeSimulationTest {
             rangeNotFound += clients.rangeNotFound;
             acrossSplit += clients.answeredAcrossSplit;
             batchesSplitApart += clients.batchesSplitApart;
+            strandedKeys += clients.strandedKeys;
             KvRuntimeSimSplits splits = run.app().splits();
             if (splits != null) {
                 splitsApplied += splits.applied();
                 splitsProposed += splits.proposed;
                 splitsRefused += splits.refused;
                 missedBySnapshot += splits.missedBySnapshot;
+                strandedRanges += splits.strandedRanges.size();
             }
             for (int i = 0; i < maintenance.length; i++) {
                 maintenance[i] += r.maintenance()[i];
@@ -187,9 +191,10 @@ class KvRuntimeSimulationTest {
                 cpuNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, retries, fromSessions, refused, expired, busy, leaseReads, crashes, restarts, rounds, lost,
                 maintenance[0], maintenance[1], maintenance[2]);
         System.out.printf("  splits %s: %d proposed, %d applied, %d refused (epoch changed); %d replicas that installed a snapshot past"
-                + " a split do not host its new range (issue 12); clients: %d answers EpochMismatch routed again, %d RangeNotFound,"
+                + " a split do not host its new range (issue 12), which left %d ranges with no quorum (%d keys not read at the end); clients: %d answers EpochMismatch routed again, %d RangeNotFound,"
                 + " %d route lookups, %d writes answered by another range than their first apply's, %d batches split apart%n",
-                splits() ? "on" : "off", splitsProposed, splitsApplied, splitsRefused, missedBySnapshot, rerouted, rangeNotFound,
+                splits() ? "on" : "off", splitsProposed, splitsApplied, splitsRefused, missedBySnapshot, strandedRanges, strandedKeys,
+                rerouted, rangeNotFound,
                 lookups, acrossSplit, batchesSplitApart);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
