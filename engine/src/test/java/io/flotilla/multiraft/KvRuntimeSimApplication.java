@@ -52,6 +52,8 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
     private SplittableRandom random;
     /** node → range → user value → applied index of the round that wrote it (since the replica's state last began). */
     private final Map<Long, Map<Long, Map<ByteString, Long>>> written = new HashMap<>();
+    /** User value → the range that first wrote it (on any replica). */
+    private final Map<ByteString, Long> firstWrittenBy = new HashMap<>();
     /** range → applied index → the first replica's state there. */
     private final Map<Long, Map<Long, Digest>> digests = new HashMap<>();
     long flushes;
@@ -183,6 +185,7 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         Map<ByteString, Long> values = written.computeIfAbsent(node, n -> new HashMap<>())
                 .computeIfAbsent(groupId, g -> new HashMap<>());
         for (ByteString v : puts) {
+            firstWrittenBy.putIfAbsent(v, groupId);
             Long before = values.putIfAbsent(v, state.appliedIndex());
             if (before != null) {
                 cluster.checker().violation(Kind.EXACTLY_ONCE, "node " + node + " wrote value " + v.toStringUtf8()
@@ -198,6 +201,11 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
             cluster.checker().violation(Kind.REPLICAS_DIVERGE, "node " + node + " holds other state of range " + groupId
                     + " at applied index " + state.appliedIndex() + " than node " + first.node() + " held there");
         }
+    }
+
+    /** The range that first wrote user value {@code value} on any replica, or null. */
+    Long firstWrittenBy(ByteString value) {
+        return firstWrittenBy.get(value);
     }
 
     @Override

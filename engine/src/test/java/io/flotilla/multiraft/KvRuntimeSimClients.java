@@ -187,7 +187,7 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     long leaseReads;
     /** Retries answered from the session: another attempt of the same write had applied at a lower index. */
     long answeredFromSession;
-    /** Of those, answered by another range than the first apply's: a range a split made, from the sessions it copied. */
+    /** Writes answered by another range than the one that wrote their value: a range a split made, from the sessions it copied. */
     long answeredAcrossSplit;
     /** Answers EpochMismatch (a split changed the range the client routed by): routed again. */
     long rerouted;
@@ -229,6 +229,20 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         }
         appliedAt.putIfAbsent(id, new long[] {groupId, index});
         return id;
+    }
+
+    /**
+     * A split was acknowledged: each client learns of it with a coin's chance, as a real client's
+     * route cache would from another of its requests in flight (they share it), so a retry in
+     * progress may go to the new range next.
+     */
+    void splitSeen(RangeDescriptor left, RangeDescriptor right) {
+        for (Client c : clients) {
+            if (random.nextBoolean()) {
+                c.routes.learn(left);
+                c.routes.learn(right);
+            }
+        }
     }
 
     /** A new attempt id for a proposal of another part of the simulation (a split), so the checker can tell it apart. */
@@ -452,6 +466,19 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         return 1 + random.nextInt(config.totalNodes());
     }
 
+    /**
+     * Half the time, a write whose attempt went unanswered or whose outcome is unknown finds its
+     * route refreshed when it is sent again: the real client has many requests in flight over one
+     * route cache, and another may have learned of a split meanwhile. So a retry of a write its
+     * range applied just before splitting may go to the range the split made, which must answer it
+     * from the sessions it copied — the case exactly-once across splits is about.
+     */
+    private void refreshMeanwhile(Client c, Op op) {
+        if (app.splits() != null && random.nextBoolean()) {
+            lookUp(c, key(op.rangeIndex, op.label));
+        }
+    }
+
     private void retryLater(Client c, Op op) {
         retries++;
         long backoffNs = op.via > 0 ? 500_000 + random.nextLong(2_000_000) : 2_000_000 + random.nextLong(10_000_000);
@@ -561,6 +588,7 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
                 (answer, number, captured) -> onProposal(c, op, call, answer, number, captured)));
         cluster.scheduler().after(RESEND_ELECTION_TIMEOUTS * config.electionTimeoutNs(), () -> {
             if (!op.done && call.answers == 0 && op.attempts.get(op.attempts.size() - 1) == call) {
+                refreshMeanwhile(c, op);
                 attempt(c, op);
             }
         });
@@ -674,8 +702,12 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             default -> {
                 // Outcome unknown: it may apply. The retry carries the same sequence, so it applies at most once.
                 op.maybeApplied = true;
+                if (!op.done && app.splits() != null && op.value != null && app.firstWrittenBy(bytes(op.value)) != null) {
+                    app.splits().splitAtWriteInDoubt(key(op.rangeIndex, op.label));
+                }
                 if (!op.done) {
                     c.leaderHints.remove(call.groupId);
+                    refreshMeanwhile(c, op);
                     retryLater(c, op);
                 }
             }
@@ -703,11 +735,15 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         if (!error && !op.done) {
             for (Call other : op.attempts) {
                 long[] at = appliedAt.get(other.attemptId);
-                if (other != call && at != null && (at[0] != call.groupId || at[1] < index)) {
+                if (other != call && at != null && at[0] == call.groupId && at[1] < index) {
                     answeredFromSession++;
-                    answeredAcrossSplit += at[0] != call.groupId ? 1 : 0;
                     break;
                 }
+            }
+            Long writtenBy = op.value == null ? null : app.firstWrittenBy(bytes(op.value));
+            if (writtenBy != null && writtenBy != call.groupId) {
+                // Its value was written by another range: an attempt took effect there before a split moved the key.
+                answeredAcrossSplit++;
             }
         }
         if (op.done) {

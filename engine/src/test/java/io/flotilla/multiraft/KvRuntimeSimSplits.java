@@ -75,6 +75,8 @@ final class KvRuntimeSimSplits {
     long proposed;
     long refused;
     long missedBySnapshot;
+    /** Splits proposed at the key of a write that took effect and whose outcome its client does not know. */
+    long atWritesInDoubt;
     /** Ranges split off that ended with no quorum of replicas (issue 12), see {@link #stranded}. */
     final Set<Long> strandedRanges = new TreeSet<>();
 
@@ -116,7 +118,26 @@ final class KvRuntimeSimSplits {
             // The clients leave the first range cold from here (its old records must be rewritten forward): so do splits.
             return;
         }
-        long rangeId = pick.getRangeId();
+        propose(pick.getRangeId(), null);
+    }
+
+    /**
+     * Right after a write's outcome became unknown to its client although it took effect: with a
+     * third of the seeds' coins, split at its key now (while the run goes), so the client's retry
+     * may reach the new range, which must answer it from the sessions it copied.
+     */
+    void splitAtWriteInDoubt(ByteString key) {
+        if (now() >= cluster.config().runNs() || random.nextInt(3) != 0) {
+            return;
+        }
+        RangeDescriptor range = newestRanges().floorEntry(key).getValue();
+        atWritesInDoubt++;
+        cluster.trace("split at the key of a write whose outcome its client does not know: " + KeyFormat.describe(key));
+        propose(range.getRangeId(), key);
+    }
+
+    /** Proposes a split of {@code rangeId} through its leader, at {@code key} or (null) one {@link #splitKey} picks. */
+    private void propose(long rangeId, ByteString at) {
         RuntimeSimNode via = cluster.leaderOf(rangeId);
         if (via == null) {
             return;
@@ -125,7 +146,7 @@ final class KvRuntimeSimSplits {
         if (range == null || !membershipAsDescribed(via, range)) {
             return;
         }
-        ByteString key = splitKey(via, range);
+        ByteString key = at != null ? at : splitKey(via, range);
         if (key == null || RangeSplitter.checkSplitKey(range, key) != null
                 || KvRuntimeSimApplication.LIMITS.checkKey(key) != null) {
             return;
@@ -223,6 +244,7 @@ final class KvRuntimeSimSplits {
                     + KeyFormat.describe(key) + " into " + newRangeId + " was answered " + describe(left) + " and " + describe(right));
         }
         acknowledged.add(new Acknowledged(range.getRangeId(), index, left, right));
+        app.clients().splitSeen(left, right);
         cluster.trace("split of range " + range.getRangeId() + " acknowledged at " + index + ": " + describe(left) + ", "
                 + describe(right));
     }
