@@ -185,7 +185,9 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         Map<ByteString, Long> values = written.computeIfAbsent(node, n -> new HashMap<>())
                 .computeIfAbsent(groupId, g -> new HashMap<>());
         for (ByteString v : puts) {
-            firstWrittenBy.putIfAbsent(v, groupId);
+            if (firstWrittenBy.putIfAbsent(v, groupId) == null) {
+                clients.firstWritten(v, groupId);
+            }
             Long before = values.putIfAbsent(v, state.appliedIndex());
             if (before != null) {
                 cluster.checker().violation(Kind.EXACTLY_ONCE, "node " + node + " wrote value " + v.toStringUtf8()

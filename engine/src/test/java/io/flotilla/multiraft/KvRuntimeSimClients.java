@@ -170,6 +170,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     private final Map<ByteBuffer, Long> attempts = new HashMap<>();
     /** Attempt id → the range and index it first applied at (on any replica). */
     private final Map<Long, long[]> appliedAt = new HashMap<>();
+    /** The value of each write in progress → its op (for {@link #firstWritten}). */
+    private final Map<ByteString, Op> inFlight = new HashMap<>();
     /** Attempt id → the epoch it was routed by. */
     private final Map<Long, Long> epochSent = new HashMap<>();
     private final long[] clockSkewMs;
@@ -242,6 +244,25 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
                 c.routes.learn(left);
                 c.routes.learn(right);
             }
+        }
+    }
+
+    /**
+     * A replica wrote {@code value} for the first time, in {@code groupId}. If its write's client
+     * will not hear of it — the attempt's outcome is unknown, or the node it went to is gone — a
+     * split at its key may follow ({@link KvRuntimeSimSplits#splitAtWriteInDoubt}), so that the
+     * client's retry may reach the new range.
+     */
+    void firstWritten(ByteString value, long groupId) {
+        Op op = inFlight.get(value);
+        if (op == null || op.done || op.attempts.isEmpty() || app.splits() == null) {
+            return;
+        }
+        Call last = op.attempts.get(op.attempts.size() - 1);
+        RuntimeSimNode proposer = cluster.node(last.node);
+        boolean answerLost = op.maybeApplied || !proposer.live() || proposer.incarnation() != last.incarnation;
+        if (answerLost) {
+            app.splits().splitAtWriteInDoubt(key(op.rangeIndex, op.label));
         }
     }
 
@@ -345,6 +366,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             op.sequence = c.session.begin();
         }
         Op started = op;
+        if (op.value != null && !op.bad()) {
+            inFlight.put(bytes(op.value), op);
+        }
         cluster.scheduler().after(deadline - now(), () -> deadline(c, started));
         attempt(c, op);
     }
@@ -702,9 +726,6 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             default -> {
                 // Outcome unknown: it may apply. The retry carries the same sequence, so it applies at most once.
                 op.maybeApplied = true;
-                if (!op.done && app.splits() != null && op.value != null && app.firstWrittenBy(bytes(op.value)) != null) {
-                    app.splits().splitAtWriteInDoubt(key(op.rangeIndex, op.label));
-                }
                 if (!op.done) {
                     c.leaderHints.remove(call.groupId);
                     refreshMeanwhile(c, op);
@@ -947,6 +968,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     }
 
     private void finished(Client c, Op op) {
+        if (op.value != null) {
+            inFlight.remove(bytes(op.value));
+        }
         if (op.finalRead) {
             finalReadsPending--;
             return;

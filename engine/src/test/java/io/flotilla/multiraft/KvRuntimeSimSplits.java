@@ -122,34 +122,35 @@ final class KvRuntimeSimSplits {
     }
 
     /**
-     * Right after a write's outcome became unknown to its client although it took effect: with a
-     * third of the seeds' coins, split at its key now (while the run goes), so the client's retry
-     * may reach the new range, which must answer it from the sessions it copied.
+     * A write took effect whose client will not hear of it (its attempt's outcome is unknown, or
+     * the node it went to is gone): half the time, split at its key now (while the run goes), so
+     * the client's retry may reach the new range, which must answer it from the sessions it copied.
      */
     void splitAtWriteInDoubt(ByteString key) {
-        if (now() >= cluster.config().runNs() || random.nextInt(3) != 0) {
+        if (now() >= cluster.config().runNs() || random.nextBoolean()) {
             return;
         }
         RangeDescriptor range = newestRanges().floorEntry(key).getValue();
-        atWritesInDoubt++;
-        cluster.trace("split at the key of a write whose outcome its client does not know: " + KeyFormat.describe(key));
-        propose(range.getRangeId(), key);
+        if (propose(range.getRangeId(), key)) {
+            atWritesInDoubt++;
+            cluster.trace("(that split is at the key of a write whose outcome its client does not know)");
+        }
     }
 
-    /** Proposes a split of {@code rangeId} through its leader, at {@code key} or (null) one {@link #splitKey} picks. */
-    private void propose(long rangeId, ByteString at) {
+    /** Proposes a split of {@code rangeId} through its leader, at {@code at} or (null) a key {@link #splitKey} picks; false if it did not. */
+    private boolean propose(long rangeId, ByteString at) {
         RuntimeSimNode via = cluster.leaderOf(rangeId);
         if (via == null) {
-            return;
+            return false;
         }
         RangeDescriptor range = app.kv(via).descriptor(rangeId);
         if (range == null || !membershipAsDescribed(via, range)) {
-            return;
+            return false;
         }
         ByteString key = at != null ? at : splitKey(via, range);
         if (key == null || RangeSplitter.checkSplitKey(range, key) != null
                 || KvRuntimeSimApplication.LIMITS.checkKey(key) != null) {
-            return;
+            return false;
         }
         long newRangeId = nextRangeId++;
         byte[] command = RangeSplitter.command(range.getEpoch(), key, newRangeId, now() / 1_000_000).toByteArray();
@@ -161,6 +162,7 @@ final class KvRuntimeSimSplits {
         via.node().propose(rangeId, command, cluster.proposalListener(call, via.stateMachine(), true,
                 (answer, number, captured) -> answered(range, key, newRangeId, answer, number,
                         answer == RuntimeSimCluster.Answer.APPLIED ? (WriteResult) captured : null)));
+        return true;
     }
 
     /**
