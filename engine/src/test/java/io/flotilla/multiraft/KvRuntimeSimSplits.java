@@ -15,9 +15,11 @@ import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.multiraft.RuntimeSimChecker.Call;
 import io.flotilla.multiraft.RuntimeSimChecker.CallKind;
 import io.flotilla.multiraft.RuntimeSimChecker.Kind;
+import io.flotilla.raft.RaftNode;
 import io.flotilla.router.KeyFormat;
 import io.flotilla.router.KeySpace;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,8 +33,11 @@ import java.util.TreeSet;
  * Range splits in the key-value runtime simulation. A seeded step of the run proposes a split of a
  * random range — through its leader's log, as the node's service does, with the real
  * {@link RangeSplitter#command} — at a key strictly inside it: its first key after its start, its
- * last key, another of its keys, just after one, or just after its start. So ranges split several
- * generations deep while clients write and the nemeses crash, partition and snapshot. Every
+ * last key, another of its keys, just after one, or just after its start; and, half the time, at
+ * the key of a write that took effect while its client lost the answer. So ranges split several
+ * generations deep while clients write and the nemeses crash, partition and snapshot. A range whose
+ * group no longer has the voters its descriptor names (the operator replaced one) is not split: the
+ * new range would start on the descriptor's voters (see {@link #membershipAsDescribed}). Every
  * replica applies it with {@link KvStateMachine#apply}, and the real {@link SplitStarter} starts
  * the new range's group there (its campaign retries on the simulation's clock).
  *
@@ -42,7 +47,8 @@ import java.util.TreeSet;
  * end every acknowledged split shows on every live replica of its range (the new range's state,
  * and its group hosted), except on a replica that installed a snapshot of the range taken after
  * the split, which by design never starts the new range (docs/ARCHITECTURE.md §11, issue 12:
- * counted, not failed). Owned by the seed's thread.
+ * counted, not failed; a new range left with no quorum that way is not read at the end, see
+ * {@link #stranded}). Owned by the seed's thread.
  */
 final class KvRuntimeSimSplits {
     /** New range ids count up from here, above the seed's group ids (below 2^40): unique and the same in every replay. */
@@ -179,15 +185,15 @@ final class KvRuntimeSimSplits {
                 return false;
             }
         }
-        io.flotilla.raft.RaftNode replica = via.replica(range.getRangeId());
+        RaftNode replica = via.replica(range.getRangeId());
         if (replica == null || replica.confState().learners().length > 0) {
             return false;
         }
         long[] members = replica.confState().voters().clone();
         long[] described = voters(range);
-        java.util.Arrays.sort(members);
-        java.util.Arrays.sort(described);
-        return java.util.Arrays.equals(members, described);
+        Arrays.sort(members);
+        Arrays.sort(described);
+        return Arrays.equals(members, described);
     }
 
     /** A key strictly inside {@code range} (or null): its first key after its start, its last, another, just after one, or just after its start. */
@@ -338,7 +344,7 @@ final class KvRuntimeSimSplits {
         boolean stranded = hosting < voters.length / 2 + 1;
         if (stranded && strandedRanges.add(rangeId)) {
             cluster.trace("range " + describe(range) + " is hosted by " + hosting + " of its voters "
-                    + java.util.Arrays.toString(voters) + ", the others never applied its split (issue 12): its keys are not read");
+                    + Arrays.toString(voters) + ", the others never applied its split (issue 12): its keys are not read");
         }
         return stranded;
     }
@@ -406,7 +412,7 @@ final class KvRuntimeSimSplits {
                     continue; // its replica was destroyed or removed
                 }
                 if (parent.getEpoch() < a.left().getEpoch()) {
-                    io.flotilla.raft.RaftNode replica = n.replica(a.parentId());
+                    RaftNode replica = n.replica(a.parentId());
                     if (replica != null && contains(replica.confState().voters(), n.id)) {
                         cluster.checker().violation(Kind.SPLIT_MISSING, "node " + n.id + " is a voter of range "
                                 + a.parentId() + " and still holds it at epoch " + parent.getEpoch() + " after the quiet period,"
