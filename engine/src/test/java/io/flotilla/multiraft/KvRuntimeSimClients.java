@@ -726,7 +726,15 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             default -> {
                 // Outcome unknown: it may apply. The retry carries the same sequence, so it applies at most once.
                 op.maybeApplied = true;
-                if (!op.done) {
+                if (!op.done && app.splits() != null && random.nextBoolean()) {
+                    // As a client whose request timed out: it tries again an election timeout later, routed afresh.
+                    c.leaderHints.remove(call.groupId);
+                    retries++;
+                    cluster.scheduler().after(config.electionTimeoutNs(), () -> {
+                        refreshMeanwhile(c, op);
+                        attempt(c, op);
+                    });
+                } else if (!op.done) {
                     c.leaderHints.remove(call.groupId);
                     refreshMeanwhile(c, op);
                     retryLater(c, op);
