@@ -731,8 +731,10 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
                     c.leaderHints.remove(call.groupId);
                     retries++;
                     cluster.scheduler().after(config.electionTimeoutNs(), () -> {
-                        refreshMeanwhile(c, op);
-                        attempt(c, op);
+                        if (!op.done) {
+                            lookUp(c, key(op.rangeIndex, op.label));
+                            attempt(c, op);
+                        }
                     });
                 } else if (!op.done) {
                     c.leaderHints.remove(call.groupId);
