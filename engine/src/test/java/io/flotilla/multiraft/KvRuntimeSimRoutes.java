@@ -51,8 +51,9 @@ final class KvRuntimeSimRoutes {
     }
 
     /**
-     * Drops {@code d}'s range id from the cache unless the cached one is newer than {@code d}: an
-     * answer said it no longer holds what we routed to it, so the next request looks it up again.
+     * Drops range {@code rangeId} from the cache unless the cached descriptor is newer than the
+     * {@code epochSent} a request was routed by: the range answered that it is no longer at that
+     * epoch, so the next request looks its key up again.
      */
     void forget(long rangeId, long epochSent) {
         cached.removeIf(c -> c.getRangeId() == rangeId && c.getEpoch() <= epochSent);
