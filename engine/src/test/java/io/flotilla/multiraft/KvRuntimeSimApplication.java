@@ -26,7 +26,11 @@ import java.util.SplittableRandom;
  * commit: that no replica writes a client's value twice (each value is unique to one write, so a
  * second write of it is a second apply of that (client id, sequence)), and that replicas that
  * reach the same applied index of a range hold the same state there (keys, sessions, apply
- * state). Owned by the seed's thread.
+ * state). With splits on ({@link KvRuntimeSimSplits}), ranges split while the run goes: a node
+ * restarted after applying a split hosts the new range as the real node does (every range its
+ * store holds), and a value a range wrote before a split counts as written in the new range too
+ * (the new range starts with the old one's keys), so a write applied again there is caught.
+ * Owned by the seed's thread.
  */
 final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeSimStore.Observer,
         KvRuntimeSimStateMachine.Observer {
@@ -38,7 +42,9 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
 
     private final RuntimeSimConfig config;
     private final SessionConfig sessions;
-    /** The ranges, in the order of {@link RuntimeSimConfig#groupIds}. */
+    private final boolean splitsOn;
+    private KvRuntimeSimSplits splits;
+    /** The ranges at the start, in the order of {@link RuntimeSimConfig#groupIds}. */
     private final List<RangeDescriptor> ranges = new ArrayList<>();
     private final Map<Long, RangeDescriptor> rangeById = new HashMap<>();
     private RuntimeSimCluster cluster;
@@ -46,6 +52,8 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
     private SplittableRandom random;
     /** node → range → user value → applied index of the round that wrote it (since the replica's state last began). */
     private final Map<Long, Map<Long, Map<ByteString, Long>>> written = new HashMap<>();
+    /** User value → the range that first wrote it (on any replica). */
+    private final Map<ByteString, Long> firstWrittenBy = new HashMap<>();
     /** range → applied index → the first replica's state there. */
     private final Map<Long, Map<Long, Digest>> digests = new HashMap<>();
     long flushes;
@@ -59,8 +67,9 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
      * (1.5 s of log time, well above the clients' 0.6 s retry window) and a cap of one session more
      * than there are clients, so expiry, SessionExpired and a full session table all happen.
      */
-    KvRuntimeSimApplication(RuntimeSimConfig config) {
+    KvRuntimeSimApplication(RuntimeSimConfig config, boolean splitsOn) {
         this.config = config;
+        this.splitsOn = splitsOn;
         SplittableRandom r = new SplittableRandom(config.seed() ^ 0x6B7653696DL);
         this.sessions = r.nextBoolean() ? SessionConfig.defaults() : new SessionConfig(1_500, config.clients() + 1);
         List<RangeDescriptor> tiled = KeySpace.tile(config.groupIds().length, 1);
@@ -77,6 +86,11 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
 
     KvRuntimeSimClients clients() {
         return clients;
+    }
+
+    /** The run's splits; null with splits off. */
+    KvRuntimeSimSplits splits() {
+        return splits;
     }
 
     SessionConfig sessions() {
@@ -96,6 +110,9 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
     public RuntimeSimWorkload workload(RuntimeSimCluster cluster, SplittableRandom random) {
         this.cluster = cluster;
         this.random = random.split();
+        if (splitsOn) {
+            this.splits = new KvRuntimeSimSplits(cluster, this, random.split());
+        }
         this.clients = new KvRuntimeSimClients(cluster, this, random);
         return clients;
     }
@@ -125,11 +142,18 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         if (crashed == null) {
             List<RangeDescriptor> initial = new ArrayList<>();
             for (Map.Entry<Long, long[]> hosted : node.hosted.entrySet()) {
-                if (hosted.getValue().length > 0) {
+                if (hosted.getValue().length > 0 && rangeById.containsKey(hosted.getKey())) {
                     initial.add(rangeById.get(hosted.getKey()));
                 }
             }
             kv.bootstrap(initial);
+        }
+        if (splits != null) {
+            kv.onSplit(splits.listener(node));
+        }
+        for (RangeDescriptor range : kv.ranges()) {
+            // As the node does at start: a group for every range its store holds, those split off included.
+            node.hosted.putIfAbsent(range.getRangeId(), KvRuntimeSimSplits.voters(range));
         }
         return new KvRuntimeSimStateMachine(node.id, store, kv, this, rangeById::get);
     }
@@ -161,6 +185,9 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         Map<ByteString, Long> values = written.computeIfAbsent(node, n -> new HashMap<>())
                 .computeIfAbsent(groupId, g -> new HashMap<>());
         for (ByteString v : puts) {
+            if (firstWrittenBy.putIfAbsent(v, groupId) == null) {
+                clients.firstWritten(v, groupId);
+            }
             Long before = values.putIfAbsent(v, state.appliedIndex());
             if (before != null) {
                 cluster.checker().violation(Kind.EXACTLY_ONCE, "node " + node + " wrote value " + v.toStringUtf8()
@@ -178,9 +205,39 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         }
     }
 
+    /** The range that first wrote user value {@code value} on any replica, or null. */
+    Long firstWrittenBy(ByteString value) {
+        return firstWrittenBy.get(value);
+    }
+
     @Override
     public void applied(long node, long groupId, Entry entry) {
-        cluster.applied(node, groupId, entry, clients.attemptOf(entry.data(), entry.index()));
+        cluster.applied(node, groupId, entry, clients.attemptOf(entry.data(), groupId, entry.index()));
+    }
+
+    /**
+     * {@code node} applied the split of {@code parentId} that made {@code newRangeId}: the values the
+     * parent wrote are the new range's too (it starts with a copy of the parent's keys), durable
+     * with it, so a second apply of one of them there is a write applied twice. A replay of the
+     * split after a restart finds the new range made and keeps what it wrote since.
+     */
+    void splitApplied(long node, long parentId, long newRangeId) {
+        Map<Long, Map<ByteString, Long>> byRange = written.computeIfAbsent(node, n -> new HashMap<>());
+        if (byRange.containsKey(newRangeId)) {
+            return;
+        }
+        Map<ByteString, Long> copied = new HashMap<>();
+        for (ByteString v : byRange.getOrDefault(parentId, Map.of()).keySet()) {
+            copied.put(v, 0L);
+        }
+        byRange.put(newRangeId, copied);
+    }
+
+    @Override
+    public void installed(long node, long groupId, long index) {
+        if (splits != null) {
+            splits.installed(node, groupId, index);
+        }
     }
 
     @Override

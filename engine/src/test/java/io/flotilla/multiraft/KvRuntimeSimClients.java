@@ -13,28 +13,37 @@ import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.PutRequest;
 import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.WriteOp;
 import io.flotilla.multiraft.RuntimeSimChecker.Call;
 import io.flotilla.multiraft.RuntimeSimChecker.CallKind;
 import io.flotilla.multiraft.RuntimeSimChecker.Kind;
+import io.flotilla.router.KeySpace;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 
 /**
  * The key-value runtime simulation's clients, which behave as the real client does: each has a
- * random client id and, per range, sequence numbers from 1 and the lowest unacknowledged one that
- * every write carries; a write that is refused, busy, of unknown outcome or unanswered is sent
- * again with the same (client id, sequence), to the leader it was pointed to or another replica,
- * until its deadline; a write given up on releases its sequence (the client never sends it again).
- * Reads go through the runtime's {@link MultiRaftNode#read} and are served by
- * {@link KvStateMachine#get}. The operations: puts, deletes and compare-and-sets of a few shared
+ * random client id and sequence numbers from 1 across all ranges (a write keeps its sequence when
+ * a split moves its key), and the lowest unacknowledged one that every write carries; a write that
+ * is refused, busy, of unknown outcome or unanswered is sent again with the same (client id,
+ * sequence), to the leader it was pointed to or another replica, until its deadline; a write given
+ * up on releases its sequence (the client never sends it again). Each client routes by key through
+ * its own route cache ({@link KvRuntimeSimRoutes}) and sends the epoch it routed by; an answer
+ * EpochMismatch, or a node that holds no such range (the service's RangeNotFound), makes it look
+ * the key up again on a replica and retry, so a retried write may reach the range a split made
+ * and must be answered there as it was first applied. Reads go through the runtime's
+ * {@link MultiRaftNode#read} and are served by {@link KvStateMachine#getOnWorker}, checked against
+ * the epoch they routed by. The operations: puts, deletes and compare-and-sets of a few shared
  * registers per range, atomic batches over two of them (with a condition, or without), appends to
  * a list only the client writes (a CAS from the list it knows to the list plus a unique token), and
  * requests the range must refuse without changing anything (over a limit, a stale epoch, a key of
@@ -59,12 +68,12 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
 
     private enum OpKind { READ, PUT, DELETE, CAS, BATCH, APPEND, TOO_LARGE, STALE_EPOCH, WRONG_RANGE, MALFORMED }
 
-    /** The sequences of one client in one range, as the real client's session tracker keeps them. */
+    /** The sequences of one client, for all ranges, as the real client's session tracker keeps them. */
     private static final class Session {
         long nextSequence = 1;
         final TreeSet<Long> unacked = new TreeSet<>();
-        /** The range answered one of this client's writes with its applied result: it holds (or held) the session. */
-        boolean established;
+        /** Ranges that answered one of this client's writes with its applied result: they hold (or held) the session. */
+        final Set<Long> established = new HashSet<>();
 
         long begin() {
             unacked.add(nextSequence);
@@ -99,14 +108,17 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         long clientId;
         int historyId;
         final Map<Long, Long> leaderHints = new HashMap<>();
-        final Map<Long, Session> sessions = new HashMap<>();
+        Session session = new Session();
+        KvRuntimeSimRoutes routes;
         final Map<Integer, ListState> lists = new HashMap<>();
     }
 
     private static final class Op {
         final OpKind kind;
         final int rangeIndex;
-        final long groupId;
+        /** The range it was last routed to, and by which epoch (0 before the first attempt). */
+        long groupId;
+        long epoch;
         /** History key (register or list label). */
         final String label;
         final String expected;
@@ -131,11 +143,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         WriteResult result;
         long lastProposedAtMs = -1;
 
-        Op(OpKind kind, int rangeIndex, long groupId, String label, String expected, String value, long callNs,
-                long deadlineNs) {
+        Op(OpKind kind, int rangeIndex, String label, String expected, String value, long callNs, long deadlineNs) {
             this.kind = kind;
             this.rangeIndex = rangeIndex;
-            this.groupId = groupId;
             this.label = label;
             this.expected = expected;
             this.value = value;
@@ -158,8 +168,12 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     private final Map<String, String> lastSeen = new HashMap<>();
     /** The bytes of every proposal attempt → its attempt id, so applied entries can be told apart. */
     private final Map<ByteBuffer, Long> attempts = new HashMap<>();
-    /** Attempt id → the index it first applied at (on any replica). */
-    private final Map<Long, Long> appliedAt = new HashMap<>();
+    /** Attempt id → the range and index it first applied at (on any replica). */
+    private final Map<Long, long[]> appliedAt = new HashMap<>();
+    /** The value of each write in progress → its op (for {@link #firstWritten}). */
+    private final Map<ByteString, Op> inFlight = new HashMap<>();
+    /** Attempt id → the epoch it was routed by. */
+    private final Map<Long, Long> epochSent = new HashMap<>();
     private final long[] clockSkewMs;
     private int nextHistoryId;
     private long nextValue;
@@ -175,6 +189,18 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     long leaseReads;
     /** Retries answered from the session: another attempt of the same write had applied at a lower index. */
     long answeredFromSession;
+    /** Writes answered by another range than the one that wrote their value: a range a split made, from the sessions it copied. */
+    long answeredAcrossSplit;
+    /** Answers EpochMismatch (a split changed the range the client routed by): routed again. */
+    long rerouted;
+    /** Route lookups on a replica. */
+    long lookups;
+    /** Requests to a node that holds no such range (the service's RangeNotFound): looked up again and retried. */
+    long rangeNotFound;
+    /** Keys not read at the end: their range has no quorum of replicas, by issue 12 (see {@link KvRuntimeSimSplits#stranded}). */
+    long strandedKeys;
+    /** Batches given up on unapplied because a split had put their two keys in different ranges. */
+    long batchesSplitApart;
 
     KvRuntimeSimClients(RuntimeSimCluster cluster, KvRuntimeSimApplication app, SplittableRandom random) {
         this.cluster = cluster;
@@ -198,13 +224,53 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     }
 
     /** The attempt whose command is {@code data}, or 0 (a no-op, a conf change); notes where it applied. */
-    long attemptOf(byte[] data, long index) {
+    long attemptOf(byte[] data, long groupId, long index) {
         Long id = data.length == 0 ? null : attempts.get(ByteBuffer.wrap(data));
         if (id == null) {
             return 0;
         }
-        appliedAt.putIfAbsent(id, index);
+        appliedAt.putIfAbsent(id, new long[] {groupId, index});
         return id;
+    }
+
+    /**
+     * A split was acknowledged: each client learns of it with a coin's chance, as a real client's
+     * route cache would from another of its requests in flight (they share it), so a retry in
+     * progress may go to the new range next.
+     */
+    void splitSeen(RangeDescriptor left, RangeDescriptor right) {
+        for (Client c : clients) {
+            if (random.nextBoolean()) {
+                c.routes.learn(left);
+                c.routes.learn(right);
+            }
+        }
+    }
+
+    /**
+     * A replica wrote {@code value} for the first time, in {@code groupId}. If its write's client
+     * will not hear of it — the attempt's outcome is unknown, or the node it went to is gone — a
+     * split at its key may follow ({@link KvRuntimeSimSplits#splitAtWriteInDoubt}), so that the
+     * client's retry may reach the new range.
+     */
+    void firstWritten(ByteString value, long groupId) {
+        Op op = inFlight.get(value);
+        if (op == null || op.done || op.attempts.isEmpty() || app.splits() == null) {
+            return;
+        }
+        Call last = op.attempts.get(op.attempts.size() - 1);
+        RuntimeSimNode proposer = cluster.node(last.node);
+        boolean answerLost = op.maybeApplied || !proposer.live() || proposer.incarnation() != last.incarnation;
+        if (answerLost) {
+            app.splits().splitAtWriteInDoubt(key(op.rangeIndex, op.label));
+        }
+    }
+
+    /** A new attempt id for a proposal of another part of the simulation (a split), so the checker can tell it apart. */
+    long registerAttempt(byte[] command) {
+        long attemptId = ++nextAttemptId;
+        attempts.put(ByteBuffer.wrap(command), attemptId);
+        return attemptId;
     }
 
     private long now() {
@@ -230,6 +296,7 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         Client c = new Client();
         c.clientId = randomClientId();
         c.historyId = nextHistoryId++;
+        c.routes = new KvRuntimeSimRoutes(app.ranges());
         return c;
     }
 
@@ -248,6 +315,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             clients.add(c);
             cluster.scheduler().after(random.nextLong(10_000_000), () -> nextOp(c));
         }
+        if (app.splits() != null) {
+            app.splits().start();
+        }
     }
 
     // ---------------------------------------------------------------- choosing operations
@@ -261,42 +331,44 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             // As in the register simulation: the first range goes cold, so purge must rewrite its records forward.
             rangeIndex = 1 + random.nextInt(config.groupIds().length - 1);
         }
-        long groupId = config.groupIds()[rangeIndex];
         String label = registerLabel(rangeIndex, random.nextInt(config.keysPerGroup()));
         long deadline = now() + OP_DEADLINE_ELECTION_TIMEOUTS * config.electionTimeoutNs();
         int dice = random.nextInt(100);
         Op op;
         if (dice < 28) {
-            op = new Op(OpKind.READ, rangeIndex, groupId, label, null, null, now(), deadline);
+            op = new Op(OpKind.READ, rangeIndex, label, null, null, now(), deadline);
         } else if (dice < 43) {
-            op = new Op(OpKind.PUT, rangeIndex, groupId, label, null, newValue(), now(), deadline);
+            op = new Op(OpKind.PUT, rangeIndex, label, null, newValue(), now(), deadline);
         } else if (dice < 46) {
-            op = new Op(OpKind.DELETE, rangeIndex, groupId, label, null, null, now(), deadline);
+            op = new Op(OpKind.DELETE, rangeIndex, label, null, null, now(), deadline);
         } else if (dice < 60) {
             String expected = random.nextInt(4) != 0 ? lastSeen.get(label) : null;
-            op = new Op(OpKind.CAS, rangeIndex, groupId, label, expected, newValue(), now(), deadline);
+            op = new Op(OpKind.CAS, rangeIndex, label, expected, newValue(), now(), deadline);
         } else if (dice < 70) {
             boolean conditional = random.nextBoolean();
             String expected = conditional && random.nextInt(4) != 0 ? lastSeen.get(label) : null;
-            op = new Op(OpKind.BATCH, rangeIndex, groupId, label, expected, newValue(), now(), deadline);
+            op = new Op(OpKind.BATCH, rangeIndex, label, expected, newValue(), now(), deadline);
             op.conditional = conditional;
             op.label2 = registerLabel(rangeIndex, (Integer.parseInt(label.substring(label.indexOf('k') + 1)) + 1)
                     % config.keysPerGroup());
             op.value2 = newValue();
         } else if (dice < 93) {
-            op = append(c, rangeIndex, groupId, deadline);
+            op = append(c, rangeIndex, deadline);
         } else {
             OpKind[] bad = {OpKind.TOO_LARGE, OpKind.STALE_EPOCH, OpKind.WRONG_RANGE, OpKind.MALFORMED};
             OpKind kind = bad[random.nextInt(bad.length)];
             if (kind == OpKind.WRONG_RANGE && config.groupIds().length == 1) {
                 kind = OpKind.STALE_EPOCH;
             }
-            op = new Op(kind, rangeIndex, groupId, label, null, "bad" + newValue(), now(), deadline);
+            op = new Op(kind, rangeIndex, label, null, "bad" + newValue(), now(), deadline);
         }
         if (op.kind != OpKind.READ && op.kind != OpKind.MALFORMED) {
-            op.sequence = session(c, groupId).begin();
+            op.sequence = c.session.begin();
         }
         Op started = op;
+        if (op.value != null && !op.bad()) {
+            inFlight.put(bytes(op.value), op);
+        }
         cluster.scheduler().after(deadline - now(), () -> deadline(c, started));
         attempt(c, op);
     }
@@ -305,12 +377,8 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         return "v" + nextValue++;
     }
 
-    private Session session(Client c, long groupId) {
-        return c.sessions.computeIfAbsent(groupId, g -> new Session());
-    }
-
     /** An append to the client's list in the range; a list that does not know its value reads it first. */
-    private Op append(Client c, int rangeIndex, long groupId, long deadline) {
+    private Op append(Client c, int rangeIndex, long deadline) {
         ListState list = c.lists.get(rangeIndex);
         if (list == null || (list.known && list.value != null && list.value.length() > LIST_ROLL_BYTES)) {
             list = new ListState(rangeIndex, "g" + rangeIndex + "-L" + Long.toHexString(c.clientId) + "-"
@@ -319,13 +387,13 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             lists.add(list);
         }
         if (!list.known) {
-            Op read = new Op(OpKind.READ, rangeIndex, groupId, list.label, null, null, now(), deadline);
+            Op read = new Op(OpKind.READ, rangeIndex, list.label, null, null, now(), deadline);
             read.list = list;
             return read;
         }
         String token = "t" + nextValue++;
         String next = list.value == null ? token : list.value + "," + token;
-        Op op = new Op(OpKind.APPEND, rangeIndex, groupId, list.label, list.value, next, now(), deadline);
+        Op op = new Op(OpKind.APPEND, rangeIndex, list.label, list.value, next, now(), deadline);
         op.list = list;
         op.token = token;
         return op;
@@ -346,9 +414,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             return garbage;
         }
         WriteCommand.Builder b = WriteCommand.newBuilder().setClientId(c.clientId).setSequence(op.sequence)
-                .setFirstUnackedSequence(session(c, op.groupId).firstUnacked())
-                .setSessionEstablished(session(c, op.groupId).established).setProposedAtMs(proposedAtMs)
-                .setRangeEpoch(app.ranges().get(op.rangeIndex).getEpoch());
+                .setFirstUnackedSequence(c.session.firstUnacked())
+                .setSessionEstablished(c.session.established.contains(op.groupId)).setProposedAtMs(proposedAtMs)
+                .setRangeEpoch(op.epoch);
         ByteString key = key(op.rangeIndex, op.label);
         switch (op.kind) {
             case PUT -> b.setPut(PutRequest.newBuilder().setKey(key).setValue(bytes(op.value)));
@@ -386,7 +454,7 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
                     }
                 }
             }
-            case STALE_EPOCH -> b.setRangeEpoch(app.ranges().get(op.rangeIndex).getEpoch() - 1)
+            case STALE_EPOCH -> b.setRangeEpoch(op.epoch - 1)
                     .setPut(PutRequest.newBuilder().setKey(key).setValue(bytes(op.value)));
             case WRONG_RANGE -> {
                 int other = (op.rangeIndex + 1) % config.groupIds().length;
@@ -422,14 +490,98 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         return 1 + random.nextInt(config.totalNodes());
     }
 
+    /**
+     * Half the time, a write whose attempt went unanswered or whose outcome is unknown finds its
+     * route refreshed when it is sent again: the real client has many requests in flight over one
+     * route cache, and another may have learned of a split meanwhile. So a retry of a write its
+     * range applied just before splitting may go to the range the split made, which must answer it
+     * from the sessions it copied — the case exactly-once across splits is about.
+     */
+    private void refreshMeanwhile(Client c, Op op) {
+        if (app.splits() != null && random.nextBoolean()) {
+            lookUp(c, key(op.rangeIndex, op.label));
+        }
+    }
+
     private void retryLater(Client c, Op op) {
         retries++;
         long backoffNs = op.via > 0 ? 500_000 + random.nextLong(2_000_000) : 2_000_000 + random.nextLong(10_000_000);
         cluster.scheduler().after(backoffNs, () -> attempt(c, op));
     }
 
+    /**
+     * Routes the op by its key through the client's cache (looking the key up if the cache has no
+     * range for it); false if it cannot be sent now. A batch whose keys a split put in different
+     * ranges is given up on: it can apply nowhere, so it never will, but an earlier attempt may have.
+     */
+    private boolean route(Client c, Op op) {
+        ByteString key = key(op.rangeIndex, op.label);
+        RangeDescriptor range = c.routes.route(key);
+        if (range == null) {
+            lookUp(c, key);
+            range = c.routes.route(key);
+        }
+        if (range == null) {
+            return false;
+        }
+        if (op.kind == OpKind.BATCH && !KeySpace.contains(range, key(op.rangeIndex, op.label2))) {
+            batchesSplitApart++;
+            cluster.checker().trace("client " + c.historyId + " gives up on BATCH " + op.label + ", " + op.label2
+                    + ": range " + KvRuntimeSimSplits.describe(range) + " holds only the first key");
+            giveUp(c, op);
+            return false;
+        }
+        op.groupId = range.getRangeId();
+        op.epoch = range.getEpoch();
+        return true;
+    }
+
+    /**
+     * A route lookup, as the real client's locator makes it: one replica (the first that holds any
+     * range with the key, from a random node on) answers with the descriptor it holds, which may be
+     * stale; the cache takes it only if it is newer than what it has.
+     */
+    private void lookUp(Client c, ByteString key) {
+        lookups++;
+        int first = random.nextInt(config.totalNodes());
+        for (int i = 0; i < config.totalNodes(); i++) {
+            RuntimeSimNode n = cluster.node(1 + (first + i) % config.totalNodes());
+            if (!n.up()) {
+                continue;
+            }
+            RangeDescriptor best = null;
+            for (RangeDescriptor d : app.kv(n).ranges()) {
+                if (KeySpace.contains(d, key) && (best == null || d.getEpoch() > best.getEpoch())) {
+                    best = d;
+                }
+            }
+            if (best != null) {
+                c.routes.learn(best);
+                return;
+            }
+        }
+    }
+
+    /** The range {@code op} was sent to by {@code epoch} no longer is that: learn what the answer says, look up again. */
+    private void reroute(Client c, Op op, long groupId, long epoch, List<RangeDescriptor> current) {
+        rerouted++;
+        c.routes.forget(groupId, epoch);
+        for (RangeDescriptor d : current) {
+            c.routes.learn(d);
+        }
+        if (c.routes.route(key(op.rangeIndex, op.label)) == null) {
+            lookUp(c, key(op.rangeIndex, op.label));
+        }
+    }
+
     private void attempt(Client c, Op op) {
         if (op.done || now() >= op.deadlineNs) {
+            return;
+        }
+        if (!route(c, op)) {
+            if (!op.done) {
+                retryLater(c, op);
+            }
             return;
         }
         long via = pickNode(c, op);
@@ -439,19 +591,28 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             retryLater(c, op);
             return;
         }
+        if (app.kv(n).descriptor(op.groupId) == null) {
+            // The node's service answers RangeNotFound: it holds no such range (not a replica, or not yet, or no longer).
+            rangeNotFound++;
+            c.leaderHints.remove(op.groupId);
+            lookUp(c, key(op.rangeIndex, op.label));
+            retryLater(c, op);
+            return;
+        }
         if (op.kind == OpKind.READ) {
             read(c, op, n);
             return;
         }
         byte[] command = command(c, op, via);
-        long attemptId = ++nextAttemptId;
-        attempts.put(ByteBuffer.wrap(command), attemptId);
+        long attemptId = registerAttempt(command);
+        epochSent.put(attemptId, op.epoch);
         Call call = cluster.checker().newCall(CallKind.PROPOSE, via, n.incarnation(), op.groupId, attemptId);
         op.attempts.add(call);
         n.node().propose(op.groupId, command, cluster.proposalListener(call, n.stateMachine(), true,
                 (answer, number, captured) -> onProposal(c, op, call, answer, number, captured)));
         cluster.scheduler().after(RESEND_ELECTION_TIMEOUTS * config.electionTimeoutNs(), () -> {
             if (!op.done && call.answers == 0 && op.attempts.get(op.attempts.size() - 1) == call) {
+                refreshMeanwhile(c, op);
                 attempt(c, op);
             }
         });
@@ -462,12 +623,13 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         op.currentRead = call;
         KvStateMachine kv = app.kv(n);
         ByteString key = key(op.rangeIndex, op.label);
+        long epoch = op.epoch;
         // Half the reads may be answered from the leader's lease: the checks below hold them to
         // linearizability all the same.
         ReadListener listener = new ReadListener() {
             @Override
             public void onReadable(long groupId) {
-                GetResponse r = kv.get(groupId, key);
+                Response.Builder r = kv.getOnWorker(groupId, key, epoch);
                 if (cluster.checker().answered(call, "onReadable", false)) {
                     cluster.scheduler().after(0, () -> onRead(c, op, call, true, r));
                 }
@@ -500,11 +662,24 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         });
     }
 
-    private void onRead(Client c, Op op, Call call, boolean readable, GetResponse r) {
+    private void onRead(Client c, Op op, Call call, boolean readable, Response.Builder response) {
         if (op.done) {
             return;
         }
-        if (!readable || r == null) {
+        if (readable && response != null && response.hasError()) {
+            Error e = response.getError();
+            if (e.getKindCase() != Error.KindCase.EPOCH_MISMATCH || e.getEpochMismatch().getRangesCount() == 0
+                    || e.getEpochMismatch().getRanges(0).getEpoch() == op.epoch) {
+                cluster.checker().violation(Kind.WRONG_RESULT, "read of " + op.label + " in range " + call.groupId
+                        + " at epoch " + op.epoch + " was answered " + e.getKindCase() + " (" + e.getMessage() + ")");
+            } else if (op.currentRead == call) {
+                op.currentRead = null;
+                reroute(c, op, call.groupId, op.epoch, e.getEpochMismatch().getRangesList());
+                retryLater(c, op);
+            }
+            return;
+        }
+        if (!readable || response == null) {
             // Failed, busy, or this node holds no state of the range (its replica went): try again.
             if (op.currentRead == call) {
                 op.currentRead = null;
@@ -512,8 +687,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             }
             return;
         }
+        GetResponse r = response.getGet();
         op.done = true;
-        c.leaderHints.put(op.groupId, call.node);
+        c.leaderHints.put(call.groupId, call.node);
         String value = r.getFound() ? r.getValue().toStringUtf8() : null;
         history.add(Operation.read(c.historyId, op.label, value, op.callNs, now()));
         if (op.list != null) {
@@ -541,17 +717,28 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
                 }
                 op.via = answer == RuntimeSimCluster.Answer.REFUSED ? number : 0;
                 if (number > 0) {
-                    c.leaderHints.put(op.groupId, number);
+                    c.leaderHints.put(call.groupId, number);
                 } else {
-                    c.leaderHints.remove(op.groupId);
+                    c.leaderHints.remove(call.groupId);
                 }
                 retryLater(c, op);
             }
             default -> {
                 // Outcome unknown: it may apply. The retry carries the same sequence, so it applies at most once.
                 op.maybeApplied = true;
-                if (!op.done) {
-                    c.leaderHints.remove(op.groupId);
+                if (!op.done && app.splits() != null && random.nextBoolean()) {
+                    // As a client whose request timed out: it tries again an election timeout later, routed afresh.
+                    c.leaderHints.remove(call.groupId);
+                    retries++;
+                    cluster.scheduler().after(config.electionTimeoutNs(), () -> {
+                        if (!op.done) {
+                            lookUp(c, key(op.rangeIndex, op.label));
+                            attempt(c, op);
+                        }
+                    });
+                } else if (!op.done) {
+                    c.leaderHints.remove(call.groupId);
+                    refreshMeanwhile(c, op);
                     retryLater(c, op);
                 }
             }
@@ -574,22 +761,36 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             op.result = result;
         }
         if (!error) {
-            session(c, op.groupId).established = true;
+            c.session.established.add(call.groupId);
         }
         if (!error && !op.done) {
             for (Call other : op.attempts) {
-                Long at = appliedAt.get(other.attemptId);
-                if (other != call && at != null && at < index) {
+                long[] at = appliedAt.get(other.attemptId);
+                if (other != call && at != null && at[0] == call.groupId && at[1] < index) {
                     answeredFromSession++;
                     break;
                 }
+            }
+            Long writtenBy = op.value == null ? null : app.firstWrittenBy(bytes(op.value));
+            if (writtenBy != null && writtenBy != call.groupId) {
+                // Its value was written by another range: an attempt took effect there before a split moved the key.
+                answeredAcrossSplit++;
             }
         }
         if (op.done) {
             return;
         }
-        c.leaderHints.put(op.groupId, call.node);
+        c.leaderHints.put(call.groupId, call.node);
         Error.KindCase errorKind = error ? result.getError().getKindCase() : Error.KindCase.KIND_NOT_SET;
+        long sent = epochSent.getOrDefault(call.attemptId, 0L);
+        boolean epochMoved = errorKind == Error.KindCase.EPOCH_MISMATCH && result.getError().getEpochMismatch().getRangesCount() > 0
+                && result.getError().getEpochMismatch().getRanges(0).getEpoch() != sent;
+        if (epochMoved && !op.bad()) {
+            // A split changed the range since the client routed: nothing was written; route again.
+            reroute(c, op, call.groupId, sent, result.getError().getEpochMismatch().getRangesList());
+            retryLater(c, op);
+            return;
+        }
         if (errorKind == Error.KindCase.BUSY) {
             busyAnswers++;
             retryLater(c, op);
@@ -603,7 +804,7 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
             giveUp(c, op);
             // As the error says: continue with a new client id.
             c.clientId = randomClientId();
-            c.sessions.clear();
+            c.session = new Session();
             c.lists.clear();
             return;
         }
@@ -614,7 +815,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
                 case WRONG_RANGE -> Error.KindCase.KEY_NOT_IN_RANGE;
                 default -> Error.KindCase.INTERNAL;
             };
-            if (errorKind != expected) {
+            // A key of another range, routed by an epoch a split has since changed, is refused for the epoch first.
+            boolean alsoExpected = op.kind == OpKind.WRONG_RANGE && epochMoved;
+            if (errorKind != expected && !alsoExpected) {
                 cluster.checker().violation(Kind.WRONG_RESULT, op.kind + " request " + call + " was answered " + brief(result)
                         + ", not " + expected);
             } else {
@@ -769,13 +972,15 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     }
 
     private void release(Client c, Op op) {
-        Session s = c.sessions.get(op.groupId);
-        if (s != null && op.sequence != 0) {
-            s.unacked.remove(op.sequence);
+        if (op.sequence != 0) {
+            c.session.unacked.remove(op.sequence);
         }
     }
 
     private void finished(Client c, Op op) {
+        if (op.value != null) {
+            inFlight.remove(bytes(op.value));
+        }
         if (op.finalRead) {
             finalReadsPending--;
             return;
@@ -799,8 +1004,12 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     }
 
     private void finalRead(int rangeIndex, String label, ListState list, long deadlineNs) {
+        if (app.splits() != null && app.splits().stranded(key(rangeIndex, label))) {
+            strandedKeys++;
+            return;
+        }
         Client c = newClient();
-        Op op = new Op(OpKind.READ, rangeIndex, config.groupIds()[rangeIndex], label, null, null, now(), deadlineNs);
+        Op op = new Op(OpKind.READ, rangeIndex, label, null, null, now(), deadlineNs);
         op.finalRead = true;
         op.list = list;
         finalReadsPending++;
@@ -819,6 +1028,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
      */
     @Override
     public void finalChecks() {
+        if (app.splits() != null) {
+            app.splits().finalChecks();
+        }
         for (ListState list : lists) {
             if (!list.finalRead) {
                 continue; // FINAL_READ_FAILED already says so

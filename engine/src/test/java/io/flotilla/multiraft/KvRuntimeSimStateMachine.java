@@ -26,6 +26,9 @@ final class KvRuntimeSimStateMachine implements RuntimeSimStateMachine {
 
         /** {@code node}'s state of {@code groupId} was replaced (a snapshot installed) or dropped. */
         void replaced(long node, long groupId);
+
+        /** {@code node} installed a snapshot of {@code groupId} taken at {@code index}. */
+        void installed(long node, long groupId, long index);
     }
 
     private final long node;
@@ -61,9 +64,11 @@ final class KvRuntimeSimStateMachine implements RuntimeSimStateMachine {
         }
         for (int i = 0; i < batch.size(); i++) {
             long groupId = batch.groupId(i);
-            if (kv.descriptor(groupId) == null && batch.entries(i).get(0).index() == 1) {
-                // A replica added to the group: it starts empty, from the log's first entry.
-                kv.bootstrap(List.of(ranges.apply(groupId)));
+            RangeDescriptor initial = ranges.apply(groupId);
+            if (kv.descriptor(groupId) == null && batch.entries(i).get(0).index() == 1 && initial != null) {
+                // A replica added to the group: it starts empty, from the log's first entry. (Not a
+                // range split off: its log does not start with its state, so apply fails loudly.)
+                kv.bootstrap(List.of(initial));
             }
         }
         kv.apply(batch);
@@ -104,6 +109,7 @@ final class KvRuntimeSimStateMachine implements RuntimeSimStateMachine {
     public void restore(long groupId, SnapshotMetadata snapshot, Path image) throws IOException {
         kv.restore(groupId, snapshot, image);
         observer.replaced(node, groupId);
+        observer.installed(node, groupId, snapshot.index());
     }
 
     @Override

@@ -34,7 +34,9 @@ import org.junit.jupiter.api.Test;
  *
  * <p>{@code -Dkv.sim.seeds=N} (default 200), {@code -Dkv.sim.firstSeed=S} (default 1),
  * {@code -Dkv.sim.nemeses=...} and {@code -Dkv.sim.snapshots=off|half|all} as the register
- * simulation reads them (default: every nemesis, snapshots in half the seeds). A failing seed
+ * simulation reads them (default: every nemesis, snapshots in half the seeds), and
+ * {@code -Dkv.sim.splits=on|off} (default on: ranges split while the clients run, see
+ * {@link KvRuntimeSimSplits}). A failing seed
  * prints the command that replays it, which narrates the run. Seeds run on two threads and share
  * nothing.
  */
@@ -44,19 +46,31 @@ class KvRuntimeSimulationTest {
     private static final Logger RUNTIME_LOG = Logger.getLogger("io.flotilla");
     private static Level savedLevel;
 
+    /** The split listener logs each split at INFO (as a node should); thousands of simulated splits would bury the summary. */
+    private static final ch.qos.logback.classic.Logger SPLIT_LOG =
+            (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(io.flotilla.engine.node.SplitStarter.class);
+    private static ch.qos.logback.classic.Level savedSplitLevel;
+
     @BeforeAll
     static void quietRuntimeLog() {
         savedLevel = RUNTIME_LOG.getLevel();
         RUNTIME_LOG.setLevel(Level.OFF);
+        savedSplitLevel = SPLIT_LOG.getLevel();
+        SPLIT_LOG.setLevel(ch.qos.logback.classic.Level.WARN);
     }
 
     @AfterAll
     static void restoreRuntimeLog() {
         RUNTIME_LOG.setLevel(savedLevel);
+        SPLIT_LOG.setLevel(savedSplitLevel);
     }
 
     private static Set<RuntimeSimNemesis> nemeses() {
         return RuntimeSimNemesis.parse(System.getProperty("kv.sim.nemeses"));
+    }
+
+    private static boolean splits() {
+        return !"off".equalsIgnoreCase(System.getProperty("kv.sim.splits", "on").trim());
     }
 
     private static RuntimeSimConfig.Snapshots snapshots() {
@@ -70,7 +84,7 @@ class KvRuntimeSimulationTest {
     private static Run run(long seed, Set<RuntimeSimNemesis> nemeses, RuntimeSimConfig.Snapshots snapshots,
             Consumer<String> narrator) {
         RuntimeSimConfig config = RuntimeSimConfig.forSeed(seed, nemeses, snapshots);
-        KvRuntimeSimApplication app = new KvRuntimeSimApplication(config);
+        KvRuntimeSimApplication app = new KvRuntimeSimApplication(config, splits());
         return new Run(config, app, new RuntimeSimCluster(config, narrator, app).run());
     }
 
@@ -99,6 +113,18 @@ class KvRuntimeSimulationTest {
         long fromSessions = 0;
         long busy = 0;
         long leaseReads = 0;
+        long splitsApplied = 0;
+        long splitsProposed = 0;
+        long splitsRefused = 0;
+        long missedBySnapshot = 0;
+        long strandedRanges = 0;
+        long atWritesInDoubt = 0;
+        long strandedKeys = 0;
+        long rerouted = 0;
+        long lookups = 0;
+        long rangeNotFound = 0;
+        long acrossSplit = 0;
+        long batchesSplitApart = 0;
         long[] maintenance = new long[5];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
         List<String> report = new ArrayList<>();
@@ -119,6 +145,21 @@ class KvRuntimeSimulationTest {
             fromSessions += clients.answeredFromSession;
             busy += clients.busyAnswers;
             leaseReads += clients.leaseReads;
+            rerouted += clients.rerouted;
+            lookups += clients.lookups;
+            rangeNotFound += clients.rangeNotFound;
+            acrossSplit += clients.answeredAcrossSplit;
+            batchesSplitApart += clients.batchesSplitApart;
+            strandedKeys += clients.strandedKeys;
+            KvRuntimeSimSplits splits = run.app().splits();
+            if (splits != null) {
+                splitsApplied += splits.applied();
+                splitsProposed += splits.proposed;
+                splitsRefused += splits.refused;
+                missedBySnapshot += splits.missedBySnapshot;
+                strandedRanges += splits.strandedRanges.size();
+                atWritesInDoubt += splits.atWritesInDoubt;
+            }
             for (int i = 0; i < maintenance.length; i++) {
                 maintenance[i] += r.maintenance()[i];
             }
@@ -144,12 +185,19 @@ class KvRuntimeSimulationTest {
                 report.add(b.toString());
             }
         }
-        System.out.printf("kv-simulation: %d seeds, %d ops, %d nemesis events, %d violations%n", seeds, ops, events, violations);
+        System.out.printf("kv-simulation: %d seeds, %d ops, %d nemesis events, %d splits, %d violations%n", seeds, ops, events,
+                splitsApplied, violations);
         System.out.printf("  took %.1f s on %d threads, %.1f CPU s; nemeses %s; %d unknown outcomes, %d retries (%d writes answered"
                 + " from their session after an earlier attempt applied), %d bad requests refused as they must be, %d sessions expired, %d writes answered Busy by a full session table, %d lease reads, %d crashes, %d restarts, %d rounds applied, %d applied entries"
                 + " lost with state not yet flushed; snapshots %d sent, %d installed, %d compactions%n", seconds, THREADS,
                 cpuNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, retries, fromSessions, refused, expired, busy, leaseReads, crashes, restarts, rounds, lost,
                 maintenance[0], maintenance[1], maintenance[2]);
+        System.out.printf("  splits %s: %d proposed (%d at the key of a write applied and not yet answered), %d applied, %d refused (epoch changed); %d replicas that installed a snapshot past"
+                + " a split do not host its new range (issue 12), which left %d ranges with no quorum (%d keys not read at the end); clients: %d answers EpochMismatch routed again, %d RangeNotFound,"
+                + " %d route lookups, %d writes answered by another range than their first apply's, %d batches split apart%n",
+                splits() ? "on" : "off", splitsProposed, atWritesInDoubt, splitsApplied, splitsRefused, missedBySnapshot, strandedRanges, strandedKeys,
+                rerouted, rangeNotFound,
+                lookups, acrossSplit, batchesSplitApart);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
             System.out.printf("  %s in %d seed(s): %s%n", e.getKey(), s.size(),
@@ -179,7 +227,8 @@ class KvRuntimeSimulationTest {
         return "mvn -B -o -q -pl engine -am test -Dtest='KvRuntimeSimulationTest#everySeedAppliesEachWriteOnceAndStaysLinearizable'"
                 + " -Dsurefire.failIfNoSpecifiedTests=false -Dkv.sim.firstSeed=" + seed + " -Dkv.sim.seeds=1"
                 + " -Dkv.sim.nemeses=" + RuntimeSimNemesis.names(nemeses)
-                + " -Dkv.sim.snapshots=" + snapshots.name().toLowerCase(Locale.ROOT);
+                + " -Dkv.sim.snapshots=" + snapshots.name().toLowerCase(Locale.ROOT)
+                + " -Dkv.sim.splits=" + (splits() ? "on" : "off");
     }
 
     private static List<Run> runSeeds(long firstSeed, int seeds, Set<RuntimeSimNemesis> nemeses,

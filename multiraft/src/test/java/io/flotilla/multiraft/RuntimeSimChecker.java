@@ -41,6 +41,9 @@ final class RuntimeSimChecker {
         WIRE_REFUSED("a node sent a message the wire codec refuses (e.g. a term of 2^63 or more)"),
         RUNTIME_THREW("a runtime call threw (recovery, close, deliver, ...)"),
         DISK_UNBOUNDED("with snapshots, a node's log kept more segments than its live data needs once its log sweeps settled"),
+        SPLIT_DISAGREES("replicas that applied one range split made different descriptors of its two ranges"),
+        RANGES_DO_NOT_TILE("the newest descriptors of the ranges leave a gap in the key space or overlap"),
+        SPLIT_MISSING("an acknowledged range split is missing on a live replica of the range at the end"),
         SEED_ABORTED("an exception escaped the simulation's event loop; the seed stopped there");
 
         final String meaning;

@@ -685,7 +685,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
         trace("operator: " + change + " in group " + g.id + " via node " + via.id);
         via.node().changeMembership(g.id, change, proposalListener(call, via.stateMachine(), false, (answer, number, captured) -> {
             trace(change + " in group " + g.id + ": " + answer + (answer == Answer.APPLIED ? " at " + number : ""));
-            noteMembership(g, change, answer);
+            noteMembership(g, change, answer, number);
         }));
         return call;
     }
@@ -694,15 +694,19 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
      * Keeps {@link GroupState#latestConf} at least as small as the real membership: a replica that
      * applies its own removal is gone before anyone sees its membership, so an applied removal (or
      * one whose outcome is unknown, to stay on the safe side) is taken off here. Additions count
-     * only once a replica shows them.
+     * only once a replica shows them. An applied removal also holds back {@link #afterStep} from
+     * taking the membership of a replica that has not applied it yet (a new leader that lags).
      */
-    private void noteMembership(GroupState g, ConfChange change, Answer answer) {
+    private void noteMembership(GroupState g, ConfChange change, Answer answer, long index) {
         if (change.type() != ConfChangeType.REMOVE_NODE || (answer != Answer.APPLIED && answer != Answer.UNKNOWN)) {
             return;
         }
         ConfState conf = g.latestConf != null ? g.latestConf : confState(g.id);
         if (conf != null) {
             g.latestConf = new ConfState(without(conf.voters(), change.nodeId()), without(conf.learners(), change.nodeId()));
+        }
+        if (answer == Answer.APPLIED) {
+            g.latestConfAppliedIndex = Math.max(g.latestConfAppliedIndex, index);
         }
     }
 

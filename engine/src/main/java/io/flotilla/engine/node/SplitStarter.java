@@ -24,26 +24,44 @@ import org.slf4j.LoggerFactory;
  * takes them longer to export): its first votes then find no replica to answer, and without more
  * it would wait a whole election timeout (1 s) to try again. So it campaigns again every 50 ms,
  * for up to 3 s, until the range has a leader ({@link #CAMPAIGN_RETRY_MS}, on a timer thread made
- * on the first split): the range then has a leader within 50 ms of a second replica starting its
- * group (growing waits, tried before, left gaps of up to 800 ms). A pre-vote that finds no replica
- * costs two small messages.
+ * on the first split, or on the {@link RetryScheduler} a deterministic simulation hands in): the
+ * range then has a leader within 50 ms of a second replica starting its group (growing waits,
+ * tried before, left gaps of up to 800 ms). A pre-vote that finds no replica costs two small messages.
  * A split applied again after a restart finds its group already hosted (the runtime ignores it).
  * Runs on the worker that applied the split; creating a group only queues a command.
  */
-final class SplitStarter implements KvStateMachine.SplitListener {
+public final class SplitStarter implements KvStateMachine.SplitListener {
     private static final Logger LOG = LoggerFactory.getLogger(SplitStarter.class);
 
     /** How often the campaigner campaigns again while the new range has no leader, and for how long. */
     static final long CAMPAIGN_RETRY_MS = 50;
     static final int CAMPAIGN_RETRIES = 60;
 
+    /**
+     * Runs a campaign retry later. The node's is a timer thread; a simulation, which steps the
+     * runtime on one thread by a simulated clock, hands in its own so that the retries happen in
+     * its time and replay from its seed.
+     */
+    public interface RetryScheduler {
+        /** Runs {@code retry} once, about {@code delayMs} from now. */
+        void schedule(Runnable retry, long delayMs);
+    }
+
     private final long nodeId;
     private final MultiRaftNode runtime;
+    /** Null until the first retry when the node's own timer thread is used. */
+    private RetryScheduler retryScheduler;
     private ScheduledExecutorService retries;
 
     SplitStarter(long nodeId, MultiRaftNode runtime) {
         this.nodeId = nodeId;
         this.runtime = runtime;
+    }
+
+    /** As the node's, with the campaign retries run by {@code retryScheduler} (a simulation's clock). */
+    public SplitStarter(long nodeId, MultiRaftNode runtime, RetryScheduler retryScheduler) {
+        this(nodeId, runtime);
+        this.retryScheduler = retryScheduler;
     }
 
     /** The voter (of {@code voters}, in any order) that campaigns first in range {@code rangeId}. */
@@ -58,25 +76,26 @@ final class SplitStarter implements KvStateMachine.SplitListener {
         if (retry >= CAMPAIGN_RETRIES) {
             return;
         }
-        retries().schedule(() -> {
+        retryScheduler().schedule(() -> {
             GroupView view = runtime.groupView(rangeId);
             if (view != null && view.leaderNodeId() != 0) {
                 return;
             }
             runtime.campaign(rangeId);
             campaignAgainIfLeaderless(rangeId, retry + 1);
-        }, CAMPAIGN_RETRY_MS, TimeUnit.MILLISECONDS);
+        }, CAMPAIGN_RETRY_MS);
     }
 
-    private synchronized ScheduledExecutorService retries() {
-        if (retries == null) {
+    private synchronized RetryScheduler retryScheduler() {
+        if (retryScheduler == null) {
             retries = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "flotilla-split-campaign-" + nodeId);
                 t.setDaemon(true);
                 return t;
             });
+            retryScheduler = (retry, delayMs) -> retries.schedule(retry, delayMs, TimeUnit.MILLISECONDS);
         }
-        return retries;
+        return retryScheduler;
     }
 
     @Override
