@@ -3,6 +3,7 @@ package io.flotilla.multiraft;
 import com.google.protobuf.ByteString;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.kv.RangeSplitter;
+import io.flotilla.engine.node.MissingReplicas;
 import io.flotilla.engine.node.SplitStarter;
 import io.flotilla.engine.proto.WriteResult;
 import io.flotilla.kv.proto.Error;
@@ -35,21 +36,23 @@ import java.util.TreeSet;
  * {@link RangeSplitter#command} — at a key strictly inside it: its first key after its start, its
  * last key, another of its keys, just after one, or just after its start; and at the key of a
  * write that took effect while its client lost the answer. So ranges split several generations
- * deep while clients write and the nemeses crash, partition and snapshot. A range whose group no
- * longer has the voters its descriptor names (the operator replaced one) is not split: the new
- * range would start on the descriptor's voters (see {@link #membershipAsDescribed}). Every
- * replica applies it with {@link KvStateMachine#apply}, and the real {@link SplitStarter} starts
- * the new range's group there (its campaign retries on the simulation's clock).
+ * deep while clients write and the nemeses crash, partition, snapshot and change membership (a
+ * range's descriptor follows its group's membership changes, so the new range starts on the
+ * range's voters as of the split). Every replica applies it with {@link KvStateMachine#apply},
+ * and the real {@link SplitStarter} starts the new range's group there (its campaign retries on
+ * the simulation's clock). Each node runs the real {@link MissingReplicas} once an election
+ * timeout, with the newest descriptors standing in for the meta range's record.
  *
  * <p>Checked: replicas that apply one split (a replay after a restart included) agree on both of
  * its descriptors; the ranges (the newest descriptor of each range id on any node) cover the key
  * space with no gap after every split a replica applies, and tile it (no overlap either) at the
  * end; at the
  * end every acknowledged split shows on every live replica of its range (the new range's state,
- * and its group hosted), except on a replica that installed a snapshot of the range taken after
- * the split, which by design never starts the new range (docs/ARCHITECTURE.md §11, issue 12:
- * counted, not failed; a new range left with no quorum that way is not read at the end, see
- * {@link #stranded}). Owned by the seed's thread.
+ * and its group hosted), also on a replica that installed a snapshot of the range taken after the
+ * split and so never applied it: MissingReplicas must have joined it to the new range (in seeds
+ * with a snapshot channel, which a node always has; without one such a replica is exempt, and a
+ * new range left with no quorum that way is not read at the end, see {@link #stranded}). Owned by
+ * the seed's thread.
  */
 final class KvRuntimeSimSplits {
     /** New range ids count up from here, above the seed's group ids (below 2^40): unique and the same in every replay. */
@@ -79,6 +82,11 @@ final class KvRuntimeSimSplits {
     /** Per node: the real listener of its current runtime. */
     private final Map<Long, SplitStarter> starters = new HashMap<>();
     private final Map<Long, MultiRaftNode> startersRuntime = new HashMap<>();
+    /** Per node: the real MissingReplicas of its current runtime, run on the simulation's clock. */
+    private final Map<Long, MissingReplicas> missing = new HashMap<>();
+    private final Map<Long, MultiRaftNode> missingRuntime = new HashMap<>();
+    /** Replicas that missed a split (a snapshot past it) and joined the new range through MissingReplicas. */
+    long joinedAfterMissedSplit;
     long proposed;
     long refused;
     long missedBySnapshot;
@@ -100,6 +108,48 @@ final class KvRuntimeSimSplits {
 
     void start() {
         cluster.scheduler().after(gapNs(), this::proposeOne);
+        if (cluster.config().snapshots()) {
+            // As a node does once a second (it always has a snapshot channel, which an empty replica needs).
+            cluster.scheduler().after(cluster.config().electionTimeoutNs(), this::joinMissingReplicas);
+        }
+    }
+
+    /**
+     * Each live node runs a round of the real {@link MissingReplicas}, with the newest descriptor of
+     * each range on any node standing in for the meta range's record (what the nodes' records converge to).
+     */
+    private void joinMissingReplicas() {
+        RuntimeSimConfig config = cluster.config();
+        if (now() < config.runNs() + 40 * config.electionTimeoutNs()) {
+            cluster.scheduler().after(config.electionTimeoutNs(), this::joinMissingReplicas);
+        }
+        for (RuntimeSimNode n : cluster.nodes()) {
+            if (!n.up() || n.stateMachine() == null) {
+                continue;
+            }
+            for (long joined : missing(n).round(this::newestById)) {
+                joinedAfterMissedSplit++;
+                n.hosted.putIfAbsent(joined, new long[0]); // a restart joins it again, empty, as the node would
+                cluster.trace("node " + n.id + " joins range " + joined + ", which it missed the split of (MissingReplicas)");
+            }
+        }
+    }
+
+    private MissingReplicas missing(RuntimeSimNode node) {
+        MultiRaftNode runtime = node.node();
+        if (missingRuntime.get(node.id) != runtime) {
+            missing.put(node.id, new MissingReplicas(node.id, runtime, app.kv(node)));
+            missingRuntime.put(node.id, runtime);
+        }
+        return missing.get(node.id);
+    }
+
+    private Map<Long, RangeDescriptor> newestById() {
+        Map<Long, RangeDescriptor> byId = new HashMap<>();
+        for (RangeDescriptor d : newestRanges().values()) {
+            byId.put(d.getRangeId(), d);
+        }
+        return byId;
     }
 
     private long gapNs() {
@@ -151,7 +201,7 @@ final class KvRuntimeSimSplits {
             return false;
         }
         RangeDescriptor range = app.kv(via).descriptor(rangeId);
-        if (range == null || !membershipAsDescribed(via, range)) {
+        if (range == null) {
             return false;
         }
         ByteString key = at != null ? at : splitKey(via, range);
@@ -170,31 +220,6 @@ final class KvRuntimeSimSplits {
                 (answer, number, captured) -> answered(range, key, newRangeId, answer, number,
                         answer == RuntimeSimCluster.Answer.APPLIED ? (WriteResult) captured : null)));
         return true;
-    }
-
-    /**
-     * Whether the range's group has the voters its descriptor names, and no membership change in
-     * flight. A split starts the new range's group on the descriptor's voters, and the descriptor's
-     * replicas do not follow membership changes (the engine makes none but a rejoin, which keeps
-     * the node ids; moves are issue 12), so after the operator's replacement of a replica by another
-     * node the new range would start on nodes that are no longer the range's replicas, and have no
-     * quorum. That is not built yet, so the simulation does not split such a range.
-     */
-    private boolean membershipAsDescribed(RuntimeSimNode via, RangeDescriptor range) {
-        for (RuntimeSimCluster.GroupState g : cluster.groups()) {
-            if (g.id == range.getRangeId() && g.adminCall != null && g.adminCall.answers == 0) {
-                return false;
-            }
-        }
-        RaftNode replica = via.replica(range.getRangeId());
-        if (replica == null || replica.confState().learners().length > 0) {
-            return false;
-        }
-        long[] members = replica.confState().voters().clone();
-        long[] described = voters(range);
-        Arrays.sort(members);
-        Arrays.sort(described);
-        return Arrays.equals(members, described);
     }
 
     /** A key strictly inside {@code range} (or null): its first key after its start, its last, another, just after one, or just after its start. */
@@ -345,7 +370,7 @@ final class KvRuntimeSimSplits {
         boolean stranded = hosting < voters.length / 2 + 1;
         if (stranded && strandedRanges.add(rangeId)) {
             cluster.trace("range " + describe(range) + " is hosted by " + hosting + " of its voters "
-                    + Arrays.toString(voters) + ", the others never applied its split (issue 12): its keys are not read");
+                    + Arrays.toString(voters) + ", the others never applied its split: its keys are not read");
         }
         return stranded;
     }
@@ -436,15 +461,21 @@ final class KvRuntimeSimSplits {
                 }
                 boolean heard = heardBy.getOrDefault(newRangeId, Set.of()).contains(n.id);
                 long installed = installedAt.getOrDefault(n.id, Map.of()).getOrDefault(a.parentId(), 0L);
-                if (!heard && installed >= a.index()) {
-                    missedBySnapshot++;
-                    cluster.trace("node " + n.id + " installed a snapshot of range " + a.parentId() + " at " + installed
-                            + ", past its split at " + a.index() + ": it does not host new range " + newRangeId + " (issue 12)");
-                    continue;
-                }
                 String missing = app.kv(n).descriptor(newRangeId) == null ? "no state of new range " + newRangeId
                         : n.node().groupView(newRangeId) == null ? "the state of new range " + newRangeId + " and no group for it"
                         : null;
+                if (missing != null && !heard && installed >= a.index()) {
+                    RangeDescriptor newest = newestById().get(newRangeId);
+                    if (newest == null || !contains(voters(newest), n.id)) {
+                        continue; // it joined the range after the split: never a replica of the new range
+                    }
+                    if (!cluster.config().snapshots()) {
+                        continue; // without a snapshot channel the node cannot join (see joinMissingReplicas)
+                    }
+                    missedBySnapshot++;
+                    missing += " (it installed a snapshot of range " + a.parentId() + " at " + installed + ", past the split,"
+                            + " and did not join the new range, which lists it)";
+                }
                 if (missing != null) {
                     cluster.checker().violation(Kind.SPLIT_MISSING, "node " + n.id + " holds range " + a.parentId()
                             + " at epoch " + parent.getEpoch() + ", past the split acknowledged at index " + a.index() + ", with "

@@ -117,6 +117,7 @@ class KvRuntimeSimulationTest {
         long splitsProposed = 0;
         long splitsRefused = 0;
         long missedBySnapshot = 0;
+        long joinedAfterMissedSplit = 0;
         long strandedRanges = 0;
         long atWritesInDoubt = 0;
         long strandedKeys = 0;
@@ -157,6 +158,7 @@ class KvRuntimeSimulationTest {
                 splitsProposed += splits.proposed;
                 splitsRefused += splits.refused;
                 missedBySnapshot += splits.missedBySnapshot;
+                joinedAfterMissedSplit += splits.joinedAfterMissedSplit;
                 strandedRanges += splits.strandedRanges.size();
                 atWritesInDoubt += splits.atWritesInDoubt;
             }
@@ -192,10 +194,10 @@ class KvRuntimeSimulationTest {
                 + " lost with state not yet flushed; snapshots %d sent, %d installed, %d compactions%n", seconds, THREADS,
                 cpuNs / 1e9, RuntimeSimNemesis.names(nemeses), unknown, retries, fromSessions, refused, expired, busy, leaseReads, crashes, restarts, rounds, lost,
                 maintenance[0], maintenance[1], maintenance[2]);
-        System.out.printf("  splits %s: %d proposed (%d at the key of a write applied and not yet answered), %d applied, %d refused (epoch changed); %d replicas that installed a snapshot past"
-                + " a split do not host its new range (issue 12), which left %d ranges with no quorum (%d keys not read at the end); clients: %d answers EpochMismatch routed again, %d RangeNotFound,"
+        System.out.printf("  splits %s: %d proposed (%d at the key of a write applied and not yet answered), %d applied, %d refused (epoch changed); %d replicas joined a new range whose split they missed"
+                + " (MissingReplicas), %d replicas that installed a snapshot past a split and do not host its new range at the end (violations), which left %d ranges with no quorum (%d keys not read at the end); clients: %d answers EpochMismatch routed again, %d RangeNotFound,"
                 + " %d route lookups, %d writes answered by another range than their first apply's, %d batches split apart%n",
-                splits() ? "on" : "off", splitsProposed, atWritesInDoubt, splitsApplied, splitsRefused, missedBySnapshot, strandedRanges, strandedKeys,
+                splits() ? "on" : "off", splitsProposed, atWritesInDoubt, splitsApplied, splitsRefused, joinedAfterMissedSplit, missedBySnapshot, strandedRanges, strandedKeys,
                 rerouted, rangeNotFound,
                 lookups, acrossSplit, batchesSplitApart);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {

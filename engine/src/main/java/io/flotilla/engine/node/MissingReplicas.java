@@ -7,6 +7,7 @@ import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,16 +81,16 @@ public final class MissingReplicas implements AutoCloseable {
     /**
      * One round: joins the ranges whose leaders sent this node their log since the last round, that
      * {@code recorded} (the meta range's descriptors by range id, asked only if there are such
-     * ranges) lists this node in, and whose keys no range here holds. Returns how many it joined.
+     * ranges) lists this node in, and whose keys no range here holds. Returns the ranges it joined.
      */
-    public int round(Supplier<Map<Long, RangeDescriptor>> recorded) {
+    public List<Long> round(Supplier<Map<Long, RangeDescriptor>> recorded) {
         List<Long> strays = runtime.takeStrayGroups();
         strays.removeIf(id -> runtime.groupView(id) != null || stateMachine.descriptor(id) != null || MetaRange.isMeta(id));
+        List<Long> joinedNow = new ArrayList<>();
         if (strays.isEmpty()) {
-            return 0;
+            return joinedNow;
         }
         Map<Long, RangeDescriptor> byId = recorded.get();
-        int joinedNow = 0;
         for (long id : strays) {
             RangeDescriptor range = byId.get(id);
             if (range == null || !lists(range, nodeId)) {
@@ -103,7 +104,7 @@ public final class MissingReplicas implements AutoCloseable {
                 continue;
             }
             if (runtime.createGroup(id)) {
-                joinedNow++;
+                joinedNow.add(id);
                 joined++;
                 LOG.info("node {}: range {} lists this node as a replica but the node had none (it installed a snapshot"
                         + " taken after the split that made the range); joined the range's group empty, it catches up by"
