@@ -197,7 +197,7 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     long lookups;
     /** Requests to a node that holds no such range (the service's RangeNotFound): looked up again and retried. */
     long rangeNotFound;
-    /** Keys not read at the end: their range has no quorum of replicas, by issue 12 (see {@link KvRuntimeSimSplits#stranded}). */
+    /** Keys not read at the end: their range has no quorum of replicas, its others never having applied its split (see {@link KvRuntimeSimSplits#stranded}). */
     long strandedKeys;
     /** Batches given up on unapplied because a split had put their two keys in different ranges. */
     long batchesSplitApart;

@@ -92,7 +92,7 @@ final class KvRuntimeSimSplits {
     long missedBySnapshot;
     /** Splits proposed at the key of a write that took effect and whose outcome its client does not know. */
     long atWritesInDoubt;
-    /** Ranges split off that ended with no quorum of replicas (issue 12), see {@link #stranded}. */
+    /** Ranges split off that ended with no quorum of replicas (its others never applied the split), see {@link #stranded}. */
     final Set<Long> strandedRanges = new TreeSet<>();
 
     KvRuntimeSimSplits(RuntimeSimCluster cluster, KvRuntimeSimApplication app, SplittableRandom random) {
@@ -347,8 +347,8 @@ final class KvRuntimeSimSplits {
      * Whether the range holding {@code key} (by the newest descriptors) is a range split off that
      * fewer than a quorum of its voters host, every one missing because it never applied the split
      * (it installed a snapshot of the range taken after it, or its replica of the range was
-     * destroyed first): issue 12's limitation, by which it has no leader for good. Its keys are not
-     * read at the end (the run counts them). A voter that applied the split and hosts no group is
+     * destroyed first) and, without a snapshot channel, cannot join it (see MissingReplicas): it
+     * has no leader for good. Its keys are not read at the end (the run counts them). A voter that applied the split and hosts no group is
      * no excuse: that fails SPLIT_MISSING and the final reads.
      */
     boolean stranded(ByteString key) {
@@ -435,7 +435,9 @@ final class KvRuntimeSimSplits {
      * At the end, every node up: every acknowledged split shows on every live replica of its range
      * that is past it (the new range's state is there and its group is hosted), and a replica
      * of the range that is a voter has caught up past it. A replica that installed a snapshot of
-     * the range at or after the split's index and never applied the split itself is exempt (issue 12).
+     * the range at or after the split's index, and so never applied the split, must have joined
+     * the new range through MissingReplicas if the new range lists it (exempt only in seeds with
+     * no snapshot channel, where an empty replica cannot catch up).
      */
     void finalChecks() {
         checkTiling("at the end", true);
