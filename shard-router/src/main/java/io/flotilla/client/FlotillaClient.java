@@ -25,6 +25,8 @@ import io.flotilla.kv.proto.ScanRequest;
 import io.flotilla.kv.proto.ScanResponse;
 import io.flotilla.kv.proto.SplitRangeRequest;
 import io.flotilla.kv.proto.SplitRangeResponse;
+import io.flotilla.kv.proto.TransferLeaderRequest;
+import io.flotilla.kv.proto.TransferLeaderResponse;
 import io.flotilla.router.KeyFormat;
 import io.flotilla.router.KeySpace;
 import io.netty.channel.EventLoop;
@@ -348,6 +350,22 @@ public final class FlotillaClient implements AutoCloseable {
                 ReadConsistency.LINEARIZABLE, Response.BodyCase.SPLIT_RANGE,
                 (request, range) -> request.setSplitRange(SplitRangeRequest.getDefaultInstance()),
                 (response, range) -> response.getSplitRange()));
+    }
+
+    /**
+     * Admin: asks the leader of the range that holds {@code keyInRange} to hand its leadership to
+     * node {@code targetNodeId}, one of the range's voters. Completes once the transfer has begun
+     * (with the node that began it); the target leads within about an election timeout if it is up
+     * and has caught up, which {@link #nodeStatus} of the target shows. Fails with
+     * {@link InvalidArgumentException} if the target is not a voter of the range.
+     */
+    public CompletableFuture<TransferLeaderResponse> transferLeader(byte[] keyInRange, long targetNodeId) {
+        ByteString k = copy(keyInRange, "key");
+        TransferLeaderRequest body = TransferLeaderRequest.newBuilder().setTargetNodeId(targetNodeId).build();
+        return submit(new Operation<>("transfer of the leadership of the range of " + KeyFormat.describe(k) + " to node "
+                + targetNodeId, k, false, ReadConsistency.LINEARIZABLE, Response.BodyCase.TRANSFER_LEADER,
+                (request, range) -> request.setTransferLeader(body),
+                (response, range) -> response.getTransferLeader()));
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.flotilla.tools;
 
+import com.google.protobuf.ByteString;
 import io.flotilla.client.FlotillaClient;
+import io.flotilla.kv.proto.RangeStatus;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -49,6 +51,23 @@ final class ClusterOptions {
                 .clusterId(clusterIdValue())
                 .requestTimeout(Duration.ofMillis(timeoutMs))
                 .build();
+    }
+
+    /** The start key of range {@code id}, from the first node that reports holding it. */
+    ByteString rangeStartKey(FlotillaClient client, long id) throws Exception {
+        for (String address : seedAddresses()) {
+            try {
+                for (RangeStatus r : client.nodeStatus(address).join().getRangeStatusList()) {
+                    if (r.getRange().getRangeId() == id) {
+                        return r.getRange().getStartKey();
+                    }
+                }
+            } catch (RuntimeException unreachable) {
+                // ask the next node
+            }
+        }
+        throw new IllegalArgumentException("no node of " + seedAddresses() + " holds range " + id
+                + "; `flotilla ranges` lists the ranges");
     }
 
     private LocalClusterLayout local() throws Exception {

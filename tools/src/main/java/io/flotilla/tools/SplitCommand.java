@@ -1,9 +1,7 @@
 package io.flotilla.tools;
 
-import com.google.protobuf.ByteString;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.kv.proto.RangeDescriptor;
-import io.flotilla.kv.proto.RangeStatus;
 import io.flotilla.kv.proto.SplitRangeResponse;
 import io.flotilla.router.KeyFormat;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +47,7 @@ final class SplitCommand implements Callable<Integer> {
         SplitRangeResponse split;
         try (FlotillaClient client = cluster.connect()) {
             split = key != null ? client.splitRange(key.getBytes(StandardCharsets.UTF_8)).join()
-                    : client.splitRangeAtMiddle(startKeyOf(client, rangeId).toByteArray()).join();
+                    : client.splitRangeAtMiddle(cluster.rangeStartKey(client, rangeId).toByteArray()).join();
         }
         long ms = (System.nanoTime() - startNs) / 1_000_000;
         RangeDescriptor left = split.getLeft();
@@ -66,23 +64,6 @@ final class SplitCommand implements Callable<Integer> {
                 + "), on nodes " + right.getReplicasList().stream().map(r -> Long.toString(r.getNodeId()))
                         .reduce((a, b) -> a + ", " + b).orElse("none"));
         return 0;
-    }
-
-    /** The start key of range {@code id}, from the first node that reports holding it. */
-    private ByteString startKeyOf(FlotillaClient client, long id) throws Exception {
-        for (String address : cluster.seedAddresses()) {
-            try {
-                for (RangeStatus r : client.nodeStatus(address).join().getRangeStatusList()) {
-                    if (r.getRange().getRangeId() == id) {
-                        return r.getRange().getStartKey();
-                    }
-                }
-            } catch (RuntimeException unreachable) {
-                // ask the next node
-            }
-        }
-        throw new IllegalArgumentException("no node of " + cluster.seedAddresses() + " holds range " + id
-                + "; `flotilla status` lists the ranges");
     }
 
     private static String interval(RangeDescriptor range) {

@@ -46,6 +46,7 @@ public final class KvService implements RequestHandler {
     private final ReadPath reads;
     private final StatusService status;
     private final RejoinService rejoins;
+    private final LeaderTransfers leaderTransfers;
     private final LongSupplier clockMs;
     private final LongSupplier newRangeIds;
     private final RangeLoad load;
@@ -71,6 +72,7 @@ public final class KvService implements RequestHandler {
                 WalRecordEncoder.maxEntryPayloadBytes(wal.config().maxRecordBytes()));
         this.reads = new ReadPath(runtime, stateMachine, hints);
         this.rejoins = new RejoinService(runtime, hints);
+        this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
         this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
     }
 
@@ -140,6 +142,10 @@ public final class KvService implements RequestHandler {
         }
         if (request.getBodyCase() == Request.BodyCase.SPLIT_RANGE) {
             split(groupId, range, request, reply);
+            return;
+        }
+        if (request.getBodyCase() == Request.BodyCase.TRANSFER_LEADER) {
+            leaderTransfers.transfer(groupId, request.getTransferLeader(), reply);
             return;
         }
         if (request.getBodyCase() == Request.BodyCase.REJOIN_REPLICA) {

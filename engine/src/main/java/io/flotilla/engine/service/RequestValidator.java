@@ -48,13 +48,14 @@ final class RequestValidator {
     }
 
     /**
-     * The meta range takes only descriptor records and its replicas' rejoins (no key routes to it),
+     * The meta range takes only descriptor records, its replicas' rejoins and leadership transfers (no key routes to it),
      * and descriptors are recorded nowhere else.
      */
     Error checkMetaUse(Request request, RangeDescriptor range) {
         Request.BodyCase body = request.getBodyCase();
         if (MetaRange.isMeta(range)) {
-            if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.REJOIN_REPLICA) {
+            if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.REJOIN_REPLICA
+                    || body == Request.BodyCase.TRANSFER_LEADER) {
                 return null;
             }
             return KvErrors.invalidArgument("range " + range.getRangeId() + " is the meta range, which holds the cluster's"
