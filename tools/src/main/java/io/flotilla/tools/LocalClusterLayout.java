@@ -17,7 +17,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Where the nodes of a local cluster live on this machine: node {@code i} (1-based) keeps its data
  * in {@code <dataDir>/node-<i>} and listens on 127.0.0.1 at {@code basePort + 10 i} (peers),
- * {@code + 1} (snapshots), {@code + 2} (clients) and {@code + 3} (Prometheus metrics, {@code /metrics}). Saved as {@code <dataDir>/cluster.properties}
+ * {@code + 1} (snapshots) and {@code + 2} (clients). Saved as {@code <dataDir>/cluster.properties}
  * by {@code flotilla start}, so later commands ({@code stop}, {@code status}, {@code put}, ...) find
  * the cluster from the data directory alone. Public for the bench module's load generator and
  * client benchmark, which start local clusters of their own.
@@ -30,7 +30,7 @@ public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clu
         if (nodes < 1 || nodes > 9) {
             throw new IllegalArgumentException("a local cluster has 1 to 9 nodes, not " + nodes);
         }
-        if (basePort < 1024 || basePort + 10 * nodes + 3 > 65_535) {
+        if (basePort < 1024 || basePort + 10 * nodes + 2 > 65_535) {
             throw new IllegalArgumentException("base port " + basePort + " leaves no room for " + nodes + " nodes");
         }
         if (clusterId <= 0) {
@@ -65,10 +65,6 @@ public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clu
 
     int clientPort(int node) {
         return peerPort(node) + 2;
-    }
-
-    int metricsPort(int node) {
-        return peerPort(node) + 3;
     }
 
     public String clientAddress(int node) {

@@ -161,7 +161,6 @@ public final class LocalClusterProcesses {
                 "--peer-listen", LocalClusterLayout.HOST + ":" + layout.peerPort(i),
                 "--snapshot-listen", LocalClusterLayout.HOST + ":" + layout.snapshotPort(i),
                 "--client-listen", layout.clientAddress(i),
-                "--metrics-listen", LocalClusterLayout.HOST + ":" + layout.metricsPort(i),
                 "--initial-cluster", layout.initialCluster(),
                 "--initial-ranges", Integer.toString(layout.initialRanges()),
                 // Every node of a local cluster shares this machine's cores: a node's default (a

@@ -19,6 +19,7 @@ import io.flotilla.router.MetaRange;
 import io.flotilla.wal.Wal;
 import java.util.List;
 import io.flotilla.wal.WalRecordEncoder;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,13 +53,12 @@ public final class KvService implements RequestHandler {
     private final MultiRaftNode runtime;
     private final LeaderHints hints;
     private java.util.concurrent.ExecutorService middleKeys;
-    private final ServiceMetrics metrics;
+    private final LongAdder served = new LongAdder();
     private volatile boolean stopping;
 
     public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
             KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs,
-            LongSupplier newRangeIds, RangeLoad load, ServiceMetrics metrics) {
-        this.metrics = metrics;
+            LongSupplier newRangeIds, RangeLoad load) {
         this.nodeId = nodeId;
         this.defaultTimeoutMs = defaultTimeoutMs;
         this.stateMachine = stateMachine;
@@ -73,7 +73,7 @@ public final class KvService implements RequestHandler {
         this.reads = new ReadPath(runtime, stateMachine, hints);
         this.rejoins = new RejoinService(runtime, hints);
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
-        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, metrics::answered);
+        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
     }
 
     /** From now on every request is answered Unavailable (the node is shutting down). Any thread. */
@@ -83,12 +83,12 @@ public final class KvService implements RequestHandler {
 
     /** Requests answered since the node started. */
     public long requestsServed() {
-        return metrics.answered();
+        return served.sum();
     }
 
     @Override
     public void handle(Request request, ResponseWriter out) {
-        Reply reply = new Reply(request.getRequestId(), request.getBodyCase(), out, metrics);
+        Reply reply = new Reply(request.getRequestId(), out, served);
         try {
             dispatch(request, reply);
         } catch (RuntimeException e) {
