@@ -1,7 +1,6 @@
 package io.flotilla.tools;
 
 import io.flotilla.client.FlotillaClient;
-import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.RangeStatus;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -56,16 +55,13 @@ final class TransferLeaderCommand implements Callable<Integer> {
 
     /** The node whose status says it leads the range, or 0. */
     private long currentLeader(FlotillaClient client) throws Exception {
-        for (String address : cluster.seedAddresses()) {
-            try {
-                NodeStatusResponse status = client.nodeStatus(address).get(1, TimeUnit.SECONDS);
-                for (RangeStatus r : status.getRangeStatusList()) {
+        for (StatusCommand.NodeReport report : StatusCommand.collect(client, cluster.seedAddresses(), 1_000)) {
+            if (report.status() != null) {
+                for (RangeStatus r : report.status().getRangeStatusList()) {
                     if (r.getRange().getRangeId() == rangeId && r.getLeader()) {
-                        return status.getNodeId();
+                        return report.status().getNodeId();
                     }
                 }
-            } catch (Exception unreachable) {
-                // the next node may say
             }
         }
         return 0;
