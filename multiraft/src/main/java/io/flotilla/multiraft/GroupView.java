@@ -21,6 +21,9 @@ public final class GroupView {
     private volatile long appliedIndex;
     private volatile boolean leading;
     private volatile ConfState membership = ConfState.EMPTY;
+    /** On a leader with learners: node id and match index of each learner, in pairs; empty otherwise. */
+    private volatile long[] learnerMatch = NONE;
+    private static final long[] NONE = new long[0];
 
     GroupView(long groupId) {
         this.groupId = groupId;
@@ -33,7 +36,20 @@ public final class GroupView {
         commitIndex = node.commitIndex();
         appliedIndex = node.appliedIndex();
         leading = node.role() == Role.LEADER;
-        membership = node.confState();
+        ConfState conf = node.confState();
+        membership = conf;
+        // Learners exist only while a replica is added (a move, a rejoin): the copy is rare.
+        if (leading && conf.learners().length > 0) {
+            long[] learners = conf.learners();
+            long[] match = new long[2 * learners.length];
+            for (int i = 0; i < learners.length; i++) {
+                match[2 * i] = learners[i];
+                match[2 * i + 1] = node.matchIndex(learners[i]);
+            }
+            learnerMatch = match;
+        } else if (learnerMatch.length > 0) {
+            learnerMatch = NONE;
+        }
     }
 
     public long groupId() {
@@ -60,6 +76,20 @@ public final class GroupView {
     /** The voters and learners as this replica last applied them. */
     public ConfState membership() {
         return membership;
+    }
+
+    /**
+     * On a leader: the last entry it knows learner {@code nodeId} holds (0 if none yet: it awaits a
+     * snapshot); 0 on a follower or for a node that is not a learner.
+     */
+    public long learnerMatchIndex(long nodeId) {
+        long[] match = learnerMatch;
+        for (int i = 0; i < match.length; i += 2) {
+            if (match[i] == nodeId) {
+                return match[i + 1];
+            }
+        }
+        return 0;
     }
 
     /** Whether this node's replica leads the group. */

@@ -119,6 +119,11 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
         return receiver.localAddress();
     }
 
+    /** See {@link SnapshotSender#progress}: bytes acknowledged and total of a snapshot on its way, or null. */
+    public long[] sendProgress(long peerNodeId, long groupId) {
+        return sender.progress(peerNodeId, groupId);
+    }
+
     public SnapshotStats senderStats() {
         return sender.stats();
     }

@@ -1290,6 +1290,12 @@ public final class RaftNode {
         return droppedByReason[reason.ordinal()];
     }
 
+    /** A leader's match index for {@code peer} (the last entry it knows the peer holds); 0 if not leading or no such peer. */
+    public long matchIndex(long peer) {
+        Progress pr = role == Role.LEADER ? tracker.progress.get(peer) : null;
+        return pr == null ? 0 : pr.match;
+    }
+
     /** A one-line description of a leader's view of {@code peer}, for traces and tests; null if none. */
     public String progressOf(long peer) {
         Progress pr = role == Role.LEADER ? tracker.progress.get(peer) : null;

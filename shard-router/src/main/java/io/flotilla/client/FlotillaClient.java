@@ -9,6 +9,14 @@ import io.flotilla.kv.proto.DeleteRequest;
 import io.flotilla.kv.proto.GetRequest;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.KeyValue;
+import io.flotilla.kv.proto.HostReplicaRequest;
+import io.flotilla.kv.proto.HostReplicaResponse;
+import io.flotilla.kv.proto.ListMovesRequest;
+import io.flotilla.kv.proto.ListMovesResponse;
+import io.flotilla.kv.proto.MoveReplicaRequest;
+import io.flotilla.kv.proto.MoveReplicaResponse;
+import io.flotilla.kv.proto.MoveStepRequest;
+import io.flotilla.kv.proto.MoveStepResponse;
 import io.flotilla.kv.proto.NodeStatusRequest;
 import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.PutRequest;
@@ -369,6 +377,63 @@ public final class FlotillaClient implements AutoCloseable {
     }
 
     /**
+     * Admin: moves range {@code rangeId}'s replica from node {@code fromNodeId} to node
+     * {@code toNodeId}. The move is recorded in the meta range, whose leader drives it (the target
+     * joins as a learner, receives a snapshot, catches up and is promoted; the leaving replica hands
+     * off its leadership if it leads, then is removed). Completes once the move is recorded, with
+     * the move now recorded for the range ({@code already_moving} if the range was moving already:
+     * that move, not a new one). Follow it with {@link #listMoves}. Fails with
+     * {@link InvalidArgumentException} if the meta range refuses it (an unknown range or node, the
+     * leaving node not a replica, the target one already).
+     */
+    public CompletableFuture<MoveReplicaResponse> moveReplica(long rangeId, long fromNodeId, long toNodeId, String reason) {
+        MoveReplicaRequest body = MoveReplicaRequest.newBuilder().setRangeId(rangeId).setFromNodeId(fromNodeId)
+                .setToNodeId(toNodeId).setReason(reason).build();
+        return submit(new Operation<>("move of range " + rangeId + " from node " + fromNodeId + " to node " + toNodeId,
+                null, true, ReadConsistency.LINEARIZABLE, Response.BodyCase.MOVE_REPLICA,
+                (request, range) -> request.setMoveReplica(body),
+                (response, range) -> response.getMoveReplica()));
+    }
+
+    /** Admin: the moves in progress, and the last ones that ended, as the meta range's leader drives them. */
+    public CompletableFuture<ListMovesResponse> listMoves() {
+        return submit(new Operation<>("list of moves", null, false, ReadConsistency.LINEARIZABLE,
+                Response.BodyCase.LIST_MOVES, (request, range) -> request.setListMoves(ListMovesRequest.getDefaultInstance()),
+                (response, range) -> response.getListMoves()));
+    }
+
+    /**
+     * Node to node (the meta range's leader driving a move): asks the leader of {@code range} to
+     * take the next step of moving its replica from {@code fromNodeId} to {@code toNodeId}; each
+     * step is taken only if the range's membership still calls for it, so asking again is safe.
+     */
+    public CompletableFuture<MoveStepResponse> moveStep(RangeDescriptor range, long fromNodeId, long toNodeId) {
+        MoveStepRequest body = MoveStepRequest.newBuilder().setFromNodeId(fromNodeId).setToNodeId(toNodeId).build();
+        long rangeId = range.getRangeId();
+        return submit(new Operation<>("step of the move of range " + rangeId + " from node " + fromNodeId + " to node "
+                + toNodeId, range.getStartKey(), false, ReadConsistency.LINEARIZABLE, Response.BodyCase.MOVE_STEP,
+                (request, routed) -> {
+                    if (routed.getRangeId() != rangeId) {
+                        throw new FlotillaException("range " + rangeId + " no longer starts at "
+                                + KeyFormat.describe(range.getStartKey()) + " (range " + routed.getRangeId() + " does)");
+                    }
+                    request.setMoveStep(body);
+                },
+                (response, routed) -> response.getMoveStep()));
+    }
+
+    /**
+     * Node to node: asks the node at {@code address} to start an empty replica of {@code range},
+     * which the range's leader then fills by snapshot (the first step of a move to that node).
+     */
+    public CompletableFuture<HostReplicaResponse> hostReplica(String address, RangeDescriptor range) {
+        return askDirectly(address, "start of a replica of range " + range.getRangeId(),
+                r -> r.setHostReplica(HostReplicaRequest.newBuilder().setRange(range)))
+                .thenApply(response -> answer(response, Response::hasHostReplica, address, "start of a replica")
+                        .getHostReplica());
+    }
+
+    /**
      * What the node at {@code address} ({@code host:port} of its client listener) reports about
      * itself: its ranges, the leaders it holds, each replica's applied index, and its counters. Asks
      * that node only (no routing, no retries), within the client's request timeout.
@@ -410,6 +475,9 @@ public final class FlotillaClient implements AutoCloseable {
         }
         if (response.hasError() && response.getError().hasClusterMismatch()) {
             throw ErrorTranslator.clusterMismatch(address, config.clusterId(), response.getError());
+        }
+        if (response.hasError() && response.getError().hasInvalidArgument()) {
+            throw new InvalidArgumentException(what + " of " + address + " refused: " + response.getError().getMessage());
         }
         throw new FlotillaException(what + " of " + address + " refused: " + response.getError().getMessage());
     }

@@ -2,6 +2,7 @@ package io.flotilla.router;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.ReplicaRole;
@@ -11,9 +12,10 @@ import java.util.Arrays;
 /**
  * The meta range: the Raft group that records every range's descriptor, so that any node (and so
  * any client that knows one node) can find every range. It is not a range of user keys: no client
- * key routes to it, and it takes only {@code RecordRanges} writes. Its keys are range ids (8 bytes,
+ * key routes to it, and it takes only {@code RecordRanges} and move records. Its keys are range ids (8 bytes,
  * big-endian) and its values the descriptors, each kept only if newer than the one it replaces
- * ({@link RouteTable#compareVersions}). It lives on the first {@link #REPLICAS} nodes of the
+ * ({@link RouteTable#compareVersions}); after them, under {@link #MOVES_START}, the moves in
+ * progress, one per range. It lives on the first {@link #REPLICAS} nodes of the
  * cluster by id. Pure functions; any thread.
  */
 public final class MetaRange {
@@ -56,6 +58,26 @@ public final class MetaRange {
     /** The meta range's key for range {@code rangeId}'s descriptor: the id, 8 bytes big-endian (so keys sort by id). */
     public static ByteString key(long rangeId) {
         return ByteString.copyFrom(ByteBuffer.allocate(Long.BYTES).putLong(rangeId).array());
+    }
+
+    /**
+     * The first byte of the meta range's keys for moves in progress: above every descriptor key (a
+     * range id is positive, so its first byte is below 0x80), so a scan of descriptors stops here.
+     */
+    public static final ByteString MOVES_START = ByteString.copyFrom(new byte[] {(byte) 0xFF});
+
+    /** The meta range's key for the move of range {@code rangeId} in progress: 0xFF, then the id (8 bytes, big-endian). */
+    public static ByteString moveKey(long rangeId) {
+        return MOVES_START.concat(key(rangeId));
+    }
+
+    /** Reads a move stored in the meta range; null if the bytes are not one. */
+    public static MoveRecord parseMove(ByteString value) {
+        try {
+            return MoveRecord.parseFrom(value);
+        } catch (InvalidProtocolBufferException e) {
+            return null;
+        }
     }
 
     /** Reads a descriptor stored in the meta range; null if the bytes are not one. */

@@ -46,6 +46,16 @@ public final class RouteTable {
     }
 
     /** Whether the key intervals of two descriptors share at least one key. */
+    /** Whether {@code range} has a replica (voter or learner) on node {@code nodeId}. */
+    public static boolean hasReplicaOn(RangeDescriptor range, long nodeId) {
+        for (int i = 0; i < range.getReplicasCount(); i++) {
+            if (range.getReplicas(i).getNodeId() == nodeId) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static boolean overlaps(RangeDescriptor a, RangeDescriptor b) {
         return startsBeforeEndOf(a, b) && startsBeforeEndOf(b, a);
     }

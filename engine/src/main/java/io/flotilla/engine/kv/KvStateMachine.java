@@ -7,6 +7,7 @@ import io.flotilla.engine.proto.WriteResult;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.KeyValue;
+import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
@@ -23,6 +24,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -402,18 +404,26 @@ public final class KvStateMachine implements StateMachine {
      * range. Entries that are not descriptors are skipped. Any thread, off the apply path.
      */
     public List<RangeDescriptor> recordedRanges() {
-        List<RangeDescriptor> recorded = new ArrayList<>();
-        ByteString from = ByteString.EMPTY;
+        return scanMeta(ByteString.EMPTY, MetaRange.MOVES_START, MetaRange::parse);
+    }
+
+    /** The moves the meta range records as in progress, as {@link #recordedRanges} reads descriptors. */
+    public List<MoveRecord> recordedMoves() {
+        return scanMeta(MetaRange.MOVES_START, ByteString.EMPTY, MetaRange::parseMove);
+    }
+
+    private <T> List<T> scanMeta(ByteString start, ByteString end, Function<ByteString, T> parse) {
+        List<T> recorded = new ArrayList<>();
+        ByteString from = start;
         while (true) {
-            KvStore.ScanPage page = store.scan(MetaRange.ID, from, ByteString.EMPTY, limits.maxScanKeys(),
-                    limits.maxScanBytes(), false);
+            KvStore.ScanPage page = store.scan(MetaRange.ID, from, end, limits.maxScanKeys(), limits.maxScanBytes(), false);
             if (page == null) {
                 return recorded;
             }
             for (KeyValue entry : page.entries()) {
-                RangeDescriptor d = MetaRange.parse(entry.getValue());
-                if (d != null) {
-                    recorded.add(d);
+                T value = parse.apply(entry.getValue());
+                if (value != null) {
+                    recorded.add(value);
                 }
             }
             if (!page.more()) {

@@ -21,7 +21,8 @@ import io.flotilla.router.RouteTable;
 
 /**
  * Applies the operation of one decoded {@link WriteCommand} to a group's keys: put, delete,
- * compare-and-set, an atomic batch, or (in the meta range) a record of range descriptors. Every check comes first (limits, the range's epoch, every
+ * compare-and-set, an atomic batch, or (in the meta range) a record of range descriptors or of a
+ * move ({@link MoveRecords}). Every check comes first (limits, the range's epoch, every
  * key in the range, every batch condition), so a command either applies whole or changes nothing
  * and gets an error result. Stateless apart from the limits; called on the group's worker.
  */
@@ -46,6 +47,7 @@ final class WriteApplier {
             case COMPARE_AND_SET -> compareAndSet(c.getCompareAndSet(), range, kv);
             case BATCH_WRITE -> batch(c.getBatchWrite(), range, kv);
             case RECORD_RANGES -> recordRanges(c.getRecordRanges(), range, kv);
+            case MOVE -> MoveRecords.apply(c.getMove(), c.getProposedAtMs(), range, kv);
             // The state machine hands splits to RangeSplitter, between store writes; one here is a bug.
             case SPLIT -> error(KvErrors.internal("a split reached the write applier; nothing was written. This is a bug"
                     + " in the node: report it"));

@@ -8,6 +8,8 @@ import io.flotilla.engine.rocks.RocksKvStore;
 import io.flotilla.engine.kv.SessionConfig;
 import io.flotilla.engine.service.ClientServer;
 import io.flotilla.engine.service.KvService;
+import io.flotilla.engine.service.MoveSources;
+import io.flotilla.kv.proto.ListMovesResponse;
 import io.flotilla.engine.service.RangeLoad;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.multiraft.MultiRaftNode;
@@ -75,6 +77,8 @@ public final class FlotillaNode implements AutoCloseable {
     private final MetaRecorder recorder;
     /** Joins the ranges this node should hold a replica of and does not. */
     private final MissingReplicas missing;
+    /** Drives the replica moves the meta range records, while this node leads it. */
+    private final MoveDriver moves;
     /** How this node's own threads reach the other nodes as a client does (the meta range, route lookups). */
     private final FlotillaClient cluster;
     /** Null unless this node is rejoining its cluster with a new data directory. */
@@ -87,7 +91,8 @@ public final class FlotillaNode implements AutoCloseable {
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
-            SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, FlotillaClient cluster, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
+            SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, MoveDriver moves, FlotillaClient cluster,
+            Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -100,6 +105,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.splits = splits;
         this.recorder = recorder;
         this.missing = missing;
+        this.moves = moves;
         this.cluster = cluster;
         this.rejoin = rejoin;
         this.service = service;
@@ -208,8 +214,21 @@ public final class FlotillaNode implements AutoCloseable {
             }
 
             RangeLoad load = new RangeLoad();
+            MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, config.clusterDirectory()::address,
+                    System::currentTimeMillis);
+            opened.push(moves);
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
-                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load);
+                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load, new MoveSources() {
+                        @Override
+                        public long[] snapshotProgress(long peerNodeId, long groupId) {
+                            return snapshots.sendProgress(peerNodeId, groupId);
+                        }
+
+                        @Override
+                        public ListMovesResponse moves() {
+                            return moves.list();
+                        }
+                    });
             SplitTrigger splits = null;
             if (config.splitPolicy().enabled()) {
                 splits = new SplitTrigger(id, config.splitPolicy(), runtime, stateMachine, load, rangeIds::next,
@@ -224,12 +243,13 @@ public final class FlotillaNode implements AutoCloseable {
                 rejoin.start(ranges);
             }
             recorder.start();
-            missing.start(cluster, metaAddresses(config));
+            missing.start(cluster, metaAddresses(config), new RemovedReplicas(id, runtime, stateMachine));
+            moves.start();
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
             return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement, splits,
-                    recorder, missing, cluster, rejoin, service, clients, startupMs);
+                    recorder, missing, moves, cluster, rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
@@ -355,6 +375,7 @@ public final class FlotillaNode implements AutoCloseable {
             }
             recorder.close();
             missing.close();
+            moves.close();
             cluster.close();
             if (rejoin != null) {
                 closeAll(new ArrayDeque<>(List.of(rejoin)), null);

@@ -3,7 +3,6 @@ package io.flotilla.engine.node;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.kv.proto.RangeDescriptor;
-import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
@@ -36,6 +35,8 @@ import org.slf4j.LoggerFactory;
 public final class MissingReplicas implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MissingReplicas.class);
     static final long ROUND_MS = 1_000;
+    /** Without a replica of the meta range here, how many rounds between reads of it to find removed replicas. */
+    private static final int REMOTE_META_ROUNDS = 5;
 
     private final long nodeId;
     private final MultiRaftNode runtime;
@@ -55,9 +56,9 @@ public final class MissingReplicas implements AutoCloseable {
      * node's replica of it, or else through {@code client} from the replicas at {@code metaAddresses}
      * (client addresses, asked in turn).
      */
-    void start(FlotillaClient client, List<String> metaAddresses) {
+    void start(FlotillaClient client, List<String> metaAddresses, RemovedReplicas removed) {
         MetaReader meta = new MetaReader(client, List.copyOf(metaAddresses));
-        thread = new Thread(() -> run(meta), "flotilla-missing-replicas-" + nodeId);
+        thread = new Thread(() -> run(meta, removed), "flotilla-missing-replicas-" + nodeId);
         thread.setDaemon(true);
         thread.start();
     }
@@ -67,10 +68,18 @@ public final class MissingReplicas implements AutoCloseable {
         return joined;
     }
 
-    private void run(MetaReader meta) {
+    /**
+     * The rounds, which also drop the replicas of ranges that removed this node ({@link RemovedReplicas}):
+     * every round with a replica of the meta range here, else every {@link #REMOTE_META_ROUNDS}th.
+     */
+    private void run(MetaReader meta, RemovedReplicas removed) {
+        long rounds = 0;
         while (!stopped) {
             try {
                 round(meta::recordedRanges);
+                if (stateMachine.descriptor(MetaRange.ID) != null || rounds++ % REMOTE_META_ROUNDS == 0) {
+                    removed.round(meta.recordedRanges());
+                }
             } catch (RuntimeException e) {
                 LOG.warn("node {}: looking for missing replicas failed; trying again in {} ms", nodeId, ROUND_MS, e);
             }
@@ -93,7 +102,7 @@ public final class MissingReplicas implements AutoCloseable {
         Map<Long, RangeDescriptor> byId = recorded.get();
         for (long id : strays) {
             RangeDescriptor range = byId.get(id);
-            if (range == null || !lists(range, nodeId)) {
+            if (range == null || !RouteTable.hasReplicaOn(range, nodeId)) {
                 LOG.debug("node {}: range {} sends this node its log, but the meta range does not list it there ({}); left"
                         + " alone", nodeId, id, range == null ? "not recorded" : range.getReplicasList());
                 continue;
@@ -160,14 +169,6 @@ public final class MissingReplicas implements AutoCloseable {
         return false;
     }
 
-    private static boolean lists(RangeDescriptor range, long nodeId) {
-        for (ReplicaDescriptor replica : range.getReplicasList()) {
-            if (replica.getNodeId() == nodeId) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     @Override
     public void close() {

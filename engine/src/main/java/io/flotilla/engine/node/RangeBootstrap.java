@@ -5,7 +5,7 @@ import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.ReplicaRole;
 import io.flotilla.multiraft.MultiRaftNode;
-import io.flotilla.router.KeySpace;
+import io.flotilla.router.Placement;
 import io.flotilla.router.MetaRange;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * Decides which ranges a starting node hosts and creates their groups. A state machine with ranges
  * (a restart) keeps them: each gets its group back and the runtime replays its log from the state
  * machine's applied index. A state machine without ranges gets the initial ranges — the key space
- * tiled evenly into {@code initialRanges} ranges on every initial node ({@link KeySpace#tile}), the
+ * tiled evenly into {@code initialRanges} ranges, each on three of the initial nodes ({@link Placement}), the
  * same on every node, so the groups agree without talking, plus the empty meta range on the first
  * three nodes ({@link MetaRange}) — and bootstraps them at index 0; the
  * runtime then bootstraps each group's log, or recovers it if the log already has it (a state
@@ -42,11 +42,9 @@ final class RangeBootstrap {
             List<Long> recoveredGroups, boolean newDirectory, Map<Long, Long> appliedAtStart) {
         List<RangeDescriptor> ranges = stateMachine.allRanges();
         if (ranges.isEmpty()) {
-            List<RangeDescriptor> initial = new ArrayList<>(KeySpace.tile(config.initialRanges(), 1, config.memberIds()));
-            RangeDescriptor meta = MetaRange.initialDescriptor(config.memberIds());
-            if (hosts(meta, config.nodeId())) {
-                initial.add(meta);
-            }
+            List<RangeDescriptor> initial = new ArrayList<>(Placement.initialRanges(config.initialRanges(), config.memberIds()));
+            initial.add(MetaRange.initialDescriptor(config.memberIds()));
+            initial.removeIf(range -> !hosts(range, config.nodeId()));
             if (newDirectory) {
                 LOG.info("node {}: new data directory; bootstrapping {} ranges on nodes {}", config.nodeId(), initial.size(),
                         config.initialCluster().keySet());

@@ -47,6 +47,7 @@ public final class KvService implements RequestHandler {
     private final StatusService status;
     private final RejoinService rejoins;
     private final LeaderTransfers leaderTransfers;
+    private final MoveService moves;
     private final LongSupplier clockMs;
     private final LongSupplier newRangeIds;
     private final RangeLoad load;
@@ -58,7 +59,7 @@ public final class KvService implements RequestHandler {
 
     public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
             KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs,
-            LongSupplier newRangeIds, RangeLoad load) {
+            LongSupplier newRangeIds, RangeLoad load, MoveSources moveSources) {
         this.nodeId = nodeId;
         this.defaultTimeoutMs = defaultTimeoutMs;
         this.stateMachine = stateMachine;
@@ -73,12 +74,14 @@ public final class KvService implements RequestHandler {
         this.reads = new ReadPath(runtime, stateMachine, hints);
         this.rejoins = new RejoinService(runtime, hints);
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
+        this.moves = new MoveService(nodeId, runtime, hints, directory, stateMachine, moveSources);
         this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
     }
 
     /** From now on every request is answered Unavailable (the node is shutting down). Any thread. */
     public void stopServing() {
         stopping = true;
+        moves.close();
     }
 
     /** Requests answered since the node started. */
@@ -116,6 +119,12 @@ public final class KvService implements RequestHandler {
             case NODE_STATUS:
                 reply.send(status.nodeStatus());
                 return;
+            case HOST_REPLICA:
+                moves.host(request.getHostReplica(), reply);
+                return;
+            case LIST_MOVES:
+                listMoves(reply);
+                return;
             case BODY_NOT_SET:
                 reply.fail(KvErrors.internal("the request carries no operation this node knows (is the client newer than"
                         + " the node?)"));
@@ -143,6 +152,18 @@ public final class KvService implements RequestHandler {
         if (request.getBodyCase() == Request.BodyCase.SPLIT_RANGE) {
             split(groupId, range, request, reply);
             return;
+        }
+        if (request.getBodyCase() == Request.BodyCase.MOVE_STEP) {
+            armDeadline(header, reply, false);
+            moves.step(groupId, request.getMoveStep(), reply);
+            return;
+        }
+        if (request.getBodyCase() == Request.BodyCase.MOVE_REPLICA) {
+            error = moves.checkStart(request.getMoveReplica());
+            if (error != null) {
+                reply.fail(error);
+                return;
+            }
         }
         if (request.getBodyCase() == Request.BodyCase.TRANSFER_LEADER) {
             leaderTransfers.transfer(groupId, request.getTransferLeader(), reply);
@@ -183,6 +204,16 @@ public final class KvService implements RequestHandler {
             default:
                 reply.fail(KvErrors.internal("request kind " + request.getBodyCase() + " is not served yet"));
         }
+    }
+
+    /** The moves, from the meta range's leader (which drives them); other nodes point there. */
+    private void listMoves(Reply reply) {
+        GroupView meta = runtime.groupView(MetaRange.ID);
+        if (meta == null || !meta.leading()) {
+            reply.fail(hints.notLeader(MetaRange.ID, meta == null ? 0 : meta.leaderNodeId()));
+            return;
+        }
+        reply.send(moves.list());
     }
 
     /**

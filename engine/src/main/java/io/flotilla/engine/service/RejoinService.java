@@ -1,17 +1,14 @@
 package io.flotilla.engine.service;
 
-import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.kv.proto.RejoinReplicaRequest;
 import io.flotilla.kv.proto.RejoinReplicaResponse;
 import io.flotilla.kv.proto.RejoinStep;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
-import io.flotilla.multiraft.ProposalListener;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.ConfChangeType;
 import io.flotilla.raft.ConfState;
-import io.flotilla.raft.ProposeResult;
 
 /**
  * The leader's side of a node rejoining a range after it lost its data directory. The node's old
@@ -64,48 +61,11 @@ final class RejoinService {
             change = ConfChangeType.ADD_LEARNER;
             step = RejoinStep.ADDING_LEARNER;
         }
-        runtime.changeMembership(groupId, new ConfChange(change, node), new Listener(reply, step));
+        runtime.changeMembership(groupId, new ConfChange(change, node),
+                new MembershipStepListener(reply, hints, "rejoin " + step, () -> answer(step)));
     }
 
     private static Response.Builder answer(RejoinStep step) {
         return Response.newBuilder().setRejoinReplica(RejoinReplicaResponse.newBuilder().setStep(step));
-    }
-
-    /** One membership change's fate; on the group's worker thread. */
-    private final class Listener implements ProposalListener {
-        private final Reply reply;
-        private final RejoinStep step;
-
-        Listener(Reply reply, RejoinStep step) {
-            this.reply = reply;
-            this.step = step;
-        }
-
-        @Override
-        public void onApplied(long groupId, long index) {
-            reply.send(answer(step));
-        }
-
-        @Override
-        public void onRefused(long groupId, ProposeResult result, long leaderHint) {
-            switch (result) {
-                case NOT_LEADER -> reply.fail(hints.notLeader(groupId, leaderHint));
-                case NODE_STOPPED -> reply.fail(Errors.unavailable("this node is stopping: retry with another replica"));
-                // Pending: another change is committing; invalid: the membership moved since this node last saw it.
-                default -> reply.fail(KvErrors.busy(WritePath.RETRY_AFTER_MS, "range " + groupId + " could not take the"
-                        + " rejoin step " + step + " now (" + result + "): ask again"));
-            }
-        }
-
-        @Override
-        public void onOutcomeUnknown(long groupId, long index) {
-            reply.fail(Errors.timeout("range " + groupId + " lost track of the membership change at index " + index
-                    + ": ask again (each step is taken only if the membership still calls for it)"));
-        }
-
-        @Override
-        public void onBusy(long groupId) {
-            reply.fail(KvErrors.busy(WritePath.RETRY_AFTER_MS, "the worker of range " + groupId + " is overloaded"));
-        }
     }
 }

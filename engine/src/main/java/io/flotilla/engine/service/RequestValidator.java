@@ -55,16 +55,22 @@ final class RequestValidator {
         Request.BodyCase body = request.getBodyCase();
         if (MetaRange.isMeta(range)) {
             if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.REJOIN_REPLICA
-                    || body == Request.BodyCase.TRANSFER_LEADER) {
+                    || body == Request.BodyCase.TRANSFER_LEADER || body == Request.BodyCase.MOVE_REPLICA
+                    || body == Request.BodyCase.LIST_MOVES) {
                 return null;
+            }
+            if (body == Request.BodyCase.MOVE_STEP) {
+                return KvErrors.invalidArgument("the meta range's replicas stay on the cluster's first three nodes: it"
+                        + " cannot be moved");
             }
             return KvErrors.invalidArgument("range " + range.getRangeId() + " is the meta range, which holds the cluster's"
                     + " range descriptors: it takes no " + body + " requests. Send them to the range that holds the key"
                     + " (a route lookup finds it)");
         }
-        if (body == Request.BodyCase.RECORD_RANGES) {
-            return KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range: range descriptors are"
-                    + " recorded only in the meta range (range " + MetaRange.ID + ")");
+        if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.MOVE_REPLICA
+                || body == Request.BodyCase.LIST_MOVES) {
+            return KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range: range descriptors and"
+                    + " moves are recorded only in the meta range (range " + MetaRange.ID + ")");
         }
         return null;
     }

@@ -1,8 +1,11 @@
 package io.flotilla.engine.service;
 
 import io.flotilla.engine.kv.KvErrors;
+import io.flotilla.engine.proto.MoveCommand;
 import io.flotilla.engine.proto.WriteCommand;
 import io.flotilla.engine.proto.WriteResult;
+import io.flotilla.kv.proto.MoveRecord;
+import io.flotilla.kv.proto.MoveReplicaRequest;
 import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.kv.proto.Response;
@@ -24,6 +27,7 @@ final class WriteCommands {
             case COMPARE_AND_SET:
             case BATCH_WRITE:
             case RECORD_RANGES:
+            case MOVE_REPLICA:
                 return true;
             default:
                 return false;
@@ -51,9 +55,16 @@ final class WriteCommands {
                 return c.setBatchWrite(request.getBatchWrite()).build();
             case RECORD_RANGES:
                 return c.setRecordRanges(request.getRecordRanges()).build();
+            case MOVE_REPLICA:
+                return c.setMove(MoveCommand.newBuilder().setStart(moveRecord(request.getMoveReplica()))).build();
             default:
                 throw new IllegalArgumentException("request " + request.getRequestId() + " is not a write: " + request.getBodyCase());
         }
+    }
+
+    private static MoveRecord moveRecord(MoveReplicaRequest move) {
+        return MoveRecord.newBuilder().setRangeId(move.getRangeId()).setFromNodeId(move.getFromNodeId())
+                .setToNodeId(move.getToNodeId()).setReason(move.getReason()).build();
     }
 
     /** The response for an applied write's result. */
@@ -72,6 +83,8 @@ final class WriteCommands {
                 return r.setSplitRange(result.getSplit());
             case RECORD_RANGES:
                 return r.setRecordRanges(result.getRecordRanges());
+            case MOVE:
+                return r.setMoveReplica(result.getMove());
             case ERROR:
                 return r.setError(result.getError());
             default:

@@ -18,7 +18,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
- * Three {@link FlotillaNode}s in this JVM on loopback ports, each with its data directory under a
+ * Three (or more) {@link FlotillaNode}s in this JVM on loopback ports, each with its data directory under a
  * test's temporary directory, and the helpers tests need (the leader of a range, waiting for a
  * condition with a deadline). Owned by the test thread.
  */
@@ -29,7 +29,8 @@ final class TestCluster implements AutoCloseable {
     private final Path root;
     private final int ranges;
     private final Map<Long, ClusterMember> members = new TreeMap<>();
-    private final FlotillaNode[] nodes = new FlotillaNode[4];
+    private final int size;
+    private final FlotillaNode[] nodes;
     /** Tests split by hand unless they say otherwise. */
     private SplitPolicy splitPolicy = SplitPolicy.manualOnly();
 
@@ -39,10 +40,17 @@ final class TestCluster implements AutoCloseable {
 
     /** A cluster whose nodes bootstrap {@code ranges} ranges. */
     TestCluster(Path root, int ranges) throws IOException {
+        this(root, ranges, 3);
+    }
+
+    /** A cluster of {@code size} nodes whose nodes bootstrap {@code ranges} ranges (each on three of them). */
+    TestCluster(Path root, int ranges, int size) throws IOException {
         this.root = root;
         this.ranges = ranges;
-        int[] ports = freePorts(9);
-        for (int id = 1; id <= 3; id++) {
+        this.size = size;
+        this.nodes = new FlotillaNode[size + 1];
+        int[] ports = freePorts(3 * size);
+        for (int id = 1; id <= size; id++) {
             int p = (id - 1) * 3;
             members.put((long) id, new ClusterMember(id, "127.0.0.1", ports[p], ports[p + 1], ports[p + 2]));
         }
@@ -79,7 +87,7 @@ final class TestCluster implements AutoCloseable {
     }
 
     TestCluster startAll() throws IOException {
-        for (long id = 1; id <= 3; id++) {
+        for (long id = 1; id <= size; id++) {
             start(id);
         }
         return this;
@@ -130,6 +138,9 @@ final class TestCluster implements AutoCloseable {
                     return false; // a new cluster's leaderships still move to their preferred nodes
                 }
                 GroupView v = n.runtime().groupView(rangeId);
+                if (v == null && size > 3) {
+                    continue; // a node the range has no replica on
+                }
                 if (v == null || v.leaderNodeId() == 0 || (agreed != 0 && v.leaderNodeId() != agreed)) {
                     return false;
                 }
@@ -163,7 +174,7 @@ final class TestCluster implements AutoCloseable {
 
     @Override
     public void close() {
-        for (int id = 1; id <= 3; id++) {
+        for (int id = 1; id <= size; id++) {
             if (nodes[id] != null) {
                 nodes[id].close();
                 nodes[id] = null;

@@ -95,6 +95,9 @@ public final class SnapshotSender implements AutoCloseable {
         /** The attempt holding a send slot, or null while queued or backing off. */
         Attempt current;
         boolean done;
+        /** For progress reports from other threads: bytes the receiver made durable, of the image's total. */
+        volatile long bytesAcked;
+        volatile long bytesTotal;
 
         Transfer(PeerGroup id, long index, long term, long backoffMs) {
             this.id = id;
@@ -333,6 +336,16 @@ public final class SnapshotSender implements AutoCloseable {
      * Reports every transfer not yet reported as failed, closes their connections and shuts the
      * event loop down. Idempotent.
      */
+    /**
+     * How far the transfer of {@code groupId}'s snapshot to {@code peerNodeId} has got: bytes the
+     * receiver made durable and the image's size ({0, 0} before the first connection), or null if
+     * none is requested or in flight. Any thread; for progress reports.
+     */
+    public long[] progress(long peerNodeId, long groupId) {
+        Transfer t = pending.get(new PeerGroup(peerNodeId, groupId));
+        return t == null ? null : new long[] {t.bytesAcked, t.bytesTotal};
+    }
+
     @Override
     public void close() {
         if (closed) {
@@ -519,6 +532,8 @@ public final class SnapshotSender implements AutoCloseable {
                 return;
             }
             sent = acked = resumeOffset;
+            transfer.bytesTotal = totalBytes;
+            transfer.bytesAcked = acked;
             if (resumeOffset > 0) {
                 stats.resumes.incrementAndGet();
                 stats.resumedBytes.addAndGet(resumeOffset);
@@ -547,6 +562,7 @@ public final class SnapshotSender implements AutoCloseable {
                 return;
             }
             acked = durableBytes;
+            transfer.bytesAcked = acked;
             pump();
         }
 

@@ -1,0 +1,109 @@
+package io.flotilla.engine.kv;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.engine.proto.MoveCommand;
+import io.flotilla.engine.proto.WriteResult;
+import io.flotilla.kv.proto.MoveRecord;
+import io.flotilla.kv.proto.MoveReplicaResponse;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.ReplicaDescriptor;
+import io.flotilla.router.MetaRange;
+import io.flotilla.router.RouteTable;
+
+/**
+ * Applies a {@link MoveCommand} to the meta range: the record of a replica move that the meta
+ * range's leader drives (see MoveDriver). At most one move per range is recorded. A start is
+ * checked against what the meta range holds, here at apply (so every replica decides the same):
+ * the range must be recorded, the leaving node one of its replicas and the target not one. An
+ * end removes the range's move only if it is the one it names, so a late end of an older move
+ * cannot remove a newer one, and records the range's descriptor as the move left it. Stateless; on the meta range's worker.
+ */
+final class MoveRecords {
+    private MoveRecords() {
+    }
+
+    static WriteResult apply(MoveCommand command, long proposedAtMs, RangeDescriptor range, RoundWrites kv) {
+        if (!MetaRange.isMeta(range)) {
+            return WriteApplier.error(KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range:"
+                    + " only the meta range records moves; nothing was written"));
+        }
+        return switch (command.getChangeCase()) {
+            case START -> start(command.getStart(), proposedAtMs, kv);
+            case END -> end(command.getEnd(), command.hasRange() ? command.getRange() : null, kv);
+            case CHANGE_NOT_SET -> WriteApplier.error(KvErrors.internal("a move command names neither start nor end;"
+                    + " nothing was written"));
+        };
+    }
+
+    private static WriteResult start(MoveRecord move, long proposedAtMs, RoundWrites kv) {
+        ByteString key = MetaRange.moveKey(move.getRangeId());
+        ByteString held = kv.get(key);
+        MoveRecord current = held == null ? null : MetaRange.parseMove(held);
+        if (current != null) {
+            return answer(current, true);
+        }
+        ByteString recorded = kv.get(MetaRange.key(move.getRangeId()));
+        RangeDescriptor target = recorded == null ? null : MetaRange.parse(recorded);
+        String refusal = refusal(move, target);
+        if (refusal != null) {
+            return WriteApplier.error(KvErrors.invalidArgument(refusal));
+        }
+        MoveRecord started = move.toBuilder().setStartedAtMs(proposedAtMs).build();
+        kv.put(key, started.toByteString());
+        return answer(started, false);
+    }
+
+    /** Why the meta range cannot record {@code move} of {@code range} (null if not recorded), or null if it can. */
+    static String refusal(MoveRecord move, RangeDescriptor range) {
+        long id = move.getRangeId();
+        if (range == null) {
+            return "the meta range has no record of range " + id + ": list the ranges with `flotilla ranges`";
+        }
+        if (move.getFromNodeId() == move.getToNodeId()) {
+            return "a move of range " + id + " needs two different nodes, not node " + move.getFromNodeId() + " twice";
+        }
+        if (!RouteTable.hasReplicaOn(range, move.getFromNodeId())) {
+            return "node " + move.getFromNodeId() + " holds no replica of range " + id + " (its replicas: "
+                    + nodes(range) + ")";
+        }
+        if (RouteTable.hasReplicaOn(range, move.getToNodeId())) {
+            return "node " + move.getToNodeId() + " already holds a replica of range " + id + " (its replicas: "
+                    + nodes(range) + ")";
+        }
+        return null;
+    }
+
+    private static WriteResult end(MoveRecord move, RangeDescriptor range, RoundWrites kv) {
+        if (range != null && range.getRangeId() == move.getRangeId()) {
+            ByteString rangeKey = MetaRange.key(range.getRangeId());
+            ByteString held = kv.get(rangeKey);
+            RangeDescriptor current = held == null ? null : MetaRange.parse(held);
+            if (current == null || RouteTable.compareVersions(range, current) > 0) {
+                kv.put(rangeKey, range.toByteString());
+            }
+        }
+        ByteString key = MetaRange.moveKey(move.getRangeId());
+        ByteString recorded = kv.get(key);
+        MoveRecord current = recorded == null ? null : MetaRange.parseMove(recorded);
+        boolean same = current != null && current.getFromNodeId() == move.getFromNodeId()
+                && current.getToNodeId() == move.getToNodeId() && current.getStartedAtMs() == move.getStartedAtMs();
+        if (same) {
+            kv.delete(key);
+        }
+        return answer(move, !same);
+    }
+
+    private static WriteResult answer(MoveRecord move, boolean alreadyMoving) {
+        return WriteResult.newBuilder().setMove(MoveReplicaResponse.newBuilder().setMove(move)
+                .setAlreadyMoving(alreadyMoving)).build();
+    }
+
+
+    private static String nodes(RangeDescriptor range) {
+        StringBuilder b = new StringBuilder();
+        for (ReplicaDescriptor replica : range.getReplicasList()) {
+            b.append(b.length() == 0 ? "" : ", ").append("node ").append(replica.getNodeId());
+        }
+        return b.toString();
+    }
+}

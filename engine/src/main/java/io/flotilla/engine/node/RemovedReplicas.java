@@ -1,0 +1,69 @@
+package io.flotilla.engine.node;
+
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.multiraft.MultiRaftNode;
+import io.flotilla.router.MetaRange;
+import io.flotilla.router.RouteTable;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drops the replicas this node holds of ranges that removed it. A replica removed from its range
+ * (the last step of a move) usually never applies its own removal: the leader stops sending to a
+ * node once the change that removes it commits, and the entry's commit reaches the node only with
+ * the next message. Such a replica would keep its column family and campaign in vain for ever. So
+ * once a round, each hosted range whose descriptor in the meta range is newer (epoch, then conf
+ * version) than the one here and does not list this node is destroyed: tombstoned in the log,
+ * then its state dropped. The meta range's record is written by the range's leader after the
+ * removal applied, so the removal is committed; the range no longer needs this replica.
+ * A simulation calls {@link #round} with its own record of the ranges.
+ */
+public final class RemovedReplicas {
+    private static final Logger LOG = LoggerFactory.getLogger(RemovedReplicas.class);
+
+    private final long nodeId;
+    private final MultiRaftNode runtime;
+    private final KvStateMachine stateMachine;
+    private volatile long dropped;
+    /** Ranges whose replica this node was told to destroy (the destroy is asynchronous). Owned by the caller's thread. */
+    private final Set<Long> destroying = new HashSet<>();
+
+    public RemovedReplicas(long nodeId, MultiRaftNode runtime, KvStateMachine stateMachine) {
+        this.nodeId = nodeId;
+        this.runtime = runtime;
+        this.stateMachine = stateMachine;
+    }
+
+    /** Replicas dropped since start. */
+    public long dropped() {
+        return dropped;
+    }
+
+    /** Destroys the hosted replicas that {@code recorded} (descriptors by range id) shows removed; returns their ranges. */
+    public List<Long> round(Map<Long, RangeDescriptor> recorded) {
+        List<Long> droppedNow = new ArrayList<>();
+        for (RangeDescriptor hosted : stateMachine.ranges()) {
+            RangeDescriptor newer = recorded.get(hosted.getRangeId());
+            if (newer == null || MetaRange.isMeta(hosted) || RouteTable.hasReplicaOn(newer, nodeId)
+                    || RouteTable.compareVersions(newer, hosted) <= 0) {
+                continue;
+            }
+            if (!destroying.contains(hosted.getRangeId()) && runtime.destroyReplica(hosted.getRangeId())) {
+                destroying.add(hosted.getRangeId());
+                droppedNow.add(hosted.getRangeId());
+                dropped++;
+                LOG.info("node {}: range {} removed this node's replica (its replicas are now {}, conf version {}); the"
+                        + " replica is dropped", nodeId, hosted.getRangeId(), newer.getReplicasList(),
+                        newer.getConfVersion());
+            }
+        }
+        return droppedNow;
+    }
+
+}

@@ -1,0 +1,74 @@
+package io.flotilla.engine.service;
+
+import io.flotilla.kv.proto.MoveStep;
+import io.flotilla.raft.ConfChange;
+import io.flotilla.raft.ConfChangeType;
+import io.flotilla.raft.ConfState;
+
+/**
+ * The next step of moving a range's replica from node {@code from} to node {@code to}, decided
+ * from the range's membership as its leader sees it — never from a record of earlier steps — so
+ * the same question asked again, by a new leader, or after any crash, gets the step that is still
+ * due:
+ * <ol>
+ *   <li>the target is no member: add it as a learner (it holds nothing yet, so it cannot count
+ *       toward a quorum until it has the range's state);</li>
+ *   <li>the target is a learner: wait until it holds the leader's log to within
+ *       {@link #CATCH_UP_ENTRIES} (first a snapshot, then entries), then promote it;</li>
+ *   <li>the target votes and the leaving replica is still a member: if the leaving replica leads,
+ *       it hands its leadership to the target first (a leader cannot remove itself safely here), else
+ *       it is removed;</li>
+ *   <li>the target votes and the leaving replica is gone: done.</li>
+ * </ol>
+ * The leaving replica is removed only once the target votes holding the range's log, so a move
+ * never takes a range below the replicas it had. Pure; any thread.
+ */
+public final class MovePlan {
+    /** How far a learner may trail the leader's commit index and still be promoted. */
+    public static final long CATCH_UP_ENTRIES = 256;
+
+    /** What to do now: a step to report, and at most one action (a membership change or a leader transfer). */
+    public record Decision(MoveStep step, ConfChange change, long transferTo, String message) {
+        static Decision report(MoveStep step, String message) {
+            return new Decision(step, null, 0, message);
+        }
+    }
+
+    private MovePlan() {
+    }
+
+    /**
+     * The step due for moving from {@code from} to {@code to}, on the leader {@code leader} whose
+     * membership is {@code members}, commit index {@code commitIndex}, and which knows the target
+     * (if a learner) to hold entries up to {@code targetMatch}.
+     */
+    public static Decision next(ConfState members, long leader, long from, long to, long targetMatch, long commitIndex) {
+        boolean fromMember = members.isVoter(from) || members.isLearner(from);
+        if (members.isVoter(to)) {
+            if (!fromMember) {
+                return Decision.report(MoveStep.MOVE_DONE, "node " + to + " votes and node " + from + " is gone");
+            }
+            if (from == leader) {
+                return new Decision(MoveStep.MOVE_TRANSFERRING_LEADER, null, to, "node " + from
+                        + " leads: it hands its leadership to node " + to + " before it is removed");
+            }
+            return new Decision(MoveStep.MOVE_REMOVING_OLD_REPLICA, new ConfChange(ConfChangeType.REMOVE_NODE, from), 0,
+                    "removing node " + from);
+        }
+        if (members.isLearner(to)) {
+            if (targetMatch == 0 || commitIndex - targetMatch > CATCH_UP_ENTRIES) {
+                return Decision.report(MoveStep.MOVE_CATCHING_UP, targetMatch == 0
+                        ? "node " + to + " awaits the range's snapshot"
+                        : "node " + to + " holds entries to " + targetMatch + " of " + commitIndex);
+            }
+            return new Decision(MoveStep.MOVE_PROMOTING, new ConfChange(ConfChangeType.PROMOTE_LEARNER, to), 0,
+                    "promoting node " + to + " to voter");
+        }
+        if (!fromMember) {
+            return Decision.report(MoveStep.MOVE_FAILED, "neither node " + from + " nor node " + to
+                    + " is a replica of the range any more: something else changed its membership");
+        }
+        return new Decision(MoveStep.MOVE_ADDING_LEARNER, new ConfChange(ConfChangeType.ADD_LEARNER, to), 0,
+                "adding node " + to + " as a learner");
+    }
+}

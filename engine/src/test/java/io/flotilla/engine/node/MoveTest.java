@@ -1,0 +1,128 @@
+package io.flotilla.engine.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.InvalidArgumentException;
+import io.flotilla.kv.proto.ListMovesResponse;
+import io.flotilla.kv.proto.MoveProgress;
+import io.flotilla.kv.proto.MoveRecord;
+import io.flotilla.kv.proto.MoveReplicaResponse;
+import io.flotilla.kv.proto.MoveStep;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.router.KeySpace;
+import io.flotilla.router.RouteTable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Moving a replica between real nodes: the target joins, catches up by snapshot, is promoted, the
+ * leaving replica hands off its leadership if it leads and is removed and dropped, and the range's
+ * data is all there on its new replicas. Moves that make no sense are refused with a reason.
+ */
+class MoveTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aReplicaMovesToANodeWithoutOneAndTheLeavingNodeDropsIt() throws Exception {
+        try (TestCluster cluster = new TestCluster(dir, 4, 4).startAll();
+                FlotillaClient client = FlotillaClient.builder()
+                        .seeds("127.0.0.1:" + cluster.clientAddress(1).getPort())
+                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(15)).build()) {
+            // Range 1 starts on nodes 1, 2, 3; node 4 holds none of it.
+            RangeDescriptor range = cluster.node(1).stateMachine().descriptor(1);
+            assertThat(RouteTable.hasReplicaOn(range, 4)).isFalse();
+            long leader = cluster.awaitLeader(1);
+            awaitRecorded(cluster, 1);
+            byte[][] keys = new byte[200][];
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = keyIn(range, i);
+                client.put(keys[i], ("v" + i).getBytes(StandardCharsets.UTF_8)).join();
+            }
+
+            // Move the leader's replica away: it must hand off its leadership first.
+            MoveReplicaResponse started = client.moveReplica(1, leader, 4, "test").join();
+            assertThat(started.getAlreadyMoving()).isFalse();
+            assertThat(client.moveReplica(1, leader, 4, "test").join().getAlreadyMoving()).isTrue();
+
+            MoveProgress outcome = awaitEnded(client, started.getMove());
+            assertThat(outcome.getStep()).as(outcome.getMessage()).isEqualTo(MoveStep.MOVE_DONE);
+            TestCluster.await(20_000, "node " + leader + " dropping its replica of range 1",
+                    () -> cluster.node(leader).stateMachine().descriptor(1) == null);
+            RangeDescriptor moved = cluster.node(4).stateMachine().descriptor(1);
+            assertThat(RouteTable.hasReplicaOn(moved, 4)).isTrue();
+            assertThat(RouteTable.hasReplicaOn(moved, leader)).isFalse();
+            assertThat(moved.getReplicasCount()).isEqualTo(3);
+            for (int i = 0; i < keys.length; i++) {
+                assertThat(client.get(keys[i]).join()).isEqualTo(("v" + i).getBytes(StandardCharsets.UTF_8));
+            }
+            // The range does not come back to a node it left.
+            MoveReplicaResponse again = client.moveReplica(1, moved.getReplicas(0).getNodeId() == 4
+                    ? moved.getReplicas(1).getNodeId() : moved.getReplicas(0).getNodeId(), leader, "test").join();
+            MoveProgress back = awaitEnded(client, again.getMove());
+            assertThat(back.getStep()).isEqualTo(MoveStep.MOVE_FAILED);
+            assertThat(back.getMessage()).contains("held one before");
+        }
+    }
+
+    @Test
+    void movesThatMakeNoSenseAreRefused() throws Exception {
+        try (TestCluster cluster = new TestCluster(dir, 4, 4).startAll();
+                FlotillaClient client = FlotillaClient.builder()
+                        .seeds("127.0.0.1:" + cluster.clientAddress(1).getPort())
+                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(15)).build()) {
+            cluster.awaitLeader(1);
+            awaitRecorded(cluster, 1);
+            assertRefused(() -> client.moveReplica(1, 4, 1, "test").join(), "holds no replica");
+            assertRefused(() -> client.moveReplica(1, 1, 2, "test").join(), "already holds a replica");
+            assertRefused(() -> client.moveReplica(1, 1, 9, "test").join(), "not a node of this cluster");
+            assertRefused(() -> client.moveReplica(77, 1, 4, "test").join(), "no record of range 77");
+            ListMovesResponse moves = client.listMoves().join();
+            assertThat(moves.getMovesList()).isEmpty();
+        }
+    }
+
+    /** Waits until the meta range (on node 1, one of its replicas) records range {@code rangeId}. */
+    static void awaitRecorded(TestCluster cluster, long rangeId) {
+        TestCluster.await(10_000, "the meta range recording range " + rangeId, () -> cluster.node(1).stateMachine()
+                .recordedRanges().stream().anyMatch(r -> r.getRangeId() == rangeId));
+    }
+
+    private static void assertRefused(Runnable call, String reason) {
+        assertThatThrownBy(call::run).isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(InvalidArgumentException.class).hasMessageContaining(reason);
+    }
+
+    /** Waits until {@code move} is listed as ended; returns how it ended. */
+    static MoveProgress awaitEnded(FlotillaClient client, MoveRecord move) {
+        MoveProgress[] ended = new MoveProgress[1];
+        TestCluster.await(60_000, "the move of range " + move.getRangeId() + " to end", () -> {
+            for (MoveProgress p : client.listMoves().join().getEndedList()) {
+                if (p.getMove().equals(move)) {
+                    ended[0] = p;
+                    return true;
+                }
+            }
+            return false;
+        });
+        return ended[0];
+    }
+
+    private static byte[] keyIn(RangeDescriptor range, int i) {
+        byte[] start = range.getStartKey().toByteArray();
+        byte[] key = new byte[start.length + 4];
+        System.arraycopy(start, 0, key, 0, start.length);
+        key[start.length] = 1;
+        key[start.length + 1] = (byte) (i >> 8);
+        key[start.length + 2] = (byte) i;
+        key[start.length + 3] = 'x';
+        assertThat(KeySpace.contains(range, com.google.protobuf.ByteString.copyFrom(key))).isTrue();
+        return key;
+    }
+}
