@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * One node's data directory, locked for the life of the node: {@code wal/} (the shared Raft log),
@@ -29,6 +31,7 @@ public final class DataDirectory implements AutoCloseable {
     static final String REJOIN_FILE = "rejoin.pending";
     static final String RANGE_IDS_FILE = "range-ids";
 
+    static final String JOINING_FILE = "joining-ranges";
     private final Path root;
     private final FileChannel lockChannel;
     private final FileLock lock;
@@ -159,6 +162,39 @@ public final class DataDirectory implements AutoCloseable {
                     + " Write into it a number above every range id this node created (as listed by 'flotilla status',"
                     + " less node id * 2^32)", e);
         }
+    }
+
+    /**
+     * The ranges this node was asked to start an empty replica of (the target of a move) and that
+     * may hold no state yet: at startup their groups are hosted again, empty, instead of destroyed
+     * as groups no range names. Empty if none.
+     */
+    Set<Long> joiningRanges() throws IOException {
+        Path file = root.resolve(JOINING_FILE);
+        Set<Long> ids = new TreeSet<>();
+        if (!Files.exists(file)) {
+            return ids;
+        }
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (!line.isBlank()) {
+                try {
+                    ids.add(Long.parseLong(line.trim()));
+                } catch (NumberFormatException e) {
+                    throw new IOException(file + " holds '" + line + "', not a range id; it is damaged. Delete it: a"
+                            + " move to this node whose snapshot has not arrived then starts again", e);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /** Records durably that the ranges {@code ids} are {@link #joiningRanges}. */
+    void joiningRanges(Set<Long> ids) throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (long id : ids) {
+            text.append(id).append('\n');
+        }
+        writeDurably(JOINING_FILE, text.toString());
     }
 
     /** Records durably that this node has reserved the first {@code count} range ids of its own. */

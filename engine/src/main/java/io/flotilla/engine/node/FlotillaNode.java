@@ -155,6 +155,7 @@ public final class FlotillaNode implements AutoCloseable {
                         + " their ranges' logs apply the splits again", id, unfinished);
             }
             RangeIds rangeIds = new RangeIds(directory, id);
+            JoiningReplicas joining = new JoiningReplicas(directory, stateMachine);
 
             SnapshotStreams snapshots = SnapshotStreams.start(config.snapshotConfig(), directory.snapshots());
             opened.push(snapshots);
@@ -189,10 +190,10 @@ public final class FlotillaNode implements AutoCloseable {
                 rejoin = Rejoin.connect(config, directory, stateMachine);
                 opened.push(rejoin);
                 ranges = RangeBootstrap.createRejoiningGroups(config, stateMachine, runtime,
-                        rejoin.clusterRanges(REJOIN_LOOKUP_MS), recoveredGroups, appliedAtStart);
+                        rejoin.clusterRanges(REJOIN_LOOKUP_MS), recoveredGroups, joining.ids(), appliedAtStart);
             } else {
                 bootstrapping = stateMachine.ranges().isEmpty();
-                ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups, newDirectory,
+                ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups, joining.ids(), newDirectory,
                         appliedAtStart);
             }
             LogReplay.Result replay = LogReplay.await(runtime, ranges, appliedAtStart, REPLAY_WAIT_MS);
@@ -228,6 +229,11 @@ public final class FlotillaNode implements AutoCloseable {
                         public ListMovesResponse moves() {
                             return moves.list();
                         }
+
+                        @Override
+                        public void hosting(long groupId) {
+                            joining.add(groupId);
+                        }
                     });
             SplitTrigger splits = null;
             if (config.splitPolicy().enabled()) {
@@ -243,7 +249,7 @@ public final class FlotillaNode implements AutoCloseable {
                 rejoin.start(ranges);
             }
             recorder.start();
-            missing.start(cluster, metaAddresses(config), new RemovedReplicas(id, runtime, stateMachine));
+            missing.start(cluster, metaAddresses(config), new RemovedReplicas(id, runtime, stateMachine), joining);
             moves.start();
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,

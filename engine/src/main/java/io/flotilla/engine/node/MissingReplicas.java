@@ -56,9 +56,9 @@ public final class MissingReplicas implements AutoCloseable {
      * node's replica of it, or else through {@code client} from the replicas at {@code metaAddresses}
      * (client addresses, asked in turn).
      */
-    void start(FlotillaClient client, List<String> metaAddresses, RemovedReplicas removed) {
+    void start(FlotillaClient client, List<String> metaAddresses, RemovedReplicas removed, JoiningReplicas joining) {
         MetaReader meta = new MetaReader(client, List.copyOf(metaAddresses));
-        thread = new Thread(() -> run(meta, removed), "flotilla-missing-replicas-" + nodeId);
+        thread = new Thread(() -> run(meta, removed, joining), "flotilla-missing-replicas-" + nodeId);
         thread.setDaemon(true);
         thread.start();
     }
@@ -69,14 +69,16 @@ public final class MissingReplicas implements AutoCloseable {
     }
 
     /**
-     * The rounds, which also drop the replicas of ranges that removed this node ({@link RemovedReplicas}):
-     * every round with a replica of the meta range here, else every {@link #REMOTE_META_ROUNDS}th.
+     * The rounds, which also forget the joining replicas that hold state now ({@link JoiningReplicas})
+     * and drop the replicas of ranges that removed this node ({@link RemovedReplicas}): every round
+     * with a replica of the meta range here, else every {@link #REMOTE_META_ROUNDS}th.
      */
-    private void run(MetaReader meta, RemovedReplicas removed) {
+    private void run(MetaReader meta, RemovedReplicas removed, JoiningReplicas joining) {
         long rounds = 0;
         while (!stopped) {
             try {
                 round(meta::recordedRanges);
+                joining.forgetFilled();
                 if (stateMachine.descriptor(MetaRange.ID) != null || rounds++ % REMOTE_META_ROUNDS == 0) {
                     removed.round(meta.recordedRanges());
                 }

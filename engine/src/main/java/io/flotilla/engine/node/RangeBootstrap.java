@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * runtime then bootstraps each group's log, or recovers it if the log already has it (a state
  * machine that keeps nothing across restarts, such as the in-memory stand-in, takes this path on
  * every start and is rebuilt from the log). Groups the log holds that no range names any more are
- * destroyed, so their records do not hold log segments for ever. Runs once, on the starting thread.
+ * destroyed, so their records do not hold log segments for ever — except the empty replicas this
+ * node started as a move's target ({@link JoiningReplicas}), which are hosted again. Runs once, on the starting thread.
  */
 final class RangeBootstrap {
     private static final Logger LOG = LoggerFactory.getLogger(RangeBootstrap.class);
@@ -39,7 +40,7 @@ final class RangeBootstrap {
      * here, before any worker touches the group).
      */
     static List<RangeDescriptor> createGroups(NodeConfig config, KvStateMachine stateMachine, MultiRaftNode runtime,
-            List<Long> recoveredGroups, boolean newDirectory, Map<Long, Long> appliedAtStart) {
+            List<Long> recoveredGroups, Set<Long> joining, boolean newDirectory, Map<Long, Long> appliedAtStart) {
         List<RangeDescriptor> ranges = stateMachine.allRanges();
         if (ranges.isEmpty()) {
             List<RangeDescriptor> initial = new ArrayList<>(Placement.initialRanges(config.initialRanges(), config.memberIds()));
@@ -55,7 +56,7 @@ final class RangeBootstrap {
             stateMachine.bootstrap(initial);
             ranges = stateMachine.allRanges();
         }
-        create(config, stateMachine, runtime, ranges, recoveredGroups, appliedAtStart);
+        create(config, stateMachine, runtime, ranges, recoveredGroups, joining, appliedAtStart);
         return ranges;
     }
 
@@ -66,7 +67,7 @@ final class RangeBootstrap {
      * join their group empty and ask its leader for a snapshot (see {@link Rejoin}).
      */
     static List<RangeDescriptor> createRejoiningGroups(NodeConfig config, KvStateMachine stateMachine,
-            MultiRaftNode runtime, List<RangeDescriptor> clusterRanges, List<Long> recoveredGroups,
+            MultiRaftNode runtime, List<RangeDescriptor> clusterRanges, List<Long> recoveredGroups, Set<Long> joining,
             Map<Long, Long> appliedAtStart) {
         List<RangeDescriptor> ranges = new ArrayList<>();
         for (RangeDescriptor range : clusterRanges) {
@@ -74,12 +75,12 @@ final class RangeBootstrap {
                 ranges.add(range);
             }
         }
-        create(config, stateMachine, runtime, ranges, recoveredGroups, appliedAtStart);
+        create(config, stateMachine, runtime, ranges, recoveredGroups, joining, appliedAtStart);
         return ranges;
     }
 
     private static void create(NodeConfig config, KvStateMachine stateMachine, MultiRaftNode runtime,
-            List<RangeDescriptor> ranges, List<Long> recoveredGroups, Map<Long, Long> appliedAtStart) {
+            List<RangeDescriptor> ranges, List<Long> recoveredGroups, Set<Long> joining, Map<Long, Long> appliedAtStart) {
         Set<Long> hosted = new HashSet<>();
         for (RangeDescriptor range : ranges) {
             long id = range.getRangeId();
@@ -90,6 +91,13 @@ final class RangeBootstrap {
             if (!runtime.createGroup(id, voters)) {
                 throw new IllegalStateException("node " + config.nodeId() + " stopped while creating range " + id + ": "
                         + runtime.failure());
+            }
+        }
+        // Empty replicas started as a move's target: hosted again (their leader resumes the snapshot).
+        for (long groupId : joining) {
+            if (hosted.add(groupId) && !runtime.createGroup(groupId)) {
+                throw new IllegalStateException("node " + config.nodeId() + " stopped while creating range " + groupId
+                        + ": " + runtime.failure());
             }
         }
         int orphans = 0;

@@ -126,6 +126,13 @@ final class MoveService implements AutoCloseable {
             reply.send(Response.newBuilder().setHostReplica(HostReplicaResponse.newBuilder().setAlreadyHosted(true)));
             return;
         }
+        try {
+            // Before the replica starts: a restart must host it again rather than take it for an orphan.
+            sources.hosting(groupId);
+        } catch (RuntimeException e) {
+            reply.fail(KvErrors.internal("node " + nodeId + " could not record that it joins range " + groupId + ": " + e));
+            return;
+        }
         if (!runtime.createGroup(groupId)) {
             reply.fail(Errors.unavailable("node " + nodeId + " is stopping"));
             return;

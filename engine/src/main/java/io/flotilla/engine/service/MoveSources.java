@@ -2,7 +2,7 @@ package io.flotilla.engine.service;
 
 import io.flotilla.kv.proto.ListMovesResponse;
 
-/** What the service reports about moves, from the node's parts that know: its snapshot sender and its move driver. Any thread. */
+/** The node's parts that the service needs for moves: its snapshot sender, its move driver, its data directory. Any thread. */
 public interface MoveSources {
     /** A node that reports no snapshots on their way and drives no moves. */
     MoveSources NONE = new MoveSources() {
@@ -15,6 +15,10 @@ public interface MoveSources {
         public ListMovesResponse moves() {
             return ListMovesResponse.getDefaultInstance();
         }
+
+        @Override
+        public void hosting(long groupId) {
+        }
     };
 
     /** Bytes acknowledged and total of {@code groupId}'s snapshot on its way to {@code peerNodeId}, or null if none is. */
@@ -22,4 +26,7 @@ public interface MoveSources {
 
     /** The moves this node drives (only the meta range's leader drives any) and the last that ended. */
     ListMovesResponse moves();
+
+    /** Records durably, before it starts, that this node starts an empty replica of {@code groupId} as a move's target. */
+    void hosting(long groupId);
 }

@@ -34,7 +34,7 @@ class MoveTest {
         try (TestCluster cluster = new TestCluster(dir, 4, 4).startAll();
                 FlotillaClient client = FlotillaClient.builder()
                         .seeds("127.0.0.1:" + cluster.clientAddress(1).getPort())
-                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(15)).build()) {
+                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build()) {
             // Range 1 starts on nodes 1, 2, 3; node 4 holds none of it.
             RangeDescriptor range = cluster.node(1).stateMachine().descriptor(1);
             assertThat(RouteTable.hasReplicaOn(range, 4)).isFalse();
@@ -72,11 +72,67 @@ class MoveTest {
     }
 
     @Test
+    void aMoveWhoseTargetRestartsBeforeItsSnapshotArrivesFinishes() throws Exception {
+        try (TestCluster cluster = new TestCluster(dir, 4, 4).startAll();
+                FlotillaClient client = FlotillaClient.builder()
+                        .seeds("127.0.0.1:" + cluster.clientAddress(1).getPort())
+                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build()) {
+            RangeDescriptor range = cluster.node(1).stateMachine().descriptor(1);
+            cluster.awaitLeader(1);
+            awaitRecorded(cluster, 1);
+            byte[][] keys = fill(client, range, 48, 512 << 10);
+
+            MoveRecord move = client.moveReplica(1, 3, 4, "test").join().getMove();
+            TestCluster.await(20_000, "node 4 starting its empty replica of range 1",
+                    () -> cluster.node(4).runtime().groupView(1) != null);
+            // Stopped before the snapshot installed (24 MiB take longer than this check): its replica is empty.
+            assertThat(cluster.node(4).stateMachine().descriptor(1)).isNull();
+            cluster.stop(4);
+            cluster.start(4);
+
+            MoveProgress outcome = awaitEnded(client, move);
+            assertThat(outcome.getStep()).as(outcome.getMessage()).isEqualTo(MoveStep.MOVE_DONE);
+            assertHolds(client, keys);
+            assertThat(RouteTable.hasReplicaOn(cluster.node(4).stateMachine().descriptor(1), 4)).isTrue();
+        }
+    }
+
+    @Test
+    void aMoveGoesOnWhenTheNodeDrivingItStops() throws Exception {
+        try (TestCluster cluster = new TestCluster(dir, 4, 4).startAll();
+                FlotillaClient client = FlotillaClient.builder()
+                        .seeds("127.0.0.1:" + cluster.clientAddress(4).getPort())
+                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build()) {
+            // Range 2 lives on nodes 2, 3, 4; the meta range (which drives moves) on 1, 2, 3.
+            RangeDescriptor range = cluster.node(2).stateMachine().descriptor(2);
+            cluster.awaitLeader(2);
+            awaitRecorded(cluster, 2);
+            long driver = cluster.awaitLeader(io.flotilla.router.MetaRange.ID);
+            byte[][] keys = fill(client, range, 48, 512 << 10);
+            long from = driver == 1 ? 4 : driver;
+            long to = 1 + (from % 4 == 0 ? 0 : from) % 4;
+            while (RouteTable.hasReplicaOn(range, to)) {
+                to = to % 4 + 1;
+            }
+            MoveRecord move = client.moveReplica(2, from, to, "test").join().getMove();
+            long target = to;
+            TestCluster.await(20_000, "node " + target + " starting its replica of range 2",
+                    () -> cluster.node(target).runtime().groupView(2) != null);
+            cluster.stop(driver);
+
+            MoveProgress outcome = awaitEnded(client, move);
+            assertThat(outcome.getStep()).as(outcome.getMessage()).isEqualTo(MoveStep.MOVE_DONE);
+            cluster.start(driver);
+            assertHolds(client, keys);
+        }
+    }
+
+    @Test
     void movesThatMakeNoSenseAreRefused() throws Exception {
         try (TestCluster cluster = new TestCluster(dir, 4, 4).startAll();
                 FlotillaClient client = FlotillaClient.builder()
                         .seeds("127.0.0.1:" + cluster.clientAddress(1).getPort())
-                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(15)).build()) {
+                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build()) {
             cluster.awaitLeader(1);
             awaitRecorded(cluster, 1);
             assertRefused(() -> client.moveReplica(1, 4, 1, "test").join(), "holds no replica");
@@ -103,7 +159,13 @@ class MoveTest {
     static MoveProgress awaitEnded(FlotillaClient client, MoveRecord move) {
         MoveProgress[] ended = new MoveProgress[1];
         TestCluster.await(60_000, "the move of range " + move.getRangeId() + " to end", () -> {
-            for (MoveProgress p : client.listMoves().join().getEndedList()) {
+            ListMovesResponse list;
+            try {
+                list = client.listMoves().join();
+            } catch (CompletionException e) {
+                return false; // the meta range is electing a new leader
+            }
+            for (MoveProgress p : list.getEndedList()) {
                 if (p.getMove().equals(move)) {
                     ended[0] = p;
                     return true;
@@ -112,6 +174,33 @@ class MoveTest {
             return false;
         });
         return ended[0];
+    }
+
+    /** Writes {@code count} values of {@code valueBytes} into {@code range}; returns their keys. */
+    private static byte[][] fill(FlotillaClient client, RangeDescriptor range, int count, int valueBytes) {
+        byte[][] keys = new byte[count][];
+        java.util.List<java.util.concurrent.CompletableFuture<Void>> writes = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            keys[i] = keyIn(range, i);
+            writes.add(client.put(keys[i], value(i, valueBytes)));
+        }
+        writes.forEach(java.util.concurrent.CompletableFuture::join);
+        return keys;
+    }
+
+    private static void assertHolds(FlotillaClient client, byte[][] keys) {
+        for (int i = 0; i < keys.length; i++) {
+            byte[] v = client.get(keys[i]).join();
+            assertThat(v).as("key %d", i).isNotNull();
+            assertThat(v.length > 0 ? v[0] : -1).as("key %d", i).isEqualTo((byte) i);
+        }
+    }
+
+    private static byte[] value(int i, int bytes) {
+        byte[] v = new byte[bytes];
+        new java.util.Random(i).nextBytes(v);
+        v[0] = (byte) i;
+        return v;
     }
 
     private static byte[] keyIn(RangeDescriptor range, int i) {
