@@ -18,6 +18,8 @@ import io.flotilla.kv.proto.MoveReplicaResponse;
 import io.flotilla.kv.proto.MoveStepRequest;
 import io.flotilla.kv.proto.MoveStepResponse;
 import io.flotilla.kv.proto.NodeStatusRequest;
+import io.flotilla.kv.proto.ClusterSettings;
+import io.flotilla.kv.proto.UpdateSettingsRequest;
 import io.flotilla.kv.proto.NodeStatusResponse;
 import io.flotilla.kv.proto.PutRequest;
 import io.flotilla.kv.proto.RangeDescriptor;
@@ -393,6 +395,17 @@ public final class FlotillaClient implements AutoCloseable {
                 null, true, ReadConsistency.LINEARIZABLE, Response.BodyCase.MOVE_REPLICA,
                 (request, range) -> request.setMoveReplica(body),
                 (response, range) -> response.getMoveReplica()));
+    }
+
+    /**
+     * Admin: changes the cluster's settings for placing replicas (see {@link UpdateSettingsRequest}:
+     * drain a node for decommissioning, switch the balancer, set how long a node may be down before
+     * its replicas are made again elsewhere). Completes with the settings now in force.
+     */
+    public CompletableFuture<ClusterSettings> updateSettings(UpdateSettingsRequest update) {
+        return submit(new Operation<>("update of the cluster's settings", null, true, ReadConsistency.LINEARIZABLE,
+                Response.BodyCase.UPDATE_SETTINGS, (request, range) -> request.setUpdateSettings(update),
+                (response, range) -> response.getUpdateSettings()));
     }
 
     /** Admin: the moves in progress, and the last ones that ended, as the meta range's leader drives them. */

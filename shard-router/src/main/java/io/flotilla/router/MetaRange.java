@@ -2,6 +2,7 @@ package io.flotilla.router;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
@@ -14,8 +15,8 @@ import java.util.Arrays;
  * any client that knows one node) can find every range. It is not a range of user keys: no client
  * key routes to it, and it takes only {@code RecordRanges} and move records. Its keys are range ids (8 bytes,
  * big-endian) and its values the descriptors, each kept only if newer than the one it replaces
- * ({@link RouteTable#compareVersions}); after them, under {@link #MOVES_START}, the moves in
- * progress, one per range. It lives on the first {@link #REPLICAS} nodes of the
+ * ({@link RouteTable#compareVersions}); after them the cluster's settings ({@link #SETTINGS_KEY}),
+ * then, under {@link #MOVES_START}, the moves in progress, one per range. It lives on the first {@link #REPLICAS} nodes of the
  * cluster by id. Pure functions; any thread.
  */
 public final class MetaRange {
@@ -61,14 +62,27 @@ public final class MetaRange {
     }
 
     /**
-     * The first byte of the meta range's keys for moves in progress: above every descriptor key (a
-     * range id is positive, so its first byte is below 0x80), so a scan of descriptors stops here.
+     * The meta range's key for the cluster's settings ({@code ClusterSettings}): above every
+     * descriptor key (a range id is positive, so its first byte is below 0x80), so a scan of
+     * descriptors stops here.
      */
+    public static final ByteString SETTINGS_KEY = ByteString.copyFrom(new byte[] {(byte) 0xF0});
+
+    /** The first byte of the meta range's keys for moves in progress, after the settings. */
     public static final ByteString MOVES_START = ByteString.copyFrom(new byte[] {(byte) 0xFF});
 
     /** The meta range's key for the move of range {@code rangeId} in progress: 0xFF, then the id (8 bytes, big-endian). */
     public static ByteString moveKey(long rangeId) {
         return MOVES_START.concat(key(rangeId));
+    }
+
+    /** Reads the settings stored in the meta range; the defaults if there are none or the bytes are not settings. */
+    public static ClusterSettings parseSettings(ByteString value) {
+        try {
+            return value == null ? ClusterSettings.getDefaultInstance() : ClusterSettings.parseFrom(value);
+        } catch (InvalidProtocolBufferException e) {
+            return ClusterSettings.getDefaultInstance();
+        }
     }
 
     /** Reads a move stored in the meta range; null if the bytes are not one. */

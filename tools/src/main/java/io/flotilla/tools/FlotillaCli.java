@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class,
                 KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class, KvCommands.Cas.class,
                 KvCommands.Scan.class, SplitCommand.class, RangesCommand.class, TransferLeaderCommand.class,
-                MoveReplicaCommand.class, MovesCommand.class,
+                MoveReplicaCommand.class, MovesCommand.class, DecommissionCommand.class, BalanceCommand.class,
                 MeasureStartupCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FlotillaCli {

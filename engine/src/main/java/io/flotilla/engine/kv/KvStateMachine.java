@@ -7,6 +7,7 @@ import io.flotilla.engine.proto.WriteResult;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.KeyValue;
+import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Response;
@@ -404,12 +405,18 @@ public final class KvStateMachine implements StateMachine {
      * range. Entries that are not descriptors are skipped. Any thread, off the apply path.
      */
     public List<RangeDescriptor> recordedRanges() {
-        return scanMeta(ByteString.EMPTY, MetaRange.MOVES_START, MetaRange::parse);
+        return scanMeta(ByteString.EMPTY, MetaRange.SETTINGS_KEY, MetaRange::parse);
     }
 
     /** The moves the meta range records as in progress, as {@link #recordedRanges} reads descriptors. */
     public List<MoveRecord> recordedMoves() {
         return scanMeta(MetaRange.MOVES_START, ByteString.EMPTY, MetaRange::parseMove);
+    }
+
+    /** The cluster's settings as the meta range records them (the defaults if none, or no replica here). */
+    public ClusterSettings recordedSettings() {
+        List<ClusterSettings> settings = scanMeta(MetaRange.SETTINGS_KEY, MetaRange.MOVES_START, MetaRange::parseSettings);
+        return settings.isEmpty() ? ClusterSettings.getDefaultInstance() : settings.get(0);
     }
 
     private <T> List<T> scanMeta(ByteString start, ByteString end, Function<ByteString, T> parse) {

@@ -3,10 +3,12 @@ package io.flotilla.engine.kv;
 import com.google.protobuf.ByteString;
 import io.flotilla.engine.proto.MoveCommand;
 import io.flotilla.engine.proto.WriteResult;
+import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.MoveReplicaResponse;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
+import io.flotilla.kv.proto.UpdateSettingsRequest;
 import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
 
@@ -91,6 +93,30 @@ final class MoveRecords {
             kv.delete(key);
         }
         return answer(move, !same);
+    }
+
+    /** Applies a change of the cluster's settings (draining nodes, the balancer's switch); answers the new settings. */
+    static WriteResult updateSettings(UpdateSettingsRequest update, RangeDescriptor range, RoundWrites kv) {
+        if (!MetaRange.isMeta(range)) {
+            return WriteApplier.error(KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range:"
+                    + " only the meta range records the cluster's settings; nothing was written"));
+        }
+        ClusterSettings current = MetaRange.parseSettings(kv.get(MetaRange.SETTINGS_KEY));
+        java.util.TreeSet<Long> draining = new java.util.TreeSet<>(current.getDrainingNodeIdsList());
+        if (update.getDrainNodeId() != 0) {
+            draining.add(update.getDrainNodeId());
+        }
+        draining.remove(update.getUndrainNodeId());
+        ClusterSettings.Builder next = ClusterSettings.newBuilder().addAllDrainingNodeIds(draining)
+                .setBalancerOff(switch (update.getBalancer()) {
+                    case BALANCER_ON -> false;
+                    case BALANCER_OFF -> true;
+                    default -> current.getBalancerOff();
+                })
+                .setDownAfterMs(update.getDownAfterMs() != 0 ? update.getDownAfterMs() : current.getDownAfterMs());
+        ClusterSettings settings = next.build();
+        kv.put(MetaRange.SETTINGS_KEY, settings.toByteString());
+        return WriteResult.newBuilder().setSettings(settings).build();
     }
 
     private static WriteResult answer(MoveRecord move, boolean alreadyMoving) {

@@ -48,6 +48,7 @@ final class WriteApplier {
             case BATCH_WRITE -> batch(c.getBatchWrite(), range, kv);
             case RECORD_RANGES -> recordRanges(c.getRecordRanges(), range, kv);
             case MOVE -> MoveRecords.apply(c.getMove(), c.getProposedAtMs(), range, kv);
+            case UPDATE_SETTINGS -> MoveRecords.updateSettings(c.getUpdateSettings(), range, kv);
             // The state machine hands splits to RangeSplitter, between store writes; one here is a bug.
             case SPLIT -> error(KvErrors.internal("a split reached the write applier; nothing was written. This is a bug"
                     + " in the node: report it"));

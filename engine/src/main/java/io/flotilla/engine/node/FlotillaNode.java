@@ -215,7 +215,7 @@ public final class FlotillaNode implements AutoCloseable {
             }
 
             RangeLoad load = new RangeLoad();
-            MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, config.clusterDirectory()::address,
+            MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, config.clusterDirectory(),
                     System::currentTimeMillis);
             opened.push(moves);
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,

@@ -4,6 +4,7 @@ import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.InvalidArgumentException;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.proto.MoveCommand;
+import io.flotilla.engine.service.ClusterDirectory;
 import io.flotilla.engine.proto.WriteCommand;
 import io.flotilla.kv.proto.ListMovesResponse;
 import io.flotilla.kv.proto.MoveProgress;
@@ -42,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * leader picks it up from its replica of the meta range, and a new range leader answers the next
  * step from the membership it applied. What is kept here is for people: each move's last answer
  * (snapshot bytes, match index) and the last moves that ended. One thread of its own; answers
- * arrive on the client's threads; {@link #list} from any thread.
+ * arrive on the client's threads; {@link #list} from any thread. The {@link Balancer} runs on the
+ * same thread, so the meta range's leader both decides the moves and drives them.
  */
 final class MoveDriver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MoveDriver.class);
@@ -56,6 +58,7 @@ final class MoveDriver implements AutoCloseable {
     private final FlotillaClient client;
     private final LongFunction<NodeAddress> addresses;
     private final LongSupplier clockMs;
+    private final Balancer balancer;
     /** Guarded by this. */
     private final Map<Long, Tracked> moves = new HashMap<>();
     private final ArrayDeque<MoveProgress> ended = new ArrayDeque<>();
@@ -80,12 +83,13 @@ final class MoveDriver implements AutoCloseable {
     }
 
     MoveDriver(long nodeId, MultiRaftNode runtime, KvStateMachine stateMachine, FlotillaClient client,
-            LongFunction<NodeAddress> addresses, LongSupplier clockMs) {
+            ClusterDirectory directory, LongSupplier clockMs) {
         this.nodeId = nodeId;
         this.runtime = runtime;
         this.stateMachine = stateMachine;
         this.client = client;
-        this.addresses = addresses;
+        this.addresses = directory::address;
+        this.balancer = new Balancer(nodeId, stateMachine, client, directory, clockMs);
         this.clockMs = clockMs;
         this.thread = new Thread(this::run, "flotilla-move-driver-" + nodeId);
         this.thread.setDaemon(true);
@@ -102,6 +106,7 @@ final class MoveDriver implements AutoCloseable {
             list.addMoves(t.progress);
         }
         list.addAllEnded(ended);
+        list.setSettings(stateMachine.recordedSettings()).addAllNodes(balancer.placements());
         return list.build();
     }
 
@@ -125,6 +130,11 @@ final class MoveDriver implements AutoCloseable {
             return;
         }
         List<MoveRecord> recorded = stateMachine.recordedMoves();
+        List<MoveProgress> endedNow;
+        synchronized (this) {
+            endedNow = List.copyOf(ended);
+        }
+        balancer.maybeRound(recorded, endedNow);
         if (recorded.isEmpty() && moves.isEmpty()) {
             return;
         }

@@ -160,10 +160,12 @@ public final class KvService implements RequestHandler {
         }
         if (request.getBodyCase() == Request.BodyCase.MOVE_REPLICA) {
             error = moves.checkStart(request.getMoveReplica());
-            if (error != null) {
-                reply.fail(error);
-                return;
-            }
+        } else if (request.getBodyCase() == Request.BodyCase.UPDATE_SETTINGS) {
+            error = moves.checkSettings(request.getUpdateSettings(), stateMachine.recordedSettings());
+        }
+        if (error != null) {
+            reply.fail(error);
+            return;
         }
         if (request.getBodyCase() == Request.BodyCase.TRANSFER_LEADER) {
             leaderTransfers.transfer(groupId, request.getTransferLeader(), reply);

@@ -2,6 +2,7 @@ package io.flotilla.engine.service;
 
 import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.HostReplicaRequest;
 import io.flotilla.kv.proto.HostReplicaResponse;
@@ -11,6 +12,7 @@ import io.flotilla.kv.proto.MoveStepRequest;
 import io.flotilla.kv.proto.MoveStepResponse;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Response;
+import io.flotilla.kv.proto.UpdateSettingsRequest;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.multiraft.ProposalListener;
@@ -63,6 +65,37 @@ final class MoveService implements AutoCloseable {
                 return KvErrors.invalidArgument("node " + node + " is not a node of this cluster (its nodes: "
                         + java.util.Arrays.toString(directory.nodeIds()) + ")");
             }
+        }
+        return null;
+    }
+
+    /**
+     * Null if the settings change can be made; else the InvalidArgument to answer: a node to drain
+     * must be a node of the cluster, not hold the meta range (whose replicas stay on the first three
+     * nodes), and leave at least three nodes that are not draining.
+     */
+    Error checkSettings(UpdateSettingsRequest update, ClusterSettings current) {
+        long drain = update.getDrainNodeId();
+        if (drain == 0) {
+            return null;
+        }
+        if (directory.address(drain) == null) {
+            return KvErrors.invalidArgument("node " + drain + " is not a node of this cluster (its nodes: "
+                    + java.util.Arrays.toString(directory.nodeIds()) + ")");
+        }
+        long[] meta = io.flotilla.router.MetaRange.voters(directory.nodeIds());
+        for (long m : meta) {
+            if (m == drain) {
+                return KvErrors.invalidArgument("node " + drain + " holds a replica of the meta range, which stays on the"
+                        + " cluster's first three nodes (" + java.util.Arrays.toString(meta) + "): it cannot be"
+                        + " decommissioned");
+            }
+        }
+        java.util.Set<Long> draining = new java.util.HashSet<>(current.getDrainingNodeIdsList());
+        draining.add(drain);
+        if (directory.nodeIds().length - draining.size() < io.flotilla.router.Placement.REPLICAS) {
+            return KvErrors.invalidArgument("draining node " + drain + " would leave fewer than "
+                    + io.flotilla.router.Placement.REPLICAS + " nodes for the ranges' replicas");
         }
         return null;
     }

@@ -28,6 +28,7 @@ final class WriteCommands {
             case BATCH_WRITE:
             case RECORD_RANGES:
             case MOVE_REPLICA:
+            case UPDATE_SETTINGS:
                 return true;
             default:
                 return false;
@@ -57,6 +58,8 @@ final class WriteCommands {
                 return c.setRecordRanges(request.getRecordRanges()).build();
             case MOVE_REPLICA:
                 return c.setMove(MoveCommand.newBuilder().setStart(moveRecord(request.getMoveReplica()))).build();
+            case UPDATE_SETTINGS:
+                return c.setUpdateSettings(request.getUpdateSettings()).build();
             default:
                 throw new IllegalArgumentException("request " + request.getRequestId() + " is not a write: " + request.getBodyCase());
         }
@@ -85,6 +88,8 @@ final class WriteCommands {
                 return r.setRecordRanges(result.getRecordRanges());
             case MOVE:
                 return r.setMoveReplica(result.getMove());
+            case SETTINGS:
+                return r.setUpdateSettings(result.getSettings());
             case ERROR:
                 return r.setError(result.getError());
             default:

@@ -1,0 +1,119 @@
+package io.flotilla.router;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flotilla.kv.proto.MoveRecord;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.ReplicaDescriptor;
+import io.flotilla.kv.proto.ReplicaRole;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BalancePlanTest {
+    private static final long DOWN_AFTER_MS = 300_000;
+
+    @Test
+    void aNewNodeFillsUpToWithinTenPercentOfEvenTwoMovesAtATime() {
+        List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(64, 1, 2, 3));
+        List<BalancePlan.Node> nodes = List.of(up(1), up(2), up(3), up(4));
+        int rounds = 0;
+        while (true) {
+            BalancePlan.Decision d = BalancePlan.decide(ranges, nodes, List.of(), Map.of(), true, DOWN_AFTER_MS, 2);
+            if (d.moves().isEmpty()) {
+                break;
+            }
+            // Node 4 takes part in every move, so at most two start at once.
+            assertThat(d.moves()).hasSizeLessThanOrEqualTo(2);
+            for (MoveRecord m : d.moves()) {
+                assertThat(m.getToNodeId()).isEqualTo(4);
+                apply(ranges, m);
+            }
+            assertThat(++rounds).isLessThan(100);
+        }
+        Map<Long, Integer> counts = counts(ranges);
+        double mean = 64 * 3 / 4.0;
+        for (int c : counts.values()) {
+            assertThat((double) c).isBetween(mean * 0.9, mean * 1.1);
+        }
+    }
+
+    @Test
+    void aNodeDownBrieflyStopsRebalancingAndOneDownLongIsReReplicated() {
+        List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(16, 1, 2, 3, 4));
+        List<BalancePlan.Node> brief = List.of(up(1), up(2), up(3), new BalancePlan.Node(4, false, 60_000, false), up(5));
+        assertThat(BalancePlan.decide(ranges, brief, List.of(), Map.of(), true, DOWN_AFTER_MS, 2).moves()).isEmpty();
+
+        List<BalancePlan.Node> longDown = List.of(up(1), up(2), up(3), new BalancePlan.Node(4, false, 400_000, false),
+                up(5));
+        List<MoveRecord> moves = BalancePlan.decide(ranges, longDown, List.of(), Map.of(), true, DOWN_AFTER_MS, 2).moves();
+        // Two at a time from the dead node, never onto a node that already holds the range.
+        assertThat(moves).hasSize(2).allMatch(m -> m.getFromNodeId() == 4);
+        for (MoveRecord m : moves) {
+            RangeDescriptor r = ranges.get((int) m.getRangeId() - 1);
+            assertThat(RouteTable.hasReplicaOn(r, m.getToNodeId())).isFalse();
+        }
+        assertThat(BalancePlan.decide(ranges, longDown, List.of(), Map.of(), false, DOWN_AFTER_MS, 2).moves()).isEmpty();
+    }
+
+    @Test
+    void aDrainingNodeIsEmptiedEvenWithTheBalancerOff() {
+        List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(8, 1, 2, 3, 4));
+        List<BalancePlan.Node> nodes = List.of(up(1), up(2), up(3), new BalancePlan.Node(4, true, 0, true));
+        int rounds = 0;
+        while (counts(ranges).getOrDefault(4L, 0) > 0) {
+            List<MoveRecord> moves = BalancePlan.decide(ranges, nodes, List.of(), Map.of(), false, DOWN_AFTER_MS, 2).moves();
+            assertThat(moves).isNotEmpty().allMatch(m -> m.getFromNodeId() == 4 && m.getToNodeId() != 4);
+            moves.forEach(m -> apply(ranges, m));
+            assertThat(++rounds).isLessThan(20);
+        }
+    }
+
+    @Test
+    void leadershipsMoveFromTheNodeLeadingMostToVotersLeadingFewest() {
+        List<RangeDescriptor> ranges = Placement.initialRanges(12, 1, 2, 3);
+        Map<Long, Long> leaders = new HashMap<>();
+        for (RangeDescriptor r : ranges) {
+            leaders.put(r.getRangeId(), 1L);
+        }
+        List<BalancePlan.Transfer> transfers = BalancePlan.decide(ranges, List.of(up(1), up(2), up(3)), List.of(), leaders,
+                true, DOWN_AFTER_MS, 2).transfers();
+        assertThat(transfers).hasSize(BalancePlan.MAX_TRANSFERS).allMatch(t -> t.target() != 1);
+        // Balanced already: nothing to do.
+        leaders.clear();
+        for (RangeDescriptor r : ranges) {
+            leaders.put(r.getRangeId(), r.getReplicas((int) (r.getRangeId() % 3)).getNodeId());
+        }
+        assertThat(BalancePlan.decide(ranges, List.of(up(1), up(2), up(3)), List.of(), leaders, true, DOWN_AFTER_MS, 2)
+                .transfers()).isEmpty();
+    }
+
+    private static BalancePlan.Node up(long id) {
+        return new BalancePlan.Node(id, true, 0, false);
+    }
+
+    private static void apply(List<RangeDescriptor> ranges, MoveRecord m) {
+        int i = (int) m.getRangeId() - 1;
+        RangeDescriptor r = ranges.get(i);
+        RangeDescriptor.Builder b = r.toBuilder().clearReplicas().setConfVersion(r.getConfVersion() + 1);
+        for (ReplicaDescriptor rep : r.getReplicasList()) {
+            if (rep.getNodeId() != m.getFromNodeId()) {
+                b.addReplicas(rep);
+            }
+        }
+        b.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(m.getToNodeId()).setRole(ReplicaRole.VOTER));
+        ranges.set(i, b.build());
+    }
+
+    private static Map<Long, Integer> counts(List<RangeDescriptor> ranges) {
+        Map<Long, Integer> counts = new HashMap<>();
+        for (RangeDescriptor r : ranges) {
+            for (ReplicaDescriptor rep : r.getReplicasList()) {
+                counts.merge(rep.getNodeId(), 1, Integer::sum);
+            }
+        }
+        return counts;
+    }
+}

@@ -1,0 +1,88 @@
+package io.flotilla.tools;
+
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.kv.proto.ListMovesResponse;
+import io.flotilla.kv.proto.NodePlacement;
+import io.flotilla.kv.proto.UpdateSettingsRequest;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code flotilla decommission NODE}: marks the node draining in the meta range; the balancer then
+ * moves every replica (and so every leadership) off it, a few at a time. Follows the drain until the
+ * node holds nothing and says that it can be stopped; {@code --cancel} stops the drain.
+ */
+@Command(name = "decommission", mixinStandardHelpOptions = true,
+        description = {"Drains node NODE: every replica it holds moves to other nodes (its leaderships with them),",
+                "two at a time. Shows the progress and says when the node holds nothing and can be stopped.",
+                "The drain is recorded in the cluster and goes on if this command is stopped."})
+final class DecommissionCommand implements Callable<Integer> {
+    private static final long POLL_MS = 1_000;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Parameters(index = "0", paramLabel = "NODE", description = "the node to drain")
+    long node;
+
+    @Option(names = "--cancel", description = "stop draining NODE (replicas moved off it stay where they are)")
+    boolean cancel;
+
+    @Option(names = "--wait-ms", defaultValue = "1800000",
+            description = "how long to follow the drain (default: ${DEFAULT-VALUE})")
+    long waitMs;
+
+    @Override
+    public Integer call() throws Exception {
+        try (FlotillaClient client = cluster.connect()) {
+            UpdateSettingsRequest.Builder update = UpdateSettingsRequest.newBuilder();
+            if (cancel) {
+                client.updateSettings(update.setUndrainNodeId(node).build()).join();
+                System.out.println("node " + node + " is no longer drained");
+                return 0;
+            }
+            client.updateSettings(update.setDrainNodeId(node).build()).join();
+            System.out.println("draining node " + node + ": its replicas move to the other nodes");
+            long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+            String last = "";
+            while (System.nanoTime() < deadlineNs) {
+                NodePlacement placement = placement(client);
+                if (placement != null) {
+                    String now = "node " + node + ": " + placement.getReplicas() + " replicas, " + placement.getLeaders()
+                            + " leaderships left";
+                    if (!now.equals(last)) {
+                        System.out.println(now);
+                        last = now;
+                    }
+                    if (placement.getReplicas() == 0 && placement.getLeaders() == 0) {
+                        System.out.println("node " + node + " holds no replicas: it can be stopped now");
+                        return 0;
+                    }
+                }
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MS));
+            }
+            System.err.println("node " + node + " still holds replicas after " + waitMs / 1000 + " s; the drain goes on"
+                    + " (`flotilla moves` shows the moves, `flotilla decommission " + node + "` follows it again)");
+            return FlotillaCli.EXIT_FAILED;
+        }
+    }
+
+    private NodePlacement placement(FlotillaClient client) {
+        try {
+            ListMovesResponse moves = client.listMoves().join();
+            for (NodePlacement p : moves.getNodesList()) {
+                if (p.getNodeId() == node) {
+                    return p;
+                }
+            }
+        } catch (RuntimeException e) {
+            // the meta range is electing a leader: ask again
+        }
+        return null;
+    }
+}
