@@ -77,6 +77,7 @@ public final class FlotillaNode implements AutoCloseable {
     private final MissingReplicas missing;
     /** How this node's own threads reach the other nodes as a client does (the meta range, route lookups). */
     private final FlotillaClient cluster;
+    private final NodeMetrics metrics;
     /** Null unless this node is rejoining its cluster with a new data directory. */
     private final Rejoin rejoin;
     private final KvService service;
@@ -87,7 +88,7 @@ public final class FlotillaNode implements AutoCloseable {
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
-            SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, FlotillaClient cluster, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
+            SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, FlotillaClient cluster, NodeMetrics metrics, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -101,6 +102,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.recorder = recorder;
         this.missing = missing;
         this.cluster = cluster;
+        this.metrics = metrics;
         this.rejoin = rejoin;
         this.service = service;
         this.clients = clients;
@@ -165,9 +167,12 @@ public final class FlotillaNode implements AutoCloseable {
             opened.push(recorder);
             MissingReplicas missing = new MissingReplicas(id, runtime, stateMachine);
             opened.push(missing);
+            NodeMetrics metrics = new NodeMetrics(runtime, wal, stateMachine, missing::joined);
+            opened.push(metrics);
             stateMachine.onSplit((left, right) -> {
                 splitStarter.onSplit(left, right);
                 recorder.splitApplied(left, right);
+                metrics.splitApplied();
             });
             for (ClusterMember peer : config.peers()) {
                 snapshots.addPeer(peer.nodeId(), peer.snapshotAddress());
@@ -209,7 +214,7 @@ public final class FlotillaNode implements AutoCloseable {
 
             RangeLoad load = new RangeLoad();
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
-                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load);
+                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load, metrics.service());
             SplitTrigger splits = null;
             if (config.splitPolicy().enabled()) {
                 splits = new SplitTrigger(id, config.splitPolicy(), runtime, stateMachine, load, rangeIds::next,
@@ -225,11 +230,15 @@ public final class FlotillaNode implements AutoCloseable {
             }
             recorder.start();
             missing.start(cluster, metaAddresses(config));
+            if (config.metricsListen() != null) {
+                int port = metrics.serve(config.metricsListen());
+                LOG.info("node {}: metrics at http://{}:{}/metrics", id, config.metricsListen().getHostString(), port);
+            }
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
             return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement, splits,
-                    recorder, missing, cluster, rejoin, service, clients, startupMs);
+                    recorder, missing, cluster, metrics, rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
@@ -365,6 +374,7 @@ public final class FlotillaNode implements AutoCloseable {
             Deque<AutoCloseable> order = new ArrayDeque<>();
             // Pushed in reverse: the first pushed closes last.
             order.push(directory);
+            order.push(metrics);
             order.push(clients);
             order.push(wal);
             order.push(() -> closeStore(store));

@@ -19,7 +19,6 @@ import io.flotilla.router.MetaRange;
 import io.flotilla.wal.Wal;
 import java.util.List;
 import io.flotilla.wal.WalRecordEncoder;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,12 +52,13 @@ public final class KvService implements RequestHandler {
     private final MultiRaftNode runtime;
     private final LeaderHints hints;
     private java.util.concurrent.ExecutorService middleKeys;
-    private final LongAdder served = new LongAdder();
+    private final ServiceMetrics metrics;
     private volatile boolean stopping;
 
     public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
             KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs,
-            LongSupplier newRangeIds, RangeLoad load) {
+            LongSupplier newRangeIds, RangeLoad load, ServiceMetrics metrics) {
+        this.metrics = metrics;
         this.nodeId = nodeId;
         this.defaultTimeoutMs = defaultTimeoutMs;
         this.stateMachine = stateMachine;
@@ -73,7 +73,7 @@ public final class KvService implements RequestHandler {
         this.reads = new ReadPath(runtime, stateMachine, hints);
         this.rejoins = new RejoinService(runtime, hints);
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
-        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
+        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, metrics::answered);
     }
 
     /** From now on every request is answered Unavailable (the node is shutting down). Any thread. */
@@ -83,12 +83,12 @@ public final class KvService implements RequestHandler {
 
     /** Requests answered since the node started. */
     public long requestsServed() {
-        return served.sum();
+        return metrics.answered();
     }
 
     @Override
     public void handle(Request request, ResponseWriter out) {
-        Reply reply = new Reply(request.getRequestId(), out, served);
+        Reply reply = new Reply(request.getRequestId(), request.getBodyCase(), out, metrics);
         try {
             dispatch(request, reply);
         } catch (RuntimeException e) {

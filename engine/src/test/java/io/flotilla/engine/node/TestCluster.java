@@ -69,7 +69,7 @@ final class TestCluster implements AutoCloseable {
     NodeConfig config(long id) {
         NodeConfig d = NodeConfig.of(id, CLUSTER_ID, root.resolve("node" + id), members);
         return new NodeConfig(id, CLUSTER_ID, d.dataDir(), d.peerListen(), d.snapshotListen(), d.clientListen(), members,
-                ranges, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10, false, splitPolicy);
+                ranges, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10, false, splitPolicy, null);
     }
 
     /** The split policy of nodes started from now on. */
