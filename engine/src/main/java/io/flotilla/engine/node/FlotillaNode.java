@@ -167,7 +167,7 @@ public final class FlotillaNode implements AutoCloseable {
             opened.push(recorder);
             MissingReplicas missing = new MissingReplicas(id, runtime, stateMachine);
             opened.push(missing);
-            NodeMetrics metrics = new NodeMetrics(runtime, wal, stateMachine, missing::joined);
+            NodeMetrics metrics = new NodeMetrics(runtime, wal, snapshots, stateMachine, missing::joined);
             opened.push(metrics);
             stateMachine.onSplit((left, right) -> {
                 splitStarter.onSplit(left, right);

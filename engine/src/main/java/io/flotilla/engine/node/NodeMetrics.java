@@ -7,8 +7,12 @@ import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.MetaRange;
 import io.flotilla.wal.Wal;
-import io.flotilla.wal.WalWriterStats;
+import io.flotilla.multiraft.SnapshotStreams;
+import io.flotilla.transport.snapshot.SnapshotObserver;
+import io.flotilla.wal.WalObserver;
+import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -20,27 +24,46 @@ import java.util.function.LongSupplier;
 
 /**
  * One node's Prometheus metrics, in a registry of its own (tests run several nodes in one JVM):
- * the shared log (fsyncs, entries), the peer transport (flushes, messages), snapshots, splits,
- * ranges and leaderships, apply lag, and the client service's request latency and errors
- * ({@link ServiceMetrics}). Most are read from the runtime's own counters when scraped, so they
- * cost nothing between scrapes; none has a per-range label, so a node with 4,096 ranges exports
- * as few series as one with 1. Served over HTTP at {@code /metrics} when the node is configured
- * to ({@code --metrics-listen}).
+ * the shared log (fsyncs, entries, group commit and fsync latency), the peer transport (flushes,
+ * messages), snapshots (count, bytes, durations), splits, moves, ranges and leaderships, apply lag,
+ * and the client service's request latency and errors ({@link ServiceMetrics}). Most are read from
+ * the runtime's own counters when scraped, so they cost nothing between scrapes; the latencies are
+ * observed by the log's writer thread and the snapshot threads through {@link WalObserver} and
+ * {@link SnapshotObserver}. None has a per-range label, so a node with 4,096 ranges exports as few
+ * series as one with 1. Served over HTTP at {@code /metrics}, next to the status page, when the
+ * node is configured to ({@code --metrics-listen}). Any thread.
  */
 final class NodeMetrics implements AutoCloseable {
+    private static final double NANOS_PER_SECOND = 1e9;
+
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final ServiceMetrics service = new ServiceMetrics(registry);
     private final LongAdder splitsApplied = new LongAdder();
+    private final Counter movesCompleted;
     private HTTPServer server;
 
-    NodeMetrics(MultiRaftNode runtime, Wal wal, KvStateMachine stateMachine, LongSupplier replicasJoined) {
+    NodeMetrics(MultiRaftNode runtime, Wal wal, SnapshotStreams snapshots, KvStateMachine stateMachine,
+            LongSupplier replicasJoined) {
         counter("flotilla_log_fsyncs_total", "fsyncs of the node's shared log (one per batch of every group's entries)",
                 () -> wal.stats().forces());
         counter("flotilla_log_entries_total", "Raft entries made durable in the shared log", () -> wal.stats().entries());
-        gauge("flotilla_log_entries_per_fsync", "entries made durable per fsync since the node started", () -> {
-            WalWriterStats s = wal.stats();
-            return s.forces() == 0 ? 0 : (double) s.entries() / s.forces();
+        Histogram commitSeconds = secondsHistogram("flotilla_log_commit_seconds",
+                "one group commit of the shared log: encoding, writes and the fsync of every group's entries of a round");
+        Histogram fsyncSeconds = secondsHistogram("flotilla_log_fsync_seconds", "one fsync of the shared log");
+        Histogram entriesPerFsync = Histogram.builder()
+                .name("flotilla_log_entries_per_fsync")
+                .help("Raft entries made durable by one fsync of the shared log (what group commit gathers)")
+                .classicOnly()
+                .classicExponentialUpperBounds(1, 2, 14)
+                .register(registry);
+        wal.observe((entries, commitNs, forceNs) -> {
+            commitSeconds.observe(commitNs / NANOS_PER_SECOND);
+            if (forceNs > 0) {
+                fsyncSeconds.observe(forceNs / NANOS_PER_SECOND);
+                entriesPerFsync.observe(entries);
+            }
         });
+        registerSnapshots(snapshots);
         counter("flotilla_peer_flushes_total", "message batches sent to other nodes (one frame and one flush each)",
                 runtime::peerSends);
         counter("flotilla_peer_messages_total", "Raft messages sent to other nodes", runtime::peerMessagesSent);
@@ -48,6 +71,10 @@ final class NodeMetrics implements AutoCloseable {
         counter("flotilla_snapshots_installed_total", "snapshots this node's replicas installed", runtime::snapshotsInstalled);
         counter("flotilla_log_compactions_total", "log compactions of this node's replicas", runtime::compactions);
         counter("flotilla_splits_total", "range splits this node applied", splitsApplied::sum);
+        movesCompleted = Counter.builder()
+                .name("flotilla_replica_moves_total")
+                .help("replica moves of ranges this node led that completed (counted once moves land)")
+                .register(registry);
         counter("flotilla_replicas_joined_total", "replicas joined after this node missed the split that made their range",
                 replicasJoined);
         gauge("flotilla_ranges", "ranges of user keys this node holds a replica of", () -> stateMachine.ranges().size());
@@ -73,6 +100,41 @@ final class NodeMetrics implements AutoCloseable {
                     cb.call(sum, "sum");
                 })
                 .register(registry);
+    }
+
+    private void registerSnapshots(SnapshotStreams snapshots) {
+        Histogram sendSeconds = secondsHistogram("flotilla_snapshot_send_seconds",
+                "from queueing a snapshot for a follower to its image having reached it (waits and retries included)");
+        Histogram installSeconds = secondsHistogram("flotilla_snapshot_install_seconds",
+                "restoring a received snapshot image into the state machine");
+        Counter sentBytes = Counter.builder().name("flotilla_snapshot_sent_bytes")
+                .help("bytes of the snapshot images that reached followers").register(registry);
+        Counter installedBytes = Counter.builder().name("flotilla_snapshot_installed_bytes")
+                .help("bytes of the snapshot images this node installed").register(registry);
+        snapshots.observe(new SnapshotObserver() {
+            @Override
+            public void sent(long bytes, long durationNs) {
+                sentBytes.inc(bytes);
+                sendSeconds.observe(durationNs / NANOS_PER_SECOND);
+            }
+
+            @Override
+            public void installed(long bytes, long durationNs) {
+                installedBytes.inc(bytes);
+                installSeconds.observe(durationNs / NANOS_PER_SECOND);
+            }
+        });
+    }
+
+    /** A histogram of durations, 50 microseconds to about 14 minutes in doublings (fsyncs at the low end, snapshots at the high). */
+    private Histogram secondsHistogram(String name, String help) {
+        return Histogram.builder().name(name).help(help).classicOnly()
+                .classicExponentialUpperBounds(0.00005, 2, 25).register(registry);
+    }
+
+    /** Counts a replica move completed (for the move driver, once moves land; any thread). */
+    void moveCompleted() {
+        movesCompleted.inc();
     }
 
     ServiceMetrics service() {

@@ -32,6 +32,8 @@ public final class ServiceMetrics {
                 .help("Requests answered with an error, by the error's kind (NOT_LEADER, BUSY, EPOCH_MISMATCH, ...)")
                 .labelNames("error")
                 .register(registry);
+        // Busy rejections (back-pressure) are the refusal an operator watches: the series exists from the start.
+        errors.initLabelValues(io.flotilla.kv.proto.Error.KindCase.BUSY.name());
     }
 
     /** A request of kind {@code body} that arrived at {@code arrivedNs} was answered {@code response}. */

@@ -70,6 +70,16 @@ class NodeMetricsTest {
                 assertThat(value(after, "flotilla_peer_flushes_total")).isPositive();
                 assertThat(value(after, "flotilla_request_seconds_count{kind=\"write\"}")).isGreaterThanOrEqualTo(TestCluster.RANGES);
                 assertThat(after).contains("flotilla_apply_lag_entries{stat=\"max\"}");
+                // The log's latencies: each fsync is observed, and the group commits that contain them.
+                double fsyncs = value(after, "flotilla_log_fsync_seconds_count") - value(before, "flotilla_log_fsync_seconds_count");
+                assertThat(fsyncs).isPositive();
+                assertThat(value(after, "flotilla_log_commit_seconds_count")).isGreaterThanOrEqualTo(value(after, "flotilla_log_fsync_seconds_count"));
+                assertThat(value(after, "flotilla_log_entries_per_fsync_count")).isEqualTo(value(after, "flotilla_log_fsync_seconds_count"));
+                assertThat(value(after, "flotilla_log_entries_per_fsync_sum")).isPositive();
+                assertThat(value(after, "flotilla_request_errors_total{error=\"BUSY\"}")).isZero();
+                assertThat(value(after, "flotilla_snapshot_send_seconds_count")).isZero();
+                assertThat(value(after, "flotilla_snapshot_installed_bytes_total")).isZero();
+                assertThat(value(after, "flotilla_replica_moves_total")).isZero();
 
                 client.splitRange("m".getBytes(StandardCharsets.UTF_8)).join();
                 TestCluster.await(10_000, "the split counted", () -> {
