@@ -231,8 +231,11 @@ public final class FlotillaNode implements AutoCloseable {
             recorder.start();
             missing.start(cluster, metaAddresses(config));
             if (config.metricsListen() != null) {
-                int port = metrics.serve(config.metricsListen());
-                LOG.info("node {}: metrics at http://{}:{}/metrics", id, config.metricsListen().getHostString(), port);
+                StatusPage page = new StatusPage(id, config.clusterId(), config.clusterDirectory(), runtime, stateMachine,
+                        metrics::splitsApplied, missing::joined);
+                int port = metrics.serve(config.metricsListen(), page);
+                LOG.info("node {}: metrics at http://{}:{}/metrics, status page at /", id,
+                        config.metricsListen().getHostString(), port);
             }
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,

@@ -1,5 +1,6 @@
 package io.flotilla.engine.node;
 
+import com.sun.net.httpserver.HttpHandler;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.service.ServiceMetrics;
 import io.flotilla.kv.proto.RangeDescriptor;
@@ -146,10 +147,15 @@ final class NodeMetrics implements AutoCloseable {
         splitsApplied.increment();
     }
 
-    /** Serves the metrics at {@code http://address/metrics}; returns the port bound. */
-    int serve(InetSocketAddress address) throws IOException {
+    /** Splits this node applied since it started. */
+    long splitsApplied() {
+        return splitsApplied.sum();
+    }
+
+    /** Serves the metrics at {@code http://address/metrics} and {@code statusPage} at every other path; returns the port bound. */
+    int serve(InetSocketAddress address, HttpHandler statusPage) throws IOException {
         server = HTTPServer.builder().hostname(address.getHostString()).port(address.getPort()).registry(registry)
-                .buildAndStart();
+                .defaultHandler(statusPage).buildAndStart();
         return server.getPort();
     }
 

@@ -16,6 +16,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Three {@link FlotillaNode}s in this JVM on loopback ports, each with its data directory under a
@@ -86,7 +87,12 @@ final class TestCluster implements AutoCloseable {
     }
 
     FlotillaNode start(long id) throws IOException {
-        nodes[(int) id] = FlotillaNode.start(config(id));
+        return start(id, UnaryOperator.identity());
+    }
+
+    /** Starts node {@code id} with its test config changed by {@code adjust} (metrics served, say). */
+    FlotillaNode start(long id, UnaryOperator<NodeConfig> adjust) throws IOException {
+        nodes[(int) id] = FlotillaNode.start(adjust.apply(config(id)));
         return nodes[(int) id];
     }
 
