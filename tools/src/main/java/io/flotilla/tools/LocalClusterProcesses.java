@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalClusterProcesses {
     static final String NODE_MAIN = "io.flotilla.engine.node.FlotillaNodeMain";
-    /** Lines of a node's log shown when it exits during startup (its log may be in a directory that a test deletes). */
+    /** Lines of a node's log shown when it fails to start (its log may be in a directory that a test deletes). */
     private static final int LOG_TAIL_LINES = 40;
 
     private final LocalClusterLayout layout;
@@ -210,7 +210,7 @@ public final class LocalClusterProcesses {
                 }
                 if (System.nanoTime() > deadlineNs) {
                     throw new IOException("node " + i + " did not accept clients on " + layout.clientAddress(i)
-                            + " in time; see " + layout.logFile(i));
+                            + " in time; the end of " + layout.logFile(i) + ":\n" + logTail(i, LOG_TAIL_LINES));
                 }
                 Thread.sleep(100);
             }

@@ -1,8 +1,10 @@
 package io.flotilla.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,6 +34,18 @@ class LocalClusterProcessesTest {
         // This test JVM's own classpath, which the real-process tests hand their nodes, is the one that outgrew a page.
         assertThat(pb.environment().get("CLASSPATH")).isEqualTo(System.getProperty("java.class.path"));
         assertThat(pb.command()).contains("--metrics-listen", "127.0.0.1:7133", "--join");
+    }
+
+    @Test
+    void aNodeThatExitsWhileStartingIsReportedWithTheEndOfItsLog() throws Exception {
+        LocalClusterLayout layout = new LocalClusterLayout(dir.resolve("cluster"), 1, TestPorts.freeBase(1), 1, 8);
+        LocalClusterProcesses processes = new LocalClusterProcesses(layout,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), true, List.of(),
+                List.of("--no-such-flag"));
+        assertThatThrownBy(() -> processes.start(60_000))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("node 1 exited during startup")
+                .hasMessageContaining("--no-such-flag");
     }
 
     @Test
