@@ -21,6 +21,7 @@ public final class MultiRaftNode implements AutoCloseable {
     private final MultiRaftConfig config;
     private final RaftWorker[] workers;
     private final NodeLiveness liveness;
+    private final long electionTimeoutNs;
     private final LogPurgeTracker purges;
     private final RuntimeEnvironment env;
     private final NodeStatus status;
@@ -52,7 +53,7 @@ public final class MultiRaftNode implements AutoCloseable {
         this.config = config;
         this.env = env;
         this.workers = new RaftWorker[config.workers()];
-        long electionTimeoutNs = config.electionTimeoutTicks() * config.tickIntervalNs();
+        this.electionTimeoutNs = config.electionTimeoutTicks() * config.tickIntervalNs();
         this.liveness = new NodeLiveness(config.nodeId(), env.clockNs(), 2 * electionTimeoutNs);
         this.status = new NodeStatus(config.nodeId());
         this.purges = new LogPurgeTracker(config.nodeId(), workers.length);
@@ -237,6 +238,14 @@ public final class MultiRaftNode implements AutoCloseable {
 
     public GroupView groupView(long groupId) {
         return workerOf(groupId).view(groupId);
+    }
+
+    /**
+     * Whether this node heard from node {@code nodeId} within one election timeout (any message:
+     * node heartbeats go out every quarter timeout): up, as far as this node knows. Any thread.
+     */
+    public boolean heardFromRecently(long nodeId) {
+        return liveness.heardWithin(nodeId, env.clockNs().getAsLong(), electionTimeoutNs);
     }
 
     /** Groups with a replica on this node. */

@@ -28,6 +28,10 @@ interface SnapshotChannel {
     /** The complete, verified image of the group's snapshot at index / term, or null if none arrived. */
     Path receivedImage(long groupId, long index, long term);
 
+    /** A received image of {@code bytes} was restored into the state machine in {@code durationNs} (for metrics). */
+    default void installed(long bytes, long durationNs) {
+    }
+
     /** Deletes the group's received images up to {@code index}, or below it if not {@code inclusive}. */
     void deleteReceived(long groupId, long index, boolean inclusive);
 

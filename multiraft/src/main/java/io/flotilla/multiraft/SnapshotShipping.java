@@ -204,7 +204,10 @@ final class SnapshotShipping {
         Path image = streams.receivedImage(r.groupId, meta.index(), meta.term());
         Check.state(image != null, "group %d: the image of the snapshot at %d term %d vanished before its restore",
                 r.groupId, meta.index(), meta.term());
+        long imageBytes = image.toFile().length();
+        long startNs = System.nanoTime();
         restore(r.groupId, meta, image);
+        streams.installed(imageBytes, System.nanoTime() - startNs);
         stats.snapshotsInstalled++;
         streams.deleteReceived(r.groupId, meta.index(), false);
         r.retainedImageIndex = meta.index();

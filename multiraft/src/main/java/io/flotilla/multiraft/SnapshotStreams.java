@@ -3,6 +3,7 @@ package io.flotilla.multiraft;
 import io.flotilla.transport.snapshot.FileSnapshotSink;
 import io.flotilla.transport.snapshot.SnapshotConfig;
 import io.flotilla.transport.snapshot.SnapshotFailpoints;
+import io.flotilla.transport.snapshot.SnapshotObserver;
 import io.flotilla.transport.snapshot.SnapshotReceiver;
 import io.flotilla.transport.snapshot.SnapshotRetention;
 import io.flotilla.transport.snapshot.SnapshotSender;
@@ -15,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -65,6 +67,7 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     /** The nodes whose snapshots the receiver takes; read on its I/O thread at every handshake. */
     private final Set<Long> peers = ConcurrentHashMap.newKeySet();
     private volatile MultiRaftNode node;
+    private volatile SnapshotObserver observer = SnapshotObserver.NONE;
 
     private SnapshotStreams(SnapshotConfig config, Path directory, SnapshotFailpoints failpoints) throws IOException {
         this.directory = directory;
@@ -122,6 +125,17 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     /** See {@link SnapshotSender#progress}: bytes acknowledged and total of a snapshot on its way, or null. */
     public long[] sendProgress(long peerNodeId, long groupId) {
         return sender.progress(peerNodeId, groupId);
+    }
+
+    /** From now on, {@code observer} hears of each snapshot sent and installed (any thread). */
+    public void observe(SnapshotObserver observer) {
+        this.observer = Objects.requireNonNull(observer, "observer");
+        sender.observe(observer);
+    }
+
+    @Override
+    public void installed(long bytes, long durationNs) {
+        observer.installed(bytes, durationNs);
     }
 
     public SnapshotStats senderStats() {

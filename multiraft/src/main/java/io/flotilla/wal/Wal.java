@@ -216,6 +216,11 @@ public final class Wal implements AutoCloseable {
         return writer.stats();
     }
 
+    /** From now on, {@code observer} hears of each group commit, on the writer thread (any thread). */
+    public void observe(WalObserver observer) {
+        writer.observe(observer);
+    }
+
     /**
      * Deletes every segment all of whose records are dead for the given groups (which must be every
      * group with records in the log; a log recovered with tombstoned groups needs

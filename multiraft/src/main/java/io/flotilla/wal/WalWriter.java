@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -119,6 +120,8 @@ public final class WalWriter implements AutoCloseable {
     private boolean stepped;
     /** An error closing the last segment on the way out, reported by {@link #close}. */
     private volatile IOException closeError;
+    /** Told of each group commit by the writer thread; set by any thread. */
+    private volatile WalObserver observer = WalObserver.NONE;
 
     // Counters: written only by the writer thread (volatile so benchmarks can read them while it runs).
     private volatile long commits;
@@ -510,6 +513,8 @@ public final class WalWriter implements AutoCloseable {
 
     /** One group commit of {@link #round}: encode, write, one force; the completer runs the callbacks. */
     private void commit() {
+        long startNs = System.nanoTime();
+        long forceNs = 0;
         long roundRecords = 0;
         long roundEntries = 0;
         long roundBytes = 0;
@@ -536,7 +541,9 @@ public final class WalWriter implements AutoCloseable {
             }
             flush();
             if (mustForce) {
+                long forceStartNs = System.nanoTime();
                 force();
+                forceNs = System.nanoTime() - forceStartNs;
             }
         } catch (WalFailedException e) {
             fail(e);
@@ -554,6 +561,12 @@ public final class WalWriter implements AutoCloseable {
         records += roundRecords;
         entries += roundEntries;
         bytes += roundBytes;
+        observer.committed(roundEntries, System.nanoTime() - startNs, forceNs);
+    }
+
+    /** From now on, {@code observer} hears of each group commit (any thread). */
+    public void observe(WalObserver observer) {
+        this.observer = Objects.requireNonNull(observer, "observer");
     }
 
     /** Writer or completer thread: stops the log; the first error is the one reported to later submitters. */

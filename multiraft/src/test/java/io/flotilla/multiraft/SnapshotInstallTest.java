@@ -4,6 +4,7 @@ import static io.flotilla.multiraft.LocalCluster.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flotilla.raft.ProposeResult;
+import io.flotilla.transport.snapshot.SnapshotObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -11,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +40,11 @@ class SnapshotInstallTest {
             for (long id = 1; id <= 3; id++) {
                 cluster.start(id, GROUPS);
             }
+            Map<Long, Observed> observed = new HashMap<>();
+            for (long id = 1; id <= 3; id++) {
+                observed.put(id, new Observed());
+                cluster.snapshotStreams.get(id).observe(observed.get(id));
+            }
             writeRound(cluster, "a", 1);
 
             // Node 3 falls behind while the others move far past what their logs retain.
@@ -59,6 +66,14 @@ class SnapshotInstallTest {
                     + cluster.snapshotStreams.get(2L).senderStats().resumes();
             assertThat(sent).isGreaterThanOrEqualTo(GROUPS);
             assertThat(resumes).as("transfers resumed after the cut connection").isPositive();
+            // What a node's metrics hear: every image sent and installed, with its size and duration.
+            Observed installed = observed.get(3L);
+            assertThat(installed.installs.get()).isEqualTo(cluster.nodes.get(3L).snapshotsInstalled());
+            assertThat(installed.installedBytes.get()).isGreaterThanOrEqualTo(installed.installs.get());
+            assertThat(installed.installNs.get()).isPositive();
+            long observedSends = observed.get(1L).sends.get() + observed.get(2L).sends.get();
+            assertThat(observedSends).isGreaterThanOrEqualTo(GROUPS);
+            assertThat(observed.get(1L).sentBytes.get() + observed.get(2L).sentBytes.get()).isGreaterThanOrEqualTo(observedSends);
             assertNodeReadsExpected(cluster, 3);
 
             // Restarted with an empty in-memory state machine, node 3 restores the image it kept and
@@ -131,6 +146,28 @@ class SnapshotInstallTest {
         for (long g = 1; g <= GROUPS; g++) {
             Map<String, String> actual = RegisterClient.readAll(cluster, via, g, KEYS);
             assertThat(actual).as("group %d on node %d", g, via).isEqualTo(expected.get(g));
+        }
+    }
+
+    /** Records what a node's snapshot observer hears (the sender's I/O thread and the workers write it). */
+    private static final class Observed implements SnapshotObserver {
+        final AtomicLong sends = new AtomicLong();
+        final AtomicLong sentBytes = new AtomicLong();
+        final AtomicLong installs = new AtomicLong();
+        final AtomicLong installedBytes = new AtomicLong();
+        final AtomicLong installNs = new AtomicLong();
+
+        @Override
+        public void sent(long bytes, long durationNs) {
+            sends.incrementAndGet();
+            sentBytes.addAndGet(bytes);
+        }
+
+        @Override
+        public void installed(long bytes, long durationNs) {
+            installs.incrementAndGet();
+            installedBytes.addAndGet(bytes);
+            installNs.addAndGet(durationNs);
         }
     }
 }

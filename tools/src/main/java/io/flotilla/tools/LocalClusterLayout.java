@@ -17,7 +17,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Where the nodes of a local cluster live on this machine: node {@code i} (1-based) keeps its data
  * in {@code <dataDir>/node-<i>} and listens on 127.0.0.1 at {@code basePort + 10 i} (peers),
- * {@code + 1} (snapshots) and {@code + 2} (clients). Saved as {@code <dataDir>/cluster.properties}
+ * {@code + 1} (snapshots), {@code + 2} (clients) and {@code + 3} (Prometheus metrics at {@code /metrics}, the
+ * status page at {@code /}). Saved as {@code <dataDir>/cluster.properties}
  * by {@code flotilla start}, so later commands ({@code stop}, {@code status}, {@code put}, ...) find
  * the cluster from the data directory alone. Public for the bench module's load generator and
  * client benchmark, which start local clusters of their own.
@@ -25,12 +26,14 @@ import java.util.concurrent.ThreadLocalRandom;
 public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clusterId, int initialRanges) {
     static final String FILE_NAME = "cluster.properties";
     static final String HOST = "127.0.0.1";
+    /** The last of a node's ports: {@code peerPort + METRICS_OFFSET} serves its metrics and status page. */
+    static final int METRICS_OFFSET = 3;
 
     public LocalClusterLayout {
         if (nodes < 1 || nodes > 9) {
             throw new IllegalArgumentException("a local cluster has 1 to 9 nodes, not " + nodes);
         }
-        if (basePort < 1024 || basePort + 10 * nodes + 2 > 65_535) {
+        if (basePort < 1024 || basePort + 10 * nodes + METRICS_OFFSET > 65_535) {
             throw new IllegalArgumentException("base port " + basePort + " leaves no room for " + nodes + " nodes");
         }
         if (clusterId <= 0) {
@@ -65,6 +68,10 @@ public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clu
 
     int clientPort(int node) {
         return peerPort(node) + 2;
+    }
+
+    int metricsPort(int node) {
+        return peerPort(node) + METRICS_OFFSET;
     }
 
     public String clientAddress(int node) {
@@ -119,7 +126,7 @@ public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clu
 
     private static boolean allFree(int base, int nodes) {
         for (int i = 1; i <= nodes; i++) {
-            for (int offset = 0; offset < 3; offset++) {
+            for (int offset = 0; offset <= METRICS_OFFSET; offset++) {
                 try (ServerSocket s = new ServerSocket(base + 10 * i + offset, 1,
                         InetAddress.getLoopbackAddress())) {
                     s.setReuseAddress(true);

@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LocalClusterProcesses {
     static final String NODE_MAIN = "io.flotilla.engine.node.FlotillaNodeMain";
+    /** Lines of a node's log shown when it fails to start (its log may be in a directory that a test deletes). */
+    private static final int LOG_TAIL_LINES = 40;
 
     private final LocalClusterLayout layout;
     private final PrintStream out;
@@ -78,7 +80,7 @@ public final class LocalClusterProcesses {
                         + " replaced by new ones that catch up by snapshot%n", i);
             }
             Files.createDirectories(layout.nodeDir(i));
-            ProcessBuilder pb = new ProcessBuilder(nodeCommand(i, join))
+            ProcessBuilder pb = nodeProcess(i, join)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(layout.logFile(i).toFile()))
                     // A tied node reads its stdin, a pipe from this JVM, and exits at its end.
@@ -140,12 +142,25 @@ public final class LocalClusterProcesses {
                 .filter(p -> p.info().commandLine().map(c -> c.contains(NODE_MAIN)).orElse(false));
     }
 
-    private List<String> nodeCommand(int i, boolean join) {
-        String java = System.getenv().getOrDefault("FLOTILLA_JAVA", "java");
+    /**
+     * The node's process, not started yet. Its classpath goes in the {@code CLASSPATH} environment
+     * variable, not {@code -cp}: Linux shows a process's command line ({@code /proc/<pid>/cmdline},
+     * which {@link #running} reads through {@link ProcessHandle.Info#commandLine}) cut at one page,
+     * 4,096 bytes, and a test JVM's classpath alone can be longer. With it on the command line the
+     * main class fell past the cut, so a node that was starting well looked like one that had exited.
+     */
+    ProcessBuilder nodeProcess(int i, boolean join) {
         String classpath = System.getenv("FLOTILLA_CLASSPATH");
         if (classpath == null) {
             classpath = System.getProperty("java.class.path");
         }
+        ProcessBuilder pb = new ProcessBuilder(nodeCommand(i, join));
+        pb.environment().put("CLASSPATH", classpath);
+        return pb;
+    }
+
+    private List<String> nodeCommand(int i, boolean join) {
+        String java = System.getenv().getOrDefault("FLOTILLA_JAVA", "java");
         List<String> cmd = new ArrayList<>(List.of(java,
                 "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
                 "-Xms256m", "-Xmx1g", "-XX:+UseG1GC"));
@@ -154,13 +169,14 @@ public final class LocalClusterProcesses {
             cmd.addAll(List.of(extra.trim().split("\\s+")));
         }
         cmd.addAll(extraJavaOptions);
-        cmd.addAll(List.of("-cp", classpath, NODE_MAIN,
+        cmd.addAll(List.of(NODE_MAIN,
                 "--node-id", Integer.toString(i),
                 "--cluster-id", Long.toString(layout.clusterId()),
                 "--data-dir", layout.nodeDir(i).toAbsolutePath().toString(),
                 "--peer-listen", LocalClusterLayout.HOST + ":" + layout.peerPort(i),
                 "--snapshot-listen", LocalClusterLayout.HOST + ":" + layout.snapshotPort(i),
                 "--client-listen", layout.clientAddress(i),
+                "--metrics-listen", LocalClusterLayout.HOST + ":" + layout.metricsPort(i),
                 "--initial-cluster", layout.initialCluster(),
                 "--initial-ranges", Integer.toString(layout.initialRanges()),
                 // Every node of a local cluster shares this machine's cores: a node's default (a
@@ -189,14 +205,25 @@ public final class LocalClusterProcesses {
                 return;
             } catch (IOException notYet) {
                 if (running(i).isEmpty()) {
-                    throw new IOException("node " + i + " exited during startup; see " + layout.logFile(i));
+                    throw new IOException("node " + i + " exited during startup; the end of " + layout.logFile(i)
+                            + ":\n" + logTail(i, LOG_TAIL_LINES));
                 }
                 if (System.nanoTime() > deadlineNs) {
                     throw new IOException("node " + i + " did not accept clients on " + layout.clientAddress(i)
-                            + " in time; see " + layout.logFile(i));
+                            + " in time; the end of " + layout.logFile(i) + ":\n" + logTail(i, LOG_TAIL_LINES));
                 }
                 Thread.sleep(100);
             }
+        }
+    }
+
+    /** The last {@code lines} lines of node {@code i}'s log, or why there are none. */
+    String logTail(int i, int lines) {
+        try {
+            List<String> all = new String(Files.readAllBytes(layout.logFile(i)), StandardCharsets.UTF_8).lines().toList();
+            return all.isEmpty() ? "(the log is empty)" : String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(the log cannot be read: " + e + ")";
         }
     }
 }

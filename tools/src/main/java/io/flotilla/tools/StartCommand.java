@@ -32,6 +32,8 @@ final class StartCommand implements Callable<Integer> {
         LocalClusterLayout layout = startCluster(dataDir, nodes, ranges, basePort, timeoutMs);
         System.out.printf("cluster %d is up: %d nodes, clients connect to %s%n", layout.clusterId(), layout.nodes(),
                 String.join(",", layout.clientAddresses()));
+        System.out.printf("status pages at http://%s:%d/ (node 1; node i at base port + 10i + 3), metrics at /metrics%n",
+                LocalClusterLayout.HOST, layout.metricsPort(1));
         return 0;
     }
 

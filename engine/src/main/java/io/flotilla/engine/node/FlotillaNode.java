@@ -81,6 +81,7 @@ public final class FlotillaNode implements AutoCloseable {
     private final MoveDriver moves;
     /** How this node's own threads reach the other nodes as a client does (the meta range, route lookups). */
     private final FlotillaClient cluster;
+    private final NodeMetrics metrics;
     /** Null unless this node is rejoining its cluster with a new data directory. */
     private final Rejoin rejoin;
     private final KvService service;
@@ -92,7 +93,7 @@ public final class FlotillaNode implements AutoCloseable {
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
             SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, MoveDriver moves, FlotillaClient cluster,
-            Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
+            NodeMetrics metrics, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
         this.wal = wal;
@@ -107,6 +108,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.missing = missing;
         this.moves = moves;
         this.cluster = cluster;
+        this.metrics = metrics;
         this.rejoin = rejoin;
         this.service = service;
         this.clients = clients;
@@ -172,9 +174,12 @@ public final class FlotillaNode implements AutoCloseable {
             opened.push(recorder);
             MissingReplicas missing = new MissingReplicas(id, runtime, stateMachine);
             opened.push(missing);
+            NodeMetrics metrics = new NodeMetrics(runtime, wal, snapshots, stateMachine, missing::joined);
+            opened.push(metrics);
             stateMachine.onSplit((left, right) -> {
                 splitStarter.onSplit(left, right);
                 recorder.splitApplied(left, right);
+                metrics.splitApplied();
             });
             for (ClusterMember peer : config.peers()) {
                 snapshots.addPeer(peer.nodeId(), peer.snapshotAddress());
@@ -216,10 +221,10 @@ public final class FlotillaNode implements AutoCloseable {
 
             RangeLoad load = new RangeLoad();
             MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, config.clusterDirectory(),
-                    System::currentTimeMillis);
+                    System::currentTimeMillis, metrics::moveCompleted);
             opened.push(moves);
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
-                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load, new MoveSources() {
+                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load, metrics.service(), new MoveSources() {
                         @Override
                         public long[] snapshotProgress(long peerNodeId, long groupId) {
                             return snapshots.sendProgress(peerNodeId, groupId);
@@ -251,11 +256,18 @@ public final class FlotillaNode implements AutoCloseable {
             recorder.start();
             missing.start(cluster, metaAddresses(config), new RemovedReplicas(id, runtime, stateMachine), joining);
             moves.start();
+            if (config.metricsListen() != null) {
+                StatusPage page = new StatusPage(id, config.clusterId(), config.clusterDirectory(), runtime, stateMachine,
+                        metrics::splitsApplied, missing::joined);
+                int port = metrics.serve(config.metricsListen(), page);
+                LOG.info("node {}: metrics at http://{}:{}/metrics, status page at /", id,
+                        config.metricsListen().getHostString(), port);
+            }
             long startupMs = millisSince(startNs);
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
             return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement, splits,
-                    recorder, missing, moves, cluster, rejoin, service, clients, startupMs);
+                    recorder, missing, moves, cluster, metrics, rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
@@ -392,6 +404,7 @@ public final class FlotillaNode implements AutoCloseable {
             Deque<AutoCloseable> order = new ArrayDeque<>();
             // Pushed in reverse: the first pushed closes last.
             order.push(directory);
+            order.push(metrics);
             order.push(clients);
             order.push(wal);
             order.push(() -> closeStore(store));

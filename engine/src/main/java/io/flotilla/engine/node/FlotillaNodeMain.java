@@ -125,6 +125,10 @@ public final class FlotillaNodeMain implements Callable<Integer> {
             description = "How long a range must stay that busy before it splits (default: ${DEFAULT-VALUE}).")
     int splitLoadSeconds;
 
+    @Option(names = "--metrics-listen", paramLabel = "[HOST:]PORT", order = 20,
+            description = "Serve Prometheus metrics over HTTP at /metrics on this address (default: not served).")
+    String metricsListen;
+
     @Option(names = "--exit-when-stdin-closes", hidden = true,
             description = "Stop (gracefully) when stdin reaches its end: a parent process that dies takes the node with it.")
     boolean exitWhenStdinCloses;
@@ -144,7 +148,8 @@ public final class FlotillaNodeMain implements Callable<Integer> {
                 address(clientListen, self.clientAddress(), "--client-listen"),
                 members, initialRanges, workers == null ? base.workers() : workers, clientIoThreads, maxClientFrameBytes,
                 defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs, electionTimeoutTicks, join,
-                new SplitPolicy(splitSizeMib << 20, splitLoadOps, splitLoadSeconds));
+                new SplitPolicy(splitSizeMib << 20, splitLoadOps, splitLoadSeconds),
+                metricsListen == null || metricsListen.isBlank() ? null : address(metricsListen, null, "--metrics-listen"));
     }
 
     /** {@code host:port}, {@code port} (on 127.0.0.1), or the fallback if not given. */

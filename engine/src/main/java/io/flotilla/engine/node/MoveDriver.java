@@ -59,6 +59,8 @@ final class MoveDriver implements AutoCloseable {
     private final LongFunction<NodeAddress> addresses;
     private final LongSupplier clockMs;
     private final Balancer balancer;
+    /** Told of each move that ended done (the moves metric). */
+    private final Runnable onMoveDone;
     /** Guarded by this. */
     private final Map<Long, Tracked> moves = new HashMap<>();
     private final ArrayDeque<MoveProgress> ended = new ArrayDeque<>();
@@ -83,12 +85,13 @@ final class MoveDriver implements AutoCloseable {
     }
 
     MoveDriver(long nodeId, MultiRaftNode runtime, KvStateMachine stateMachine, FlotillaClient client,
-            ClusterDirectory directory, LongSupplier clockMs) {
+            ClusterDirectory directory, LongSupplier clockMs, Runnable onMoveDone) {
         this.nodeId = nodeId;
         this.runtime = runtime;
         this.stateMachine = stateMachine;
         this.client = client;
         this.addresses = directory::address;
+        this.onMoveDone = onMoveDone;
         this.balancer = new Balancer(nodeId, stateMachine, client, directory, clockMs);
         this.clockMs = clockMs;
         this.thread = new Thread(this::run, "flotilla-move-driver-" + nodeId);
@@ -233,6 +236,9 @@ final class MoveDriver implements AutoCloseable {
                         ended.removeLast();
                     }
                     moves.remove(t.record.getRangeId(), t);
+                }
+                if (outcome == MoveStep.MOVE_DONE) {
+                    onMoveDone.run();
                 }
                 LOG.info("node {}: the move of range {} from node {} to node {} ended: {} ({})", nodeId,
                         t.record.getRangeId(), t.record.getFromNodeId(), t.record.getToNodeId(), outcome, message);

@@ -39,11 +39,14 @@ import java.util.TreeMap;
  *                             replaced by new ones) instead of bootstrapping a new one; ignored once
  *                             the directory exists
  * @param splitPolicy          when the node splits the ranges it leads on its own
+ * @param metricsListen        where the node serves Prometheus metrics over HTTP ({@code /metrics});
+ *                             null: not served
  */
 public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAddress peerListen,
         InetSocketAddress snapshotListen, InetSocketAddress clientListen, Map<Long, ClusterMember> initialCluster,
         int initialRanges, int workers, int clientIoThreads, int maxClientFrameBytes, int defaultTimeoutMs,
-        int shutdownHandoffMs, int tickIntervalMs, int electionTimeoutTicks, boolean join, SplitPolicy splitPolicy) {
+        int shutdownHandoffMs, int tickIntervalMs, int electionTimeoutTicks, boolean join, SplitPolicy splitPolicy,
+        InetSocketAddress metricsListen) {
     public static final int DEFAULT_INITIAL_RANGES = 64;
     public static final int DEFAULT_MAX_CLIENT_FRAME_BYTES = 32 << 20;
     public static final int DEFAULT_TIMEOUT_MS = 5_000;
@@ -98,7 +101,7 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
         return new NodeConfig(nodeId, clusterId, dataDir, self.peerAddress(), self.snapshotAddress(), self.clientAddress(),
                 initialCluster, DEFAULT_INITIAL_RANGES, Runtime.getRuntime().availableProcessors(), 1,
                 DEFAULT_MAX_CLIENT_FRAME_BYTES, DEFAULT_TIMEOUT_MS, DEFAULT_SHUTDOWN_HANDOFF_MS, DEFAULT_TICK_INTERVAL_MS,
-                DEFAULT_ELECTION_TIMEOUT_TICKS, false, SplitPolicy.defaults());
+                DEFAULT_ELECTION_TIMEOUT_TICKS, false, SplitPolicy.defaults(), null);
     }
 
     /** Parses {@code 1=host:7001:7002:7101,2=...} (see {@link ClusterMember#parse}); ids must be distinct. */
@@ -177,36 +180,43 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
     public NodeConfig withInitialRanges(int ranges) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster, ranges,
                 workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs, tickIntervalMs,
-                electionTimeoutTicks, join, splitPolicy);
+                electionTimeoutTicks, join, splitPolicy, metricsListen);
     }
 
     public NodeConfig withWorkers(int count) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, count, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, join, splitPolicy);
+                tickIntervalMs, electionTimeoutTicks, join, splitPolicy, metricsListen);
     }
 
     public NodeConfig withClientListen(InetSocketAddress address) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, address, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, join, splitPolicy);
+                tickIntervalMs, electionTimeoutTicks, join, splitPolicy, metricsListen);
+    }
+
+    /** This config, serving Prometheus metrics at {@code address} (port 0: any free port). */
+    public NodeConfig withMetricsListen(InetSocketAddress address) {
+        return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
+                initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
+                tickIntervalMs, electionTimeoutTicks, join, splitPolicy, address);
     }
 
     public NodeConfig withSplitPolicy(SplitPolicy policy) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, join, policy);
+                tickIntervalMs, electionTimeoutTicks, join, policy, metricsListen);
     }
 
     public NodeConfig withJoin(boolean joining) {
         return new NodeConfig(nodeId, clusterId, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, joining, splitPolicy);
+                tickIntervalMs, electionTimeoutTicks, joining, splitPolicy, metricsListen);
     }
 
     public NodeConfig withClusterId(long id) {
         return new NodeConfig(nodeId, id, dataDir, peerListen, snapshotListen, clientListen, initialCluster,
                 initialRanges, workers, clientIoThreads, maxClientFrameBytes, defaultTimeoutMs, shutdownHandoffMs,
-                tickIntervalMs, electionTimeoutTicks, join, splitPolicy);
+                tickIntervalMs, electionTimeoutTicks, join, splitPolicy, metricsListen);
     }
 }

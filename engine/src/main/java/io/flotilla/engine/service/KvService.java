@@ -19,7 +19,6 @@ import io.flotilla.router.MetaRange;
 import io.flotilla.wal.Wal;
 import java.util.List;
 import io.flotilla.wal.WalRecordEncoder;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,12 +53,13 @@ public final class KvService implements RequestHandler {
     private final MultiRaftNode runtime;
     private final LeaderHints hints;
     private java.util.concurrent.ExecutorService middleKeys;
-    private final LongAdder served = new LongAdder();
+    private final ServiceMetrics metrics;
     private volatile boolean stopping;
 
     public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
             KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs,
-            LongSupplier newRangeIds, RangeLoad load, MoveSources moveSources) {
+            LongSupplier newRangeIds, RangeLoad load, ServiceMetrics metrics, MoveSources moveSources) {
+        this.metrics = metrics;
         this.nodeId = nodeId;
         this.defaultTimeoutMs = defaultTimeoutMs;
         this.stateMachine = stateMachine;
@@ -75,7 +75,7 @@ public final class KvService implements RequestHandler {
         this.rejoins = new RejoinService(runtime, hints);
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
         this.moves = new MoveService(nodeId, runtime, hints, directory, stateMachine, moveSources);
-        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
+        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, metrics::answered);
     }
 
     /** From now on every request is answered Unavailable (the node is shutting down). Any thread. */
@@ -86,12 +86,12 @@ public final class KvService implements RequestHandler {
 
     /** Requests answered since the node started. */
     public long requestsServed() {
-        return served.sum();
+        return metrics.answered();
     }
 
     @Override
     public void handle(Request request, ResponseWriter out) {
-        Reply reply = new Reply(request.getRequestId(), out, served);
+        Reply reply = new Reply(request.getRequestId(), request.getBodyCase(), out, metrics);
         try {
             dispatch(request, reply);
         } catch (RuntimeException e) {

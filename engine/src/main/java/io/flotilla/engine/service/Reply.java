@@ -1,11 +1,11 @@
 package io.flotilla.engine.service;
 
 import io.flotilla.kv.proto.Error;
+import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.Response;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
 /**
@@ -16,14 +16,17 @@ import java.util.function.Supplier;
 final class Reply {
     private final long requestId;
     private final ResponseWriter out;
-    private final LongAdder served;
+    private final ServiceMetrics metrics;
+    private final Request.BodyCase kind;
+    private final long arrivedNs = System.nanoTime();
     private final AtomicBoolean answered = new AtomicBoolean();
     private volatile ScheduledFuture<?> deadline;
 
-    Reply(long requestId, ResponseWriter out, LongAdder served) {
+    Reply(long requestId, Request.BodyCase kind, ResponseWriter out, ServiceMetrics metrics) {
         this.requestId = requestId;
+        this.kind = kind;
         this.out = out;
-        this.served = served;
+        this.metrics = metrics;
     }
 
     long requestId() {
@@ -48,8 +51,9 @@ final class Reply {
         if (d != null) {
             d.cancel(false);
         }
-        served.increment();
-        out.send(response.setRequestId(requestId).build());
+        Response built = response.setRequestId(requestId).build();
+        metrics.answered(kind, built, arrivedNs);
+        out.send(built);
         return true;
     }
 

@@ -16,6 +16,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Three (or more) {@link FlotillaNode}s in this JVM on loopback ports, each with its data directory under a
@@ -77,7 +78,7 @@ final class TestCluster implements AutoCloseable {
     NodeConfig config(long id) {
         NodeConfig d = NodeConfig.of(id, CLUSTER_ID, root.resolve("node" + id), members);
         return new NodeConfig(id, CLUSTER_ID, d.dataDir(), d.peerListen(), d.snapshotListen(), d.clientListen(), members,
-                ranges, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10, false, splitPolicy);
+                ranges, 1, 1, d.maxClientFrameBytes(), d.defaultTimeoutMs(), 2_000, 10, 10, false, splitPolicy, null);
     }
 
     /** The split policy of nodes started from now on. */
@@ -94,7 +95,12 @@ final class TestCluster implements AutoCloseable {
     }
 
     FlotillaNode start(long id) throws IOException {
-        nodes[(int) id] = FlotillaNode.start(config(id));
+        return start(id, UnaryOperator.identity());
+    }
+
+    /** Starts node {@code id} with its test config changed by {@code adjust} (metrics served, say). */
+    FlotillaNode start(long id, UnaryOperator<NodeConfig> adjust) throws IOException {
+        nodes[(int) id] = FlotillaNode.start(adjust.apply(config(id)));
         return nodes[(int) id];
     }
 

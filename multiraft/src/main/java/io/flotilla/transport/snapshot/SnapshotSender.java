@@ -89,6 +89,8 @@ public final class SnapshotSender implements AutoCloseable {
         final PeerGroup id;
         final long index;
         final long term;
+        /** When {@code send} queued it: a sent snapshot's duration counts from here. */
+        final long queuedNs = System.nanoTime();
         SnapshotSource.Reader reader;
         long backoffMs;
         int attempts;
@@ -128,6 +130,8 @@ public final class SnapshotSender implements AutoCloseable {
     private int active;
     private final CRC32C chunkCrc = new CRC32C();
     private volatile boolean closed;
+    /** Told of each snapshot sent, on the loop; set by any thread. */
+    private volatile SnapshotObserver observer = SnapshotObserver.NONE;
 
     private SnapshotSender(SnapshotConfig config, SnapshotSource source, Listener listener, SnapshotFailpoints failpoints) {
         this.config = config;
@@ -148,6 +152,11 @@ public final class SnapshotSender implements AutoCloseable {
                                        SnapshotFailpoints failpoints) {
         return new SnapshotSender(Objects.requireNonNull(config, "config"), Objects.requireNonNull(source, "source"),
                 Objects.requireNonNull(listener, "listener"), Objects.requireNonNull(failpoints, "failpoints"));
+    }
+
+    /** From now on, {@code observer} hears of each snapshot sent (any thread). */
+    public void observe(SnapshotObserver observer) {
+        this.observer = Objects.requireNonNull(observer, "observer");
     }
 
     public SnapshotStats stats() {
@@ -313,6 +322,9 @@ public final class SnapshotSender implements AutoCloseable {
             releaseSlot(t.current);
         }
         if (t.reader != null) {
+            if (ok) {
+                observer.sent(t.reader.totalBytes(), System.nanoTime() - t.queuedNs);
+            }
             t.reader.close();
             t.reader = null;
         }
