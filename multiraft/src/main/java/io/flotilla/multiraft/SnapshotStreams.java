@@ -153,6 +153,11 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
         return sender.send(peerNodeId, image.groupId, image.index, image.term);
     }
 
+    @Override
+    public SnapshotSender.Progress transferProgress(long peerNodeId, long groupId) {
+        return sender.progress(peerNodeId, groupId);
+    }
+
     private void onSent(long peerNodeId, long groupId, long index, boolean ok) {
         MultiRaftNode runtime = node;
         if (runtime != null) {

@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
  * machine. Every request is checked by the {@link RequestValidator} (cluster, range, epoch, limits,
  * keys — an error is answered at once, nothing is proposed), then writes go to the {@link WritePath},
  * reads to the {@link ReadPath}, route lookups and node status to the {@link StatusService}, a
+ * replica's account of its range's health to the {@link RangeExplainer}, a
  * rejoining node's requests to the {@link RejoinService}; a split is proposed like a write. Every
  * request is answered exactly once, by its deadline ({@code timeout_ms}, or the node's default)
  * at the latest: a write the runtime has not answered by then gets Timeout (its outcome is unknown),
@@ -47,6 +48,7 @@ public final class KvService implements RequestHandler {
     private final StatusService status;
     private final RejoinService rejoins;
     private final LeaderTransfers leaderTransfers;
+    private final RangeExplainer explainer;
     private final LongSupplier clockMs;
     private final LongSupplier newRangeIds;
     private final RangeLoad load;
@@ -73,6 +75,7 @@ public final class KvService implements RequestHandler {
         this.reads = new ReadPath(runtime, stateMachine, hints);
         this.rejoins = new RejoinService(runtime, hints);
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
+        this.explainer = new RangeExplainer(nodeId, runtime, stateMachine);
         this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, served::sum);
     }
 
@@ -115,6 +118,12 @@ public final class KvService implements RequestHandler {
                 return;
             case NODE_STATUS:
                 reply.send(status.nodeStatus());
+                return;
+            case EXPLAIN_RANGE:
+                // Any replica answers, whatever the request's epoch: the range may have no leader.
+                reply.armDeadline(deadlineAfterMs(header), () -> Errors.unavailable("node " + nodeId
+                        + " did not report on range " + header.getRangeId() + " in time: its worker is busy, ask again"));
+                explainer.explain(header.getRangeId(), reply);
                 return;
             case BODY_NOT_SET:
                 reply.fail(KvErrors.internal("the request carries no operation this node knows (is the client newer than"

@@ -95,6 +95,9 @@ public final class SnapshotSender implements AutoCloseable {
         /** The attempt holding a send slot, or null while queued or backing off. */
         Attempt current;
         boolean done;
+        /** Written by the loop, read by anyone (progress reports): the current attempt's sizes. */
+        volatile long ackedBytes;
+        volatile long totalBytes;
 
         Transfer(PeerGroup id, long index, long term, long backoffMs) {
             this.id = id;
@@ -134,6 +137,19 @@ public final class SnapshotSender implements AutoCloseable {
         this.group = new MultiThreadIoEventLoopGroup(1,
                 new DefaultThreadFactory("flotilla-snapshot-out-" + config.nodeId(), true), NioIoHandler.newFactory());
         this.loop = group.next();
+    }
+
+    /**
+     * How far a queued or running transfer got: bytes the follower acknowledged as durable of its
+     * current attempt's total (0 of 0 before the first connection), and connections dialed.
+     */
+    public record Progress(long ackedBytes, long totalBytes, int attempts) {
+    }
+
+    /** Any thread: the progress of the transfer of {@code groupId}'s snapshot to {@code peerNodeId}, or null if none. */
+    public Progress progress(long peerNodeId, long groupId) {
+        Transfer t = pending.get(new PeerGroup(peerNodeId, groupId));
+        return t == null ? null : new Progress(t.ackedBytes, t.totalBytes, t.attempts);
     }
 
     public static SnapshotSender start(SnapshotConfig config, SnapshotSource source, Listener listener) {
@@ -393,6 +409,7 @@ public final class SnapshotSender implements AutoCloseable {
                 return;
             }
             totalBytes = transfer.reader.totalBytes();
+            transfer.totalBytes = totalBytes;
             lastReadNs = System.nanoTime();
             long periodMs = Math.max(1, Math.min(config.handshakeTimeoutMs(), config.idleTimeoutMs()) / 4);
             timer = ctx.executor().scheduleAtFixedRate(this::checkTimeouts, periodMs, periodMs, TimeUnit.MILLISECONDS);
@@ -547,6 +564,7 @@ public final class SnapshotSender implements AutoCloseable {
                 return;
             }
             acked = durableBytes;
+            transfer.ackedBytes = durableBytes;
             pump();
         }
 
