@@ -436,6 +436,7 @@ final class RaftWorker implements Runnable {
     private void explain(WorkerCommand.Explain e) {
         Replica r = replicas.get(e.groupId());
         e.answer().complete(r == null ? null : new ReplicaReport(r.node.report(), r.asleep,
+                r.asleep ? replicas.ticks() - r.asleepAtTick : 0,
                 TimeUnit.NANOSECONDS.toMillis(config.tickIntervalNs()), shipping.transfers(r)));
     }
 

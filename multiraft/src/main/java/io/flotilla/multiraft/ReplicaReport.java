@@ -10,10 +10,12 @@ import java.util.List;
  * ({@link MultiRaftNode#explain}); immutable, read anywhere.
  *
  * @param asleep quiescent: the worker stopped ticking it until a message, proposal or read wakes it
+ * @param asleepTicks how long it has slept, in ticks: the replica's own clock ({@code raft.ticks()})
+ *     stood still meanwhile, so every age the report gives in the replica's ticks is that much longer
  * @param tickIntervalMs how long one of the report's ticks is
  * @param snapshotsSending this replica, a leader, streaming a snapshot image to a follower
  */
-public record ReplicaReport(RaftReport raft, boolean asleep, long tickIntervalMs,
+public record ReplicaReport(RaftReport raft, boolean asleep, long asleepTicks, long tickIntervalMs,
         List<SnapshotTransfer> snapshotsSending) {
 
     /**

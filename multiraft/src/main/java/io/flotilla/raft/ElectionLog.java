@@ -83,7 +83,8 @@ public final class ElectionLog {
      * {@code other}: the replica we voted for (ALREADY_VOTED) or follow (HAS_LEADER, IN_LEASE);
      * {@code ticksSinceLeader}: for IN_LEASE, how long ago we heard from that leader. Log positions
      * are the candidate's (from its request) and ours at the time. {@code count}: how many times
-     * the same event repeated, the last at {@code atTick}.
+     * the same event repeated, the last at {@code atTick} (a campaign: attempts for the same term,
+     * each but the last timed out; its votes are the last attempt's).
      */
     public record Event(Kind kind, long atTick, long term, boolean preVote, boolean transfer, long peer,
             Outcome outcome, Refusal refusal, long other, long ticksSinceLeader,
@@ -135,12 +136,23 @@ public final class ElectionLog {
 
     /** This replica starts a campaign for {@code term} with its log ending at {@code lastTerm}/{@code lastIndex}. */
     void campaignStarted(long tick, long term, boolean preVote, boolean transfer, long lastTerm, long lastIndex) {
-        if (pendingCampaign != null) {
-            // A won pre-election is followed at once by the real one for the same term.
-            boolean promoted = pendingCampaign.preVote && !preVote && pendingCampaign.term == term;
-            pendingCampaign.outcome = promoted ? Outcome.WON : Outcome.TIMED_OUT;
+        Slot s;
+        if (pendingCampaign != null && pendingCampaign == newest() && pendingCampaign.preVote == preVote
+                && pendingCampaign.term == term) {
+            // The same campaign again after a timeout (a pre-election does not raise the term): counted.
+            s = pendingCampaign;
+            s.count++;
+            s.atTick = tick;
+            s.votesGranted = 0;
+            s.votesRefused = 0;
+        } else {
+            if (pendingCampaign != null) {
+                // A won pre-election is followed at once by the real one for the same term.
+                boolean promoted = pendingCampaign.preVote && !preVote && pendingCampaign.term == term;
+                pendingCampaign.outcome = promoted ? Outcome.WON : Outcome.TIMED_OUT;
+            }
+            s = next(tick, Kind.CAMPAIGN, term, 0);
         }
-        Slot s = next(tick, Kind.CAMPAIGN, term, 0);
         s.preVote = preVote;
         s.transfer = transfer;
         s.outcome = Outcome.PENDING;
@@ -197,7 +209,7 @@ public final class ElectionLog {
 
     private Slot vote(long tick, Kind kind, Message m, Refusal reason, long ownLastTerm, long ownLastIndex) {
         boolean preVote = m.type == MessageType.PRE_VOTE;
-        Slot newest = recorded == 0 ? null : ring[(int) ((recorded - 1) % CAPACITY)];
+        Slot newest = newest();
         Slot s;
         if (newest != null && newest.kind == kind && newest.peer == m.from && newest.term == m.term
                 && newest.preVote == preVote && newest.refusal == reason) {
@@ -215,6 +227,10 @@ public final class ElectionLog {
         s.ownLastTerm = ownLastTerm;
         s.ownLastIndex = ownLastIndex;
         return s;
+    }
+
+    private Slot newest() {
+        return recorded == 0 ? null : ring[(int) ((recorded - 1) % CAPACITY)];
     }
 
     /** Takes the oldest slot for a new event, clearing it. */

@@ -146,6 +146,22 @@ class ElectionLogTest {
     }
 
     @Test
+    void aPreElectionRepeatedForTheSameTermIsCountedNotPushedOut() {
+        TestCluster c = new TestCluster(3);
+        c.isolate(1);
+        for (int i = 0; i < 3 * ElectionLog.CAPACITY; i++) {
+            c.node(1).campaign();
+            c.stabilize();
+        }
+        List<Event> campaigns = events(c.node(1), Kind.CAMPAIGN);
+        assertThat(campaigns).singleElement().satisfies(e -> {
+            assertThat(e.preVote()).isTrue();
+            assertThat(e.count()).isEqualTo(3 * ElectionLog.CAPACITY);
+            assertThat(e.outcome()).isEqualTo(Outcome.PENDING);
+        });
+    }
+
+    @Test
     void repeatsAreCountedAndTheRingKeepsTheNewest() {
         TestCluster c = new TestCluster(3);
         c.elect(1);

@@ -2,6 +2,7 @@ package io.flotilla.tools;
 
 import io.flotilla.kv.proto.ExplainEvent;
 import io.flotilla.kv.proto.ExplainEventKind;
+import io.flotilla.kv.proto.ExplainOutcome;
 import io.flotilla.kv.proto.ExplainPeer;
 import io.flotilla.kv.proto.ExplainRangeResponse;
 import io.flotilla.kv.proto.ExplainRole;
@@ -147,12 +148,21 @@ final class RangeDiagnosis {
                 .append("), but ").append(String.join("; ", troubles)).append('.');
         int up = answeringVoters();
         int voters = voterNodes().size();
-        out.append(" It serves reads and writes while a majority of its voters (").append(voters / 2 + 1).append(" of ")
-                .append(voters).append(") is up; ").append(up).append(" answer.");
-        for (long node : replicaNodes()) {
-            NodeAnswer a = answerOf(node);
-            if (a == null || a.account() == null) {
-                actions.add("Start node " + node + "; it catches up from the leader.");
+        int majority = voters / 2 + 1;
+        List<Long> down = downVoters();
+        if (up < majority) {
+            out.append(" Only ").append(up).append(" of its ").append(voters).append(" voters answer, fewer than the ")
+                    .append(majority).append(" a write needs: nothing commits, and node ").append(leader.getNodeId())
+                    .append(leader.getQuiescent() ? " (asleep, so it has not noticed)" : "")
+                    .append(" steps down at its next quorum check.");
+            actions.add("Start node" + plural(down) + join(down, "and") + ": writes commit again once " + majority
+                    + " of the " + voters + " voters are up.");
+        } else {
+            out.append(" It serves reads and writes while a majority of its voters (").append(majority).append(" of ")
+                    .append(voters).append(") is up; ").append(up).append(" answer.");
+            if (!down.isEmpty()) {
+                actions.add("Start node" + plural(down) + join(down, "and") + "; "
+                        + (down.size() > 1 ? "they catch" : "it catches") + " up from the leader.");
             }
         }
         if (actions.isEmpty()) {
@@ -195,20 +205,14 @@ final class RangeDiagnosis {
                 waiting.add(a.getNodeId());
             }
         }
-        String wait = waiting.isEmpty() ? "" : "node" + (waiting.size() > 1 ? "s " : " ") + join(waiting, "or")
+        String wait = waiting.isEmpty() ? "" : "node" + plural(waiting) + join(waiting, "or")
                 + " will campaign after " + (waiting.size() > 1 ? "their" : "its") + " election timeout";
-        List<Long> down = new ArrayList<>();
-        for (long node : voterNodes()) {
-            NodeAnswer a = answerOf(node);
-            if (a == null || a.account() == null) {
-                down.add(node);
-            }
-        }
+        List<Long> down = downVoters();
         if (up < majority) {
-            actions.add("Start node" + (down.size() > 1 ? "s " : " ") + join(down, "and") + ": no election can succeed until "
+            actions.add("Start node" + plural(down) + join(down, "and") + ": no election can succeed until "
                     + majority + " of the " + voters + " voters are up.");
         } else if (!down.isEmpty()) {
-            actions.add("Start node" + (down.size() > 1 ? "s " : " ") + join(down, "and")
+            actions.add("Start node" + plural(down) + join(down, "and")
                     + (wait.isEmpty() ? ", or wait for the next election." : ", or wait: " + wait + "."));
         } else {
             actions.add(wait.isEmpty() ? "Wait for the next election; if none succeeds, the records above say why."
@@ -223,8 +227,13 @@ final class RangeDiagnosis {
             return;
         }
         long node = a.getNodeId();
+        long timedOut = c.getCount() - 1 + a.getEventsList().stream().filter(e -> e.getKind()
+                == ExplainEventKind.EXPLAIN_CAMPAIGN && e.getOutcome() == ExplainOutcome.EXPLAIN_TIMED_OUT)
+                .mapToLong(ExplainEvent::getCount).sum();
         out.append(" Node ").append(node).append(c.getPreVote() ? " ran a pre-election for term " : " campaigned in term ")
-                .append(c.getTerm()).append(' ').append(ms(c.getMsAgo())).append(" ago and ").append(outcome(c));
+                .append(c.getTerm()).append(' ').append(ms(c.getMsAgo())).append(" ago")
+                .append(timedOut == 0 ? "" : " (after " + timedOut + " earlier campaign" + (timedOut > 1 ? "s" : "")
+                        + " that timed out)").append(" and ").append(outcome(c));
         List<String> reasons = new ArrayList<>();
         for (ExplainRangeResponse voter : accounts) {
             for (ExplainEvent e : voter.getEventsList()) {
@@ -319,6 +328,17 @@ final class RangeDiagnosis {
             }
         }
         return nodes;
+    }
+
+    private List<Long> downVoters() {
+        List<Long> down = new ArrayList<>();
+        for (long node : voterNodes()) {
+            NodeAnswer a = answerOf(node);
+            if (a == null || a.account() == null) {
+                down.add(node);
+            }
+        }
+        return down;
     }
 
     private int answeringVoters() {
@@ -427,6 +447,10 @@ final class RangeDiagnosis {
             return String.format(Locale.ROOT, "%,d KiB", (b + 1023) / 1024);
         }
         return String.format(Locale.ROOT, "%.1f MiB", b / (1024.0 * 1024));
+    }
+
+    private static String plural(List<Long> nodes) {
+        return nodes.size() > 1 ? "s " : " ";
     }
 
     private static String join(List<Long> nodes, String conjunction) {

@@ -102,6 +102,20 @@ class RangeDiagnosisTest {
     }
 
     @Test
+    void aLeaderWithoutAMajoritySaysNothingCommits() {
+        ExplainRangeResponse leader = replica(1, ExplainRole.EXPLAIN_LEADER, 5, 7).setLeaderNodeId(1).setQuiescent(true)
+                .build();
+        String text = RangeDiagnosis.explain(7, List.of(NodeAnswer.of(address(1), leader),
+                NodeAnswer.down(2, address(2), "connection refused"),
+                NodeAnswer.down(3, address(3), "connection refused")));
+
+        assertThat(text).contains("Only 1 of its 3 voters answer, fewer than the 2 a write needs: nothing commits, and"
+                + " node 1 (asleep, so it has not noticed) steps down at its next quorum check.")
+                .contains("→ Start nodes 2 and 3: writes commit again once 2 of the 3 voters are up.")
+                .doesNotContain("It serves reads and writes");
+    }
+
+    @Test
     void eachRefusalReasonReadsAsASentence() {
         ExplainEvent.Builder e = ExplainEvent.newBuilder().setKind(ExplainEventKind.EXPLAIN_VOTE_REFUSED).setTerm(9)
                 .setPeer(1).setCount(1);

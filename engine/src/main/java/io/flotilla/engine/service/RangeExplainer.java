@@ -44,11 +44,14 @@ final class RangeExplainer {
         });
     }
 
-    /** The wire form of {@code report}; ticks become milliseconds before now. */
+    /**
+     * The wire form of {@code report}; ticks become milliseconds before now. The replica's clock
+     * stood still while it slept, so the sleep is added to every age.
+     */
     ExplainRangeResponse.Builder answer(RangeDescriptor range, ReplicaReport report) {
         RaftReport raft = report.raft();
         long tickMs = report.tickIntervalMs();
-        long now = raft.ticks();
+        long now = raft.ticks() + report.asleepTicks();
         ExplainRangeResponse.Builder b = ExplainRangeResponse.newBuilder()
                 .setNodeId(nodeId)
                 .setRole(role(raft))
@@ -61,7 +64,7 @@ final class RangeExplainer {
                 .setLastTerm(raft.lastTerm())
                 .setLeaseHeld(raft.leaseHeld())
                 .setInLease(raft.inLease())
-                .setSinceLeaderMs(raft.electionElapsedTicks() * tickMs)
+                .setSinceLeaderMs((raft.electionElapsedTicks() + report.asleepTicks()) * tickMs)
                 .setElectionTimeoutMs(raft.electionTimeoutTicks() * tickMs)
                 .setQuiescent(report.asleep())
                 .setAwaitingSnapshot(raft.awaitingSnapshot())
