@@ -307,22 +307,20 @@ final class RangeDiagnosis {
         return name + " is unreachable (no answer from " + a.address() + ")";
     }
 
-    /** The range's replicas by the newest descriptor, or the nodes that answered. */
+    /** The range's replicas by the newest descriptor any replica applied (none if no replica answered). */
     private List<Long> replicaNodes() {
-        List<Long> nodes = new ArrayList<>();
-        if (range != null) {
-            for (ReplicaDescriptor r : range.getReplicasList()) {
-                nodes.add(r.getNodeId());
-            }
-        }
-        return nodes;
+        return nodes(false);
     }
 
     private List<Long> voterNodes() {
+        return nodes(true);
+    }
+
+    private List<Long> nodes(boolean votersOnly) {
         List<Long> nodes = new ArrayList<>();
         if (range != null) {
             for (ReplicaDescriptor r : range.getReplicasList()) {
-                if (r.getRole() != ReplicaRole.LEARNER) {
+                if (!votersOnly || r.getRole() != ReplicaRole.LEARNER) {
                     nodes.add(r.getNodeId());
                 }
             }
@@ -342,14 +340,7 @@ final class RangeDiagnosis {
     }
 
     private int answeringVoters() {
-        int up = 0;
-        for (long node : voterNodes()) {
-            NodeAnswer a = answerOf(node);
-            if (a != null && a.account() != null) {
-                up++;
-            }
-        }
-        return up;
+        return voterNodes().size() - downVoters().size();
     }
 
     private NodeAnswer answerOf(long node) {
