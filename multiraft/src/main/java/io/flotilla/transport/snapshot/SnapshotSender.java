@@ -146,7 +146,11 @@ public final class SnapshotSender implements AutoCloseable {
     public record Progress(long ackedBytes, long totalBytes, int attempts) {
     }
 
-    /** Any thread: the progress of the transfer of {@code groupId}'s snapshot to {@code peerNodeId}, or null if none. */
+    /**
+     * Any thread: the progress of the transfer of {@code groupId}'s snapshot to {@code peerNodeId},
+     * or null if none. For operators only: the sizes are volatile, {@code attempts} is the loop's
+     * plain field read without a fence (a count for display, possibly one behind).
+     */
     public Progress progress(long peerNodeId, long groupId) {
         Transfer t = pending.get(new PeerGroup(peerNodeId, groupId));
         return t == null ? null : new Progress(t.ackedBytes, t.totalBytes, t.attempts);
