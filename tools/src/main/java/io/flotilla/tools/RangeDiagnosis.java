@@ -187,7 +187,7 @@ final class RangeDiagnosis {
         }
         List<Long> waiting = new ArrayList<>();
         for (ExplainRangeResponse a : accounts) {
-            if (a.getRole() != ExplainRole.EXPLAIN_FOLLOWER || lastCampaign(a) != null) {
+            if (a.getRole() != ExplainRole.EXPLAIN_FOLLOWER || currentCampaign(a) != null) {
                 continue;
             }
             if (a.getAwaitingSnapshot()) {
@@ -222,7 +222,7 @@ final class RangeDiagnosis {
 
     /** A replica's latest campaign, and why the others refused it. */
     private void campaigns(ExplainRangeResponse a) {
-        ExplainEvent c = lastCampaign(a);
+        ExplainEvent c = currentCampaign(a);
         if (c == null) {
             return;
         }
@@ -246,14 +246,19 @@ final class RangeDiagnosis {
         out.append(reasons.isEmpty() ? "." : ": " + String.join("; ", reasons) + ".");
     }
 
-    private static ExplainEvent lastCampaign(ExplainRangeResponse a) {
+    /**
+     * A replica's latest campaign if it is for the highest term any replica reports or later (a
+     * pre-election asks for the next term): an older one, won or lost, is not why there is no leader now.
+     */
+    private ExplainEvent currentCampaign(ExplainRangeResponse a) {
+        long highestTerm = accounts.stream().mapToLong(ExplainRangeResponse::getTerm).max().orElse(0);
         ExplainEvent last = null;
         for (ExplainEvent e : a.getEventsList()) {
             if (e.getKind() == ExplainEventKind.EXPLAIN_CAMPAIGN) {
                 last = e;
             }
         }
-        return last;
+        return last != null && last.getTerm() >= highestTerm ? last : null;
     }
 
     private static String outcome(ExplainEvent c) {

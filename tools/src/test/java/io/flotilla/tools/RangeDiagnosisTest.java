@@ -92,12 +92,20 @@ class RangeDiagnosisTest {
 
     @Test
     void withoutAMajorityItSaysNoElectionCanSucceed() {
+        ExplainEvent oldWin = ExplainEvent.newBuilder().setKind(ExplainEventKind.EXPLAIN_CAMPAIGN).setTerm(2)
+                .setOutcome(ExplainOutcome.EXPLAIN_WON).setCount(1).build();
+        ExplainEvent retried = ExplainEvent.newBuilder().setKind(ExplainEventKind.EXPLAIN_CAMPAIGN).setTerm(5)
+                .setPreVote(true).setMsAgo(300).setCount(4).build();
         String text = RangeDiagnosis.explain(7, List.of(
-                NodeAnswer.of(address(1), replica(1, ExplainRole.EXPLAIN_PRE_CANDIDATE, 4, 10).build()),
+                NodeAnswer.of(address(1), replica(1, ExplainRole.EXPLAIN_PRE_CANDIDATE, 4, 10).addEvents(oldWin)
+                        .addEvents(retried).build()),
                 NodeAnswer.down(2, address(2), "connection refused"),
                 NodeAnswer.down(3, address(3), "connection refused")));
 
         assertThat(text).contains("Only 1 of its 3 voters answer; electing a leader needs 2.")
+                .contains("Node 1 ran a pre-election for term 5 300 ms ago (after 3 earlier campaigns that timed out)"
+                        + " and is still collecting votes (no answers).")
+                .doesNotContain("term 2")
                 .contains("→ Start nodes 2 and 3: no election can succeed until 2 of the 3 voters are up.");
     }
 
