@@ -7,6 +7,7 @@ import io.flotilla.raft.RaftNode;
 import io.flotilla.wal.Wal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.ToLongFunction;
 
 /**
@@ -189,6 +190,16 @@ public final class MultiRaftNode implements AutoCloseable {
     /** Asks this node's replica, the leader, to hand leadership of {@code groupId} to node {@code target}. */
     public void transferLeader(long groupId, long target, ProposalListener listener) {
         workerOf(groupId).inbox().transferLeader(groupId, target, listener);
+    }
+
+    /**
+     * What this node's replica of {@code groupId} says about the group's health, from its worker's
+     * thread; null if this node hosts no replica of it. Fails if the worker is overloaded or stopped.
+     */
+    public CompletableFuture<ReplicaReport> explain(long groupId) {
+        CompletableFuture<ReplicaReport> answer = new CompletableFuture<>();
+        workerOf(groupId).inbox().explain(groupId, answer);
+        return answer;
     }
 
     public void propose(long groupId, byte[] command, ProposalListener listener) {

@@ -11,6 +11,7 @@ import io.flotilla.wal.WalRecordEncoder;
 import io.flotilla.wal.WalSegmentReader;
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.LongPredicate;
@@ -380,6 +381,8 @@ final class RaftWorker implements Runnable {
             lifecycle.destroy(d.groupId());
         } else if (command instanceof WorkerCommand.Campaign c) {
             lifecycle.campaign(c.groupId());
+        } else if (command instanceof WorkerCommand.Explain e) {
+            explain(e);
         } else if (command instanceof WorkerCommand.LeaderResigned lr) {
             replicas.leaderResigned(lr.groupId(), lr.leaderNode());
         } else {
@@ -427,6 +430,14 @@ final class RaftWorker implements Runnable {
             t.listener().onRefused(t.groupId(), ProposeResult.NOT_LEADER, r.node.leader());
         }
         replicas.markDirty(r);
+    }
+
+    /** Observes only: a sleeping replica stays asleep (its sleep is part of the answer). */
+    private void explain(WorkerCommand.Explain e) {
+        Replica r = replicas.get(e.groupId());
+        e.answer().complete(r == null ? null : new ReplicaReport(r.node.report(), r.asleep,
+                r.asleep ? replicas.ticks() - r.asleepAtTick : 0,
+                TimeUnit.NANOSECONDS.toMillis(config.tickIntervalNs()), shipping.transfers(r)));
     }
 
     private void step(List<Message> messages) {

@@ -38,6 +38,8 @@ final class Replica {
     boolean dirty;
     /** Not ticked (quiescent); any message, proposal or read wakes it. */
     boolean asleep;
+    /** The worker tick at which it last fell asleep (reports count the sleep, which its own ticks do not). */
+    long asleepAtTick;
     /** A leader node that said it no longer leads this group, and the term we followed it in (0: none). */
     long resignedLeader;
     long resignedLeaderTerm;

@@ -165,6 +165,7 @@ final class ReplicaSet {
 
     private void fallAsleep(Replica r) {
         r.asleep = true;
+        r.asleepAtTick = ticks;
         // A sleeping replica does not tick, so its lease (counted in ticks) would outlive the sleep.
         r.node.dropLease();
         long leader = r.node.leader();

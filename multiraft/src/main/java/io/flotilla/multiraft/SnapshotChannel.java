@@ -25,6 +25,11 @@ interface SnapshotChannel {
     /** Queues a transfer of a published image to {@code peerNodeId}; the outcome reaches the group's worker. */
     SnapshotSender.SendResult send(long peerNodeId, OutgoingImage image);
 
+    /** Any thread: how far the transfer of the group's snapshot to {@code peerNodeId} got, or null if unknown. */
+    default SnapshotSender.Progress transferProgress(long peerNodeId, long groupId) {
+        return null;
+    }
+
     /** The complete, verified image of the group's snapshot at index / term, or null if none arrived. */
     Path receivedImage(long groupId, long index, long term);
 

@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.function.LongPredicate;
 import io.flotilla.transport.snapshot.SnapshotRetention;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -127,6 +128,20 @@ final class SnapshotShipping {
             r.heldSnapshots = new Long2ObjectHashMap<>();
         }
         r.heldSnapshots.put(m.to, new Replica.HeldSnapshot(m, image));
+    }
+
+    /** The snapshot images this leader is streaming to followers, and how far each got. */
+    List<ReplicaReport.SnapshotTransfer> transfers(Replica r) {
+        if (r.heldSnapshots == null || r.heldSnapshots.isEmpty()) {
+            return List.of();
+        }
+        List<ReplicaReport.SnapshotTransfer> out = new ArrayList<>();
+        r.heldSnapshots.forEach((peer, held) -> {
+            SnapshotSender.Progress p = streams.transferProgress(peer, r.groupId);
+            out.add(p == null ? new ReplicaReport.SnapshotTransfer(peer, held.image().index, 0, 0, 0)
+                    : new ReplicaReport.SnapshotTransfer(peer, held.image().index, p.ackedBytes(), p.totalBytes(), p.attempts()));
+        });
+        return out;
     }
 
     private void release(Replica r, OutgoingImage image) {

@@ -122,11 +122,6 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
         return receiver.localAddress();
     }
 
-    /** See {@link SnapshotSender#progress}: bytes acknowledged and total of a snapshot on its way, or null. */
-    public long[] sendProgress(long peerNodeId, long groupId) {
-        return sender.progress(peerNodeId, groupId);
-    }
-
     /** From now on, {@code observer} hears of each snapshot sent and installed (any thread). */
     public void observe(SnapshotObserver observer) {
         this.observer = Objects.requireNonNull(observer, "observer");
@@ -170,6 +165,11 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
     @Override
     public SnapshotSender.SendResult send(long peerNodeId, OutgoingImage image) {
         return sender.send(peerNodeId, image.groupId, image.index, image.term);
+    }
+
+    @Override
+    public SnapshotSender.Progress transferProgress(long peerNodeId, long groupId) {
+        return sender.progress(peerNodeId, groupId);
     }
 
     private void onSent(long peerNodeId, long groupId, long index, boolean ok) {

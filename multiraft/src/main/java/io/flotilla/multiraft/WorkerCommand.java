@@ -3,6 +3,7 @@ package io.flotilla.multiraft;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.Message;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What other threads hand a worker through its inbox. Each command is created on the caller's
@@ -43,6 +44,10 @@ sealed interface WorkerCommand {
     record LeaderResigned(long groupId, long leaderNode) implements WorkerCommand {
     }
 
+    /** Reports the replica's health ({@link ReplicaReport}); completes with null if this worker does not host it. */
+    record Explain(long groupId, CompletableFuture<ReplicaReport> answer) implements WorkerCommand {
+    }
+
     /** Answers a command that no worker will carry out (the node stopped) with a typed failure. */
     static void refuse(WorkerCommand command) {
         if (command instanceof Propose p) {
@@ -53,6 +58,8 @@ sealed interface WorkerCommand {
             c.listener().onRefused(c.groupId(), io.flotilla.raft.ProposeResult.NODE_STOPPED, 0);
         } else if (command instanceof TransferLeader t) {
             t.listener().onRefused(t.groupId(), io.flotilla.raft.ProposeResult.NODE_STOPPED, 0);
+        } else if (command instanceof Explain e) {
+            e.answer().completeExceptionally(new IllegalStateException("the node is stopping"));
         }
         // Messages, creation, removal and campaigns have no caller waiting.
     }

@@ -3,6 +3,7 @@ package io.flotilla.multiraft;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.Message;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -62,6 +63,12 @@ final class WorkerInbox {
      */
     void transferLeader(long groupId, long target, ProposalListener listener) {
         offerAnswered(new WorkerCommand.TransferLeader(groupId, target, listener), groupId, listener::onBusy);
+    }
+
+    /** Asks this worker's replica for its report; a full inbox fails the answer. */
+    void explain(long groupId, CompletableFuture<ReplicaReport> answer) {
+        offerAnswered(new WorkerCommand.Explain(groupId, answer), groupId,
+                g -> answer.completeExceptionally(new IllegalStateException("the worker of range " + g + " is overloaded")));
     }
 
     /** Makes this worker's replica campaign now (tests and leader placement). */

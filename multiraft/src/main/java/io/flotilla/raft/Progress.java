@@ -32,6 +32,10 @@ final class Progress {
     boolean probeSent;
     /** Heard from since the last CheckQuorum round. */
     boolean recentActive;
+    /** The leader's tick of the last answer from this replica (0: none yet); for reports only. */
+    long heardAtTick;
+    /** The leader's tick when the transport last reported this replica unreachable (0: never); for reports only. */
+    long unreachableAtTick;
     boolean learner;
     /** Highest heartbeat round this replica acknowledged in the current term (for ReadIndex). */
     long ackedRound;

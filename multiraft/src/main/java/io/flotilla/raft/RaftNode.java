@@ -55,6 +55,8 @@ public final class RaftNode {
     private final ReadOnly readOnly = new ReadOnly();
     private final LeaderLease lease;
     private final SplittableRandom random;
+    /** This replica's record of its last elections and votes, for operators (observes only). */
+    private final ElectionLog elections = new ElectionLog();
 
     private long term;
     private long vote;
@@ -364,6 +366,9 @@ public final class RaftNode {
     /** The transport could not reach {@code peer}: stop streaming to it and probe instead. */
     public void reportUnreachable(long peer) {
         Progress pr = role == Role.LEADER ? tracker.progress.get(peer) : null;
+        if (pr != null) {
+            pr.unreachableAtTick = ticks;
+        }
         if (pr != null && pr.state == Progress.State.REPLICATE) {
             pr.becomeProbe();
         }
@@ -393,12 +398,16 @@ public final class RaftNode {
     public void step(Message m) {
         DropReason refusal = admission.refusal(m, term);
         if (refusal != null) {
+            if (refusal == DropReason.NOT_A_VOTER && (m.type == MessageType.VOTE || m.type == MessageType.PRE_VOTE)) {
+                refuseVote(m, ElectionLog.Refusal.NOT_A_MEMBER, NONE);
+            }
             drop(refusal);
             return;
         }
         if (m.term > term) {
             if ((m.type == MessageType.VOTE || m.type == MessageType.PRE_VOTE) && !admission.forcedByTransfer(m) && inLease()) {
                 // Raft thesis §4.2.3: a replica that hears from a live leader ignores disruptive candidates.
+                refuseVote(m, ElectionLog.Refusal.IN_LEASE, lead);
                 return;
             }
             if (m.type == MessageType.PRE_VOTE || (m.type == MessageType.PRE_VOTE_RESPONSE && !m.reject)) {
@@ -418,9 +427,12 @@ public final class RaftNode {
                 // plain Raft would carry its term to them (Raft thesis §4.2.3).
                 send(message(MessageType.APPEND_RESPONSE, m.from));
             } else if (m.type == MessageType.PRE_VOTE) {
+                refuseVote(m, ElectionLog.Refusal.STALE_TERM, NONE);
                 Message r = message(MessageType.PRE_VOTE_RESPONSE, m.from);
                 r.reject = true;
                 send(r);
+            } else if (m.type == MessageType.VOTE) {
+                refuseVote(m, ElectionLog.Refusal.STALE_TERM, NONE);
             }
             return;
         }
@@ -439,6 +451,11 @@ public final class RaftNode {
 
     private void drop(DropReason reason) {
         droppedByReason[reason.ordinal()]++;
+    }
+
+    /** Records a refused (pre-)vote; {@code other}: whom we voted for or follow. */
+    private void refuseVote(Message m, ElectionLog.Refusal reason, long other) {
+        elections.voteRefused(ticks, m, reason, other, electionElapsed, log.lastTerm(), log.lastIndex());
     }
 
     // ---------------------------------------------------------------- elections
@@ -484,6 +501,8 @@ public final class RaftNode {
             voteType = MessageType.VOTE;
             voteTerm = term;
         }
+        elections.campaignStarted(ticks, voteTerm, type == CampaignType.PRE_ELECTION, type == CampaignType.TRANSFER,
+                log.lastTerm(), log.lastIndex());
         if (tracker.recordVote(id, true) == ProgressTracker.VoteResult.WON) {
             // A single-voter group wins at once.
             if (type == CampaignType.PRE_ELECTION) {
@@ -522,8 +541,16 @@ public final class RaftNode {
                 electionElapsed = 0;
                 vote = m.from;
             }
+            elections.voteGranted(ticks, m, log.lastTerm(), log.lastIndex());
         } else {
             r.reject = true;
+            if (canVote) {
+                refuseVote(m, ElectionLog.Refusal.LOG_BEHIND, NONE);
+            } else if (vote != NONE) {
+                refuseVote(m, ElectionLog.Refusal.ALREADY_VOTED, vote);
+            } else {
+                refuseVote(m, ElectionLog.Refusal.HAS_LEADER, lead);
+            }
         }
         send(r);
     }
@@ -547,6 +574,7 @@ public final class RaftNode {
             case READ_INDEX_RESPONSE -> readStates.add(new ReadState(m.context, m.index, !m.reject));
             default -> {
                 if (m.type == myResponseType) {
+                    elections.voteAnswered(!m.reject);
                     switch (tracker.recordVote(m.from, !m.reject)) {
                         case WON -> {
                             if (role == Role.PRE_CANDIDATE) {
@@ -556,7 +584,10 @@ public final class RaftNode {
                                 broadcastAppend();
                             }
                         }
-                        case LOST -> becomeFollower(term, NONE);
+                        case LOST -> {
+                            elections.campaignEnded(ElectionLog.Outcome.LOST);
+                            becomeFollower(term, NONE);
+                        }
                         case PENDING -> { }
                     }
                 }
@@ -725,6 +756,7 @@ public final class RaftNode {
 
     private void handleAppendResponse(Message m, Progress pr) {
         pr.recentActive = true;
+        pr.heardAtTick = ticks;
         if (m.reject && m.context == Message.REQUEST_SNAPSHOT) {
             sendRequestedSnapshot(m.from, pr, m.rejectHint);
             return;
@@ -790,6 +822,7 @@ public final class RaftNode {
 
     private void handleHeartbeatResponse(Message m, Progress pr) {
         pr.recentActive = true;
+        pr.heardAtTick = ticks;
         pr.probeSent = false;
         if (pr.state == Progress.State.REPLICATE && pr.inflights.full()) {
             // An append or its answer may have been lost; without this the window never drains
@@ -999,6 +1032,7 @@ public final class RaftNode {
     }
 
     private void becomeFollower(long newTerm, long leader) {
+        elections.campaignEnded(ElectionLog.Outcome.STEPPED_DOWN);
         reset(newTerm);
         lead = leader;
         role = Role.FOLLOWER;
@@ -1022,6 +1056,7 @@ public final class RaftNode {
 
     private void becomeLeader() {
         Check.state(role != Role.FOLLOWER, "follower %d cannot become leader without an election", id);
+        elections.campaignEnded(ElectionLog.Outcome.WON);
         reset(term);
         lead = id;
         role = Role.LEADER;
@@ -1072,6 +1107,7 @@ public final class RaftNode {
                 readStates);
         if (ss != null) {
             prevSoftState = ss;
+            elections.leaderSeen(ticks, term, ss.leader());
         }
         if (hs != null) {
             prevHardState = hs;
@@ -1324,6 +1360,23 @@ public final class RaftNode {
             }
         }
         return true;
+    }
+
+    /** A copy of what this replica can tell an operator about its group's health (see {@link RaftReport}). */
+    public RaftReport report() {
+        List<RaftReport.PeerProgress> peers = new ArrayList<>();
+        if (role == Role.LEADER) {
+            for (var e : tracker.progress.entrySet()) {
+                Progress pr = e.getValue();
+                peers.add(new RaftReport.PeerProgress(e.getKey(), pr.learner, pr.match, pr.next, pr.state.name(),
+                        pr.pendingSnapshot, pr.recentActive, pr.heardAtTick, pr.unreachableAtTick));
+            }
+        }
+        return new RaftReport(id, role, term, vote, lead, log.committed, log.applied, log.lastIndex(), log.lastTerm(),
+                ticks, electionElapsed, config.electionTimeoutTicks(),
+                role == Role.LEADER && config.checkQuorum() && lease.validAt(ticks),
+                role != Role.LEADER && inLease(), quiescable(), awaitingSnapshot, leadTransferee, peers,
+                elections.events());
     }
 
     /** Bytes of proposed entries not yet committed (leader only). */

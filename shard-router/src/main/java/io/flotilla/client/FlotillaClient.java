@@ -6,6 +6,8 @@ import io.flotilla.kv.proto.BatchWriteResponse;
 import io.flotilla.kv.proto.CompareAndSetRequest;
 import io.flotilla.kv.proto.CompareAndSetResponse;
 import io.flotilla.kv.proto.DeleteRequest;
+import io.flotilla.kv.proto.ExplainRangeRequest;
+import io.flotilla.kv.proto.ExplainRangeResponse;
 import io.flotilla.kv.proto.GetRequest;
 import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.KeyValue;
@@ -465,6 +467,20 @@ public final class FlotillaClient implements AutoCloseable {
     public CompletableFuture<RouteLookupResponse> routeLookup(String address) {
         return askDirectly(address, "route lookup", r -> r.setRouteLookup(RouteLookupRequest.getDefaultInstance()))
                 .thenApply(response -> answer(response, Response::hasRouteLookup, address, "route lookup").getRouteLookup());
+    }
+
+    /**
+     * Admin ({@code flotilla why}): what the node at {@code address} records about its replica of
+     * range {@code rangeId} (its elections, votes, lease, progress, snapshots). Any replica answers,
+     * not only the leader. Completes with null if that node hosts no replica of the range. Asks that
+     * node only (no routing, no retries), within the client's request timeout.
+     */
+    public CompletableFuture<ExplainRangeResponse> explainRange(String address, long rangeId) {
+        return askDirectly(address, "explanation of range " + rangeId, r -> {
+            r.getHeaderBuilder().setRangeId(rangeId);
+            r.setExplainRange(ExplainRangeRequest.getDefaultInstance());
+        }).thenApply(response -> response.hasError() && response.getError().hasRangeNotFound() ? null
+                : answer(response, Response::hasExplainRange, address, "explanation of range " + rangeId).getExplainRange());
     }
 
     private CompletableFuture<Response> askDirectly(String address, String what, Consumer<Request.Builder> body) {

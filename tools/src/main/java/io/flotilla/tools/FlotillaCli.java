@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
                 "                     `tools/flotilla bench --help` lists its options."},
         subcommands = {DemoCommand.class, StartCommand.class, StopCommand.class, StatusCommand.class,
                 KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class, KvCommands.Cas.class,
-                KvCommands.Scan.class, SplitCommand.class, RangesCommand.class, TransferLeaderCommand.class,
+                KvCommands.Scan.class, SplitCommand.class, RangesCommand.class, TransferLeaderCommand.class, WhyCommand.class,
                 MoveReplicaCommand.class, MovesCommand.class, DecommissionCommand.class, BalanceCommand.class,
                 MeasureStartupCommand.class,
                 CommandLine.HelpCommand.class})

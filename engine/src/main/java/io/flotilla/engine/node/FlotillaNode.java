@@ -15,6 +15,7 @@ import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.MetaRange;
 import io.flotilla.multiraft.SnapshotStreams;
+import io.flotilla.transport.snapshot.SnapshotSender;
 import io.flotilla.multiraft.TransportPeerSender;
 import io.flotilla.transport.PeerTransport;
 import io.flotilla.wal.NioWalFileSystem;
@@ -227,7 +228,8 @@ public final class FlotillaNode implements AutoCloseable {
                     limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load, metrics.service(), new MoveSources() {
                         @Override
                         public long[] snapshotProgress(long peerNodeId, long groupId) {
-                            return snapshots.sendProgress(peerNodeId, groupId);
+                            SnapshotSender.Progress p = snapshots.transferProgress(peerNodeId, groupId);
+                            return p == null ? null : new long[] {p.ackedBytes(), p.totalBytes()};
                         }
 
                         @Override

@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
  * machine. Every request is checked by the {@link RequestValidator} (cluster, range, epoch, limits,
  * keys — an error is answered at once, nothing is proposed), then writes go to the {@link WritePath},
  * reads to the {@link ReadPath}, route lookups and node status to the {@link StatusService}, a
+ * replica's account of its range's health to the {@link RangeExplainer}, a
  * rejoining node's requests to the {@link RejoinService}; a split is proposed like a write. Every
  * request is answered exactly once, by its deadline ({@code timeout_ms}, or the node's default)
  * at the latest: a write the runtime has not answered by then gets Timeout (its outcome is unknown),
@@ -47,6 +48,7 @@ public final class KvService implements RequestHandler {
     private final RejoinService rejoins;
     private final LeaderTransfers leaderTransfers;
     private final MoveService moves;
+    private final RangeExplainer explainer;
     private final LongSupplier clockMs;
     private final LongSupplier newRangeIds;
     private final RangeLoad load;
@@ -75,6 +77,7 @@ public final class KvService implements RequestHandler {
         this.rejoins = new RejoinService(runtime, hints);
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
         this.moves = new MoveService(nodeId, runtime, hints, directory, stateMachine, moveSources);
+        this.explainer = new RangeExplainer(nodeId, runtime, stateMachine);
         this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, metrics::answered);
     }
 
@@ -124,6 +127,12 @@ public final class KvService implements RequestHandler {
                 return;
             case LIST_MOVES:
                 listMoves(reply);
+                return;
+            case EXPLAIN_RANGE:
+                // Any replica answers, whatever the request's epoch: the range may have no leader.
+                reply.armDeadline(deadlineAfterMs(header), () -> Errors.unavailable("node " + nodeId
+                        + " did not report on range " + header.getRangeId() + " in time: its worker is busy, ask again"));
+                explainer.explain(header.getRangeId(), reply);
                 return;
             case BODY_NOT_SET:
                 reply.fail(KvErrors.internal("the request carries no operation this node knows (is the client newer than"

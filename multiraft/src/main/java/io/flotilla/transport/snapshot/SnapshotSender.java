@@ -97,9 +97,9 @@ public final class SnapshotSender implements AutoCloseable {
         /** The attempt holding a send slot, or null while queued or backing off. */
         Attempt current;
         boolean done;
-        /** For progress reports from other threads: bytes the receiver made durable, of the image's total. */
-        volatile long bytesAcked;
-        volatile long bytesTotal;
+        /** Written by the loop, read by anyone (progress reports): the current attempt's sizes. */
+        volatile long ackedBytes;
+        volatile long totalBytes;
 
         Transfer(PeerGroup id, long index, long term, long backoffMs) {
             this.id = id;
@@ -141,6 +141,23 @@ public final class SnapshotSender implements AutoCloseable {
         this.group = new MultiThreadIoEventLoopGroup(1,
                 new DefaultThreadFactory("flotilla-snapshot-out-" + config.nodeId(), true), NioIoHandler.newFactory());
         this.loop = group.next();
+    }
+
+    /**
+     * How far a queued or running transfer got: bytes the follower acknowledged as durable of its
+     * current attempt's total (0 of 0 before the first connection), and connections dialed.
+     */
+    public record Progress(long ackedBytes, long totalBytes, int attempts) {
+    }
+
+    /**
+     * Any thread: the progress of the transfer of {@code groupId}'s snapshot to {@code peerNodeId},
+     * or null if none. For operators only: the sizes are volatile, {@code attempts} is the loop's
+     * plain field read without a fence (a count for display, possibly one behind).
+     */
+    public Progress progress(long peerNodeId, long groupId) {
+        Transfer t = pending.get(new PeerGroup(peerNodeId, groupId));
+        return t == null ? null : new Progress(t.ackedBytes, t.totalBytes, t.attempts);
     }
 
     public static SnapshotSender start(SnapshotConfig config, SnapshotSource source, Listener listener) {
@@ -348,16 +365,6 @@ public final class SnapshotSender implements AutoCloseable {
      * Reports every transfer not yet reported as failed, closes their connections and shuts the
      * event loop down. Idempotent.
      */
-    /**
-     * How far the transfer of {@code groupId}'s snapshot to {@code peerNodeId} has got: bytes the
-     * receiver made durable and the image's size ({0, 0} before the first connection), or null if
-     * none is requested or in flight. Any thread; for progress reports.
-     */
-    public long[] progress(long peerNodeId, long groupId) {
-        Transfer t = pending.get(new PeerGroup(peerNodeId, groupId));
-        return t == null ? null : new long[] {t.bytesAcked, t.bytesTotal};
-    }
-
     @Override
     public void close() {
         if (closed) {
@@ -418,6 +425,7 @@ public final class SnapshotSender implements AutoCloseable {
                 return;
             }
             totalBytes = transfer.reader.totalBytes();
+            transfer.totalBytes = totalBytes;
             lastReadNs = System.nanoTime();
             long periodMs = Math.max(1, Math.min(config.handshakeTimeoutMs(), config.idleTimeoutMs()) / 4);
             timer = ctx.executor().scheduleAtFixedRate(this::checkTimeouts, periodMs, periodMs, TimeUnit.MILLISECONDS);
@@ -544,8 +552,7 @@ public final class SnapshotSender implements AutoCloseable {
                 return;
             }
             sent = acked = resumeOffset;
-            transfer.bytesTotal = totalBytes;
-            transfer.bytesAcked = acked;
+            transfer.ackedBytes = acked;
             if (resumeOffset > 0) {
                 stats.resumes.incrementAndGet();
                 stats.resumedBytes.addAndGet(resumeOffset);
@@ -574,7 +581,7 @@ public final class SnapshotSender implements AutoCloseable {
                 return;
             }
             acked = durableBytes;
-            transfer.bytesAcked = acked;
+            transfer.ackedBytes = durableBytes;
             pump();
         }
 
