@@ -19,7 +19,10 @@ import io.flotilla.kv.proto.MoveReplicaRequest;
 import io.flotilla.kv.proto.MoveReplicaResponse;
 import io.flotilla.kv.proto.MoveStepRequest;
 import io.flotilla.kv.proto.MoveStepResponse;
+import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.NodeStatusRequest;
+import io.flotilla.kv.proto.AddNodeRequest;
+import io.flotilla.kv.proto.AddNodeResponse;
 import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.UpdateSettingsRequest;
 import io.flotilla.kv.proto.NodeStatusResponse;
@@ -408,6 +411,18 @@ public final class FlotillaClient implements AutoCloseable {
         return submit(new Operation<>("update of the cluster's settings", null, true, ReadConsistency.LINEARIZABLE,
                 Response.BodyCase.UPDATE_SETTINGS, (request, range) -> request.setUpdateSettings(update),
                 (response, range) -> response.getUpdateSettings()));
+    }
+
+    /**
+     * Admin: adds node {@code node} (its id and every address) to the cluster: it is recorded in the
+     * meta range and every node learns it within a few seconds. Start the node with {@code --join};
+     * the balancer then moves replicas to it. Safe to repeat.
+     */
+    public CompletableFuture<AddNodeResponse> addNode(NodeAddress node) {
+        AddNodeRequest body = AddNodeRequest.newBuilder().setNode(node).build();
+        return submit(new Operation<>("addition of node " + node.getNodeId(), null, true, ReadConsistency.LINEARIZABLE,
+                Response.BodyCase.ADD_NODE, (request, range) -> request.setAddNode(body),
+                (response, range) -> response.getAddNode()));
     }
 
     /** Admin: the moves in progress, and the last ones that ended, as the meta range's leader drives them. */

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.MoveRecord;
+import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.ReplicaRole;
@@ -16,7 +17,8 @@ import java.util.Arrays;
  * key routes to it, and it takes only {@code RecordRanges} and move records. Its keys are range ids (8 bytes,
  * big-endian) and its values the descriptors, each kept only if newer than the one it replaces
  * ({@link RouteTable#compareVersions}); after them the cluster's settings ({@link #SETTINGS_KEY}),
- * then, under {@link #MOVES_START}, the moves in progress, one per range. It lives on the first {@link #REPLICAS} nodes of the
+ * the nodes added since the cluster was made ({@link #MEMBERS_START}), then, under
+ * {@link #MOVES_START}, the moves in progress, one per range. It lives on the first {@link #REPLICAS} nodes of the
  * cluster by id. Pure functions; any thread.
  */
 public final class MetaRange {
@@ -68,7 +70,24 @@ public final class MetaRange {
      */
     public static final ByteString SETTINGS_KEY = ByteString.copyFrom(new byte[] {(byte) 0xF0});
 
-    /** The first byte of the meta range's keys for moves in progress, after the settings. */
+    /** The first byte of the meta range's keys for the nodes added after the cluster was made, after the settings. */
+    public static final ByteString MEMBERS_START = ByteString.copyFrom(new byte[] {(byte) 0xF1});
+
+    /** The meta range's key for added node {@code nodeId}'s addresses. */
+    public static ByteString memberKey(long nodeId) {
+        return MEMBERS_START.concat(key(nodeId));
+    }
+
+    /** Reads an added node's addresses stored in the meta range; null if the bytes are not one. */
+    public static NodeAddress parseMember(ByteString value) {
+        try {
+            return NodeAddress.parseFrom(value);
+        } catch (InvalidProtocolBufferException e) {
+            return null;
+        }
+    }
+
+    /** The first byte of the meta range's keys for moves in progress, after the members. */
     public static final ByteString MOVES_START = ByteString.copyFrom(new byte[] {(byte) 0xFF});
 
     /** The meta range's key for the move of range {@code rangeId} in progress: 0xFF, then the id (8 bytes, big-endian). */

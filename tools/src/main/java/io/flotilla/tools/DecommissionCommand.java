@@ -23,6 +23,8 @@ import picocli.CommandLine.Parameters;
                 "The drain is recorded in the cluster and goes on if this command is stopped."})
 final class DecommissionCommand implements Callable<Integer> {
     private static final long POLL_MS = 1_000;
+    /** Polls in a row with replicas left and no move off the node before the drain is reported stuck. */
+    private static final int STUCK_ROUNDS = 15;
 
     @Mixin
     ClusterOptions cluster;
@@ -50,8 +52,10 @@ final class DecommissionCommand implements Callable<Integer> {
             System.out.println("draining node " + node + ": its replicas move to the other nodes");
             long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
             String last = "";
+            int idleRounds = 0;
             while (System.nanoTime() < deadlineNs) {
-                NodePlacement placement = placement(client);
+                ListMovesResponse moves = moves(client);
+                NodePlacement placement = moves == null ? null : placement(moves);
                 if (placement != null) {
                     String now = "node " + node + ": " + placement.getReplicas() + " replicas, " + placement.getLeaders()
                             + " leaderships left";
@@ -63,6 +67,14 @@ final class DecommissionCommand implements Callable<Integer> {
                         System.out.println("node " + node + " holds no replicas: it can be stopped now");
                         return 0;
                     }
+                    idleRounds = moving(moves) ? 0 : idleRounds + 1;
+                    if (idleRounds >= STUCK_ROUNDS) {
+                        System.err.println("node " + node + " still holds " + placement.getReplicas() + " replicas and no"
+                                + " move off it is in progress: every other node that is up held those ranges before, and"
+                                + " a range does not return to a node it left (a known limitation). Add a node"
+                                + " (`flotilla add-node`); the drain goes on by itself then");
+                        return FlotillaCli.EXIT_FAILED;
+                    }
                 }
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MS));
             }
@@ -72,17 +84,24 @@ final class DecommissionCommand implements Callable<Integer> {
         }
     }
 
-    private NodePlacement placement(FlotillaClient client) {
+    private static ListMovesResponse moves(FlotillaClient client) {
         try {
-            ListMovesResponse moves = client.listMoves().join();
-            for (NodePlacement p : moves.getNodesList()) {
-                if (p.getNodeId() == node) {
-                    return p;
-                }
-            }
+            return client.listMoves().join();
         } catch (RuntimeException e) {
-            // the meta range is electing a leader: ask again
+            return null; // the meta range is electing a leader: ask again
+        }
+    }
+
+    private NodePlacement placement(ListMovesResponse moves) {
+        for (NodePlacement p : moves.getNodesList()) {
+            if (p.getNodeId() == node) {
+                return p;
+            }
         }
         return null;
+    }
+
+    private boolean moving(ListMovesResponse moves) {
+        return moves.getMovesList().stream().anyMatch(m -> m.getMove().getFromNodeId() == node);
     }
 }

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class, KvCommands.Cas.class,
                 KvCommands.Scan.class, SplitCommand.class, RangesCommand.class, TransferLeaderCommand.class, WhyCommand.class,
                 MoveReplicaCommand.class, MovesCommand.class, DecommissionCommand.class, BalanceCommand.class,
+                AddNodeCommand.class,
                 MeasureStartupCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FlotillaCli {

@@ -125,14 +125,27 @@ public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clu
     }
 
     private static boolean allFree(int base, int nodes) {
+        LocalClusterLayout probe = new LocalClusterLayout(Path.of("."), nodes, base, 1, 1);
         for (int i = 1; i <= nodes; i++) {
-            for (int offset = 0; offset <= METRICS_OFFSET; offset++) {
-                try (ServerSocket s = new ServerSocket(base + 10 * i + offset, 1,
-                        InetAddress.getLoopbackAddress())) {
-                    s.setReuseAddress(true);
-                } catch (IOException taken) {
-                    return false;
-                }
+            if (!probe.portsFree(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** This cluster with one node more (its ports after the others'), for {@code flotilla add-node}. */
+    LocalClusterLayout withNodeAdded() {
+        return new LocalClusterLayout(dataDir, nodes + 1, basePort, clusterId, initialRanges);
+    }
+
+    /** Whether node {@code node}'s ports are all free on 127.0.0.1 right now. */
+    boolean portsFree(int node) {
+        for (int offset = 0; offset <= METRICS_OFFSET; offset++) {
+            try (ServerSocket s = new ServerSocket(peerPort(node) + offset, 1, InetAddress.getLoopbackAddress())) {
+                s.setReuseAddress(true);
+            } catch (IOException taken) {
+                return false;
             }
         }
         return true;

@@ -76,8 +76,9 @@ public final class LocalClusterProcesses {
             }
             boolean join = clusterExists && !layout.hasDataDirectory(i);
             if (join) {
-                out.printf("node %d has no data directory but the cluster exists: it rejoins (--join), its replicas"
-                        + " replaced by new ones that catch up by snapshot%n", i);
+                out.printf("node %d has no data directory but the cluster exists: it joins (--join): a node that lost"
+                        + " its data has its replicas replaced by new ones that catch up by snapshot; a new node starts"
+                        + " with none%n", i);
             }
             Files.createDirectories(layout.nodeDir(i));
             ProcessBuilder pb = nodeProcess(i, join)

@@ -75,7 +75,7 @@ public final class KvLimits {
             case SPLIT -> checkKey(c.getSplit().getSplitKey());
             case RECORD_RANGES -> c.getRecordRanges().getRangesCount() > maxBatchOps
                     ? KvErrors.tooLarge("descriptors in one record", c.getRecordRanges().getRangesCount(), maxBatchOps) : null;
-            case MOVE, UPDATE_SETTINGS, OP_NOT_SET -> null;
+            case MOVE, UPDATE_SETTINGS, ADD_NODE, OP_NOT_SET -> null;
         };
     }
 

@@ -9,6 +9,7 @@ import io.flotilla.kv.proto.GetResponse;
 import io.flotilla.kv.proto.KeyValue;
 import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.MoveRecord;
+import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.ScanRequest;
@@ -415,8 +416,13 @@ public final class KvStateMachine implements StateMachine {
 
     /** The cluster's settings as the meta range records them (the defaults if none, or no replica here). */
     public ClusterSettings recordedSettings() {
-        List<ClusterSettings> settings = scanMeta(MetaRange.SETTINGS_KEY, MetaRange.MOVES_START, MetaRange::parseSettings);
+        List<ClusterSettings> settings = scanMeta(MetaRange.SETTINGS_KEY, MetaRange.MEMBERS_START, MetaRange::parseSettings);
         return settings.isEmpty() ? ClusterSettings.getDefaultInstance() : settings.get(0);
+    }
+
+    /** The nodes added to the cluster since it was made, as the meta range records them. */
+    public List<NodeAddress> recordedMembers() {
+        return scanMeta(MetaRange.MEMBERS_START, MetaRange.MOVES_START, MetaRange::parseMember);
     }
 
     private <T> List<T> scanMeta(ByteString start, ByteString end, Function<ByteString, T> parse) {

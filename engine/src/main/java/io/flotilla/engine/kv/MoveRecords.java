@@ -3,9 +3,12 @@ package io.flotilla.engine.kv;
 import com.google.protobuf.ByteString;
 import io.flotilla.engine.proto.MoveCommand;
 import io.flotilla.engine.proto.WriteResult;
+import io.flotilla.kv.proto.AddNodeRequest;
+import io.flotilla.kv.proto.AddNodeResponse;
 import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.MoveReplicaResponse;
+import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.UpdateSettingsRequest;
@@ -117,6 +120,30 @@ final class MoveRecords {
         ClusterSettings settings = next.build();
         kv.put(MetaRange.SETTINGS_KEY, settings.toByteString());
         return WriteResult.newBuilder().setSettings(settings).build();
+    }
+
+    /**
+     * Records an added node's addresses; a node recorded already with the same addresses changes
+     * nothing, one recorded with others is refused (a node's id is its identity).
+     */
+    static WriteResult addNode(AddNodeRequest add, RangeDescriptor range, RoundWrites kv) {
+        if (!MetaRange.isMeta(range)) {
+            return WriteApplier.error(KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range:"
+                    + " only the meta range records the cluster's nodes; nothing was written"));
+        }
+        NodeAddress node = add.getNode();
+        ByteString key = MetaRange.memberKey(node.getNodeId());
+        ByteString held = kv.get(key);
+        if (held != null) {
+            NodeAddress current = MetaRange.parseMember(held);
+            if (node.equals(current)) {
+                return WriteResult.newBuilder().setAddNode(AddNodeResponse.newBuilder().setAlreadyMember(true)).build();
+            }
+            return WriteApplier.error(KvErrors.invalidArgument("node " + node.getNodeId() + " is a member already, with"
+                    + " other addresses (" + current + "): a node keeps its id and addresses"));
+        }
+        kv.put(key, node.toByteString());
+        return WriteResult.newBuilder().setAddNode(AddNodeResponse.getDefaultInstance()).build();
     }
 
     private static WriteResult answer(MoveRecord move, boolean alreadyMoving) {

@@ -49,6 +49,7 @@ final class WriteApplier {
             case RECORD_RANGES -> recordRanges(c.getRecordRanges(), range, kv);
             case MOVE -> MoveRecords.apply(c.getMove(), c.getProposedAtMs(), range, kv);
             case UPDATE_SETTINGS -> MoveRecords.updateSettings(c.getUpdateSettings(), range, kv);
+            case ADD_NODE -> MoveRecords.addNode(c.getAddNode(), range, kv);
             // The state machine hands splits to RangeSplitter, between store writes; one here is a bug.
             case SPLIT -> error(KvErrors.internal("a split reached the write applier; nothing was written. This is a bug"
                     + " in the node: report it"));

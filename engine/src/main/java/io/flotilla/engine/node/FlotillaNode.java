@@ -7,6 +7,7 @@ import io.flotilla.engine.rocks.RocksConfig;
 import io.flotilla.engine.rocks.RocksKvStore;
 import io.flotilla.engine.kv.SessionConfig;
 import io.flotilla.engine.service.ClientServer;
+import io.flotilla.engine.service.ClusterDirectory;
 import io.flotilla.engine.service.KvService;
 import io.flotilla.engine.service.MoveSources;
 import io.flotilla.kv.proto.ListMovesResponse;
@@ -78,6 +79,8 @@ public final class FlotillaNode implements AutoCloseable {
     private final MetaRecorder recorder;
     /** Joins the ranges this node should hold a replica of and does not. */
     private final MissingReplicas missing;
+    /** The node's once-a-second look at the meta range (missing and removed replicas, added nodes). */
+    private final MetaRounds metaRounds;
     /** Drives the replica moves the meta range records, while this node leads it. */
     private final MoveDriver moves;
     /** How this node's own threads reach the other nodes as a client does (the meta range, route lookups). */
@@ -93,7 +96,8 @@ public final class FlotillaNode implements AutoCloseable {
 
     private FlotillaNode(NodeConfig config, DataDirectory directory, Wal wal, RocksKvStore store, KvStateMachine stateMachine,
             SnapshotStreams snapshots, MultiRaftNode runtime, PeerTransport transport, LeaderPlacement placement,
-            SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, MoveDriver moves, FlotillaClient cluster,
+            SplitTrigger splits, MetaRecorder recorder, MissingReplicas missing, MetaRounds metaRounds, MoveDriver moves,
+            FlotillaClient cluster,
             NodeMetrics metrics, Rejoin rejoin, KvService service, ClientServer clients, long startupMs) {
         this.config = config;
         this.directory = directory;
@@ -107,6 +111,7 @@ public final class FlotillaNode implements AutoCloseable {
         this.splits = splits;
         this.recorder = recorder;
         this.missing = missing;
+        this.metaRounds = metaRounds;
         this.moves = moves;
         this.cluster = cluster;
         this.metrics = metrics;
@@ -174,7 +179,7 @@ public final class FlotillaNode implements AutoCloseable {
             MetaRecorder recorder = new MetaRecorder(id, runtime, stateMachine, cluster);
             opened.push(recorder);
             MissingReplicas missing = new MissingReplicas(id, runtime, stateMachine);
-            opened.push(missing);
+            ClusterDirectory members = config.clusterDirectory();
             NodeMetrics metrics = new NodeMetrics(runtime, wal, snapshots, stateMachine, missing::joined);
             opened.push(metrics);
             stateMachine.onSplit((left, right) -> {
@@ -221,11 +226,11 @@ public final class FlotillaNode implements AutoCloseable {
             }
 
             RangeLoad load = new RangeLoad();
-            MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, config.clusterDirectory(),
+            MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, members,
                     System::currentTimeMillis, metrics::moveCompleted);
             opened.push(moves);
             KvService service = new KvService(id, config.clusterId(), config.defaultTimeoutMs(), runtime, wal, stateMachine,
-                    limits, config.clusterDirectory(), System::currentTimeMillis, rangeIds::next, load, metrics.service(), new MoveSources() {
+                    limits, members, System::currentTimeMillis, rangeIds::next, load, metrics.service(), new MoveSources() {
                         @Override
                         public long[] snapshotProgress(long peerNodeId, long groupId) {
                             SnapshotSender.Progress p = snapshots.transferProgress(peerNodeId, groupId);
@@ -256,10 +261,13 @@ public final class FlotillaNode implements AutoCloseable {
                 rejoin.start(ranges);
             }
             recorder.start();
-            missing.start(cluster, metaAddresses(config), new RemovedReplicas(id, runtime, stateMachine), joining);
+            MetaRounds metaRounds = new MetaRounds(id, stateMachine, cluster, metaAddresses(config), missing, joining,
+                    new RemovedReplicas(id, runtime, stateMachine), new ClusterMembers(id, members, transport, snapshots));
+            opened.push(metaRounds);
+            metaRounds.start();
             moves.start();
             if (config.metricsListen() != null) {
-                StatusPage page = new StatusPage(id, config.clusterId(), config.clusterDirectory(), runtime, stateMachine,
+                StatusPage page = new StatusPage(id, config.clusterId(), members, runtime, stateMachine,
                         metrics::splitsApplied, missing::joined);
                 int port = metrics.serve(config.metricsListen(), page);
                 LOG.info("node {}: metrics at http://{}:{}/metrics, status page at /", id,
@@ -269,7 +277,7 @@ public final class FlotillaNode implements AutoCloseable {
             LOG.info("node {}: started in {} ms; clients at {}, peers at {}, snapshots at {}", id, startupMs,
                     clients.localAddress(), transport.localAddress(), snapshots.localAddress());
             return new FlotillaNode(config, directory, wal, store, stateMachine, snapshots, runtime, transport, placement, splits,
-                    recorder, missing, moves, cluster, metrics, rejoin, service, clients, startupMs);
+                    recorder, missing, metaRounds, moves, cluster, metrics, rejoin, service, clients, startupMs);
         } catch (IOException | RuntimeException e) {
             closeAll(opened, e);
             throw e;
@@ -394,7 +402,7 @@ public final class FlotillaNode implements AutoCloseable {
                 splits.close();
             }
             recorder.close();
-            missing.close();
+            metaRounds.close();
             moves.close();
             cluster.close();
             if (rejoin != null) {

@@ -172,7 +172,8 @@ public record NodeConfig(long nodeId, long clusterId, Path dataDir, InetSocketAd
         Map<Long, NodeAddress> nodes = new HashMap<>();
         for (ClusterMember m : initialCluster.values()) {
             nodes.put(m.nodeId(), NodeAddress.newBuilder().setNodeId(m.nodeId()).setHost(m.host())
-                    .setClientPort(m.clientPort()).build());
+                    .setClientPort(m.clientPort()).setPeerPort(m.peerAddress().getPort())
+                    .setSnapshotPort(m.snapshotAddress().getPort()).build());
         }
         return new ClusterDirectory(nodes);
     }

@@ -4,17 +4,23 @@ import io.flotilla.kv.proto.NodeAddress;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
- * The client addresses of the cluster's nodes, by node id: what a NotLeader hint and a route lookup
- * tell a client. Immutable; any thread.
+ * The addresses of the cluster's nodes, by node id: what a NotLeader hint and a route lookup tell a
+ * client, and where the balancer finds the nodes. It starts with the nodes the node was configured
+ * with and grows as nodes are added ({@link #add}); a node is never removed. Any thread.
  */
 public final class ClusterDirectory {
-    private final Map<Long, NodeAddress> nodes;
+    private final Map<Long, NodeAddress> nodes = new ConcurrentSkipListMap<>();
 
     public ClusterDirectory(Map<Long, NodeAddress> nodes) {
-        this.nodes = Collections.unmodifiableMap(new TreeMap<>(nodes));
+        this.nodes.putAll(nodes);
+    }
+
+    /** Adds node {@code node.node_id}; false if it is known already (its addresses are kept). */
+    public boolean add(NodeAddress node) {
+        return nodes.putIfAbsent(node.getNodeId(), node) == null;
     }
 
     /** The client address of {@code nodeId}, or null if it is unknown (or 0). */
@@ -28,6 +34,6 @@ public final class ClusterDirectory {
     }
 
     public Collection<NodeAddress> all() {
-        return nodes.values();
+        return Collections.unmodifiableCollection(nodes.values());
     }
 }

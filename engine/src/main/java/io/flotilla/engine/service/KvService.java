@@ -171,6 +171,8 @@ public final class KvService implements RequestHandler {
             error = moves.checkStart(request.getMoveReplica());
         } else if (request.getBodyCase() == Request.BodyCase.UPDATE_SETTINGS) {
             error = moves.checkSettings(request.getUpdateSettings(), stateMachine.recordedSettings());
+        } else if (request.getBodyCase() == Request.BodyCase.ADD_NODE) {
+            error = moves.checkAddNode(request.getAddNode());
         }
         if (error != null) {
             reply.fail(error);

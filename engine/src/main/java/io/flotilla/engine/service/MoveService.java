@@ -2,6 +2,7 @@ package io.flotilla.engine.service;
 
 import io.flotilla.engine.kv.KvErrors;
 import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.AddNodeRequest;
 import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.Error;
 import io.flotilla.kv.proto.HostReplicaRequest;
@@ -10,6 +11,7 @@ import io.flotilla.kv.proto.MoveReplicaRequest;
 import io.flotilla.kv.proto.MoveStep;
 import io.flotilla.kv.proto.MoveStepRequest;
 import io.flotilla.kv.proto.MoveStepResponse;
+import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.UpdateSettingsRequest;
@@ -96,6 +98,22 @@ final class MoveService implements AutoCloseable {
         if (directory.nodeIds().length - draining.size() < io.flotilla.router.Placement.REPLICAS) {
             return KvErrors.invalidArgument("draining node " + drain + " would leave fewer than "
                     + io.flotilla.router.Placement.REPLICAS + " nodes for the ranges' replicas");
+        }
+        return null;
+    }
+
+    /** Null if {@code add} names a node with every address, not a configured node of another address; else the InvalidArgument. */
+    Error checkAddNode(AddNodeRequest add) {
+        NodeAddress node = add.getNode();
+        if (node.getNodeId() <= 0 || node.getHost().isEmpty() || node.getClientPort() == 0 || node.getPeerPort() == 0
+                || node.getSnapshotPort() == 0) {
+            return KvErrors.invalidArgument("a node to add needs an id and every address (host, client, peer and"
+                    + " snapshot ports); got " + node);
+        }
+        NodeAddress known = directory.address(node.getNodeId());
+        if (known != null && !known.equals(node)) {
+            return KvErrors.invalidArgument("node " + node.getNodeId() + " is a member already, at " + known.getHost() + ":"
+                    + known.getClientPort() + ": a new node needs a new id");
         }
         return null;
     }

@@ -56,7 +56,7 @@ final class RequestValidator {
         if (MetaRange.isMeta(range)) {
             if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.REJOIN_REPLICA
                     || body == Request.BodyCase.TRANSFER_LEADER || body == Request.BodyCase.MOVE_REPLICA
-                    || body == Request.BodyCase.LIST_MOVES || body == Request.BodyCase.UPDATE_SETTINGS) {
+                    || body == Request.BodyCase.LIST_MOVES || body == Request.BodyCase.UPDATE_SETTINGS || body == Request.BodyCase.ADD_NODE) {
                 return null;
             }
             if (body == Request.BodyCase.MOVE_STEP) {
@@ -68,7 +68,8 @@ final class RequestValidator {
                     + " (a route lookup finds it)");
         }
         if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.MOVE_REPLICA
-                || body == Request.BodyCase.LIST_MOVES || body == Request.BodyCase.UPDATE_SETTINGS) {
+                || body == Request.BodyCase.LIST_MOVES || body == Request.BodyCase.UPDATE_SETTINGS
+                || body == Request.BodyCase.ADD_NODE) {
             return KvErrors.invalidArgument("range " + range.getRangeId() + " is not the meta range: range descriptors and"
                     + " moves are recorded only in the meta range (range " + MetaRange.ID + ")");
         }

@@ -29,6 +29,7 @@ final class WriteCommands {
             case RECORD_RANGES:
             case MOVE_REPLICA:
             case UPDATE_SETTINGS:
+            case ADD_NODE:
                 return true;
             default:
                 return false;
@@ -60,6 +61,8 @@ final class WriteCommands {
                 return c.setMove(MoveCommand.newBuilder().setStart(moveRecord(request.getMoveReplica()))).build();
             case UPDATE_SETTINGS:
                 return c.setUpdateSettings(request.getUpdateSettings()).build();
+            case ADD_NODE:
+                return c.setAddNode(request.getAddNode()).build();
             default:
                 throw new IllegalArgumentException("request " + request.getRequestId() + " is not a write: " + request.getBodyCase());
         }
@@ -90,6 +93,8 @@ final class WriteCommands {
                 return r.setMoveReplica(result.getMove());
             case SETTINGS:
                 return r.setUpdateSettings(result.getSettings());
+            case ADD_NODE:
+                return r.setAddNode(result.getAddNode());
             case ERROR:
                 return r.setError(result.getError());
             default:

@@ -1,0 +1,125 @@
+package io.flotilla.engine.node;
+
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.RouteLookupResponse;
+import io.flotilla.router.MetaRange;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node's once-a-second look at the meta range, on a thread of its own: joins the ranges it should
+ * hold a replica of and does not ({@link MissingReplicas}), forgets the joining replicas that hold
+ * state now ({@link JoiningReplicas}), drops the replicas of ranges that removed it
+ * ({@link RemovedReplicas}), and learns the nodes added to the cluster ({@link ClusterMembers}).
+ * It reads the meta range from this node's replica of it, or else through a client from the meta
+ * range's replicas in turn — every round only when a round needs it (missing replicas), otherwise
+ * every {@link #REMOTE_META_ROUNDS}th round.
+ */
+final class MetaRounds implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MetaRounds.class);
+    static final long ROUND_MS = 1_000;
+    /** Without a replica of the meta range here, how many rounds between reads of it. */
+    private static final int REMOTE_META_ROUNDS = 5;
+
+    private final long nodeId;
+    private final KvStateMachine stateMachine;
+    private final FlotillaClient client;
+    private final List<String> metaAddresses;
+    private final MissingReplicas missing;
+    private final JoiningReplicas joining;
+    private final RemovedReplicas removed;
+    private final ClusterMembers members;
+    private final Thread thread;
+    private volatile boolean stopped;
+    private int next;
+
+    MetaRounds(long nodeId, KvStateMachine stateMachine, FlotillaClient client, List<String> metaAddresses,
+            MissingReplicas missing, JoiningReplicas joining, RemovedReplicas removed, ClusterMembers members) {
+        this.nodeId = nodeId;
+        this.stateMachine = stateMachine;
+        this.client = client;
+        this.metaAddresses = List.copyOf(metaAddresses);
+        this.missing = missing;
+        this.joining = joining;
+        this.removed = removed;
+        this.members = members;
+        this.thread = new Thread(this::run, "flotilla-meta-rounds-" + nodeId);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    private void run() {
+        long rounds = 0;
+        while (!stopped) {
+            try {
+                missing.round(() -> byId(read()));
+                joining.forgetFilled();
+                if (holdsMeta() || rounds++ % REMOTE_META_ROUNDS == 0) {
+                    RouteLookupResponse meta = read();
+                    removed.round(byId(meta));
+                    members.learn(meta.getNodesList());
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("node {}: a round of looking at the meta range failed; trying again in {} ms", nodeId, ROUND_MS, e);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ROUND_MS));
+        }
+    }
+
+    private boolean holdsMeta() {
+        return stateMachine.descriptor(MetaRange.ID) != null;
+    }
+
+    /** What the meta range records (descriptors; added nodes as {@code nodes}): from the replica here, else asked. */
+    private RouteLookupResponse read() {
+        if (holdsMeta()) {
+            return RouteLookupResponse.newBuilder().addAllRanges(stateMachine.recordedRanges())
+                    .addAllNodes(stateMachine.recordedMembers()).build();
+        }
+        if (metaAddresses.isEmpty()) {
+            return RouteLookupResponse.getDefaultInstance();
+        }
+        String address = metaAddresses.get(Math.floorMod(next++, metaAddresses.size()));
+        try {
+            return client.routeLookup(address).get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.debug("node {}: route lookup at {} failed", nodeId, address, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return RouteLookupResponse.getDefaultInstance();
+    }
+
+    private static Map<Long, RangeDescriptor> byId(RouteLookupResponse meta) {
+        Map<Long, RangeDescriptor> byId = new HashMap<>();
+        for (RangeDescriptor range : meta.getRangesList()) {
+            byId.put(range.getRangeId(), range);
+        }
+        return byId;
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        thread.interrupt();
+        if (thread.isAlive()) {
+            try {
+                thread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
