@@ -31,6 +31,7 @@ public final class StatusCommand implements Callable<Integer> {
         try (FlotillaClient client = cluster.connect()) {
             List<NodeReport> reports = collect(client, addresses, cluster.timeoutMs);
             System.out.print(render(reports));
+            System.out.print(renderPlacement(reports, client));
             return reports.stream().allMatch(r -> r.status != null) ? 0 : FlotillaCli.EXIT_FAILED;
         }
     }
@@ -102,6 +103,54 @@ public final class StatusCommand implements Callable<Integer> {
                     String.format("%.1f", r.status.getLogEntries() / (double) Math.max(1, r.status.getLogBatches())));
         }
         return t.render();
+    }
+
+    /**
+     * The ranges that run short of replicas (a replica on a node that did not answer, or fewer than
+     * three), the moves in progress and the balancer's settings, as the meta range's leader has them.
+     */
+    static String renderPlacement(List<NodeReport> reports, FlotillaClient client) {
+        StringBuilder out = new StringBuilder();
+        java.util.Set<Long> up = new java.util.HashSet<>();
+        Map<Long, io.flotilla.kv.proto.RangeDescriptor> ranges = new java.util.TreeMap<>();
+        for (NodeReport r : reports) {
+            if (r.status != null) {
+                up.add(r.status.getNodeId());
+                for (RangeStatus rs : r.status.getRangeStatusList()) {
+                    ranges.merge(rs.getRange().getRangeId(), rs.getRange(),
+                            (a, b) -> io.flotilla.router.RouteTable.compareVersions(a, b) >= 0 ? a : b);
+                }
+            }
+        }
+        for (io.flotilla.kv.proto.RangeDescriptor range : ranges.values()) {
+            List<Long> missing = new ArrayList<>();
+            for (io.flotilla.kv.proto.ReplicaDescriptor replica : range.getReplicasList()) {
+                if (!up.contains(replica.getNodeId())) {
+                    missing.add(replica.getNodeId());
+                }
+            }
+            int have = range.getReplicasCount() - missing.size();
+            if (have < io.flotilla.router.Placement.REPLICAS && !io.flotilla.router.MetaRange.isMeta(range)) {
+                out.append(String.format("UNDER-REPLICATED: range %d has %d of %d replicas up%s%n", range.getRangeId(),
+                        have, io.flotilla.router.Placement.REPLICAS, missing.isEmpty() ? "" : " (down: nodes " + missing + ")"));
+            }
+        }
+        try {
+            io.flotilla.kv.proto.ListMovesResponse moves = client.listMoves().get(5, TimeUnit.SECONDS);
+            if (moves.getMovesCount() > 0) {
+                out.append("moves in progress:\n").append(MovesCommand.table(moves.getMovesList(), false));
+            }
+            io.flotilla.kv.proto.ClusterSettings settings = moves.getSettings();
+            out.append("balancer ").append(settings.getBalancerOff() ? "off" : "on");
+            if (settings.getDrainingNodeIdsCount() > 0) {
+                out.append("; draining nodes ").append(settings.getDrainingNodeIdsList());
+            }
+            out.append('\n');
+        } catch (Exception e) {
+            out.append("moves: the meta range's leader did not answer (").append(e.getCause() != null ? e.getCause() : e)
+                    .append(")\n");
+        }
+        return out.toString();
     }
 
     /**
