@@ -65,7 +65,7 @@ final class MoveReplicaCommand implements Callable<Integer> {
                         + " (`flotilla moves`)");
                 return FlotillaCli.EXIT_FAILED;
             }
-            System.out.println((started.getAlreadyMoving() ? "following the move" : "moving") + " of range " + rangeId
+            System.out.println((started.getAlreadyMoving() ? "following the move of range " : "moving range ") + rangeId
                     + " from node " + from + " to node " + to);
             MoveProgress last = follow(client, move, startNs + TimeUnit.MILLISECONDS.toNanos(waitMs),
                     m -> outcomeFromRange(client, m));
