@@ -122,6 +122,11 @@ public final class SnapshotStreams implements SnapshotChannel, AutoCloseable {
         return receiver.localAddress();
     }
 
+    /** Limits the bytes per second this node's outgoing snapshots send together (0: no limit). Any thread. */
+    public void rateLimit(long bytesPerSecond) {
+        sender.rateLimit(bytesPerSecond);
+    }
+
     /** From now on, {@code observer} hears of each snapshot sent and installed (any thread). */
     public void observe(SnapshotObserver observer) {
         this.observer = Objects.requireNonNull(observer, "observer");

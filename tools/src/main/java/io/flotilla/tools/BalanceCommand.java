@@ -27,9 +27,16 @@ final class BalanceCommand implements Callable<Integer> {
             + " elsewhere (the cluster's default: 300000)")
     long downAfterMs;
 
+    @Option(names = "--snapshot-mib-per-s", description = "the most each node's outgoing snapshots may send together, in MiB"
+            + " per second (0: no limit, the default)")
+    Long snapshotMibPerSecond;
+
     @Override
     public Integer call() throws Exception {
         UpdateSettingsRequest.Builder update = UpdateSettingsRequest.newBuilder().setDownAfterMs(Math.max(0, downAfterMs));
+        if (snapshotMibPerSecond != null) {
+            update.setSnapshotSendBytesPerSecond(Math.max(0, snapshotMibPerSecond) << 20);
+        }
         if (state != null) {
             switch (state) {
                 case "on" -> update.setBalancer(BalancerSwitch.BALANCER_ON);
@@ -44,7 +51,10 @@ final class BalanceCommand implements Callable<Integer> {
             ClusterSettings settings = client.updateSettings(update.build()).join();
             System.out.println("balancer " + (settings.getBalancerOff() ? "off" : "on") + "; a node down for "
                     + (settings.getDownAfterMs() > 0 ? settings.getDownAfterMs() : 300_000) / 1000
-                    + " s has its replicas made again elsewhere; draining nodes: "
+                    + " s has its replicas made again elsewhere; snapshots send at "
+                    + (settings.getSnapshotSendBytesPerSecond() == 0 ? "no limit"
+                            : (settings.getSnapshotSendBytesPerSecond() >> 20) + " MiB/s at most per node")
+                    + "; draining nodes: "
                     + (settings.getDrainingNodeIdsCount() == 0 ? "none" : settings.getDrainingNodeIdsList()));
             return 0;
         }

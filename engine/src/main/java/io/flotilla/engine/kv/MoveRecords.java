@@ -116,7 +116,9 @@ final class MoveRecords {
                     case BALANCER_OFF -> true;
                     default -> current.getBalancerOff();
                 })
-                .setDownAfterMs(update.getDownAfterMs() != 0 ? update.getDownAfterMs() : current.getDownAfterMs());
+                .setDownAfterMs(update.getDownAfterMs() != 0 ? update.getDownAfterMs() : current.getDownAfterMs())
+                .setSnapshotSendBytesPerSecond(update.hasSnapshotSendBytesPerSecond()
+                        ? update.getSnapshotSendBytesPerSecond() : current.getSnapshotSendBytesPerSecond());
         ClusterSettings settings = next.build();
         kv.put(MetaRange.SETTINGS_KEY, settings.toByteString());
         return WriteResult.newBuilder().setSettings(settings).build();

@@ -262,7 +262,8 @@ public final class FlotillaNode implements AutoCloseable {
             }
             recorder.start();
             MetaRounds metaRounds = new MetaRounds(id, stateMachine, cluster, metaAddresses(config), missing, joining,
-                    new RemovedReplicas(id, runtime, stateMachine), new ClusterMembers(id, members, transport, snapshots));
+                    new RemovedReplicas(id, runtime, stateMachine), new ClusterMembers(id, members, transport, snapshots),
+                    settings -> snapshots.rateLimit(settings.getSnapshotSendBytesPerSecond()));
             opened.push(metaRounds);
             metaRounds.start();
             moves.start();

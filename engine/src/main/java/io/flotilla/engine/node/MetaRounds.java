@@ -2,6 +2,7 @@ package io.flotilla.engine.node;
 
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.kv.proto.ClusterSettings;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.RouteLookupResponse;
 import io.flotilla.router.MetaRange;
@@ -12,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * A node's once-a-second look at the meta range, on a thread of its own: joins the ranges it should
  * hold a replica of and does not ({@link MissingReplicas}), forgets the joining replicas that hold
  * state now ({@link JoiningReplicas}), drops the replicas of ranges that removed it
- * ({@link RemovedReplicas}), and learns the nodes added to the cluster ({@link ClusterMembers}).
+ * ({@link RemovedReplicas}), learns the nodes added to the cluster ({@link ClusterMembers}), and
+ * applies the cluster's snapshot rate limit.
  * It reads the meta range from this node's replica of it, or else through a client from the meta
  * range's replicas in turn — every round only when a round needs it (missing replicas), otherwise
  * every {@link #REMOTE_META_ROUNDS}th round.
@@ -38,12 +41,15 @@ final class MetaRounds implements AutoCloseable {
     private final JoiningReplicas joining;
     private final RemovedReplicas removed;
     private final ClusterMembers members;
+    /** Told the cluster's settings each time they are read (the snapshot rate limit). */
+    private final Consumer<ClusterSettings> settings;
     private final Thread thread;
     private volatile boolean stopped;
     private int next;
 
     MetaRounds(long nodeId, KvStateMachine stateMachine, FlotillaClient client, List<String> metaAddresses,
-            MissingReplicas missing, JoiningReplicas joining, RemovedReplicas removed, ClusterMembers members) {
+            MissingReplicas missing, JoiningReplicas joining, RemovedReplicas removed, ClusterMembers members,
+            Consumer<ClusterSettings> settings) {
         this.nodeId = nodeId;
         this.stateMachine = stateMachine;
         this.client = client;
@@ -52,6 +58,7 @@ final class MetaRounds implements AutoCloseable {
         this.joining = joining;
         this.removed = removed;
         this.members = members;
+        this.settings = settings;
         this.thread = new Thread(this::run, "flotilla-meta-rounds-" + nodeId);
         this.thread.setDaemon(true);
     }
@@ -70,6 +77,9 @@ final class MetaRounds implements AutoCloseable {
                     RouteLookupResponse meta = read();
                     removed.round(byId(meta));
                     members.learn(meta.getNodesList());
+                    if (meta.hasSettings()) {
+                        settings.accept(meta.getSettings());
+                    }
                 }
             } catch (RuntimeException e) {
                 LOG.warn("node {}: a round of looking at the meta range failed; trying again in {} ms", nodeId, ROUND_MS, e);
@@ -86,7 +96,7 @@ final class MetaRounds implements AutoCloseable {
     private RouteLookupResponse read() {
         if (holdsMeta()) {
             return RouteLookupResponse.newBuilder().addAllRanges(stateMachine.recordedRanges())
-                    .addAllNodes(stateMachine.recordedMembers()).build();
+                    .addAllNodes(stateMachine.recordedMembers()).setSettings(stateMachine.recordedSettings()).build();
         }
         if (metaAddresses.isEmpty()) {
             return RouteLookupResponse.getDefaultInstance();

@@ -75,6 +75,9 @@ final class StatusService {
         adopt(table, stateMachine.ranges());
         RouteLookupResponse.Builder b = RouteLookupResponse.newBuilder().setMetaRange(meta).setSource(source)
                 .addAllNodes(directory.all());
+        if (source != RouteSource.HOSTED_ONLY) {
+            b.setSettings(stateMachine.recordedSettings());
+        }
         for (RangeDescriptor range : table.descriptors()) {
             if (overlaps(range, lookup)) {
                 b.addRanges(range);

@@ -129,6 +129,7 @@ public final class SnapshotSender implements AutoCloseable {
     /** Invariant: {@code active <= maxConcurrentSends}, and equals the transfers whose {@code current} is set. */
     private int active;
     private final CRC32C chunkCrc = new CRC32C();
+    private final SendRate rate = new SendRate();
     private volatile boolean closed;
     /** Told of each snapshot sent, on the loop; set by any thread. */
     private volatile SnapshotObserver observer = SnapshotObserver.NONE;
@@ -158,6 +159,14 @@ public final class SnapshotSender implements AutoCloseable {
     public Progress progress(long peerNodeId, long groupId) {
         Transfer t = pending.get(new PeerGroup(peerNodeId, groupId));
         return t == null ? null : new Progress(t.ackedBytes, t.totalBytes, t.attempts);
+    }
+
+    /**
+     * Limits the bytes per second all of this node's snapshot transfers send together (0: no
+     * limit), from now on. Any thread.
+     */
+    public void rateLimit(long bytesPerSecond) {
+        rate.limit(bytesPerSecond);
     }
 
     public static SnapshotSender start(SnapshotConfig config, SnapshotSource source, Listener listener) {
@@ -398,6 +407,8 @@ public final class SnapshotSender implements AutoCloseable {
         private long sent;
         private long acked;
         private long lastReadNs;
+        /** A pump is scheduled for when the rate limit lets the next chunk go. */
+        private boolean rateWaiting;
         private ScheduledFuture<?> timer;
 
         Attempt(Transfer transfer) {
@@ -597,6 +608,17 @@ public final class SnapshotSender implements AutoCloseable {
             while (sent < totalBytes && channel.isWritable()) {
                 int n = (int) Math.min(config.chunkBytes(), totalBytes - sent);
                 if (sent + n - acked > config.windowBytes() || sent >= failpoints.holdAtOffset) {
+                    break;
+                }
+                long waitNs = rate.take(n, System.nanoTime());
+                if (waitNs > 0) {
+                    if (!rateWaiting) {
+                        rateWaiting = true;
+                        channel.eventLoop().schedule(() -> {
+                            rateWaiting = false;
+                            pump();
+                        }, waitNs, TimeUnit.NANOSECONDS);
+                    }
                     break;
                 }
                 ByteBuf frame;
