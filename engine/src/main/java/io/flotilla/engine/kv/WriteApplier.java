@@ -22,7 +22,7 @@ import io.flotilla.router.RouteTable;
 /**
  * Applies the operation of one decoded {@link WriteCommand} to a group's keys: put, delete,
  * compare-and-set, an atomic batch, or (in the meta range) a record of range descriptors or of a
- * move ({@link MoveRecords}). Every check comes first (limits, the range's epoch, every
+ * move ({@link PlacementRecords}). Every check comes first (limits, the range's epoch, every
  * key in the range, every batch condition), so a command either applies whole or changes nothing
  * and gets an error result. Stateless apart from the limits; called on the group's worker.
  */
@@ -47,9 +47,9 @@ final class WriteApplier {
             case COMPARE_AND_SET -> compareAndSet(c.getCompareAndSet(), range, kv);
             case BATCH_WRITE -> batch(c.getBatchWrite(), range, kv);
             case RECORD_RANGES -> recordRanges(c.getRecordRanges(), range, kv);
-            case MOVE -> MoveRecords.apply(c.getMove(), c.getProposedAtMs(), range, kv);
-            case UPDATE_SETTINGS -> MoveRecords.updateSettings(c.getUpdateSettings(), range, kv);
-            case ADD_NODE -> MoveRecords.addNode(c.getAddNode(), range, kv);
+            case MOVE -> PlacementRecords.apply(c.getMove(), c.getProposedAtMs(), range, kv);
+            case UPDATE_SETTINGS -> PlacementRecords.updateSettings(c.getUpdateSettings(), range, kv);
+            case ADD_NODE -> PlacementRecords.addNode(c.getAddNode(), range, kv);
             // The state machine hands splits to RangeSplitter, between store writes; one here is a bug.
             case SPLIT -> error(KvErrors.internal("a split reached the write applier; nothing was written. This is a bug"
                     + " in the node: report it"));

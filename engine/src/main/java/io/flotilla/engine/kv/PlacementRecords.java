@@ -16,15 +16,17 @@ import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
 
 /**
- * Applies a {@link MoveCommand} to the meta range: the record of a replica move that the meta
- * range's leader drives (see MoveDriver). At most one move per range is recorded. A start is
- * checked against what the meta range holds, here at apply (so every replica decides the same):
- * the range must be recorded, the leaving node one of its replicas and the target not one. An
- * end removes the range's move only if it is the one it names, so a late end of an older move
- * cannot remove a newer one, and records the range's descriptor as the move left it. Stateless; on the meta range's worker.
+ * Applies the meta range's records of where replicas go: a replica move that the meta range's
+ * leader drives (see MoveDriver), the cluster's settings (draining nodes, the balancer's switch,
+ * the down-after time, the snapshot rate limit), and the nodes added since bootstrap. At most one
+ * move per range is recorded. A start is checked against what the meta range holds, here at apply
+ * (so every replica decides the same): the range must be recorded, the leaving node one of its
+ * replicas and the target not one. An end removes the range's move only if it is the one it
+ * names, so a late end of an older move cannot remove a newer one, and records the range's
+ * descriptor as the move left it. Stateless; on the meta range's worker.
  */
-final class MoveRecords {
-    private MoveRecords() {
+final class PlacementRecords {
+    private PlacementRecords() {
     }
 
     static WriteResult apply(MoveCommand command, long proposedAtMs, RangeDescriptor range, RoundWrites kv) {
