@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,8 +48,7 @@ final class MetaRecorder implements AutoCloseable {
     private final Map<Long, RangeDescriptor> recorded = new HashMap<>();
     /** Both sides of splits this node led, to record before the next round's scan would find them. */
     private final Map<Long, RangeDescriptor> fromSplits = new LinkedHashMap<>();
-    private final Thread thread;
-    private volatile boolean stopped;
+    private final RoundLoop loop;
     private long lastWarnNs;
 
     /** A recorder for node {@code nodeId} that reaches the meta range through {@code client}; {@link #start} it. */
@@ -59,13 +57,13 @@ final class MetaRecorder implements AutoCloseable {
         this.runtime = runtime;
         this.stateMachine = stateMachine;
         this.client = client;
-        this.thread = new Thread(this::run, "flotilla-meta-recorder-" + nodeId);
-        this.thread.setDaemon(true);
+        this.loop = new RoundLoop("flotilla-meta-recorder-" + nodeId, ROUND_MS, () -> record(due()),
+                e -> warn("recording ranges in the meta range failed", e));
     }
 
     /** Starts the rounds; call once the node serves clients. */
     void start() {
-        thread.start();
+        loop.start();
     }
 
     /**
@@ -81,18 +79,7 @@ final class MetaRecorder implements AutoCloseable {
             fromSplits.put(left.getRangeId(), left);
             fromSplits.put(right.getRangeId(), right);
         }
-        LockSupport.unpark(thread);
-    }
-
-    private void run() {
-        while (!stopped) {
-            try {
-                record(due());
-            } catch (RuntimeException e) {
-                warn("recording ranges in the meta range failed", e);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ROUND_MS));
-        }
+        loop.wake();
     }
 
     /** The descriptors to record now: split sides first, then every led range that changed since its last record. */
@@ -117,7 +104,7 @@ final class MetaRecorder implements AutoCloseable {
     }
 
     private void record(List<RangeDescriptor> due) {
-        for (int from = 0; from < due.size() && !stopped; from += BATCH) {
+        for (int from = 0; from < due.size() && !loop.stopped(); from += BATCH) {
             List<RangeDescriptor> batch = due.subList(from, Math.min(due.size(), from + BATCH));
             try {
                 int kept = client.recordRanges(batch).get(10, TimeUnit.SECONDS);
@@ -150,14 +137,6 @@ final class MetaRecorder implements AutoCloseable {
     /** Stops the thread; any thread but its own. */
     @Override
     public void close() {
-        stopped = true;
-        thread.interrupt();
-        try {
-            if (thread.isAlive()) {
-                thread.join(5_000);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
     }
 }

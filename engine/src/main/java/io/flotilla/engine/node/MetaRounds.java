@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,9 +42,9 @@ final class MetaRounds implements AutoCloseable {
     private final ClusterMembers members;
     /** Told the cluster's settings each time they are read (the snapshot rate limit). */
     private final Consumer<ClusterSettings> settings;
-    private final Thread thread;
-    private volatile boolean stopped;
+    private final RoundLoop loop;
     private int next;
+    private long rounds;
 
     MetaRounds(long nodeId, KvStateMachine stateMachine, FlotillaClient client, List<String> metaAddresses,
             MissingReplicas missing, JoiningReplicas joining, RemovedReplicas removed, ClusterMembers members,
@@ -59,32 +58,24 @@ final class MetaRounds implements AutoCloseable {
         this.removed = removed;
         this.members = members;
         this.settings = settings;
-        this.thread = new Thread(this::run, "flotilla-meta-rounds-" + nodeId);
-        this.thread.setDaemon(true);
+        this.loop = new RoundLoop("flotilla-meta-rounds-" + nodeId, ROUND_MS, this::round, e -> LOG.warn(
+                "node {}: a round of looking at the meta range failed; trying again in {} ms", nodeId, ROUND_MS, e));
     }
 
     void start() {
-        thread.start();
+        loop.start();
     }
 
-    private void run() {
-        long rounds = 0;
-        while (!stopped) {
-            try {
-                missing.round(() -> byId(read()));
-                joining.forgetFilled();
-                if (holdsMeta() || rounds++ % REMOTE_META_ROUNDS == 0) {
-                    RouteLookupResponse meta = read();
-                    removed.round(byId(meta));
-                    members.learn(meta.getNodesList());
-                    if (meta.hasSettings()) {
-                        settings.accept(meta.getSettings());
-                    }
-                }
-            } catch (RuntimeException e) {
-                LOG.warn("node {}: a round of looking at the meta range failed; trying again in {} ms", nodeId, ROUND_MS, e);
+    private void round() {
+        missing.round(() -> byId(read()));
+        joining.forgetFilled();
+        if (holdsMeta() || rounds++ % REMOTE_META_ROUNDS == 0) {
+            RouteLookupResponse meta = read();
+            removed.round(byId(meta));
+            members.learn(meta.getNodesList());
+            if (meta.hasSettings()) {
+                settings.accept(meta.getSettings());
             }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ROUND_MS));
         }
     }
 
@@ -122,14 +113,6 @@ final class MetaRounds implements AutoCloseable {
 
     @Override
     public void close() {
-        stopped = true;
-        thread.interrupt();
-        if (thread.isAlive()) {
-            try {
-                thread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loop.close();
     }
 }

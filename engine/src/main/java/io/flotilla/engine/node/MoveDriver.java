@@ -25,8 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -64,8 +62,7 @@ final class MoveDriver implements AutoCloseable {
     /** Guarded by this. */
     private final Map<Long, Tracked> moves = new HashMap<>();
     private final ArrayDeque<MoveProgress> ended = new ArrayDeque<>();
-    private final Thread thread;
-    private volatile boolean stopped;
+    private final RoundLoop loop;
 
     /** One move as this leader drives it. Guarded by the driver. */
     private static final class Tracked {
@@ -94,12 +91,12 @@ final class MoveDriver implements AutoCloseable {
         this.onMoveDone = onMoveDone;
         this.balancer = new Balancer(nodeId, stateMachine, client, directory, clockMs);
         this.clockMs = clockMs;
-        this.thread = new Thread(this::run, "flotilla-move-driver-" + nodeId);
-        this.thread.setDaemon(true);
+        this.loop = new RoundLoop("flotilla-move-driver-" + nodeId, ROUND_MS, this::round,
+                e -> LOG.warn("node {}: driving moves failed; trying again in {} ms", nodeId, ROUND_MS, e));
     }
 
     void start() {
-        thread.start();
+        loop.start();
     }
 
     /** The moves in progress (as last heard) and the last that ended while this node led the meta range. */
@@ -111,17 +108,6 @@ final class MoveDriver implements AutoCloseable {
         list.addAllEnded(ended);
         list.setSettings(stateMachine.recordedSettings()).addAllNodes(balancer.placements());
         return list.build();
-    }
-
-    private void run() {
-        while (!stopped) {
-            try {
-                round();
-            } catch (RuntimeException e) {
-                LOG.warn("node {}: driving moves failed; trying again in {} ms", nodeId, ROUND_MS, e);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(ROUND_MS));
-        }
     }
 
     private void round() {
@@ -281,14 +267,6 @@ final class MoveDriver implements AutoCloseable {
 
     @Override
     public void close() {
-        stopped = true;
-        thread.interrupt();
-        try {
-            if (thread.isAlive()) {
-                thread.join(5_000);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.close();
     }
 }
