@@ -269,7 +269,7 @@ public final class FlotillaNode implements AutoCloseable {
             moves.start();
             if (config.metricsListen() != null) {
                 StatusPage page = new StatusPage(id, config.clusterId(), members, runtime, stateMachine,
-                        metrics::splitsApplied, missing::joined);
+                        metrics::splitsApplied, missing::joined, moves::list);
                 int port = metrics.serve(config.metricsListen(), page);
                 LOG.info("node {}: metrics at http://{}:{}/metrics, status page at /", id,
                         config.metricsListen().getHostString(), port);

@@ -5,6 +5,8 @@ import com.sun.net.httpserver.HttpHandler;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.engine.service.ClusterDirectory;
 import io.flotilla.kv.proto.NodeAddress;
+import io.flotilla.kv.proto.ListMovesResponse;
+import io.flotilla.kv.proto.MoveProgress;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.ReplicaRole;
@@ -22,6 +24,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * A small HTML page about one node, served at {@code /} next to {@code /metrics}: the cluster's
@@ -43,10 +46,12 @@ final class StatusPage implements HttpHandler {
     private final KvStateMachine stateMachine;
     private final LongSupplier splitsApplied;
     private final LongSupplier replicasJoined;
+    /** The moves this node drives (it leads the meta range), else none. */
+    private final Supplier<ListMovesResponse> moves;
     private final long startedAtNs = System.nanoTime();
 
     StatusPage(long nodeId, long clusterId, ClusterDirectory directory, MultiRaftNode runtime, KvStateMachine stateMachine,
-            LongSupplier splitsApplied, LongSupplier replicasJoined) {
+            LongSupplier splitsApplied, LongSupplier replicasJoined, Supplier<ListMovesResponse> moves) {
         this.nodeId = nodeId;
         this.clusterId = clusterId;
         this.directory = directory;
@@ -54,6 +59,7 @@ final class StatusPage implements HttpHandler {
         this.stateMachine = stateMachine;
         this.splitsApplied = splitsApplied;
         this.replicasJoined = replicasJoined;
+        this.moves = moves;
     }
 
     @Override
@@ -149,7 +155,20 @@ final class StatusPage implements HttpHandler {
                 .append(replicasJoined.getAsLong()).append("</li>\n<li>ranges here still electing a leader (a new split")
                 .append(" or a lost leader): ").append(leaderless.isEmpty() ? "none" : leaderless)
                 .append("</li>\n<li>ranges adding a replica (a learner catching up, as in a move): ")
-                .append(learners.isEmpty() ? "none" : learners).append("</li></ul>\n");
+                .append(learners.isEmpty() ? "none" : learners).append("</li>\n<li>moves in progress: ");
+        ListMovesResponse driving = moves.get();
+        if (driving.getMovesCount() == 0) {
+            h.append(runtime.groupView(MetaRange.ID) != null && runtime.groupView(MetaRange.ID).leading() ? "none"
+                    : "listed on the meta range's leader's page");
+        }
+        for (MoveProgress p : driving.getMovesList()) {
+            h.append("<br>range ").append(p.getMove().getRangeId()).append(": node ").append(p.getMove().getFromNodeId())
+                    .append(" &rarr; node ").append(p.getMove().getToNodeId()).append(", ")
+                    .append(escape(p.getStep().name())).append(", snapshot ").append(p.getSnapshotBytesSent() >> 20)
+                    .append(" / ").append(p.getSnapshotBytesTotal() >> 20).append(" MiB (")
+                    .append(escape(p.getMove().getReason())).append(")");
+        }
+        h.append("</li></ul>\n");
     }
 
     /**
