@@ -34,6 +34,15 @@ interface RuntimeSimApplication {
         return node.snapshots() != null;
     }
 
+    /**
+     * Whether the operator leaves the membership of {@code groupId} alone for now: the application
+     * changes it itself (a replica move under way), and the operator's own steps (promoting its
+     * learner, adding a node) would race it.
+     */
+    default boolean holdsMembership(long groupId) {
+        return false;
+    }
+
     /** The run's clients, drawing from {@code random}. */
     RuntimeSimWorkload workload(RuntimeSimCluster cluster, SplittableRandom random);
 }

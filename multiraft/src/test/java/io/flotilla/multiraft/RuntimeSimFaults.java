@@ -209,7 +209,7 @@ final class RuntimeSimFaults {
             long[] voters = cluster.voters(g.id);
             RuntimeSimNode leader = cluster.leaderOf(g.id);
             RaftNode lead = leader == null ? null : leader.replica(g.id);
-            if (g.adminCall != null || voters == null || voters.length < 3 || lead == null
+            if (g.adminCall != null || cluster.application().holdsMembership(g.id) || voters == null || voters.length < 3 || lead == null
                     || lead.confState().voters().length < 3 || g.latestConf == null || g.latestConf.voters().length < 3) {
                 continue;
             }
