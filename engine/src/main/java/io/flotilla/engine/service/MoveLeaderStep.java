@@ -19,7 +19,17 @@ public final class MoveLeaderStep {
      * node {@code leaderNodeId}) from node {@code from} to node {@code to}.
      */
     public static MovePlan.Decision decide(GroupView view, long leaderNodeId, long from, long to) {
-        return MovePlan.next(view.membership(), leaderNodeId, from, to, view.learnerMatchIndex(to), view.commitIndex());
+        long laggingVoter = 0;
+        long laggingMatch = Long.MAX_VALUE;
+        for (long v : view.membership().voters()) {
+            long match = view.voterMatchIndex(v);
+            if (v != leaderNodeId && v != from && match < laggingMatch) {
+                laggingVoter = v;
+                laggingMatch = match;
+            }
+        }
+        return MovePlan.next(view.membership(), leaderNodeId, from, to, view.learnerMatchIndex(to), view.commitIndex(),
+                view.appliedIndex(), laggingMatch, laggingVoter);
     }
 
     /**
