@@ -87,7 +87,7 @@ final class KvRuntimeSimMoves {
             this.from = from;
             this.to = to;
             this.why = why;
-            this.votersAtStart = Set.copyOf(voters);
+            this.votersAtStart = java.util.Collections.unmodifiableSet(new TreeSet<>(voters));
             this.voters = new TreeSet<>(voters);
             this.learners = new TreeSet<>(learners);
         }
@@ -317,10 +317,13 @@ final class KvRuntimeSimMoves {
         return cluster.proposalListener(call, via.stateMachine(), false, then);
     }
 
-    /** The learner about to be promoted holds the leader's log to within {@link MovePlan#CATCH_UP_ENTRIES} of its commit. */
+    /**
+     * The learner about to be promoted holds some of the range's log (it installed the range's
+     * state), to within {@link MovePlan#CATCH_UP_ENTRIES} of the leader's commit.
+     */
     private void checkCaughtUp(Move m, GroupView view) {
         RaftNode target = cluster.node(m.to).replica(m.rangeId);
-        if (target != null && view.commitIndex() - target.lastIndex() > MovePlan.CATCH_UP_ENTRIES) {
+        if (target != null && (target.lastIndex() == 0 || view.commitIndex() - target.lastIndex() > MovePlan.CATCH_UP_ENTRIES)) {
             cluster.checker().violation(Kind.MOVE_BROKEN, m + ": node " + m.to + " is promoted holding entries to "
                     + target.lastIndex() + " while the leader's commit is " + view.commitIndex() + " (the leader thinks it"
                     + " holds to " + view.learnerMatchIndex(m.to) + ")");
