@@ -3,6 +3,7 @@ package io.flotilla.multiraft;
 import io.flotilla.engine.node.RemovedReplicas;
 import io.flotilla.engine.service.MoveLeaderStep;
 import io.flotilla.engine.service.MovePlan;
+import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.MoveStep;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.ReplicaDescriptor;
@@ -14,6 +15,7 @@ import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.RaftNode;
+import io.flotilla.router.BalancePlan;
 import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
 import java.util.ArrayList;
@@ -47,7 +49,11 @@ import java.util.TreeSet;
  * epoch and conf version list the same replicas; every move started ends by the end of the run; at
  * the end every target still listed holds the range's state (the run's other checks cover what
  * that state is), and no live node holds a range that a newer descriptor no longer lists it in.
- * Owned by the seed's thread.
+ *
+ * <p>Decommission: in half the seeds one node is drained from a seeded time on: every few driver
+ * rounds the real {@link BalancePlan#decide} (balancer off, so only the drain) picks moves off it,
+ * given the newest descriptors, the moves under way and, as refused targets, the nodes that held
+ * a range before; the same machinery drives them. Owned by the seed's thread.
  */
 final class KvRuntimeSimMoves {
     static final long ROUND_NS = 100_000_000L;
@@ -101,6 +107,10 @@ final class KvRuntimeSimMoves {
     private final RuntimeSimCluster cluster;
     private final KvRuntimeSimApplication app;
     private final SplittableRandom random;
+    /** The decommission's own draws, so that the move nemesis's are what they are without it. */
+    private final SplittableRandom drainRandom;
+    /** The node being drained, 0 if none. */
+    private long draining;
     private long nextMove = 1;
     /** Range id → its move under way. */
     private final Map<Long, Move> active = new LinkedHashMap<>();
@@ -117,11 +127,20 @@ final class KvRuntimeSimMoves {
     long interfered;
     long transfers;
     long dropped;
+    long drainMoves;
+    /** Ranges the drained node is still listed in at the end (none once the drain finished). */
+    long leftOnDrained;
 
     KvRuntimeSimMoves(RuntimeSimCluster cluster, KvRuntimeSimApplication app, SplittableRandom random) {
         this.cluster = cluster;
         this.app = app;
         this.random = random;
+        this.drainRandom = random.split();
+    }
+
+    /** The node drained in this run, 0 if none. */
+    long drained() {
+        return draining;
     }
 
     /** Moves that ended done. */
@@ -138,6 +157,10 @@ final class KvRuntimeSimMoves {
         cluster.scheduler().after(gapNs(), this::startOne);
         cluster.scheduler().after(ROUND_NS, this::driverRound);
         cluster.scheduler().after(cluster.config().electionTimeoutNs(), this::removedRound);
+        if (drainRandom.nextBoolean()) {
+            long runNs = cluster.config().runNs();
+            cluster.scheduler().after(runNs / 10 + drainRandom.nextLong(runNs / 2), this::startDrain);
+        }
     }
 
     private long now() {
@@ -207,11 +230,12 @@ final class KvRuntimeSimMoves {
         return cluster.config().snapshots() || g != null;
     }
 
-    /** Live nodes that never held a replica of {@code range} (a range does not return to a node it left). */
+    /** Live nodes that never held a replica of {@code range} (a range does not return to a node it left), but the drained one. */
     private List<Long> targets(RangeDescriptor range) {
         List<Long> targets = new ArrayList<>();
         for (RuntimeSimNode n : cluster.nodes()) {
-            if (n.live() && !n.hosted.containsKey(range.getRangeId()) && !RouteTable.hasReplicaOn(range, n.id)) {
+            if (n.live() && n.id != draining && !n.hosted.containsKey(range.getRangeId())
+                    && !RouteTable.hasReplicaOn(range, n.id)) {
                 targets.add(n.id);
             }
         }
@@ -229,6 +253,63 @@ final class KvRuntimeSimMoves {
         started++;
         cluster.trace(m + ": starts, range " + KvRuntimeSimSplits.describe(range) + " conf version " + range.getConfVersion()
                 + " voters " + voters);
+    }
+
+    // ---------------------------------------------------------------- decommission
+
+    /** Marks a node draining: one that holds a replica, leaving at least three nodes that do not drain. */
+    private void startDrain() {
+        List<Long> holders = new ArrayList<>();
+        for (RangeDescriptor d : newestById().values()) {
+            for (ReplicaDescriptor r : d.getReplicasList()) {
+                if (!holders.contains(r.getNodeId())) {
+                    holders.add(r.getNodeId());
+                }
+            }
+        }
+        if (holders.isEmpty() || cluster.nodes().length - 1 < 3) {
+            return;
+        }
+        java.util.Collections.sort(holders);
+        draining = holders.get(drainRandom.nextInt(holders.size()));
+        cluster.trace("decommission: node " + draining + " drains");
+        cluster.scheduler().after(ROUND_NS, this::drainRound);
+    }
+
+    /**
+     * The balancer's round for the drain: the real {@link BalancePlan#decide}, balancer off (so it
+     * plans only the drain), with every node up as far as it knows and the nodes that held a range
+     * before refused as its targets; each move it plans that may start now starts.
+     */
+    private void drainRound() {
+        if (now() >= cluster.config().runNs()) {
+            return;
+        }
+        cluster.scheduler().after(3 * ROUND_NS, this::drainRound);
+        List<RangeDescriptor> ranges = new ArrayList<>(newestById().values());
+        List<BalancePlan.Node> nodes = new ArrayList<>();
+        Set<BalancePlan.Target> refused = new java.util.HashSet<>();
+        for (RuntimeSimNode n : cluster.nodes()) {
+            nodes.add(new BalancePlan.Node(n.id, n.live(), 0, n.id == draining));
+            for (RangeDescriptor d : ranges) {
+                if (n.hosted.containsKey(d.getRangeId()) && !RouteTable.hasReplicaOn(d, n.id)) {
+                    refused.add(new BalancePlan.Target(d.getRangeId(), n.id));
+                }
+            }
+        }
+        List<MoveRecord> inProgress = new ArrayList<>();
+        for (Move m : active.values()) {
+            inProgress.add(MoveRecord.newBuilder().setRangeId(m.rangeId).setFromNodeId(m.from).setToNodeId(m.to).build());
+        }
+        BalancePlan.Decision plan = BalancePlan.decide(ranges, nodes, inProgress, Map.of(), refused, false, Long.MAX_VALUE, 2);
+        for (MoveRecord move : plan.moves()) {
+            RangeDescriptor range = newestById().get(move.getRangeId());
+            RuntimeSimNode target = cluster.node(move.getToNodeId());
+            if (range != null && movable(range) && target.live() && !target.hosted.containsKey(range.getRangeId())) {
+                drainMoves++;
+                begin(range, move.getFromNodeId(), move.getToNodeId(), move.getReason());
+            }
+        }
     }
 
     // ---------------------------------------------------------------- driving them
@@ -502,6 +583,13 @@ final class KvRuntimeSimMoves {
                 cluster.checker().violation(Kind.MOVE_BROKEN, m + ": node " + m.to + " is listed in range "
                         + KvRuntimeSimSplits.describe(range) + " but holds " + (held == null ? "none of its state"
                         : "its state only to index " + applied + ", before the move's last change at " + m.lastChangeIndex));
+            }
+        }
+        if (draining != 0) {
+            for (RangeDescriptor d : newest.values()) {
+                if (RouteTable.hasReplicaOn(d, draining)) {
+                    leftOnDrained++;
+                }
             }
         }
         for (RuntimeSimNode n : cluster.nodes()) {

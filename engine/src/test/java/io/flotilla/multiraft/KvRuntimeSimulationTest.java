@@ -36,7 +36,8 @@ import org.junit.jupiter.api.Test;
  * {@code -Dkv.sim.nemeses=...} and {@code -Dkv.sim.snapshots=off|half|all} as the register
  * simulation reads them (default: every nemesis, snapshots in half the seeds), and
  * {@code -Dkv.sim.splits=on|off} (default on: ranges split while the clients run, see
- * {@link KvRuntimeSimSplits}). A failing seed
+ * {@link KvRuntimeSimSplits}), {@code -Dkv.sim.moves=on|off} (default on: replicas move between
+ * nodes and a node is decommissioned in half the seeds, see {@link KvRuntimeSimMoves}). A failing seed
  * prints the command that replays it, which narrates the run. Seeds run on two threads and share
  * nothing.
  */
@@ -136,6 +137,9 @@ class KvRuntimeSimulationTest {
         long movesInterfered = 0;
         long moveTransfers = 0;
         long replicasDropped = 0;
+        long drains = 0;
+        long drainMoves = 0;
+        long leftOnDrained = 0;
         long[] maintenance = new long[5];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
         List<String> report = new ArrayList<>();
@@ -180,6 +184,9 @@ class KvRuntimeSimulationTest {
                 movesInterfered += moves.interfered;
                 moveTransfers += moves.transfers;
                 replicasDropped += moves.dropped;
+                drains += moves.drained() != 0 ? 1 : 0;
+                drainMoves += moves.drainMoves;
+                leftOnDrained += moves.leftOnDrained;
             }
             for (int i = 0; i < maintenance.length; i++) {
                 maintenance[i] += r.maintenance()[i];
@@ -220,8 +227,10 @@ class KvRuntimeSimulationTest {
                 rerouted, rangeNotFound,
                 lookups, acrossSplit, batchesSplitApart);
         System.out.printf("  moves %s: %d started, %d done (%d with another membership change in between), %d failed (another"
-                + " change removed both nodes), %d leader hand-offs asked; %d removed replicas dropped (RemovedReplicas)%n",
-                moves() ? "on" : "off", movesStarted, movesDone, movesInterfered, movesFailed, moveTransfers, replicasDropped);
+                + " change removed both nodes), %d leader hand-offs asked; %d removed replicas dropped (RemovedReplicas);"
+                + " %d nodes decommissioned by %d moves BalancePlan chose, %d replicas left on them at the end%n",
+                moves() ? "on" : "off", movesStarted, movesDone, movesInterfered, movesFailed, moveTransfers, replicasDropped,
+                drains, drainMoves, leftOnDrained);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
             System.out.printf("  %s in %d seed(s): %s%n", e.getKey(), s.size(),
