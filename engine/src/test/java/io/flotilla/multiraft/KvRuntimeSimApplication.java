@@ -106,6 +106,11 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         return moves != null && moves.holds(groupId);
     }
 
+    @Override
+    public boolean dropsRemovedReplicas() {
+        return moves != null;
+    }
+
     SessionConfig sessions() {
         return sessions;
     }

@@ -500,6 +500,7 @@ final class KvRuntimeSimMoves {
             }
             for (long id : removedReplicas(n).round(recorded)) {
                 dropped++;
+                n.dropped.add(id);
                 cluster.trace("node " + n.id + " drops its replica of range " + id + ", which no longer lists it (RemovedReplicas)");
             }
         }
@@ -551,6 +552,21 @@ final class KvRuntimeSimMoves {
         }
     }
 
+    /** Each up node's replica of {@code rangeId}: role, term, log, commit, applied, membership. */
+    private String describeReplicas(long rangeId) {
+        StringBuilder b = new StringBuilder();
+        for (RuntimeSimNode n : cluster.nodes()) {
+            RaftNode r = n.replica(rangeId);
+            if (r != null) {
+                b.append(" n").append(n.id).append('=').append(r.role()).append('@').append(r.term()).append("(last ")
+                        .append(r.lastIndex()).append('/').append(r.termAt(r.lastIndex())).append(", commit ")
+                        .append(r.commitIndex()).append(", applied ").append(r.appliedIndex()).append(", conf ")
+                        .append(r.confState()).append(')');
+            }
+        }
+        return b.length() == 0 ? "none up" : b.toString().trim();
+    }
+
     private static String members(RangeDescriptor d) {
         TreeSet<String> members = new TreeSet<>();
         for (ReplicaDescriptor r : d.getReplicasList()) {
@@ -582,7 +598,8 @@ final class KvRuntimeSimMoves {
             if (held == null || applied < m.lastChangeIndex) {
                 cluster.checker().violation(Kind.MOVE_BROKEN, m + ": node " + m.to + " is listed in range "
                         + KvRuntimeSimSplits.describe(range) + " but holds " + (held == null ? "none of its state"
-                        : "its state only to index " + applied + ", before the move's last change at " + m.lastChangeIndex));
+                        : "its state only to index " + applied + ", before the move's last change at " + m.lastChangeIndex)
+                        + "; replicas: " + describeReplicas(m.rangeId));
             }
         }
         if (draining != 0) {

@@ -43,6 +43,14 @@ interface RuntimeSimApplication {
         return false;
     }
 
+    /**
+     * Whether the nodes drop replicas that a newer membership removed (a node's RemovedReplicas):
+     * the nemeses that take a replica away for good then also wait until no replica lags a removal.
+     */
+    default boolean dropsRemovedReplicas() {
+        return false;
+    }
+
     /** The run's clients, drawing from {@code random}. */
     RuntimeSimWorkload workload(RuntimeSimCluster cluster, SplittableRandom random);
 }
