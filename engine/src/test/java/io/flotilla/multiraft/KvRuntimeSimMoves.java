@@ -84,6 +84,7 @@ final class KvRuntimeSimMoves {
         /** A membership change this move did not propose applied while it ran. */
         String interference;
         MoveStep last;
+        String lastMessage;
         /** The index at which the move's last change (the source's removal) applied. */
         long lastChangeIndex;
 
@@ -356,6 +357,7 @@ final class KvRuntimeSimMoves {
             cluster.trace(m + ": node " + leader.id + " says " + decision.step() + " (" + decision.message() + ")");
             m.last = decision.step();
         }
+        m.lastMessage = "node " + leader.id + ": " + decision.message();
         if (decision.step() == MoveStep.MOVE_PROMOTING) {
             checkCaughtUp(m, view);
         }
@@ -583,8 +585,8 @@ final class KvRuntimeSimMoves {
     void finalChecks() {
         checkMembersAgree("at the end");
         for (Move m : active.values()) {
-            cluster.checker().violation(Kind.MOVE_BROKEN, m + " never ended (last step " + m.last + ", " + m.requests
-                    + " requests)");
+            cluster.checker().violation(Kind.MOVE_BROKEN, m + " never ended (last step " + m.last + ", " + m.lastMessage
+                    + ", " + m.requests + " requests); replicas: " + describeReplicas(m.rangeId));
         }
         Map<Long, RangeDescriptor> newest = newestById();
         for (Move m : done) {
