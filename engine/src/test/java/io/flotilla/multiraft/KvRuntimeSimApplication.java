@@ -44,6 +44,8 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
     private final SessionConfig sessions;
     private final boolean splitsOn;
     private KvRuntimeSimSplits splits;
+    private final boolean movesOn;
+    private KvRuntimeSimMoves moves;
     /** The ranges at the start, in the order of {@link RuntimeSimConfig#groupIds}. */
     private final List<RangeDescriptor> ranges = new ArrayList<>();
     private final Map<Long, RangeDescriptor> rangeById = new HashMap<>();
@@ -67,9 +69,10 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
      * (1.5 s of log time, well above the clients' 0.6 s retry window) and a cap of one session more
      * than there are clients, so expiry, SessionExpired and a full session table all happen.
      */
-    KvRuntimeSimApplication(RuntimeSimConfig config, boolean splitsOn) {
+    KvRuntimeSimApplication(RuntimeSimConfig config, boolean splitsOn, boolean movesOn) {
         this.config = config;
         this.splitsOn = splitsOn;
+        this.movesOn = movesOn;
         SplittableRandom r = new SplittableRandom(config.seed() ^ 0x6B7653696DL);
         this.sessions = r.nextBoolean() ? SessionConfig.defaults() : new SessionConfig(1_500, config.clients() + 1);
         List<RangeDescriptor> tiled = KeySpace.tile(config.groupIds().length, 1);
@@ -93,6 +96,21 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         return splits;
     }
 
+    /** The run's replica moves; null with moves off. */
+    KvRuntimeSimMoves moves() {
+        return moves;
+    }
+
+    @Override
+    public boolean holdsMembership(long groupId) {
+        return moves != null && moves.holds(groupId);
+    }
+
+    @Override
+    public boolean dropsRemovedReplicas() {
+        return moves != null;
+    }
+
     SessionConfig sessions() {
         return sessions;
     }
@@ -112,6 +130,10 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
         this.random = random.split();
         if (splitsOn) {
             this.splits = new KvRuntimeSimSplits(cluster, this, random.split());
+        }
+        if (movesOn) {
+            // A stream of its own, so that the clients' draws are those of a run without moves.
+            this.moves = new KvRuntimeSimMoves(cluster, this, new SplittableRandom(config.seed() ^ 0x4D6F766573L));
         }
         this.clients = new KvRuntimeSimClients(cluster, this, random);
         return clients;
@@ -213,6 +235,9 @@ final class KvRuntimeSimApplication implements RuntimeSimApplication, KvRuntimeS
     @Override
     public void applied(long node, long groupId, Entry entry) {
         cluster.applied(node, groupId, entry, clients.attemptOf(entry.data(), groupId, entry.index()));
+        if (moves != null) {
+            moves.applied(node, groupId, entry);
+        }
     }
 
     /**

@@ -318,6 +318,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
         if (app.splits() != null) {
             app.splits().start();
         }
+        if (app.moves() != null) {
+            app.moves().start();
+        }
     }
 
     // ---------------------------------------------------------------- choosing operations
@@ -1030,6 +1033,9 @@ final class KvRuntimeSimClients implements RuntimeSimWorkload {
     public void finalChecks() {
         if (app.splits() != null) {
             app.splits().finalChecks();
+        }
+        if (app.moves() != null) {
+            app.moves().finalChecks();
         }
         for (ListState list : lists) {
             if (!list.finalRead) {

@@ -19,6 +19,7 @@ import io.flotilla.multiraft.RuntimeSimChecker.Kind;
 import io.flotilla.raft.RaftNode;
 import io.flotilla.router.KeyFormat;
 import io.flotilla.router.KeySpace;
+import io.flotilla.router.RouteTable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -385,7 +386,8 @@ final class KvRuntimeSimSplits {
                 continue;
             }
             for (RangeDescriptor d : app.kv(n).ranges()) {
-                newest.merge(d.getRangeId(), d, (a, b) -> a.getEpoch() >= b.getEpoch() ? a : b);
+                // The newest by epoch, then conf version (a move changes the replicas, not the keys).
+                newest.merge(d.getRangeId(), d, (a, b) -> RouteTable.compareVersions(a, b) >= 0 ? a : b);
             }
         }
         TreeMap<ByteString, RangeDescriptor> byStart = new TreeMap<>(KeySpace::compare);
@@ -466,6 +468,9 @@ final class KvRuntimeSimSplits {
                 String missing = app.kv(n).descriptor(newRangeId) == null ? "no state of new range " + newRangeId
                         : n.node().groupView(newRangeId) == null ? "the state of new range " + newRangeId + " and no group for it"
                         : null;
+                if (missing != null && heard && !listedIn(newRangeId, n.id)) {
+                    continue; // applied the split, then the new range removed it (a move) and RemovedReplicas dropped it
+                }
                 if (missing != null && !heard && installed >= a.index()) {
                     RangeDescriptor newest = newestById().get(newRangeId);
                     if (newest == null || !contains(voters(newest), n.id)) {
@@ -485,6 +490,12 @@ final class KvRuntimeSimSplits {
                 }
             }
         }
+    }
+
+    /** Whether the newest descriptor of {@code rangeId} lists node {@code node} (a range nobody holds lists everyone it had). */
+    private boolean listedIn(long rangeId, long node) {
+        RangeDescriptor newest = newestById().get(rangeId);
+        return newest == null || RouteTable.hasReplicaOn(newest, node);
     }
 
     private static boolean contains(long[] ids, long id) {

@@ -36,7 +36,8 @@ import org.junit.jupiter.api.Test;
  * {@code -Dkv.sim.nemeses=...} and {@code -Dkv.sim.snapshots=off|half|all} as the register
  * simulation reads them (default: every nemesis, snapshots in half the seeds), and
  * {@code -Dkv.sim.splits=on|off} (default on: ranges split while the clients run, see
- * {@link KvRuntimeSimSplits}). A failing seed
+ * {@link KvRuntimeSimSplits}), {@code -Dkv.sim.moves=on|off} (default on: replicas move between
+ * nodes and a node is decommissioned in half the seeds, see {@link KvRuntimeSimMoves}). A failing seed
  * prints the command that replays it, which narrates the run. Seeds run on two threads and share
  * nothing.
  */
@@ -73,6 +74,10 @@ class KvRuntimeSimulationTest {
         return !"off".equalsIgnoreCase(System.getProperty("kv.sim.splits", "on").trim());
     }
 
+    private static boolean moves() {
+        return !"off".equalsIgnoreCase(System.getProperty("kv.sim.moves", "on").trim());
+    }
+
     private static RuntimeSimConfig.Snapshots snapshots() {
         return RuntimeSimConfig.Snapshots.parse(System.getProperty("kv.sim.snapshots"));
     }
@@ -84,7 +89,7 @@ class KvRuntimeSimulationTest {
     private static Run run(long seed, Set<RuntimeSimNemesis> nemeses, RuntimeSimConfig.Snapshots snapshots,
             Consumer<String> narrator) {
         RuntimeSimConfig config = RuntimeSimConfig.forSeed(seed, nemeses, snapshots);
-        KvRuntimeSimApplication app = new KvRuntimeSimApplication(config, splits());
+        KvRuntimeSimApplication app = new KvRuntimeSimApplication(config, splits(), moves());
         return new Run(config, app, new RuntimeSimCluster(config, narrator, app).run());
     }
 
@@ -126,6 +131,15 @@ class KvRuntimeSimulationTest {
         long rangeNotFound = 0;
         long acrossSplit = 0;
         long batchesSplitApart = 0;
+        long movesStarted = 0;
+        long movesDone = 0;
+        long movesFailed = 0;
+        long movesInterfered = 0;
+        long moveTransfers = 0;
+        long replicasDropped = 0;
+        long drains = 0;
+        long drainMoves = 0;
+        long leftOnDrained = 0;
         long[] maintenance = new long[5];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
         List<String> report = new ArrayList<>();
@@ -162,6 +176,18 @@ class KvRuntimeSimulationTest {
                 strandedRanges += splits.strandedRanges.size();
                 atWritesInDoubt += splits.atWritesInDoubt;
             }
+            KvRuntimeSimMoves moves = run.app().moves();
+            if (moves != null) {
+                movesStarted += moves.started;
+                movesDone += moves.completed();
+                movesFailed += moves.failed;
+                movesInterfered += moves.interfered;
+                moveTransfers += moves.transfers;
+                replicasDropped += moves.dropped;
+                drains += moves.drained() != 0 ? 1 : 0;
+                drainMoves += moves.drainMoves;
+                leftOnDrained += moves.leftOnDrained;
+            }
             for (int i = 0; i < maintenance.length; i++) {
                 maintenance[i] += r.maintenance()[i];
             }
@@ -187,8 +213,8 @@ class KvRuntimeSimulationTest {
                 report.add(b.toString());
             }
         }
-        System.out.printf("kv-simulation: %d seeds, %d ops, %d nemesis events, %d splits, %d violations%n", seeds, ops, events,
-                splitsApplied, violations);
+        System.out.printf("kv-simulation: %d seeds, %d ops, %d nemesis events, %d splits, %d moves, %d violations%n", seeds, ops,
+                events, splitsApplied, movesDone, violations);
         System.out.printf("  took %.1f s on %d threads, %.1f CPU s; nemeses %s; %d unknown outcomes, %d retries (%d writes answered"
                 + " from their session after an earlier attempt applied), %d bad requests refused as they must be, %d sessions expired, %d writes answered Busy by a full session table, %d lease reads, %d crashes, %d restarts, %d rounds applied, %d applied entries"
                 + " lost with state not yet flushed; snapshots %d sent, %d installed, %d compactions%n", seconds, THREADS,
@@ -200,6 +226,11 @@ class KvRuntimeSimulationTest {
                 splits() ? "on" : "off", splitsProposed, atWritesInDoubt, splitsApplied, splitsRefused, joinedAfterMissedSplit, missedBySnapshot, strandedRanges, strandedKeys,
                 rerouted, rangeNotFound,
                 lookups, acrossSplit, batchesSplitApart);
+        System.out.printf("  moves %s: %d started, %d done (%d with another membership change in between), %d failed (another"
+                + " change removed both nodes), %d leader hand-offs asked; %d removed replicas dropped (RemovedReplicas);"
+                + " %d nodes decommissioned by %d moves BalancePlan chose, %d replicas left on them at the end%n",
+                moves() ? "on" : "off", movesStarted, movesDone, movesInterfered, movesFailed, moveTransfers, replicasDropped,
+                drains, drainMoves, leftOnDrained);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
             System.out.printf("  %s in %d seed(s): %s%n", e.getKey(), s.size(),
@@ -230,7 +261,8 @@ class KvRuntimeSimulationTest {
                 + " -Dsurefire.failIfNoSpecifiedTests=false -Dkv.sim.firstSeed=" + seed + " -Dkv.sim.seeds=1"
                 + " -Dkv.sim.nemeses=" + RuntimeSimNemesis.names(nemeses)
                 + " -Dkv.sim.snapshots=" + snapshots.name().toLowerCase(Locale.ROOT)
-                + " -Dkv.sim.splits=" + (splits() ? "on" : "off");
+                + " -Dkv.sim.splits=" + (splits() ? "on" : "off")
+                + " -Dkv.sim.moves=" + (moves() ? "on" : "off");
     }
 
     private static List<Run> runSeeds(long firstSeed, int seeds, Set<RuntimeSimNemesis> nemeses,

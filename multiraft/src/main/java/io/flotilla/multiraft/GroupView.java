@@ -23,6 +23,8 @@ public final class GroupView {
     private volatile ConfState membership = ConfState.EMPTY;
     /** On a leader with learners: node id and match index of each learner, in pairs; empty otherwise. */
     private volatile long[] learnerMatch = NONE;
+    /** On a leader with learners: node id and match index of each other voter, in pairs; empty otherwise. */
+    private volatile long[] voterMatch = NONE;
     private static final long[] NONE = new long[0];
 
     GroupView(long groupId) {
@@ -47,8 +49,16 @@ public final class GroupView {
                 match[2 * i + 1] = node.matchIndex(learners[i]);
             }
             learnerMatch = match;
+            long[] voters = conf.voters();
+            long[] votersMatch = new long[2 * voters.length];
+            for (int i = 0; i < voters.length; i++) {
+                votersMatch[2 * i] = voters[i];
+                votersMatch[2 * i + 1] = voters[i] == node.id() ? node.lastIndex() : node.matchIndex(voters[i]);
+            }
+            voterMatch = votersMatch;
         } else if (learnerMatch.length > 0) {
             learnerMatch = NONE;
+            voterMatch = NONE;
         }
     }
 
@@ -84,6 +94,21 @@ public final class GroupView {
      */
     public long learnerMatchIndex(long nodeId) {
         long[] match = learnerMatch;
+        for (int i = 0; i < match.length; i += 2) {
+            if (match[i] == nodeId) {
+                return match[i + 1];
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * On a leader with learners (a replica being added): the last entry it knows voter
+     * {@code nodeId} holds (its own last index for itself); 0 otherwise (no learners, a follower,
+     * or a node that is not a voter).
+     */
+    public long voterMatchIndex(long nodeId) {
+        long[] match = voterMatch;
         for (int i = 0; i < match.length; i += 2) {
             if (match[i] == nodeId) {
                 return match[i + 1];

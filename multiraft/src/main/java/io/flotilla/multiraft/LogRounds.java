@@ -154,6 +154,9 @@ final class LogRounds {
             }
             r.dirty = false;
             if (!r.node.hasReady()) {
+                // A step that changed nothing to persist or send may still have moved what the view
+                // shows (a leader's match index of a peer, which a move's promotion waits on).
+                r.view.publish(r.node);
                 continue;
             }
             Ready rd = r.node.ready();

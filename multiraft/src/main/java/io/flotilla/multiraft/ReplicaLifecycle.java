@@ -214,7 +214,11 @@ final class ReplicaLifecycle {
     /**
      * Removes the replica of {@code groupId} for good: a hosted one, one whose bootstrap is on its
      * way (as soon as it is durable), or one the log recovered that the owner has not created again
-     * (its records would otherwise hold log segments for ever).
+     * (its records would otherwise hold log segments for ever). For a group tombstoned already, the
+     * state machine drops the group's state again ({@link StateMachine#destroy} is idempotent): the
+     * state may have come back without the replica — a replica that replays a split after a restart
+     * (its state machine had not made the split durable) makes the new range's state again, and the
+     * new range's group, tombstoned here, is not created — and would otherwise stay until a restart.
      */
     void destroy(long groupId) {
         Replica r = replicas.get(groupId);
@@ -225,6 +229,8 @@ final class ReplicaLifecycle {
         } else if (replicas.recovered.containsKey(groupId)) {
             replicas.removing.put(groupId, replicas.recovered.remove(groupId));
             rounds.addLeading(List.of(new WalRecord.Tombstone(groupId)), () -> tombstoneDurable(groupId));
+        } else if (replicas.tombstones.contains(groupId)) {
+            dropState(groupId);
         }
     }
 

@@ -34,6 +34,23 @@ interface RuntimeSimApplication {
         return node.snapshots() != null;
     }
 
+    /**
+     * Whether the operator leaves the membership of {@code groupId} alone for now: the application
+     * changes it itself (a replica move under way), and the operator's own steps (promoting its
+     * learner, adding a node) would race it.
+     */
+    default boolean holdsMembership(long groupId) {
+        return false;
+    }
+
+    /**
+     * Whether the nodes drop replicas that a newer membership removed (a node's RemovedReplicas):
+     * the nemeses that take a replica away for good then also wait until no replica lags a removal.
+     */
+    default boolean dropsRemovedReplicas() {
+        return false;
+    }
+
     /** The run's clients, drawing from {@code random}. */
     RuntimeSimWorkload workload(RuntimeSimCluster cluster, SplittableRandom random);
 }

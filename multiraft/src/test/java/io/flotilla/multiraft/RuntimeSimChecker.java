@@ -44,6 +44,10 @@ final class RuntimeSimChecker {
         SPLIT_DISAGREES("replicas that applied one range split made different descriptors of its two ranges"),
         RANGES_DO_NOT_TILE("the newest descriptors of the ranges leave a gap in the key space or overlap"),
         SPLIT_MISSING("an acknowledged range split is missing on a live replica of the range at the end"),
+        MOVE_BROKEN("a replica move took its range below the voters it started with, promoted a learner that lags,"
+                + " ended with other replicas than it planned, or failed while nothing else changed the range's membership"),
+        MEMBERS_DISAGREE("two replicas of a range hold descriptors of the same epoch and conf version that list other replicas"),
+        REMOVED_REPLICA_KEPT("a replica its range removed still holds the range at the end (it was never dropped)"),
         SEED_ABORTED("an exception escaped the simulation's event loop; the seed stopped there");
 
         final String meaning;

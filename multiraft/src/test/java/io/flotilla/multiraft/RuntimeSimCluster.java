@@ -635,7 +635,7 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
                     || scheduler.nowNs() - g.adminCall.issuedNs > 10 * config.electionTimeoutNs())) {
                 g.adminCall = null;
             }
-            if (g.adminCall != null) {
+            if (g.adminCall != null || application.holdsMembership(g.id)) {
                 continue;
             }
             RuntimeSimNode leader = leaderOf(g.id);
@@ -680,14 +680,36 @@ final class RuntimeSimCluster implements RuntimeSimRegisters.Observer {
 
     /** A membership change through {@code via}, tracked like any other listener. */
     Call changeMembership(GroupState g, RuntimeSimNode via, ConfChange change) {
+        trace("operator: " + change + " in group " + g.id + " via node " + via.id);
+        via.node().changeMembership(g.id, change, membershipListener(g, via, change, (answer, number, captured) -> {
+        }));
+        return g.adminCall;
+    }
+
+    /**
+     * The listener of a membership change of {@code g} proposed through {@code via}, by the operator
+     * or by another part of the simulation (a replica move's step): tracked like any other listener,
+     * held as the group's change in flight, and its outcome noted in the group's membership; then
+     * {@code then} is told.
+     */
+    ProposalListener membershipListener(GroupState g, RuntimeSimNode via, ConfChange change, Then then) {
         Call call = checker.newCall(CallKind.CONF_CHANGE, via.id, via.incarnation(), g.id, 0);
         g.adminCall = call;
-        trace("operator: " + change + " in group " + g.id + " via node " + via.id);
-        via.node().changeMembership(g.id, change, proposalListener(call, via.stateMachine(), false, (answer, number, captured) -> {
+        return proposalListener(call, via.stateMachine(), false, (answer, number, captured) -> {
             trace(change + " in group " + g.id + ": " + answer + (answer == Answer.APPLIED ? " at " + number : ""));
             noteMembership(g, change, answer, number);
-        }));
-        return call;
+            then.run(answer, number, captured);
+        });
+    }
+
+    /** The group {@code id} among the run's initial groups, or null (a range split off later). */
+    GroupState group(long id) {
+        for (GroupState g : groups) {
+            if (g.id == id) {
+                return g;
+            }
+        }
+        return null;
     }
 
     /**

@@ -209,7 +209,7 @@ final class RuntimeSimFaults {
             long[] voters = cluster.voters(g.id);
             RuntimeSimNode leader = cluster.leaderOf(g.id);
             RaftNode lead = leader == null ? null : leader.replica(g.id);
-            if (g.adminCall != null || voters == null || voters.length < 3 || lead == null
+            if (g.adminCall != null || cluster.application().holdsMembership(g.id) || voters == null || voters.length < 3 || lead == null
                     || lead.confState().voters().length < 3 || g.latestConf == null || g.latestConf.voters().length < 3) {
                 continue;
             }
@@ -217,11 +217,30 @@ final class RuntimeSimFaults {
             for (long v : voters) {
                 intact &= !cluster.node(v).gone.contains(g.id);
             }
+            if (cluster.application().dropsRemovedReplicas()) {
+                // A replica that lags a removal still counts the removed voter, whose replica is (or soon
+                // will be) dropped: one more loss would leave it and its peers without a quorum for good.
+                for (RuntimeSimNode n : cluster.nodes()) {
+                    RaftNode r = n.replica(g.id);
+                    for (long v : r == null ? new long[0] : r.confState().voters()) {
+                        intact &= contains(voters, v) && !cluster.node(v).dropped.contains(g.id);
+                    }
+                }
+            }
             if (intact) {
                 healthy.add(g);
             }
         }
         return healthy;
+    }
+
+    private static boolean contains(long[] ids, long id) {
+        for (long x : ids) {
+            if (x == id) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** destroyReplica of a voter's replica, the leader's half the time; the operator removes the voter later. */

@@ -58,6 +58,11 @@ final class RuntimeSimNode {
     final Map<Long, long[]> hosted = new LinkedHashMap<>();
     /** Groups whose replica here the simulation destroyed (destroyReplica), or that removed this node. */
     final Set<Long> gone = new HashSet<>();
+    /**
+     * Groups whose replica here the application dropped once a newer membership had removed it
+     * (a node's RemovedReplicas): lost for good to the replicas that have not applied the removal.
+     */
+    final Set<Long> dropped = new HashSet<>();
     /** Groups owned by a failed worker of this incarnation. */
     final Set<Long> failedGroups = new HashSet<>();
     long failedAtNs = -1;

@@ -14,14 +14,21 @@ import io.flotilla.raft.ConfState;
  *   <li>the target is no member: add it as a learner (it holds nothing yet, so it cannot count
  *       toward a quorum until it has the range's state);</li>
  *   <li>the target is a learner: wait until it holds the leader's log to within
- *       {@link #CATCH_UP_ENTRIES} (first a snapshot, then entries), then promote it;</li>
+ *       {@link #CATCH_UP_ENTRIES} (first a snapshot, then entries) and every other voter but the
+ *       leaving one holds the target's addition, then promote it;</li>
  *   <li>the target votes and the leaving replica is still a member: if the leaving replica leads,
  *       it hands its leadership to the target first (a leader cannot remove itself safely here), else
  *       it is removed;</li>
  *   <li>the target votes and the leaving replica is gone: done.</li>
  * </ol>
  * The leaving replica is removed only once the target votes holding the range's log, so a move
- * never takes a range below the replicas it had. Pure; any thread.
+ * never takes a range below the replicas it had. The target is promoted only once every voter
+ * that stays holds the change that added it: a voter drops vote requests from a replica in no
+ * configuration it knows (MessageAdmission; a learner it knows, with a log ahead of its own, it
+ * hears), so a voter that missed both the addition and the promotion would refuse the target's
+ * votes, and a range left with that voter and the target as its quorum could never elect a leader
+ * (the KV simulation found it: the voter was down while the move ran, then the leader was lost).
+ * Pure; any thread.
  */
 public final class MovePlan {
     /** How far a learner may trail the leader's commit index and still be promoted. */
@@ -43,6 +50,18 @@ public final class MovePlan {
      * (if a learner) to hold entries up to {@code targetMatch}.
      */
     public static Decision next(ConfState members, long leader, long from, long to, long targetMatch, long commitIndex) {
+        return next(members, leader, from, to, targetMatch, commitIndex, 0, Long.MAX_VALUE, 0);
+    }
+
+    /**
+     * As above, where {@code addedBy} is an index by which the leader's log surely holds the
+     * target's addition (its applied index: its membership shows the learner), and
+     * {@code laggingVoter} (0 if none) with match index {@code laggingMatch} is the voter other than
+     * the leader and {@code from} that the leader knows to hold the least of its log: the target is
+     * promoted only once that voter holds {@code addedBy}.
+     */
+    public static Decision next(ConfState members, long leader, long from, long to, long targetMatch, long commitIndex,
+            long addedBy, long laggingMatch, long laggingVoter) {
         boolean fromMember = members.isVoter(from) || members.isLearner(from);
         if (members.isVoter(to)) {
             if (!fromMember) {
@@ -60,6 +79,11 @@ public final class MovePlan {
                 return Decision.report(MoveStep.MOVE_CATCHING_UP, targetMatch == 0
                         ? "node " + to + " awaits the range's snapshot"
                         : "node " + to + " holds entries to " + targetMatch + " of " + commitIndex);
+            }
+            if (laggingMatch < addedBy) {
+                return Decision.report(MoveStep.MOVE_CATCHING_UP, "node " + laggingVoter + " holds entries to "
+                        + laggingMatch + ", not yet node " + to + "'s addition (by " + addedBy + "): it would refuse"
+                        + " node " + to + "'s votes once it votes");
             }
             return new Decision(MoveStep.MOVE_PROMOTING, new ConfChange(ConfChangeType.PROMOTE_LEARNER, to), 0,
                     "promoting node " + to + " to voter");

@@ -133,14 +133,12 @@ final class MoveService implements AutoCloseable {
         long from = request.getFromNodeId();
         long to = request.getToNodeId();
         long match = view.learnerMatchIndex(to);
-        MovePlan.Decision decision = MovePlan.next(view.membership(), nodeId, from, to, match, view.commitIndex());
+        MovePlan.Decision decision = MoveLeaderStep.decide(view, nodeId, from, to);
         Supplier<Response.Builder> answer = () -> answer(groupId, decision, to, match, view.commitIndex());
-        if (decision.change() != null) {
-            runtime.changeMembership(groupId, decision.change(),
-                    new MembershipStepListener(reply, hints, "move " + decision.step(), answer));
-        } else if (decision.transferTo() != 0) {
-            runtime.transferLeader(groupId, decision.transferTo(), new TransferStarted(reply, answer));
-        } else {
+        ProposalListener listener = decision.change() != null
+                ? new MembershipStepListener(reply, hints, "move " + decision.step(), answer)
+                : new TransferStarted(reply, answer);
+        if (!MoveLeaderStep.take(runtime, groupId, decision, listener)) {
             reply.send(answer.get());
         }
     }
