@@ -1,15 +1,15 @@
 package io.flotilla.multiraft;
 
+
 import io.flotilla.raft.Message;
+import io.flotilla.testing.LoopbackPorts;
 import io.flotilla.transport.PeerTransport;
 import io.flotilla.transport.TransportConfig;
 import io.flotilla.transport.TransportFaultFilter;
 import io.flotilla.transport.snapshot.SnapshotConfig;
 import io.flotilla.transport.snapshot.SnapshotFailpoints;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import io.flotilla.wal.NioWalFileSystem;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalCacheBudget;
@@ -216,13 +216,10 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
+    /** Ports indexed by node id (1..nodeCount); a restarted node gets its own port back. */
     private static int[] freePorts(int nodeCount) throws IOException {
         int[] free = new int[nodeCount + 1];
-        for (int i = 1; i <= nodeCount; i++) {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                free[i] = s.getLocalPort();
-            }
-        }
+        System.arraycopy(LoopbackPorts.reserve(nodeCount), 0, free, 1, nodeCount);
         return free;
     }
 

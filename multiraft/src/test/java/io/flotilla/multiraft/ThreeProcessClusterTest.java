@@ -2,11 +2,10 @@ package io.flotilla.multiraft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flotilla.testing.LoopbackPorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,11 +33,7 @@ class ThreeProcessClusterTest {
     @Test
     void aKilledProcessRestartsFromItsLogAndConverges() throws Exception {
         int[] ports = new int[4];
-        for (int i = 1; i <= 3; i++) {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                ports[i] = s.getLocalPort();
-            }
-        }
+        System.arraycopy(LoopbackPorts.reserve(3), 0, ports, 1, 3);
         try {
             Process[] p = new Process[4];
             for (long id = 1; id <= 3; id++) {

@@ -5,11 +5,10 @@ import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.router.KeySpace;
+import io.flotilla.testing.LoopbackPorts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -57,22 +56,9 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    /** Ports free right now (all bound at once, so they are distinct, then released). */
+    /** Distinct loopback ports free right now, outside the range outgoing connections draw from. */
     static int[] freePorts(int count) throws IOException {
-        List<ServerSocket> sockets = new ArrayList<>();
-        try {
-            int[] ports = new int[count];
-            for (int i = 0; i < count; i++) {
-                ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
-                sockets.add(s);
-                ports[i] = s.getLocalPort();
-            }
-            return ports;
-        } finally {
-            for (ServerSocket s : sockets) {
-                s.close();
-            }
-        }
+        return LoopbackPorts.reserve(count);
     }
 
     NodeConfig config(long id) {
