@@ -184,6 +184,7 @@ final class MoveDriver implements AutoCloseable {
                     t.inFlight = false;
                     if (error == null) {
                         t.hosted = true;
+                        wake();
                     } else if (cause(error) instanceof InvalidArgumentException) {
                         end(t, MoveStep.MOVE_FAILED, cause(error).getMessage());
                     } else {
@@ -217,7 +218,20 @@ final class MoveDriver implements AutoCloseable {
         }
         if (step.getStep() == MoveStep.MOVE_DONE || step.getStep() == MoveStep.MOVE_FAILED) {
             end(t, step.getStep(), step.getMessage());
+        } else if (step.getStep() == MoveStep.MOVE_ADDING_LEARNER || step.getStep() == MoveStep.MOVE_PROMOTING
+                || step.getStep() == MoveStep.MOVE_REMOVING_OLD_REPLICA) {
+            // The range's leader answers these once the membership change applied: the next step is due now.
+            wake();
         }
+    }
+
+    /**
+     * Runs the next round now instead of up to {@link #ROUND_MS} later, after a step that leaves the
+     * next one due at once (a move takes five or six steps, so the waits were most of a small move's
+     * time). A step that waits (catching up, a leader transfer under way) is asked again a round later.
+     */
+    private void wake() {
+        LockSupport.unpark(thread);
     }
 
     /** Ends the move's record in the meta range; once applied, it is listed as ended. Holding the lock. */
