@@ -227,6 +227,7 @@ public final class MoveBenchmark implements Callable<Integer> {
                     double nowMs = (System.nanoTime() - t0) / 1e6;
                     for (MoveProgress p : list.getMovesList()) {
                         if (p.getMove().equals(record)) {
+                            trace(nowMs, p);
                             stepSeenMs.putIfAbsent(p.getStep(), nowMs);
                             snapshotBytes = Math.max(snapshotBytes, p.getSnapshotBytesTotal());
                             lastCommit = Math.max(lastCommit, p.getCommitIndex());
@@ -256,6 +257,8 @@ public final class MoveBenchmark implements Callable<Integer> {
                         double atMs = (System.nanoTime() - t0) / 1e6;
                         if (phaseMs[2] < 0 && status.getSnapshotsInstalled() > installedBefore) {
                             phaseMs[2] = atMs;
+                            System.out.printf("  %6.0f ms  node %d installed a snapshot (applied index %d)%n", atMs, target,
+                                    appliedIndex(status, range.getRangeId()));
                         }
                         if (caughtUpMs < 0 && appliedIndex(status, range.getRangeId()) >= lastCommit) {
                             caughtUpMs = atMs;
@@ -280,15 +283,23 @@ public final class MoveBenchmark implements Callable<Integer> {
         }
     }
 
-    /** The range holding {@code key}, as the meta range's replica on node 1 records it. */
-    private static RangeDescriptor rangeOf(FlotillaClient client, LocalBenchCluster cluster, byte[] key) {
+    /**
+     * The range holding {@code key}, as the meta range's replica on node 1 records it (waiting, at
+     * a new cluster's start, until the ranges' leaders have recorded them).
+     */
+    private static RangeDescriptor rangeOf(FlotillaClient client, LocalBenchCluster cluster, byte[] key)
+            throws InterruptedException {
         ByteString k = ByteString.copyFrom(key);
-        for (RangeDescriptor r : client.routeLookup(cluster.clientAddress(1)).join().getRangesList()) {
-            if (KeySpace.contains(r, k)) {
-                return r;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() - deadline < 0) {
+            for (RangeDescriptor r : client.routeLookup(cluster.clientAddress(1)).join().getRangesList()) {
+                if (KeySpace.contains(r, k)) {
+                    return r;
+                }
             }
+            Thread.sleep(100);
         }
-        throw new IllegalStateException("node 1 knows no range holding " + k.toStringUtf8());
+        throw new IllegalStateException("node 1 knows no range holding " + k.toStringUtf8() + " after 30 s");
     }
 
     /** The range's status on its leader, found by asking its replicas until one leads (an election may be under way). */
@@ -339,6 +350,21 @@ public final class MoveBenchmark implements Callable<Integer> {
             return String.format("%s %.0f ms over %.0f", histogram, sum * 1e3, count);
         } catch (Exception e) {
             return histogram + " unavailable (" + e + ")";
+        }
+    }
+
+    private String lastTrace = "";
+    private double lastTraceMs = -1e9;
+
+    /** Prints the move's progress when its step or snapshot changes, or every second. */
+    private void trace(double nowMs, MoveProgress p) {
+        String state = p.getStep() + " " + p.getSnapshotBytesTotal();
+        if (!state.equals(lastTrace) || nowMs - lastTraceMs >= 1000) {
+            System.out.printf("  %6.0f ms  %s, snapshot %.1f of %.1f MiB, target match %d, commit %d: %s%n", nowMs,
+                    p.getStep(), p.getSnapshotBytesSent() / 1048576.0, p.getSnapshotBytesTotal() / 1048576.0,
+                    p.getTargetMatchIndex(), p.getCommitIndex(), p.getMessage());
+            lastTrace = state;
+            lastTraceMs = nowMs;
         }
     }
 
