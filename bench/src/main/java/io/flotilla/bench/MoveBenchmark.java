@@ -120,7 +120,7 @@ public final class MoveBenchmark implements Callable<Integer> {
     /** One move's figures. */
     private record MoveRun(String kind, long rangeId, long fromNode, long toNode, long leaderBefore, double answeredMs,
             double caughtUpMs, double doneMs, double serverMs, long snapshotBytes, double[] phaseMs, Map<MoveStep, Double> stepSeenMs,
-            Histogram before, Histogram during, Histogram after, long errors, long leaderAfter) {
+            Histogram before, Histogram during, Histogram after, long errors, long leaderAfter, long snapshotsInstalled) {
     }
 
     @Override
@@ -272,10 +272,11 @@ public final class MoveBenchmark implements Callable<Integer> {
                 Thread.sleep(secondsAfter * 1000L);
                 Histogram after = recorder.getIntervalHistogram();
                 long leaderAfter = leaderStatus(client, cluster, rangeOf(client, cluster, key(0))).getLeaderNodeId();
+                long installs = client.nodeStatus(targetAddress).join().getSnapshotsInstalled() - installedBefore;
                 writer.stop = true;
                 thread.join(30_000);
                 return new MoveRun(kind, range.getRangeId(), fromNode, target, leader, answeredMs, caughtUpMs, doneMs,
-                        serverMs, snapshotBytes, phaseMs, stepSeenMs, before, during, after, writer.errors.get(), leaderAfter);
+                        serverMs, snapshotBytes, phaseMs, stepSeenMs, before, during, after, writer.errors.get(), leaderAfter, installs);
             } finally {
                 writer.stop = true;
                 thread.join(30_000);
@@ -383,9 +384,10 @@ public final class MoveBenchmark implements Callable<Integer> {
 
     private void printRun(MoveRun r) {
         System.out.printf("range %d, node %d -> node %d (%s; leader before %d, after %d): recorded %.0f ms, target caught"
-                + " up %.0f ms, listed DONE %.0f ms after the command (%.0f ms by the meta leader's clock); snapshot %.1f MiB%n",
+                + " up %.0f ms, listed DONE %.0f ms after the command (%.0f ms by the meta leader's clock); snapshot %.1f MiB,"
+                + " installed %d times%n",
                 r.rangeId(), r.fromNode(), r.toNode(), r.kind(), r.leaderBefore(), r.leaderAfter(), r.answeredMs(),
-                r.caughtUpMs(), r.doneMs(), r.serverMs(), r.snapshotBytes() / 1048576.0);
+                r.caughtUpMs(), r.doneMs(), r.serverMs(), r.snapshotBytes() / 1048576.0, r.snapshotsInstalled());
         StringBuilder steps = new StringBuilder("steps first seen (ms after the command):");
         r.stepSeenMs().forEach((step, ms) -> steps.append(String.format(" %s %.0f", step.name().substring(5), ms)));
         System.out.println(steps);
@@ -400,8 +402,8 @@ public final class MoveBenchmark implements Callable<Integer> {
     }
 
     private void printTable(List<MoveRun> results) {
-        System.out.printf("%n%-8s %-8s %8s %9s %9s %9s %8s %9s | %-28s | %-28s | %6s%n", "moved", "nodes", "snap MiB",
-                "snap seen", "installed", "caught up", "DONE", "p99 ratio", "write p50/p99/p99.9/max before", "during the move", "errors");
+        System.out.printf("%n%-8s %-8s %8s %5s %9s %9s %9s %8s %9s | %-28s | %-28s | %6s%n", "moved", "nodes", "snap MiB",
+                "snaps", "snap seen", "installed", "caught up", "DONE", "p99 ratio", "write p50/p99/p99.9/max before", "during the move", "errors");
         double doneMin = Double.MAX_VALUE;
         double doneMax = 0;
         double p99DuringMin = Double.MAX_VALUE;
@@ -409,8 +411,8 @@ public final class MoveBenchmark implements Callable<Integer> {
         double p99BeforeMin = Double.MAX_VALUE;
         double p99BeforeMax = 0;
         for (MoveRun r : results) {
-            System.out.printf("%-8s %-8s %8.1f %6.0f ms %6.0f ms %6.0f ms %5.0f ms %8.1fx | %-28s | %-28s | %6d%n", r.kind(),
-                    r.fromNode() + "->" + r.toNode(), r.snapshotBytes() / 1048576.0, r.phaseMs()[0], r.phaseMs()[2],
+            System.out.printf("%-8s %-8s %8.1f %5d %6.0f ms %6.0f ms %6.0f ms %5.0f ms %8.1fx | %-28s | %-28s | %6d%n", r.kind(),
+                    r.fromNode() + "->" + r.toNode(), r.snapshotBytes() / 1048576.0, r.snapshotsInstalled(), r.phaseMs()[0], r.phaseMs()[2],
                     r.caughtUpMs(), r.doneMs(),
                     ms(r.during(), 99) / Math.max(1e-9, ms(r.before(), 99)), percentiles(r.before()),
                     percentiles(r.during()), r.errors());
