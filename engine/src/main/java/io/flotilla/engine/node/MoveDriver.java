@@ -150,6 +150,11 @@ final class MoveDriver implements AutoCloseable {
             for (MoveRecord record : recorded) {
                 live.add(record.getRangeId());
                 Tracked t = moves.get(record.getRangeId());
+                if (t == null && hasEnded(record)) {
+                    // Its end applied after this round read the records, or before the read could see it:
+                    // a second Tracked would drive it again, list it in progress and count it done twice.
+                    continue;
+                }
                 if (t == null || !t.record.equals(record)) {
                     t = new Tracked(record);
                     moves.put(record.getRangeId(), t);
@@ -162,6 +167,19 @@ final class MoveDriver implements AutoCloseable {
             }
             moves.keySet().removeIf(id -> !live.contains(id));
         }
+    }
+
+    /**
+     * Whether {@code record}'s move is among those that ended (a record is never recorded twice: it
+     * carries its start time). Holding the lock.
+     */
+    private boolean hasEnded(MoveRecord record) {
+        for (MoveProgress p : ended) {
+            if (p.getMove().equals(record)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Sends the move's next request. Holding the lock. */
