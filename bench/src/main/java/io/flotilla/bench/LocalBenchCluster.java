@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * A local cluster of three node processes for a benchmark (the load generator, {@code ClientBenchmark}):
+ * A local cluster of node processes (three unless asked for more) for a benchmark (the load generator, {@code ClientBenchmark}):
  * the same processes as {@code flotilla start} runs, on free ports of 127.0.0.1, with their data in a
  * new temporary directory (deleted by {@link #close}) or in a given one (kept). The nodes are tied to
  * this JVM: they exit when it does, even if it dies without calling {@link #close}. Started and
@@ -58,6 +58,12 @@ public final class LocalBenchCluster implements AutoCloseable {
     /** As {@link #start(Path, int, List, PrintStream)}, each node started with {@code nodeFlags} too (such as a split policy). */
     public static LocalBenchCluster start(Path dataDir, int ranges, List<String> nodeJavaOptions, List<String> nodeFlags,
             PrintStream out) throws Exception {
+        return start(dataDir, NODES, ranges, nodeJavaOptions, nodeFlags, out);
+    }
+
+    /** As {@link #start(Path, int, List, List, PrintStream)} with {@code nodes} nodes instead of {@link #NODES}. */
+    public static LocalBenchCluster start(Path dataDir, int nodes, int ranges, List<String> nodeJavaOptions,
+            List<String> nodeFlags, PrintStream out) throws Exception {
         if (ranges < 1) {
             throw new IllegalArgumentException("--ranges must be at least 1, not " + ranges);
         }
@@ -72,7 +78,7 @@ public final class LocalBenchCluster implements AutoCloseable {
             }
         }
         long clusterId = new SecureRandom().nextLong() & Long.MAX_VALUE | 1;
-        LocalClusterLayout layout = new LocalClusterLayout(dir, NODES, LocalClusterLayout.freeBasePort(NODES), clusterId,
+        LocalClusterLayout layout = new LocalClusterLayout(dir, nodes, LocalClusterLayout.freeBasePort(nodes), clusterId,
                 ranges);
         layout.save();
         LocalBenchCluster cluster = new LocalBenchCluster(layout, new LocalClusterProcesses(layout, out, true, nodeJavaOptions, nodeFlags), temporary);
@@ -96,6 +102,16 @@ public final class LocalBenchCluster implements AutoCloseable {
 
     public Path dataDir() {
         return layout.dataDir();
+    }
+
+    /** Node {@code node}'s client address ({@code host:port}), 1-based. */
+    public String clientAddress(int node) {
+        return layout.clientAddress(node);
+    }
+
+    /** Node {@code node}'s log file, 1-based. */
+    public Path logFile(int node) {
+        return layout.logFile(node);
     }
 
     /**

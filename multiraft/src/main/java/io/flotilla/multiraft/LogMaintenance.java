@@ -1,6 +1,7 @@
 package io.flotilla.multiraft;
 
 import io.flotilla.raft.Entry;
+import io.flotilla.raft.Role;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalBatch;
 import io.flotilla.wal.WalGroupIndex;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.LongPredicate;
+import org.agrona.collections.Long2LongHashMap;
 
 /**
  * Keeps a worker's share of the shared log small: compaction of each group's log down to what the
@@ -38,6 +40,8 @@ final class LogMaintenance {
      * holds the log back until compaction shrinks it.
      */
     static final long MAX_REWRITE_BYTES_PER_SWEEP = 4L << 20;
+    /** A snapshot in flight holds a leader's compaction back by at most this many times {@code logRetainEntries}. */
+    static final long MAX_SNAPSHOT_HOLD_RETAINS = 64;
     private static final System.Logger LOG = System.getLogger(LogMaintenance.class.getName());
     private static final Comparator<WalGroupIndex> BY_OLDEST_LIVE_SEGMENT =
             Comparator.comparingLong(WalGroupIndex::oldestLiveSegment);
@@ -131,6 +135,35 @@ final class LogMaintenance {
     }
 
     /**
+     * The highest index a leader's log may compact to while it sends followers snapshots: each such
+     * follower, once it installed its snapshot, goes on from the entry after the snapshot's index, so
+     * compacting past it makes the follower need another snapshot of the whole range (a 128 MiB
+     * range's took longer to ship and install than 1,000 entries took to arrive at 1,000 writes/s,
+     * so moves sent two or three). A hold ends when the follower's match reaches it, when its
+     * transfer fails (SnapshotShipping), when this replica no longer leads, or once the log holds
+     * {@link #MAX_SNAPSHOT_HOLD_RETAINS} times {@code retain} entries past it, so a follower that
+     * never answers cannot keep the log growing.
+     */
+    private static long snapshotHoldLimit(Replica r, long durable, long retain) {
+        if (r.snapshotHolds == null || r.snapshotHolds.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        long limit = Long.MAX_VALUE;
+        boolean leading = r.node.role() == Role.LEADER;
+        Long2LongHashMap.KeyIterator peers = r.snapshotHolds.keySet().iterator();
+        while (peers.hasNext()) {
+            long peer = peers.nextValue();
+            long index = r.snapshotHolds.get(peer);
+            if (!leading || r.node.matchIndex(peer) >= index || durable - index > MAX_SNAPSHOT_HOLD_RETAINS * retain) {
+                peers.remove();
+            } else {
+                limit = Math.min(limit, index);
+            }
+        }
+        return limit;
+    }
+
+    /**
      * Compacts the group's log to {@code logRetainEntries} below what the state machine holds
      * durably, if that leaves more than twice as many; returns true when nothing is left to wait for.
      * The mark carries the current membership, which is the membership at the compaction point only
@@ -146,8 +179,8 @@ final class LogMaintenance {
         // A snapshot install in flight compacts past anything we would pick now: try at the next pass.
         boolean installing = r.outstanding != null && r.outstanding.snapshot() != null;
         if (durable - floor > 2 * retain && !installing) {
-            long to = durable - retain;
-            if (to >= r.lastConfChangeIndex && to <= r.index.lastIndex()) {
+            long to = Math.min(durable - retain, snapshotHoldLimit(r, durable, retain));
+            if (to > floor && to >= r.lastConfChangeIndex && to <= r.index.lastIndex()) {
                 long term = r.index.term(to);
                 rounds.addLeading(List.of(new WalRecord.SnapshotMark(r.groupId, to, term, r.node.confState()),
                         new WalRecord.CompactPrefix(r.groupId, to, term)), null);

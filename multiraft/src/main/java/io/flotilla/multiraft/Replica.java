@@ -7,6 +7,7 @@ import io.flotilla.wal.WalGroupIndex;
 import io.flotilla.wal.WalGroupStorage;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 
 /**
@@ -73,6 +74,12 @@ final class Replica {
     ArrayList<OutgoingImage> images;
     /** Snapshot messages waiting for their image's transfer to end, by follower node. */
     Long2ObjectHashMap<HeldSnapshot> heldSnapshots;
+    /**
+     * As leader: the index of the snapshot being sent to each follower, until its match reaches it;
+     * the log is not compacted past it (LogMaintenance), so the follower that installed it can go on
+     * from the log instead of needing another. Null until the first.
+     */
+    Long2LongHashMap snapshotHolds;
 
     Replica(long groupId, RaftNode node, WalGroupStorage storage) {
         this.groupId = groupId;

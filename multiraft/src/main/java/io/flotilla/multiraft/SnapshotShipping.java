@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongPredicate;
 import io.flotilla.transport.snapshot.SnapshotRetention;
+import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
@@ -128,6 +129,10 @@ final class SnapshotShipping {
             r.heldSnapshots = new Long2ObjectHashMap<>();
         }
         r.heldSnapshots.put(m.to, new Replica.HeldSnapshot(m, image));
+        if (r.snapshotHolds == null) {
+            r.snapshotHolds = new Long2LongHashMap(0);
+        }
+        r.snapshotHolds.put(m.to, index);
     }
 
     /** The snapshot images this leader is streaming to followers, and how far each got. */
@@ -189,6 +194,8 @@ final class SnapshotShipping {
                 outbox.queue(held.message());
                 delivered = true;
                 stats.snapshotsSent++;
+            } else if (r.snapshotHolds != null && r.snapshotHolds.get(s.peer()) == s.index()) {
+                r.snapshotHolds.remove(s.peer());
             }
         }
         replicas.wake(r);

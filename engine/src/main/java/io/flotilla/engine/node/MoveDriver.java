@@ -136,6 +136,11 @@ final class MoveDriver implements AutoCloseable {
             for (MoveRecord record : recorded) {
                 live.add(record.getRangeId());
                 Tracked t = moves.get(record.getRangeId());
+                if (t == null && hasEnded(record)) {
+                    // Its end applied after this round read the records, or before the read could see it:
+                    // a second Tracked would drive it again, list it in progress and count it done twice.
+                    continue;
+                }
                 if (t == null || !t.record.equals(record)) {
                     t = new Tracked(record);
                     moves.put(record.getRangeId(), t);
@@ -148,6 +153,19 @@ final class MoveDriver implements AutoCloseable {
             }
             moves.keySet().removeIf(id -> !live.contains(id));
         }
+    }
+
+    /**
+     * Whether {@code record}'s move is among those that ended (a record is never recorded twice: it
+     * carries its start time). Holding the lock.
+     */
+    private boolean hasEnded(MoveRecord record) {
+        for (MoveProgress p : ended) {
+            if (p.getMove().equals(record)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Sends the move's next request. Holding the lock. */
@@ -170,6 +188,7 @@ final class MoveDriver implements AutoCloseable {
                     t.inFlight = false;
                     if (error == null) {
                         t.hosted = true;
+                        wake();
                     } else if (cause(error) instanceof InvalidArgumentException) {
                         end(t, MoveStep.MOVE_FAILED, cause(error).getMessage());
                     } else {
@@ -203,7 +222,20 @@ final class MoveDriver implements AutoCloseable {
         }
         if (step.getStep() == MoveStep.MOVE_DONE || step.getStep() == MoveStep.MOVE_FAILED) {
             end(t, step.getStep(), step.getMessage());
+        } else if (step.getStep() == MoveStep.MOVE_ADDING_LEARNER || step.getStep() == MoveStep.MOVE_PROMOTING
+                || step.getStep() == MoveStep.MOVE_REMOVING_OLD_REPLICA) {
+            // The range's leader answers these once the membership change applied: the next step is due now.
+            wake();
         }
+    }
+
+    /**
+     * Runs the next round now instead of up to {@link #ROUND_MS} later, after a step that leaves the
+     * next one due at once (a move takes five or six steps, so the waits were most of a small move's
+     * time). A step that waits (catching up, a leader transfer under way) is asked again a round later.
+     */
+    private void wake() {
+        LockSupport.unpark(thread);
     }
 
     /** Ends the move's record in the meta range; once applied, it is listed as ended. Holding the lock. */
