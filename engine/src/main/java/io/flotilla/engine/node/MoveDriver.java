@@ -235,7 +235,7 @@ final class MoveDriver implements AutoCloseable {
      * time). A step that waits (catching up, a leader transfer under way) is asked again a round later.
      */
     private void wake() {
-        LockSupport.unpark(thread);
+        loop.wake();
     }
 
     /** Ends the move's record in the meta range; once applied, it is listed as ended. Holding the lock. */
