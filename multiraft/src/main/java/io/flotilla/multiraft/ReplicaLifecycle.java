@@ -171,11 +171,23 @@ final class ReplicaLifecycle {
     private void start(WalGroupIndex index, boolean joins) {
         long groupId = index.groupId();
         boolean empty = joins && shipping.enabled() && index.lastIndex() == 0 && index.snapshotIndex() == 0 && stateMachine.appliedIndex(groupId) == 0;
-        boolean lagging = empty || index.snapshotIndex() > stateMachine.appliedIndex(groupId) && !restoreRetainedImage(index);
+        // The log starts after its compaction point: the state machine must hold at least that much,
+        // from its own store or from the image kept for the log's snapshot mark. An install writes
+        // its compaction before its mark, so a torn write can keep the compaction and lose the mark:
+        // then no kept image covers the compacted entries either.
+        long floor = Math.max(index.snapshotIndex(), index.compactedIndex());
+        boolean lagging = empty || floor > stateMachine.appliedIndex(groupId)
+                && (index.snapshotIndex() < floor || !restoreRetainedImage(index));
+        if (lagging && index.snapshotIndex() < floor) {
+            LOG.log(System.Logger.Level.WARNING, "node " + nodeId + ": group " + groupId + ": its log is compacted to"
+                    + " index " + floor + " with no snapshot mark there (a crash tore the write that installed a"
+                    + " snapshot) and its state machine holds only index " + stateMachine.appliedIndex(groupId)
+                    + "; the replica asks its leader for a snapshot and serves nothing until it installed one");
+        }
         WalGroupStorage storage = new WalGroupStorage(index, reader, shipping.source);
-        // A lagging state machine holds less than the log's snapshot: the core starts from that
-        // snapshot and hands out nothing to apply until a leader's snapshot replaced it.
-        long applied = lagging ? index.snapshotIndex() : stateMachine.appliedIndex(groupId);
+        // A lagging state machine holds less than the log's start: the core starts from there and
+        // hands out nothing to apply until a leader's snapshot replaced the state machine's state.
+        long applied = lagging ? floor : stateMachine.appliedIndex(groupId);
         RaftConfig rc = config.raftConfig(nodeId, groupId).withApplied(applied);
         RaftNode node = new RaftNode(rc, storage);
         if (lagging) {

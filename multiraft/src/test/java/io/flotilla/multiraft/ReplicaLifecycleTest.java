@@ -2,13 +2,24 @@ package io.flotilla.multiraft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flotilla.raft.ConfChange;
+import io.flotilla.raft.ConfChangeType;
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
+import io.flotilla.raft.HardState;
 import io.flotilla.wal.NioWalFileSystem;
 import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalAppendCallback;
+import io.flotilla.wal.WalBatch;
 import io.flotilla.wal.WalCacheBudget;
 import io.flotilla.wal.WalCacheConfig;
 import io.flotilla.wal.WalConfig;
+import io.flotilla.wal.WalFailedException;
+import io.flotilla.wal.WalRecord;
 import io.flotilla.wal.WalWriterConfig;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -169,5 +180,51 @@ class ReplicaLifecycleTest {
         assertThat(wal.recoveredTombstones().contains(7)).as("group 7 is tombstoned in the log").isTrue();
         assertThat(wal.takeIndex(7).removed()).isTrue();
         assertThat(stateMachine.appliedIndex(7)).as("its state is dropped").isZero();
+    }
+
+    /**
+     * A follower installs a leader's snapshot at index 5: one log write holds the compaction to 5
+     * and then the snapshot mark. Power fails and the write is torn after the compaction, so the
+     * log restarts compacted to 5 with no mark, and the state machine (not yet durable) holds
+     * nothing. Before: the replica handed entry 6 to a state machine that never saw 1..5 (a range
+     * with no state, so the node's worker threw: kv-simulation seed 770). Now the replica waits for
+     * a snapshot from its leader and applies nothing until one arrives.
+     */
+    @Test
+    void aLogCompactedPastWhatTheStateMachineHoldsWithNoMarkWaitsForASnapshot() throws Exception {
+        openLog();
+        List<Entry> entries = new ArrayList<>();
+        for (long voter = 1; voter <= 3; voter++) {
+            entries.add(new Entry(1, voter, EntryType.CONF_CHANGE, new ConfChange(ConfChangeType.ADD_VOTER, voter).encode()));
+        }
+        for (long i = 4; i <= 6; i++) {
+            entries.add(new Entry(1, i, EntryType.NORMAL, ("cmd-" + i).getBytes()));
+        }
+        boolean[] durable = new boolean[1];
+        wal.submit(new WalBatch(List.of(new WalRecord.Entries(1, entries),
+                new WalRecord.HardStateUpdate(1, new HardState(1, 0, 6)),
+                new WalRecord.CompactPrefix(1, 5, 1))), new WalAppendCallback() {
+                    @Override
+                    public void onDurable(WalBatch batch, long segmentSequence, long endOffsetBytes) {
+                        durable[0] = true;
+                    }
+
+                    @Override
+                    public void onFailed(WalBatch batch, WalFailedException error) {
+                        throw new AssertionError(error);
+                    }
+                });
+        wal.commitQueued();
+        assertThat(durable[0]).isTrue();
+        crash();
+
+        start(1, 16);
+        node.createGroup(1, 1, 2, 3);
+        for (int i = 0; i < 100; i++) {
+            step();
+        }
+        assertThat(node.failure()).as("the node runs").isNull();
+        assertThat(stateMachine.appliedIndex(1)).as("entries the state machine was handed").isZero();
+        assertThat(node.node(1).awaitingSnapshot()).as("the replica waits for its leader's snapshot").isTrue();
     }
 }
