@@ -58,6 +58,7 @@ class AddNodeCheckTest {
             AppendRegisterWorkload.Result r = workload.stopAndCheck(client);
             System.out.printf("add-node-check: %s, %d lost, %d duplicated, %d illegal, %d client errors%n",
                     counts(moves), r.lost(), r.duplicated(), r.linearizable().ok() ? 0 : 1, r.errors());
+            System.out.print(r.errorReport());
             assertThat(Rebalancing.balanced(moves)).as(counts(moves)).isTrue();
             assertThat(r.lost()).isZero();
             assertThat(r.duplicated()).isZero();

@@ -12,8 +12,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -42,11 +45,21 @@ final class AppendRegisterWorkload {
     private final AtomicLong duplicated = new AtomicLong();
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
+    /** Client errors by their cause's type and message, so a check can say what failed. */
+    private final Map<String, Long> errorCauses = new ConcurrentHashMap<>();
     private final List<Set<Long>> ackedByAppender = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
 
     /** What the workload found once stopped. */
-    record Result(long acked, long lost, long duplicated, long errors, CheckResult linearizable) {
+    record Result(long acked, long lost, long duplicated, long errors, Map<String, Long> errorCauses,
+            CheckResult linearizable) {
+        /** One indented line per cause of the client errors, most frequent first; empty if none. */
+        String errorReport() {
+            StringBuilder b = new StringBuilder();
+            errorCauses.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                    .forEach(e -> b.append("  ").append(e.getValue()).append(" x ").append(e.getKey()).append('\n'));
+            return b.toString();
+        }
     }
 
     AppendRegisterWorkload(int appenders, int registerClients, int registers, IntFunction<String> appendKey,
@@ -108,7 +121,7 @@ final class AppendRegisterWorkload {
                 }
             }
         }
-        return new Result(acked.get(), lost, duplicated.get(), errors.get(),
+        return new Result(acked.get(), lost, duplicated.get(), errors.get(), new TreeMap<>(errorCauses),
                 LinearizabilityChecker.check(new ArrayList<>(history)));
     }
 
@@ -152,7 +165,7 @@ final class AppendRegisterWorkload {
                         break;
                     }
                 } catch (RuntimeException unknownOutcome) {
-                    errors.incrementAndGet();
+                    failed(unknownOutcome);
                     currentKnown = false;
                 }
             }
@@ -181,7 +194,7 @@ final class AppendRegisterWorkload {
                     history.add(Operation.cas(id, key, expected, value, r.succeeded(), call, System.nanoTime()));
                 }
             } catch (RuntimeException unknownOutcome) {
-                errors.incrementAndGet();
+                failed(unknownOutcome);
                 // A failed read constrains nothing; a failed write may still apply at any later time.
                 if (kind == 0) {
                     history.add(Operation.unknownWrite(id, key, value, call));
@@ -190,6 +203,18 @@ final class AppendRegisterWorkload {
                 }
             }
         }
+    }
+
+    /** Counts a call that failed, by the type and message of its innermost cause. */
+    private void failed(RuntimeException e) {
+        errors.incrementAndGet();
+        Throwable cause = e;
+        while (cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        String message = String.valueOf(cause.getMessage());
+        String what = cause.getClass().getSimpleName() + ": " + (message.length() > 120 ? message.substring(0, 120) + "..." : message);
+        errorCauses.merge(what, 1L, Long::sum);
     }
 
     private static Thread started(String name, Runnable body) {

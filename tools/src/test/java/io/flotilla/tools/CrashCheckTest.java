@@ -79,6 +79,7 @@ class CrashCheckTest {
             AppendRegisterWorkload.Result r = workload.stopAndCheck(client);
             System.out.printf("crash-check: %d acknowledged writes, %d lost, %d duplicated%n", r.acked(), r.lost(),
                     r.duplicated());
+            System.out.print(r.errorReport());
             assertThat(r.acked()).as("writes acknowledged").isGreaterThan(50);
             assertThat(r.lost()).as("acknowledged writes lost").isZero();
             assertThat(r.duplicated()).as("writes applied twice").isZero();

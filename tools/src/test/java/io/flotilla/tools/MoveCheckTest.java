@@ -105,6 +105,7 @@ class MoveCheckTest {
             long illegal = r.linearizable().ok() ? 0 : 1;
             System.out.printf("move-check: %d moves, %d lost, %d duplicated, %d illegal, %d client errors%n", moves,
                     r.lost(), r.duplicated(), illegal, r.errors());
+            System.out.print(r.errorReport());
             assertThat(r.acked()).as("writes acknowledged").isGreaterThan(500);
             assertThat(r.lost()).as("acknowledged writes lost").isZero();
             assertThat(r.duplicated()).as("writes applied twice").isZero();
