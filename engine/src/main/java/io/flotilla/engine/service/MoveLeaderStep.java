@@ -29,7 +29,27 @@ public final class MoveLeaderStep {
             }
         }
         return MovePlan.next(view.membership(), leaderNodeId, from, to, view.learnerMatchIndex(to), view.commitIndex(),
-                view.appliedIndex(), laggingMatch, laggingVoter);
+                view.appliedIndex(), laggingMatch, laggingVoter, heir(view, from, to));
+    }
+
+    /**
+     * The voter a leaving leader hands its leadership to: the one that holds the most of its log,
+     * preferring one that held the range before the move over the target on a tie. Proposals are
+     * refused from the transfer's start until the heir wins its election, and the heir campaigns
+     * only once it holds the whole log; the target has just caught up from a snapshot, and its
+     * store is still taking the image in, so an older voter usually gets there sooner.
+     */
+    private static long heir(GroupView view, long from, long to) {
+        long heir = to;
+        long heirMatch = view.voterMatchIndex(to);
+        for (long v : view.membership().voters()) {
+            long match = view.voterMatchIndex(v);
+            if (v != from && v != to && match >= heirMatch) {
+                heir = v;
+                heirMatch = match;
+            }
+        }
+        return heir;
     }
 
     /**

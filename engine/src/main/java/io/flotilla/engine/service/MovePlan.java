@@ -50,7 +50,7 @@ public final class MovePlan {
      * (if a learner) to hold entries up to {@code targetMatch}.
      */
     public static Decision next(ConfState members, long leader, long from, long to, long targetMatch, long commitIndex) {
-        return next(members, leader, from, to, targetMatch, commitIndex, 0, Long.MAX_VALUE, 0);
+        return next(members, leader, from, to, targetMatch, commitIndex, 0, Long.MAX_VALUE, 0, to);
     }
 
     /**
@@ -58,18 +58,20 @@ public final class MovePlan {
      * target's addition (its applied index: its membership shows the learner), and
      * {@code laggingVoter} (0 if none) with match index {@code laggingMatch} is the voter other than
      * the leader and {@code from} that the leader knows to hold the least of its log: the target is
-     * promoted only once that voter holds {@code addedBy}.
+     * promoted only once that voter holds {@code addedBy}. A leaving leader hands its leadership to
+     * {@code handOffTo}, a voter that stays.
      */
     public static Decision next(ConfState members, long leader, long from, long to, long targetMatch, long commitIndex,
-            long addedBy, long laggingMatch, long laggingVoter) {
+            long addedBy, long laggingMatch, long laggingVoter, long handOffTo) {
         boolean fromMember = members.isVoter(from) || members.isLearner(from);
         if (members.isVoter(to)) {
             if (!fromMember) {
                 return Decision.report(MoveStep.MOVE_DONE, "node " + to + " votes and node " + from + " is gone");
             }
             if (from == leader) {
-                return new Decision(MoveStep.MOVE_TRANSFERRING_LEADER, null, to, "node " + from
-                        + " leads: it hands its leadership to node " + to + " before it is removed");
+                long heir = handOffTo != from && members.isVoter(handOffTo) ? handOffTo : to;
+                return new Decision(MoveStep.MOVE_TRANSFERRING_LEADER, null, heir, "node " + from
+                        + " leads: it hands its leadership to node " + heir + " before it is removed");
             }
             return new Decision(MoveStep.MOVE_REMOVING_OLD_REPLICA, new ConfChange(ConfChangeType.REMOVE_NODE, from), 0,
                     "removing node " + from);

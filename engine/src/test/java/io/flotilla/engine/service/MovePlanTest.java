@@ -14,7 +14,7 @@ class MovePlanTest {
 
     @Test
     void aLearnerThatAwaitsItsSnapshotIsNotPromoted() {
-        MovePlan.Decision d = MovePlan.next(LEARNER, 1, 3, 4, 0, 50, 40, 50, 2);
+        MovePlan.Decision d = MovePlan.next(LEARNER, 1, 3, 4, 0, 50, 40, 50, 2, 2);
         assertThat(d.step()).isEqualTo(MoveStep.MOVE_CATCHING_UP);
         assertThat(d.change()).isNull();
     }
@@ -22,12 +22,12 @@ class MovePlanTest {
     @Test
     void aCaughtUpLearnerWaitsForEveryStayingVoterToHoldItsAddition() {
         // Node 2 holds entries to 30; the learner was added by 40 (the leader's applied index).
-        MovePlan.Decision waiting = MovePlan.next(LEARNER, 1, 3, 4, 50, 50, 40, 30, 2);
+        MovePlan.Decision waiting = MovePlan.next(LEARNER, 1, 3, 4, 50, 50, 40, 30, 2, 2);
         assertThat(waiting.step()).isEqualTo(MoveStep.MOVE_CATCHING_UP);
         assertThat(waiting.change()).isNull();
         assertThat(waiting.message()).contains("node 2");
 
-        MovePlan.Decision promoting = MovePlan.next(LEARNER, 1, 3, 4, 50, 50, 40, 40, 2);
+        MovePlan.Decision promoting = MovePlan.next(LEARNER, 1, 3, 4, 50, 50, 40, 40, 2, 2);
         assertThat(promoting.step()).isEqualTo(MoveStep.MOVE_PROMOTING);
         assertThat(promoting.change()).isEqualTo(new ConfChange(ConfChangeType.PROMOTE_LEARNER, 4));
     }
@@ -39,6 +39,12 @@ class MovePlanTest {
         MovePlan.Decision handOff = MovePlan.next(new ConfState(new long[] {1, 2, 3, 4}, new long[0]), 3, 3, 4, 0, 60);
         assertThat(handOff.step()).isEqualTo(MoveStep.MOVE_TRANSFERRING_LEADER);
         assertThat(handOff.transferTo()).isEqualTo(4);
+        MovePlan.Decision toAnOlderVoter = MovePlan.next(new ConfState(new long[] {2, 3, 4, 5}, new long[0]), 3, 3, 4,
+                0, 60, 60, 60, 2, 5);
+        assertThat(toAnOlderVoter.transferTo()).as("the heir the leader picked").isEqualTo(5);
+        MovePlan.Decision notToItself = MovePlan.next(new ConfState(new long[] {2, 3, 4}, new long[0]), 3, 3, 4,
+                0, 60, 60, 60, 2, 3);
+        assertThat(notToItself.transferTo()).as("an heir that is the leaving leader").isEqualTo(4);
         MovePlan.Decision done = MovePlan.next(new ConfState(new long[] {1, 2, 4}, new long[0]), 1, 3, 4, 0, 61);
         assertThat(done.step()).isEqualTo(MoveStep.MOVE_DONE);
     }
