@@ -74,8 +74,15 @@ class RejoinTest {
             processes.start(60_000);
             long writesBeforeRejoin = writes.get();
             Path pending = layout.nodeDir(3).resolve("rejoin.pending");
-            awaitTrue(() -> Files.exists(layout.nodeDir(3).resolve("cluster.properties")) && !Files.exists(pending),
-                    "node 3 rejoined every range (its rejoin mark removed)", 90);
+            try {
+                awaitTrue(() -> Files.exists(layout.nodeDir(3).resolve("cluster.properties")) && !Files.exists(pending),
+                        "node 3 rejoined every range (its rejoin mark removed)", 90);
+            } catch (AssertionError notRejoined) {
+                for (int node = 1; node <= 3; node++) {
+                    System.out.printf("node %d's log ends:%n%s%n", node, processes.logTail(node, 60));
+                }
+                throw notRejoined;
+            }
             assertThat(writes.get()).as("writes acknowledged while node 3 rejoined").isGreaterThan(writesBeforeRejoin);
 
             NodeStatusResponse status = client.nodeStatus(layout.clientAddress(3)).get(5, TimeUnit.SECONDS);
