@@ -643,7 +643,7 @@ public final class FlotillaClient implements AutoCloseable {
             return this;
         }
 
-        /** At most {@code maxAttempts} attempts per call (default 10), with the default backoff. */
+        /** At most {@code maxAttempts} attempts per call (default 30), with the default backoff. */
         public Builder retryBudget(int maxAttempts) {
             this.retryPolicy = new RetryPolicy(maxAttempts, retryPolicy.initialBackoff(), retryPolicy.maxBackoff());
             return this;

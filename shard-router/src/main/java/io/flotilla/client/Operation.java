@@ -5,6 +5,8 @@ import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.Response;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -51,6 +53,8 @@ final class Operation<T> {
     ScheduledFuture<?> deadlineTimer;
     String lastProblem = "none";
     boolean done;
+    /** Nodes this call could not reach (connection failed or silent); null until the first. */
+    private Set<Long> unreachable;
 
     Operation(String description, ByteString routingKey, boolean write, ReadConsistency consistency,
             Response.BodyCase expectedBody, BodyWriter body, ResponseReader<T> reader) {
@@ -61,5 +65,18 @@ final class Operation<T> {
         this.expectedBody = expectedBody;
         this.body = body;
         this.reader = reader;
+    }
+
+    /** This call could not reach {@code nodeId}: a hint naming it is no news (see {@link #couldNotReach}). */
+    void unreachable(long nodeId) {
+        if (unreachable == null) {
+            unreachable = new HashSet<>(4);
+        }
+        unreachable.add(nodeId);
+    }
+
+    /** Whether this call already failed to reach {@code nodeId}. */
+    boolean couldNotReach(long nodeId) {
+        return unreachable != null && unreachable.contains(nodeId);
     }
 }

@@ -106,6 +106,7 @@ final class RequestDispatcher {
         @Override
         public void onConnectionLost(String reason) {
             if (takeOver(this)) {
+                op.unreachable(nodeId);
                 locator.replicaFailed(range.getRangeId(), nodeId);
                 retryLater(op, reason, 0);
             }
@@ -115,6 +116,7 @@ final class RequestDispatcher {
             timer = null;
             if (takeOver(this)) {
                 connection.forget(requestId);
+                op.unreachable(nodeId);
                 locator.replicaFailed(range.getRangeId(), nodeId);
                 retryLater(op, node() + " did not answer within " + config.attemptTimeout().toMillis() + " ms (attemptTimeout)", 0);
             }
@@ -323,9 +325,17 @@ final class RequestDispatcher {
             case FOLLOW_LEADER -> {
                 NotLeader notLeader = error.getNotLeader();
                 long hint = notLeader.getLeaderNodeId();
-                if (hint != 0 && hint != attempt.nodeId) {
+                if (hint != 0 && hint != attempt.nodeId && !op.couldNotReach(hint)) {
                     locator.learnLeader(range.getRangeId(), hint, notLeader.hasLeader() ? notLeader.getLeader() : null);
                     retryNow(op, attempt.node() + " is not the leader of range " + range.getRangeId() + "; it named node " + hint);
+                } else if (hint != 0 && hint != attempt.nodeId) {
+                    // A follower still trusts a leader this call could not reach (it has not timed out
+                    // yet): no news, so wait and try the replicas again rather than go back at once.
+                    // Going back at once reset the backoff on every round trip, and a leader's crash
+                    // spent a call's whole retry budget in a quarter of a second, before the election.
+                    locator.replicaFailed(range.getRangeId(), attempt.nodeId);
+                    retryLater(op, attempt.node() + " is not the leader of range " + range.getRangeId() + "; it named node "
+                            + hint + ", which this call could not reach", 0);
                 } else {
                     locator.replicaFailed(range.getRangeId(), attempt.nodeId);
                     retryLater(op, attempt.node() + " is not the leader of range " + range.getRangeId() + " and knows no leader" + said, 0);

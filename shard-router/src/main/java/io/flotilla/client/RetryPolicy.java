@@ -9,8 +9,12 @@ import java.time.Duration;
  * deadline bounds all of it. Immutable and validated; pure, any thread.
  */
 public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
-    /** Ten attempts, waits from 10 ms up to 1 s. */
-    public static final RetryPolicy DEFAULT = new RetryPolicy(10, Duration.ofMillis(10), Duration.ofSeconds(1));
+    /**
+     * Thirty attempts, waits from 10 ms up to 1 s: enough that a call's deadline, not its attempts,
+     * ends it while a range elects a new leader after its leader died (an election timeout of 1-2 s,
+     * with the dead node still among the replicas tried). Ten ran out in about a second.
+     */
+    public static final RetryPolicy DEFAULT = new RetryPolicy(30, Duration.ofMillis(10), Duration.ofSeconds(1));
 
     public RetryPolicy {
         if (maxAttempts < 1) {

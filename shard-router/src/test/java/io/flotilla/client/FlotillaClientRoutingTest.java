@@ -353,4 +353,45 @@ class FlotillaClientRoutingTest {
         assertThat(candidate.dataRequests().size()).as("at most the first call tried the replica without a leader").isLessThanOrEqualTo(1);
         assertThat(leader.dataRequests()).hasSize(5);
     }
+
+    /**
+     * The range's leader, node 3, has just died: for 400 ms (until node 2 wins the election) the
+     * followers still name it as leader. Before: every hint sent the call straight back to node 3,
+     * which reset the backoff, so a call with ten attempts spent them in about 60-250 ms and failed
+     * with Unavailable before the election (move-check's client errors). Now a hint naming a node
+     * this call could not reach is no news: the call waits its growing backoff and gets through.
+     */
+    @Test
+    void aHintNamingALeaderTheCallCouldNotReachDoesNotSpendItsRetriesBeforeTheElection() {
+        InMemoryKv kv = new InMemoryKv(List.of(range(1, "", "", 1, 1, 2, 3)));
+        ScriptedNodeServer dead = node(3, kv);
+        NotLeader deadLeader = NotLeader.newBuilder().setLeaderNodeId(3).setLeader(dead.address()).build();
+        dead.close();
+        long electedAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(400);
+        ScriptedNodeServer[] nodes = new ScriptedNodeServer[3];
+        nodes[1] = node(2, exchange -> {
+            if (exchange.request.hasRouteLookup() || System.nanoTime() - electedAt >= 0) {
+                kv.onRequest(exchange);
+            } else {
+                exchange.replyError(Error.newBuilder().setNotLeader(deadLeader));
+            }
+        });
+        nodes[0] = node(1, exchange -> {
+            if (exchange.request.hasRouteLookup()) {
+                kv.onRequest(exchange);
+            } else if (System.nanoTime() - electedAt >= 0) {
+                exchange.replyError(Error.newBuilder().setNotLeader(
+                        NotLeader.newBuilder().setLeaderNodeId(2).setLeader(nodes[1].address())));
+            } else {
+                exchange.replyError(Error.newBuilder().setNotLeader(deadLeader));
+            }
+        });
+        kv.nodes(List.of(nodes[0].address(), nodes[1].address(), dead.address()));
+        FlotillaClient client = client(FlotillaClient.builder().requestTimeout(Duration.ofSeconds(5)).retryBudget(10),
+                nodes[0]);
+
+        client.sync().put("k", "v");
+
+        assertThat(kv.applies()).isEqualTo(1);
+    }
 }

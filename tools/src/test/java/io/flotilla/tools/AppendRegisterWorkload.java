@@ -213,7 +213,7 @@ final class AppendRegisterWorkload {
             cause = cause.getCause();
         }
         String message = String.valueOf(cause.getMessage());
-        String what = cause.getClass().getSimpleName() + ": " + (message.length() > 120 ? message.substring(0, 120) + "..." : message);
+        String what = cause.getClass().getSimpleName() + ": " + (message.length() > 400 ? message.substring(0, 400) + "..." : message);
         errorCauses.merge(what, 1L, Long::sum);
     }
 
