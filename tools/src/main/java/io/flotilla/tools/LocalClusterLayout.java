@@ -111,17 +111,19 @@ public record LocalClusterLayout(Path dataDir, int nodes, int basePort, long clu
 
     /**
      * A base port for a cluster of {@code nodes} nodes whose ports are all free on 127.0.0.1 right
-     * now, tried at random between 20000 and 50000 (another program may still take one before the
-     * nodes bind it; a node that cannot bind exits and says so in its log).
+     * now, tried at random between 10000 and 32000 (another program may still take one before the
+     * nodes bind it; a node that cannot bind exits and says so in its log). Below 32768, where
+     * Linux starts the range it draws outgoing connections' local ports from: a port in that range
+     * can be taken by any connection while its node is down, and the node cannot restart on it.
      */
     public static int freeBasePort(int nodes) {
         for (int attempt = 0; attempt < 200; attempt++) {
-            int base = 20_000 + 100 * ThreadLocalRandom.current().nextInt(300);
+            int base = 10_000 + 100 * ThreadLocalRandom.current().nextInt(220);
             if (allFree(base, nodes)) {
                 return base;
             }
         }
-        throw new IllegalStateException("no free block of ports found between 20000 and 50000");
+        throw new IllegalStateException("no free block of ports found between 10000 and 32000");
     }
 
     private static boolean allFree(int base, int nodes) {
