@@ -95,6 +95,10 @@ public final class MoveBenchmark implements Callable<Integer> {
             description = "MiB loaded over the whole key space for --decommission (default: ${DEFAULT-VALUE})")
     int decommissionMib;
 
+    @Option(names = "--snapshot-mib-per-s", defaultValue = "0",
+            description = "cap on each node's outgoing snapshots together, as flotilla balance --snapshot-mib-per-s (0, the default: none)")
+    int snapshotMibPerSecond;
+
     @Option(names = "--data-dir", description = "where the nodes keep their data, a directory per run (default: temporary directories, deleted)")
     Path dataDir;
 
@@ -161,7 +165,8 @@ public final class MoveBenchmark implements Callable<Integer> {
         long keys = ((long) mib << 20) / valueSize;
         try (LocalBenchCluster cluster = LocalBenchCluster.start(dir, NODES, ranges, List.of(), nodeFlags(), System.out);
                 FlotillaClient client = client(cluster)) {
-            client.updateSettings(UpdateSettingsRequest.newBuilder().setBalancer(BalancerSwitch.BALANCER_OFF).build()).join();
+            client.updateSettings(UpdateSettingsRequest.newBuilder().setBalancer(BalancerSwitch.BALANCER_OFF)
+                    .setSnapshotSendBytesPerSecond((long) snapshotMibPerSecond << 20).build()).join();
             RangeDescriptor range = rangeOf(client, cluster, key(0));
             if (!KeySpace.contains(range, ByteString.copyFrom(key(keys - 1)))) {
                 throw new IllegalStateException("the loaded keys span more than range " + range.getRangeId()
@@ -456,7 +461,8 @@ public final class MoveBenchmark implements Callable<Integer> {
                 Thread.sleep(secondsBefore * 1000L);
                 Histogram before = recorder.getIntervalHistogram();
                 long t0 = System.nanoTime();
-                client.updateSettings(UpdateSettingsRequest.newBuilder().setDrainNodeId(NODES).build()).join();
+                client.updateSettings(UpdateSettingsRequest.newBuilder().setDrainNodeId(NODES)
+                        .setSnapshotSendBytesPerSecond((long) snapshotMibPerSecond << 20).build()).join();
                 int maxInProgress = 0;
                 long deadline = t0 + TimeUnit.SECONDS.toNanos(timeoutSeconds);
                 ListMovesResponse list;
