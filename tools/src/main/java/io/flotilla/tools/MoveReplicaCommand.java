@@ -158,8 +158,13 @@ final class MoveReplicaCommand implements Callable<Integer> {
         if (p.getSnapshotBytesTotal() > 0) {
             bar.maxHint(p.getSnapshotBytesTotal());
             bar.stepTo(p.getStep() == MoveStep.MOVE_CATCHING_UP ? p.getSnapshotBytesSent() : p.getSnapshotBytesTotal());
+        } else if (p.getStep() == MoveStep.MOVE_DONE && bar.getMax() <= 0) {
+            // A small range's snapshot can come and go between two polls: the bar still ends full.
+            bar.maxHint(1);
+            bar.stepTo(1);
         }
-        bar.setExtraMessage(describe(p.getStep()));
+        // The bar prints its rate right before this message: keep them apart.
+        bar.setExtraMessage(" " + describe(p.getStep()));
     }
 
     static String describe(MoveStep step) {

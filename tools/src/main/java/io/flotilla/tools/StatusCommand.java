@@ -88,9 +88,12 @@ public final class StatusCommand implements Callable<Integer> {
         Map<Long, Long> bestApplied = bestApplied(reports);
         Table t = new Table("node", "address", "state", "ranges", "leaders", "max lag", "uptime", "cpu s", "requests",
                 "log batches", "entries/batch");
+        StringBuilder down = new StringBuilder();
         for (NodeReport r : reports) {
             if (r.status == null) {
-                t.row("?", r.address, "DOWN: " + r.failure, "", "", "", "", "", "", "", "");
+                // The reason goes under the table: an exception's text in a cell made every row as wide.
+                t.row("?", r.address, "DOWN", "", "", "", "", "", "", "", "");
+                down.append(r.address).append(" is down: ").append(downReason(r.failure)).append('\n');
                 continue;
             }
             long maxLag = maxLag(r, bestApplied);
@@ -102,7 +105,16 @@ public final class StatusCommand implements Callable<Integer> {
                     Long.toString(r.status.getLogBatches()),
                     String.format("%.1f", r.status.getLogEntries() / (double) Math.max(1, r.status.getLogBatches())));
         }
-        return t.render();
+        String table = t.render();
+        return table + down;
+    }
+
+    /** Why a node did not answer, in a sentence: a refused connection means nothing listens there. */
+    static String downReason(String failure) {
+        if (failure != null && failure.contains("Connection refused")) {
+            return "nothing listens there (connection refused): the node is not running";
+        }
+        return failure;
     }
 
     /**
