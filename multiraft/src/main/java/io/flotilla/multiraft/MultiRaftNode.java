@@ -173,12 +173,25 @@ public final class MultiRaftNode implements AutoCloseable {
         return createGroup(groupId, voters, true);
     }
 
+    /**
+     * As {@link #createGroup} with no voters (the replica joins the group later), and a replica of
+     * {@code groupId} that this node removed before may come back: its tombstone is revoked in the
+     * log (a REVIVE record) and the new replica starts empty. Only for a replica that the group's
+     * leader is about to add (a move's target): from any other source, such as an old descriptor
+     * that still lists this node, a removed replica must stay removed, and {@link #createGroup}
+     * refuses it.
+     */
+    public boolean rejoinGroup(long groupId) {
+        Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);
+        return workerOf(groupId).inbox().createGroup(groupId, new long[0], false, true);
+    }
+
     private boolean createGroup(long groupId, long[] voters, boolean campaign) {
         Check.argument(groupId > 0 && groupId < NodeLiveness.GROUP_ID, "group id must be in [1, 2^63 - 1), was %d", groupId);
         for (long v : voters) {
             liveness.addPeer(v);
         }
-        return workerOf(groupId).inbox().createGroup(groupId, voters, campaign);
+        return workerOf(groupId).inbox().createGroup(groupId, voters, campaign, false);
     }
 
     /** Proposes a single-step membership change through this node's replica, which must lead the group. */

@@ -372,7 +372,7 @@ final class RaftWorker implements Runnable {
         } else if (command instanceof WorkerCommand.Read rd) {
             read(rd);
         } else if (command instanceof WorkerCommand.CreateGroup c) {
-            lifecycle.create(c.groupId(), c.voters(), c.campaign());
+            lifecycle.create(c.groupId(), c.voters(), c.campaign(), c.rejoin());
         } else if (command instanceof WorkerCommand.ChangeMembership c) {
             changeMembership(c);
         } else if (command instanceof WorkerCommand.TransferLeader t) {

@@ -27,8 +27,9 @@ import org.agrona.collections.LongHashSet;
  * callers is answered, a leader announces in the node heartbeat that it resigned so that sleeping
  * followers elect), its tombstone is written, and only once that is durable the state machine drops
  * the group: a crash in between leaves a tombstone whose drop is redone at startup
- * ({@link #redoDestroys}), never state without a tombstone. A tombstoned group is never created
- * again on this node.
+ * ({@link #redoDestroys}), never state without a tombstone. A tombstoned group is created again
+ * on this node only by {@link MultiRaftNode#rejoinGroup} (a move brings the range back), as a new,
+ * empty replica after a REVIVE record.
  */
 final class ReplicaLifecycle {
     private static final System.Logger LOG = System.getLogger(ReplicaLifecycle.class.getName());
@@ -84,8 +85,13 @@ final class ReplicaLifecycle {
      * group is bootstrapped with them first. Refusals (removed before, worker full) are logged. With
      * {@code campaign}, the replica campaigns as soon as it runs.
      */
-    void create(long groupId, long[] voters, boolean campaign) {
+    void create(long groupId, long[] voters, boolean campaign, boolean rejoin) {
         if (replicas.hosts(groupId) || creating.containsKey(groupId)) {
+            return;
+        }
+        if (rejoin && voters.length == 0 && replicas.tombstones.contains(groupId) && !replicas.removing.containsKey(groupId)
+                && replicas.size() + creating.size() < config.maxGroupsPerWorker()) {
+            revive(groupId);
             return;
         }
         if (replicas.tombstoned(groupId)) {
@@ -149,10 +155,31 @@ final class ReplicaLifecycle {
                 new WalRecord.HardStateUpdate(groupId, new HardState(1, 0, voters.length)));
     }
 
+    /**
+     * A replica this node removed comes back as an empty one that joins the group: a REVIVE record
+     * goes first, and the replica starts once it is durable (see {@link WalRecord.Revive}). The
+     * state machine dropped the group's state when the tombstone became durable, so the new replica
+     * asks its leader for a snapshot like any joining one. The tombstone set forgets the group now,
+     * so that no tombstone set written after the REVIVE lists it.
+     */
+    private void revive(long groupId) {
+        LOG.log(System.Logger.Level.INFO, "node " + nodeId + ": hosting group " + groupId + " again (its replica here"
+                + " was removed before): it joins empty and catches up by snapshot");
+        replicas.tombstones.revive(groupId);
+        WalGroupIndex index = wal.revivedIndex(groupId);
+        creating.put(groupId, index);
+        rounds.addLeading(List.of(new WalRecord.Revive(groupId)), () -> started(index, false, true));
+    }
+
     /** The bootstrap is durable (its records are in the index): the replica starts. */
     private void started(WalGroupIndex index, boolean campaign) {
+        started(index, campaign, false);
+    }
+
+    /** The bootstrap or revival ({@code joins}) is durable: the replica starts. */
+    private void started(WalGroupIndex index, boolean campaign, boolean joins) {
         creating.remove(index.groupId());
-        start(index, false);
+        start(index, joins);
         if (campaign) {
             campaign(index.groupId());
         }

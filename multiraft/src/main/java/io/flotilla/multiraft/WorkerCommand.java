@@ -21,8 +21,11 @@ sealed interface WorkerCommand {
     record Read(long groupId, ReadListener listener, boolean leaseAllowed) implements WorkerCommand {
     }
 
-    /** Host a replica; bootstrap it with {@code voters} if the log has none (an empty array: join later). */
-    record CreateGroup(long groupId, long[] voters, boolean campaign) implements WorkerCommand {
+    /**
+     * Host a replica; bootstrap it with {@code voters} if the log has none (an empty array: join
+     * later). With {@code rejoin} (joining only), a replica this node removed before comes back.
+     */
+    record CreateGroup(long groupId, long[] voters, boolean campaign, boolean rejoin) implements WorkerCommand {
     }
 
     record Campaign(long groupId) implements WorkerCommand {

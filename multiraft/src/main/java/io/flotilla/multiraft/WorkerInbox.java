@@ -85,8 +85,8 @@ final class WorkerInbox {
      * Hosts a replica of {@code groupId} (see {@link ReplicaLifecycle#create}). Never refused for a
      * full queue; false only if the worker has stopped.
      */
-    boolean createGroup(long groupId, long[] voters, boolean campaign) {
-        return offerLifecycle(new WorkerCommand.CreateGroup(groupId, voters.clone(), campaign));
+    boolean createGroup(long groupId, long[] voters, boolean campaign, boolean rejoin) {
+        return offerLifecycle(new WorkerCommand.CreateGroup(groupId, voters.clone(), campaign, rejoin));
     }
 
     /** Removes this node's replica of {@code groupId} for good (see {@link ReplicaLifecycle}). */

@@ -151,6 +151,14 @@ public final class Wal implements AutoCloseable {
         return index;
     }
 
+    /**
+     * An empty index for a tombstoned group whose replica is hosted again: apply its REVIVE record
+     * to it when durable, then the new replica's records.
+     */
+    public WalGroupIndex revivedIndex(long groupId) {
+        return new WalGroupIndex(groupId, cacheConfig, budget);
+    }
+
     /** A reader of old records for one worker thread (its groups' storages share it). */
     public WalSegmentReader newReader() {
         return new WalSegmentReader(fs, config);
@@ -195,6 +203,8 @@ public final class Wal implements AutoCloseable {
             }
             if (r.type() == WalRecordType.TOMBSTONE) {
                 tombstones.add(r.groupId(), segment);
+            } else if (r.type() == WalRecordType.REVIVE) {
+                tombstones.revived(r.groupId());
             }
         }
     }

@@ -94,7 +94,7 @@ public final class WalBatch {
                 WalRecord.SnapshotMark r = (WalRecord.SnapshotMark) record;
                 yield WalRecordEncoder.snapshotMarkRecordBytes(r.groupId(), r.confState());
             }
-            case TOMBSTONE -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.TOMBSTONE_BODY_BYTES;
+            case TOMBSTONE, REVIVE -> WalRecordFormat.HEADER_BYTES + WalRecordFormat.TOMBSTONE_BODY_BYTES;
             case TOMBSTONE_SET -> WalRecordEncoder.tombstoneSetRecordBytes(((WalRecord.TombstoneSet) record).groupIds());
         };
     }

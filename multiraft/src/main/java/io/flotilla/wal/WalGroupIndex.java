@@ -225,6 +225,8 @@ public final class WalGroupIndex {
             }
             case SNAPSHOT_MARK -> markSnapshot((WalRecord.SnapshotMark) record, segmentSequence);
             case TOMBSTONE -> removeAll(segmentSequence);
+            case REVIVE -> Check.state(count == 0 && compactedIndex == 0 && snapshotIndex == 0,
+                    "group %d: a REVIVE record after records of the new replica", groupId);
             default -> throw new IllegalStateException("unhandled record type " + record.type());
         }
     }

@@ -16,7 +16,8 @@ import java.util.Map;
  * <p>Tombstones. A tombstoned group keeps no index: its TOMBSTONE, or a TOMBSTONE_SET listing it,
  * drops whatever index its earlier records built, and the group joins {@link #tombstones()} with the
  * segment of its newest copy. Recovery takes the union of every tombstone and set it reads (see
- * {@link WalTombstones}); a record of a group after its tombstone is refused.
+ * {@link WalTombstones}), up to a REVIVE record of the group, which takes it out again and starts
+ * an empty index; any other record of a group after its tombstone is refused.
  *
  * <p>The map boxes its group-id keys ({@link HashMap}): acceptable for a one-off rebuild, to be
  * replaced by a primitive long-keyed map (Agrona's {@code Long2ObjectHashMap}) with the runtime.
@@ -43,6 +44,14 @@ public final class WalIndexBuilder implements WalRecordVisitor {
                 dropIndex(groupId, segmentSequence, offsetBytes);
             }
             tombstones.applySet(set, segmentSequence);
+            return;
+        }
+        if (record.type() == WalRecordType.REVIVE) {
+            // Everything of the group before this record is dead; what follows is a new replica's.
+            Check.state(tombstones.contains(record.groupId()), "group %d: a REVIVE record without a tombstone before it",
+                    record.groupId());
+            tombstones.revive(record.groupId());
+            indexes.put(record.groupId(), new WalGroupIndex(record.groupId(), cacheConfig, budget));
             return;
         }
         if (tombstones.contains(record.groupId())) {

@@ -79,6 +79,19 @@ public sealed interface WalRecord {
     }
 
     /**
+     * The group's replica on this node, removed before (tombstoned), is hosted again. Written
+     * before any record of the new replica, so in log order every earlier copy of the tombstone
+     * and every record of the old replica precede it. Purge deletes segments oldest first, so
+     * while this record exists so do all of them that still exist: it pins no segment.
+     */
+    record Revive(long groupId) implements WalRecord {
+        @Override
+        public WalRecordType type() {
+            return WalRecordType.REVIVE;
+        }
+    }
+
+    /**
      * The replicas of every group in {@code groupIds} on this node were removed: the record stands
      * for one {@link Tombstone} per listed group. Tombstones are never revoked, so recovery takes
      * the union of every tombstone and tombstone set it reads, and a set needs no predecessor to

@@ -162,6 +162,9 @@ public final class WalRecordDecoder {
                 return new WalRecord.Tombstone(groupId);
             case TOMBSTONE_SET:
                 return decodeTombstoneSet(buf, body, bodyBytes, groupId, fileName, fileOffset);
+            case REVIVE:
+                expectBodyBytes(type, bodyBytes, WalRecordFormat.TOMBSTONE_BODY_BYTES, fileName, fileOffset);
+                return new WalRecord.Revive(groupId);
             default:
                 throw new IllegalStateException("unhandled record type " + type);
         }

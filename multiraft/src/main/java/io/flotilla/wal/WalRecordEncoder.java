@@ -180,10 +180,19 @@ public final class WalRecordEncoder {
     }
 
     public int appendTombstone(ByteBuffer dst, long groupId) {
+        return appendGroupOnly(dst, groupId, WalRecordType.TOMBSTONE);
+    }
+
+    public int appendRevive(ByteBuffer dst, long groupId) {
+        return appendGroupOnly(dst, groupId, WalRecordType.REVIVE);
+    }
+
+    /** A record whose body is its group id alone (TOMBSTONE, REVIVE). */
+    private int appendGroupOnly(ByteBuffer dst, long groupId, WalRecordType type) {
         int recordBytes = HEADER_BYTES + WalRecordFormat.TOMBSTONE_BODY_BYTES;
         int start = begin(dst, recordBytes);
         dst.putLong(groupId);
-        return finish(dst, start, WalRecordType.TOMBSTONE, recordBytes);
+        return finish(dst, start, type, recordBytes);
     }
 
     /**
@@ -246,6 +255,8 @@ public final class WalRecordEncoder {
             return appendSnapshotMark(dst, r.groupId(), r.index(), r.term(), r.confState());
         } else if (record instanceof WalRecord.TombstoneSet r) {
             return appendTombstoneSet(dst, r.groupIds());
+        } else if (record instanceof WalRecord.Revive r) {
+            return appendRevive(dst, r.groupId());
         } else {
             return appendTombstone(dst, ((WalRecord.Tombstone) record).groupId());
         }

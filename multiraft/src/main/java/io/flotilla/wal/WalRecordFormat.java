@@ -28,6 +28,8 @@ package io.flotilla.wal;
  *                    <= MAX_SNAPSHOT_MEMBERS; bodyBytes == 32 + 8 * (voterCount + learnerCount),
  *                    a multiple of 8, so the record needs no padding)
  *   TOMBSTONE        int64 groupId
+ *   REVIVE           int64 groupId (added within format version 3: a build from before it
+ *                    refuses a log holding one as corrupt)
  *   TOMBSTONE_SET    int64 zero, int32 groupCount (>= 1), int32 zero,
  *                    then groupCount unsigned LEB128 varints (7 bits a byte, low bits first, at most
  *                    10 bytes each): the first group id, then each id minus the one before it

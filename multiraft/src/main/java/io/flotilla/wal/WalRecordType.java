@@ -18,7 +18,13 @@ public enum WalRecordType {
      * Several groups' replicas on this node were removed: one record standing for one TOMBSTONE per
      * group it lists, so tombstones need not be rewritten forward one by one (not tied to a group).
      */
-    TOMBSTONE_SET(7);
+    TOMBSTONE_SET(7),
+    /**
+     * The group's replica on this node, removed before, is hosted again (a move brings the range
+     * back): recovery forgets the tombstones before this record, and the group's records after it
+     * are a new replica's, which starts empty.
+     */
+    REVIVE(8);
 
     public final int code;
 
@@ -36,6 +42,7 @@ public enum WalRecordType {
             case 5 -> SNAPSHOT_MARK;
             case 6 -> TOMBSTONE;
             case 7 -> TOMBSTONE_SET;
+            case 8 -> REVIVE;
             default -> null;
         };
     }

@@ -39,6 +39,8 @@ public final class WalTombstones {
     private final LongHashSet groups = new LongHashSet();
     /** Groups whose newest durable copy is their own TOMBSTONE (or a copy recovery found), by group: its segment. */
     private final Long2LongHashMap uncovered = new Long2LongHashMap(0);
+    /** Revived groups a set generation in flight lists: its durable application must not tombstone them again. */
+    private final LongHashSet reviving = new LongHashSet();
     /** First segment of the latest durable set generation (0: none since this instance was made). */
     private long setSegment;
     /** Records of the set generation in flight, and how many of them were applied so far. */
@@ -57,6 +59,27 @@ public final class WalTombstones {
 
     public boolean isEmpty() {
         return groups.isEmpty();
+    }
+
+    /**
+     * {@code groupId}'s replica is hosted again (a REVIVE record): it is no longer tombstoned. The
+     * owner calls this as it submits the REVIVE record, so no set generation built after lists the
+     * group (such a set would land after the REVIVE and kill the new replica at recovery); a
+     * generation already in flight may list it and lands before the REVIVE, so its durable
+     * application leaves the group out ({@link #applySet}) until the REVIVE is durable
+     * ({@link #revived}). Recovery calls it at the REVIVE record.
+     */
+    public void revive(long groupId) {
+        groups.remove(groupId);
+        uncovered.remove(groupId);
+        if (setInFlight()) {
+            reviving.add(groupId);
+        }
+    }
+
+    /** The REVIVE record of {@code groupId} is durable. */
+    public void revived(long groupId) {
+        reviving.remove(groupId);
     }
 
     /** Groups whose newest tombstone copy is an individual record (for tests and statistics). */
@@ -95,8 +118,10 @@ public final class WalTombstones {
             pendingSetSegment = segmentSequence;
         }
         for (long groupId : set.groupIds()) {
-            groups.add(groupId);
-            uncovered.remove(groupId);
+            if (!reviving.contains(groupId)) {
+                groups.add(groupId);
+                uncovered.remove(groupId);
+            }
         }
         setChunksApplied++;
         if (setChunksApplied == setChunksBuilt) {

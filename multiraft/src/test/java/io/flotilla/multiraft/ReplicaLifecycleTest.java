@@ -227,4 +227,42 @@ class ReplicaLifecycleTest {
         assertThat(stateMachine.appliedIndex(1)).as("entries the state machine was handed").isZero();
         assertThat(node.node(1).awaitingSnapshot()).as("the replica waits for its leader's snapshot").isTrue();
     }
+
+    /**
+     * A removed replica comes back when a move brings its range back to this node: rejoinGroup
+     * writes a REVIVE record and starts an empty replica; a restart recovers it as a live group.
+     * createGroup still refuses a removed replica (a stale descriptor must not bring one back).
+     * Before: a range never returned to a node it left, so decommissioning a node that a range had
+     * moved to got stuck on a 4-node cluster.
+     */
+    @Test
+    void aRemovedReplicaComesBackEmptyOnlyByRejoinAndSurvivesARestart() throws Exception {
+        start(1, 16);
+        node.createGroup(1, NODE);
+        write(1);
+        node.destroyReplica(1);
+        step();
+        step();
+        assertThat(stateMachine.appliedIndex(1)).as("dropped with its tombstone").isZero();
+        node.createGroup(1, NODE);
+        step();
+        step();
+        assertThat(node.node(1)).as("createGroup of a removed replica").isNull();
+
+        node.rejoinGroup(1);
+        runUntil(() -> node.node(1) != null, "the replica is hosted again");
+        assertThat(stateMachine.appliedIndex(1)).isZero();
+        node.close();
+        node = null;
+        wal.close();
+
+        openLog();
+        assertThat(wal.recoveredGroups()).as("a live group 1 after the restart").contains(1L);
+        assertThat(wal.recoveredTombstones().contains(1)).as("group 1 is tombstoned").isFalse();
+        wal.close();
+        start(1, 16);
+        node.createGroup(1);
+        runUntil(() -> node.node(1) != null, "the revived replica is hosted after the restart");
+        assertThat(node.failure()).isNull();
+    }
 }

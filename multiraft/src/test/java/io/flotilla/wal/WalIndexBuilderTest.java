@@ -121,4 +121,51 @@ class WalIndexBuilderTest {
         assertThat(index.firstIndex()).isEqualTo(29);
         assertThat(index.lastIndex()).isEqualTo(35);
     }
+
+    /**
+     * A replica removed (its own tombstone, then a tombstone set listing it) and hosted again (a
+     * move brought the range back): recovery forgets the tombstones at the REVIVE record and
+     * rebuilds the new replica's log from the records after it, none of the old replica's.
+     */
+    @Test
+    void aRevivedGroupRecoversTheNewReplicasLogAlone() {
+        WalIndexBuilder builder = new WalIndexBuilder(new WalCacheConfig(64, 1 << 20), WalCacheBudget.UNLIMITED);
+        List<WalRecord> log = List.of(
+                new WalRecord.Entries(GROUP, entries(1, 12)),
+                new WalRecord.HardStateUpdate(GROUP, new HardState(3, 2, 12)),
+                new WalRecord.Tombstone(GROUP),
+                new WalRecord.TombstoneSet(new long[] {GROUP, GROUP + 1}),
+                new WalRecord.Revive(GROUP),
+                new WalRecord.CompactPrefix(GROUP, 40, 5),
+                new WalRecord.SnapshotMark(GROUP, 40, 5, VOTERS),
+                new WalRecord.Entries(GROUP, entries(41, 43)),
+                new WalRecord.HardStateUpdate(GROUP, new HardState(5, 0, 43)));
+        long offset = 64;
+        for (WalRecord r : log) {
+            builder.onRecord(r, 3, offset);
+            offset += 64;
+        }
+        WalGroupIndex index = builder.indexes().get(GROUP);
+        assertThat(index.removed()).isFalse();
+        assertThat(index.snapshotIndex()).isEqualTo(40);
+        assertThat(index.firstIndex()).isEqualTo(41);
+        assertThat(index.lastIndex()).isEqualTo(43);
+        assertThat(index.hardState()).isEqualTo(new HardState(5, 0, 43));
+        assertThat(builder.tombstones().contains(GROUP)).as("the revived group is tombstoned").isFalse();
+        assertThat(builder.tombstones().contains(GROUP + 1)).as("the other group in the set").isTrue();
+    }
+
+    /** A revived group removed again: the second tombstone holds. */
+    @Test
+    void aRevivedGroupRemovedAgainStaysRemoved() {
+        WalIndexBuilder builder = new WalIndexBuilder(new WalCacheConfig(64, 1 << 20), WalCacheBudget.UNLIMITED);
+        builder.onRecord(new WalRecord.Entries(GROUP, entries(1, 3)), 1, 64);
+        builder.onRecord(new WalRecord.Tombstone(GROUP), 1, 128);
+        builder.onRecord(new WalRecord.Revive(GROUP), 2, 64);
+        builder.onRecord(new WalRecord.Entries(GROUP, entries(1, 2)), 2, 128);
+        builder.onRecord(new WalRecord.Tombstone(GROUP), 3, 64);
+        assertThat(builder.indexes().get(GROUP)).isNull();
+        assertThat(builder.tombstones().contains(GROUP)).isTrue();
+        assertThat(builder.tombstones().newestSegment(GROUP)).isEqualTo(3);
+    }
 }

@@ -44,7 +44,8 @@ class WalRecordCodecTest {
                 new WalRecord.CompactPrefix(10, 1000, 4),
                 new WalRecord.SnapshotMark(11, 2000, 6, new ConfState(new long[] {3, 1, 2}, new long[] {5, 4})),
                 new WalRecord.SnapshotMark(13, 7, 1, ConfState.EMPTY),
-                new WalRecord.Tombstone(12));
+                new WalRecord.Tombstone(12),
+                new WalRecord.Revive(12));
         ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         List<Integer> sizes = new ArrayList<>();
         for (WalRecord r : records) {

@@ -24,8 +24,8 @@ import java.util.TreeMap;
  * </ol>
  * A node takes part in at most {@code maxMovesPerNode} moves at once (as source or target), so a
  * failure never piles snapshots onto the survivors, and a range moves at most once at a time. A
- * target never holds the range already (a range does not return to a node it left: a node that
- * held it refuses, and the balancer tries elsewhere next time). Pure; any thread.
+ * target never holds the range already; a target that refused the range (its worker full) is not
+ * asked again for it. Pure; any thread.
  */
 public final class BalancePlan {
     /** How far from the mean a node's replica or leader count may be before the balancer acts. */

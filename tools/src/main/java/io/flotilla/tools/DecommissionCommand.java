@@ -70,9 +70,10 @@ final class DecommissionCommand implements Callable<Integer> {
                     idleRounds = moving(moves) ? 0 : idleRounds + 1;
                     if (idleRounds >= STUCK_ROUNDS) {
                         System.err.println("node " + node + " still holds " + placement.getReplicas() + " replicas and no"
-                                + " move off it is in progress: every other node that is up held those ranges before, and"
-                                + " a range does not return to a node it left (a known limitation). Add a node"
-                                + " (`flotilla add-node`); the drain goes on by itself then");
+                                + " move off it is in progress: no other node that is up can take them (each holds the"
+                                + " range already, takes part in as many moves as it may, or refused it: `flotilla moves`"
+                                + " lists the failed moves and why). Add a node (`flotilla add-node`) or start the nodes"
+                                + " that are down; the drain goes on by itself then");
                         return FlotillaCli.EXIT_FAILED;
                     }
                 }

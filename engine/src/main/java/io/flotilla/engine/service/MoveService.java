@@ -161,8 +161,9 @@ final class MoveService implements AutoCloseable {
 
     /**
      * On a move's target: starts an empty replica of the range (it joins the group once the leader
-     * adds it, and catches up by snapshot). Answers once the replica exists; refused if the node
-     * would not start it (it held a replica of the range before, or its worker is full: its log says which).
+     * adds it, and catches up by snapshot), also where this node held the range before. Answers once
+     * the replica exists; refused if the node would not start it (its worker is full, or its old
+     * replica's removal is not durable yet: its log says which).
      */
     void host(HostReplicaRequest request, Reply reply) {
         RangeDescriptor range = request.getRange();
@@ -182,7 +183,8 @@ final class MoveService implements AutoCloseable {
             reply.fail(KvErrors.internal("node " + nodeId + " could not record that it joins range " + groupId + ": " + e));
             return;
         }
-        if (!runtime.createGroup(groupId)) {
+        // A replica this node removed before may come back: the range's leader adds it next.
+        if (!runtime.rejoinGroup(groupId)) {
             reply.fail(Errors.unavailable("node " + nodeId + " is stopping"));
             return;
         }
@@ -195,8 +197,8 @@ final class MoveService implements AutoCloseable {
             reply.send(Response.newBuilder().setHostReplica(HostReplicaResponse.getDefaultInstance()));
         } else if (System.nanoTime() - deadlineNs > 0) {
             reply.fail(KvErrors.invalidArgument("node " + nodeId + " did not start a replica of range " + groupId + ": it"
-                    + " held one before and removed it (a range does not return to a node it left), or it hosts as many"
-                    + " ranges as it may; its log says which. Move the range to another node"));
+                    + " hosts as many ranges as it may (maxGroupsPerWorker), or its replica removed before is still"
+                    + " being dropped; its log says which. Move the range to another node, or try again"));
         } else {
             hostChecks().schedule(() -> awaitHosted(groupId, deadlineNs, reply), HOST_POLL_MS, TimeUnit.MILLISECONDS);
         }
