@@ -30,10 +30,12 @@ import java.util.TreeSet;
 /**
  * Replica moves in the key-value runtime simulation, driven as the node's move driver drives them
  * but on the simulation's clock. Now and then a range gets a move from one of its voters to a node
- * that never held it (the run's spare nodes give every seed targets). Every driver round (100 ms,
- * as {@code MoveDriver.ROUND_MS}) each move takes one request: first the target starts its empty
- * replica ({@code createGroup} with no voters, as {@code MoveService.host}; kept across its
- * restarts, as {@code JoiningReplicas}), then the range's current leader decides and takes the next
+ * without a replica of it, one that held it before included (the run's spare nodes give every seed
+ * targets). Every driver round (100 ms, as {@code MoveDriver.ROUND_MS}) each move takes one
+ * request: first the target starts its empty replica ({@code createGroup} with no voters, or
+ * {@code rejoinGroup} where it held the range before, as {@code MoveService.host}, which also
+ * waits while an old replica there is not dropped yet; kept across its restarts, as
+ * {@code JoiningReplicas}), then the range's current leader decides and takes the next
  * step with the real {@link MoveLeaderStep} ({@link MovePlan}: learner, catch up, promote, hand off
  * leadership, remove) until the plan says done or failed. While a move runs, the operator and the
  * nemeses that change membership leave its range alone ({@link KvRuntimeSimApplication#holdsMembership});
@@ -52,8 +54,7 @@ import java.util.TreeSet;
  *
  * <p>Decommission: in half the seeds one node is drained from a seeded time on: every few driver
  * rounds the real {@link BalancePlan#decide} (balancer off, so only the drain) picks moves off it,
- * given the newest descriptors, the moves under way and, as refused targets, the nodes that held
- * a range before; the same machinery drives them. Owned by the seed's thread.
+ * given the newest descriptors and the moves under way; the same machinery drives them. Owned by the seed's thread.
  */
 final class KvRuntimeSimMoves {
     static final long ROUND_NS = 100_000_000L;
@@ -67,6 +68,8 @@ final class KvRuntimeSimMoves {
     private static final class Move {
         final long number;
         final long rangeId;
+        /** The range's descriptor as the move started (what MoveService.host gets). */
+        final RangeDescriptor atStart;
         final long from;
         final long to;
         final String why;
@@ -88,7 +91,9 @@ final class KvRuntimeSimMoves {
         /** The index at which the move's last change (the source's removal) applied. */
         long lastChangeIndex;
 
-        Move(long number, long rangeId, long from, long to, String why, Set<Long> voters, Set<Long> learners) {
+        Move(long number, RangeDescriptor atStart, long from, long to, String why, Set<Long> voters, Set<Long> learners) {
+            this.atStart = atStart;
+            long rangeId = atStart.getRangeId();
             this.number = number;
             this.rangeId = rangeId;
             this.from = from;
@@ -129,6 +134,8 @@ final class KvRuntimeSimMoves {
     long transfers;
     long dropped;
     long drainMoves;
+    /** Targets that held the range before and started a replica again (rejoinGroup). */
+    long returns;
     /** Ranges the drained node is still listed in at the end (none once the drain finished). */
     long leftOnDrained;
 
@@ -231,12 +238,11 @@ final class KvRuntimeSimMoves {
         return cluster.config().snapshots() || g != null;
     }
 
-    /** Live nodes that never held a replica of {@code range} (a range does not return to a node it left), but the drained one. */
+    /** Live nodes without a replica of {@code range} (a node that held it before too: it comes back), but the drained one. */
     private List<Long> targets(RangeDescriptor range) {
         List<Long> targets = new ArrayList<>();
         for (RuntimeSimNode n : cluster.nodes()) {
-            if (n.live() && n.id != draining && !n.hosted.containsKey(range.getRangeId())
-                    && !RouteTable.hasReplicaOn(range, n.id)) {
+            if (n.live() && n.id != draining && !RouteTable.hasReplicaOn(range, n.id)) {
                 targets.add(n.id);
             }
         }
@@ -249,7 +255,7 @@ final class KvRuntimeSimMoves {
         for (ReplicaDescriptor r : range.getReplicasList()) {
             (r.getRole() == ReplicaRole.VOTER ? voters : learners).add(r.getNodeId());
         }
-        Move m = new Move(nextMove++, range.getRangeId(), from, to, why, voters, learners);
+        Move m = new Move(nextMove++, range, from, to, why, voters, learners);
         active.put(m.rangeId, m);
         started++;
         cluster.trace(m + ": starts, range " + KvRuntimeSimSplits.describe(range) + " conf version " + range.getConfVersion()
@@ -289,14 +295,9 @@ final class KvRuntimeSimMoves {
         cluster.scheduler().after(3 * ROUND_NS, this::drainRound);
         List<RangeDescriptor> ranges = new ArrayList<>(newestById().values());
         List<BalancePlan.Node> nodes = new ArrayList<>();
-        Set<BalancePlan.Target> refused = new java.util.HashSet<>();
+        Set<BalancePlan.Target> refused = Set.of();
         for (RuntimeSimNode n : cluster.nodes()) {
             nodes.add(new BalancePlan.Node(n.id, n.live(), 0, n.id == draining));
-            for (RangeDescriptor d : ranges) {
-                if (n.hosted.containsKey(d.getRangeId()) && !RouteTable.hasReplicaOn(d, n.id)) {
-                    refused.add(new BalancePlan.Target(d.getRangeId(), n.id));
-                }
-            }
         }
         List<MoveRecord> inProgress = new ArrayList<>();
         for (Move m : active.values()) {
@@ -306,7 +307,7 @@ final class KvRuntimeSimMoves {
         for (MoveRecord move : plan.moves()) {
             RangeDescriptor range = newestById().get(move.getRangeId());
             RuntimeSimNode target = cluster.node(move.getToNodeId());
-            if (range != null && movable(range) && target.live() && !target.hosted.containsKey(range.getRangeId())) {
+            if (range != null && movable(range) && target.live() && !RouteTable.hasReplicaOn(range, target.id)) {
                 drainMoves++;
                 begin(range, move.getFromNodeId(), move.getToNodeId(), move.getReason());
             }
@@ -341,9 +342,24 @@ final class KvRuntimeSimMoves {
                 return;
             }
             if (target.node().groupView(m.rangeId) == null) {
-                cluster.trace(m + ": node " + m.to + " starts an empty replica");
-                target.host(m.rangeId, new long[0]);
+                if (target.hosted.containsKey(m.rangeId)) {
+                    // It held the range before: MoveService.host's rejoinGroup revives the replica.
+                    cluster.trace(m + ": node " + m.to + " starts an empty replica again (it held the range before)");
+                    target.rejoin(m.rangeId);
+                    returns++;
+                } else {
+                    cluster.trace(m + ": node " + m.to + " starts an empty replica");
+                    target.host(m.rangeId, new long[0]);
+                }
                 return; // the next round finds it started, as the host request's answer would
+            }
+            RangeDescriptor recorded = newestById().getOrDefault(m.rangeId, m.atStart);
+            if (MovePlan.oldReplica(app.kv(target).descriptor(m.rangeId), m.to, recorded)) {
+                // An old replica an earlier change removed, not dropped yet: MoveService.host drops it
+                // and answers Busy; the next round hosts the new one.
+                cluster.trace(m + ": node " + m.to + " drops its old replica of the range first");
+                target.node().destroyReplica(m.rangeId);
+                return;
             }
             m.hosted = true;
         }

@@ -139,6 +139,7 @@ class KvRuntimeSimulationTest {
         long replicasDropped = 0;
         long drains = 0;
         long drainMoves = 0;
+        long returns = 0;
         long leftOnDrained = 0;
         long[] maintenance = new long[5];
         Map<RuntimeSimChecker.Kind, List<Long>> seedsByKind = new EnumMap<>(RuntimeSimChecker.Kind.class);
@@ -186,6 +187,7 @@ class KvRuntimeSimulationTest {
                 replicasDropped += moves.dropped;
                 drains += moves.drained() != 0 ? 1 : 0;
                 drainMoves += moves.drainMoves;
+                returns += moves.returns;
                 leftOnDrained += moves.leftOnDrained;
             }
             for (int i = 0; i < maintenance.length; i++) {
@@ -227,10 +229,11 @@ class KvRuntimeSimulationTest {
                 rerouted, rangeNotFound,
                 lookups, acrossSplit, batchesSplitApart);
         System.out.printf("  moves %s: %d started, %d done (%d with another membership change in between), %d failed (another"
-                + " change removed both nodes), %d leader hand-offs asked; %d removed replicas dropped (RemovedReplicas);"
+                + " change removed both nodes), %d leader hand-offs asked, %d replicas started again where the range was"
+                + " removed before (rejoinGroup); %d removed replicas dropped (RemovedReplicas);"
                 + " %d nodes decommissioned by %d moves BalancePlan chose, %d replicas left on them at the end%n",
-                moves() ? "on" : "off", movesStarted, movesDone, movesInterfered, movesFailed, moveTransfers, replicasDropped,
-                drains, drainMoves, leftOnDrained);
+                moves() ? "on" : "off", movesStarted, movesDone, movesInterfered, movesFailed, moveTransfers, returns,
+                replicasDropped, drains, drainMoves, leftOnDrained);
         for (Map.Entry<RuntimeSimChecker.Kind, List<Long>> e : seedsByKind.entrySet()) {
             List<Long> s = e.getValue();
             System.out.printf("  %s in %d seed(s): %s%n", e.getKey(), s.size(),

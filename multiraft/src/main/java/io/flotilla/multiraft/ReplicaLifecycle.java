@@ -51,6 +51,8 @@ final class ReplicaLifecycle {
     private final Long2ObjectHashMap<WalGroupIndex> creating = new Long2ObjectHashMap<>();
     /** Groups removed while their bootstrap was on its way: removed as soon as they start. */
     private final LongHashSet destroyAfterCreate = new LongHashSet();
+    /** Groups to host again (rejoin) once their replica's removal, on its way, is durable. */
+    private final LongHashSet rejoinAfterRemoval = new LongHashSet();
 
     ReplicaLifecycle(long nodeId, int workerId, MultiRaftConfig config, Wal wal, WalSegmentReader reader,
             StateMachine stateMachine, NodeLiveness liveness, ReplicaSet replicas, LogRounds rounds,
@@ -89,7 +91,12 @@ final class ReplicaLifecycle {
         if (replicas.hosts(groupId) || creating.containsKey(groupId)) {
             return;
         }
-        if (rejoin && voters.length == 0 && replicas.tombstones.contains(groupId) && !replicas.removing.containsKey(groupId)
+        if (rejoin && voters.length == 0 && replicas.removing.containsKey(groupId)) {
+            // Its removal is on its way to the log: the new replica follows once it is durable.
+            rejoinAfterRemoval.add(groupId);
+            return;
+        }
+        if (rejoin && voters.length == 0 && replicas.tombstones.contains(groupId)
                 && replicas.size() + creating.size() < config.maxGroupsPerWorker()) {
             revive(groupId);
             return;
@@ -297,6 +304,9 @@ final class ReplicaLifecycle {
     private void tombstoneDurable(long groupId) {
         replicas.removing.remove(groupId);
         dropState(groupId);
+        if (rejoinAfterRemoval.remove(groupId)) {
+            create(groupId, new long[0], false, true);
+        }
     }
 
     private void dropState(long groupId) {

@@ -48,8 +48,9 @@ public final class WalIndexBuilder implements WalRecordVisitor {
         }
         if (record.type() == WalRecordType.REVIVE) {
             // Everything of the group before this record is dead; what follows is a new replica's.
-            Check.state(tombstones.contains(record.groupId()), "group %d: a REVIVE record without a tombstone before it",
-                    record.groupId());
+            // Its tombstone may be gone: purged with every segment up to it, and so with every
+            // record of the old replica, which all come before it.
+            dropIndex(record.groupId(), segmentSequence, offsetBytes);
             tombstones.revive(record.groupId());
             indexes.put(record.groupId(), new WalGroupIndex(record.groupId(), cacheConfig, budget));
             return;

@@ -206,6 +206,18 @@ final class RuntimeSimNode {
         }
     }
 
+    /**
+     * Asks this node to host {@code groupId} again after its replica was removed (a move brings the
+     * range back: {@link MultiRaftNode#rejoinGroup}); once the replica is revived, restarts host it
+     * as any other.
+     */
+    void rejoin(long groupId) {
+        hosted.put(groupId, new long[0]);
+        if (up()) {
+            node.rejoinGroup(groupId);
+        }
+    }
+
     /** Asks this node to host {@code groupId} (again after restarts). */
     void host(long groupId, long[] voters) {
         hosted.putIfAbsent(groupId, voters);

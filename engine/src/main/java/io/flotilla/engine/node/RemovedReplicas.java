@@ -48,6 +48,13 @@ public final class RemovedReplicas {
     /** Destroys the hosted replicas that {@code recorded} (descriptors by range id) shows removed; returns their ranges. */
     public List<Long> round(Map<Long, RangeDescriptor> recorded) {
         List<Long> droppedNow = new ArrayList<>();
+        // A replica dropped for good may be hosted again later (a move brings the range back), and
+        // removed again: only ranges whose drop is still on its way stay here.
+        Set<Long> stillHosted = new HashSet<>();
+        for (RangeDescriptor hosted : stateMachine.ranges()) {
+            stillHosted.add(hosted.getRangeId());
+        }
+        destroying.retainAll(stillHosted);
         for (RangeDescriptor hosted : stateMachine.ranges()) {
             RangeDescriptor newer = recorded.get(hosted.getRangeId());
             if (newer == null || MetaRange.isMeta(hosted) || RouteTable.hasReplicaOn(newer, nodeId)

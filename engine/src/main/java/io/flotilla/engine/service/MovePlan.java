@@ -4,6 +4,8 @@ import io.flotilla.kv.proto.MoveStep;
 import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.ConfChangeType;
 import io.flotilla.raft.ConfState;
+import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.router.RouteTable;
 
 /**
  * The next step of moving a range's replica from node {@code from} to node {@code to}, decided
@@ -42,6 +44,21 @@ public final class MovePlan {
     }
 
     private MovePlan() {
+    }
+
+    /**
+     * Whether the replica a move's target already hosts, holding {@code own} (its applied
+     * descriptor; null while empty), is one an earlier change removed rather than the one this move
+     * started: it applied its own removal, or the range as recorded ({@code recorded}) does not list
+     * the target and is newer than the replica (a restart can bring back a removed replica that
+     * never applied its removal). Added as the move's learner, such a replica would be dropped under
+     * the move as the meta range shows its removal; it must go first. The move's own replica is
+     * empty until the leader's snapshot, which is exported after the learner's addition applied, so
+     * it lists the target, and once the record lists the target too it is never taken for old.
+     */
+    public static boolean oldReplica(RangeDescriptor own, long nodeId, RangeDescriptor recorded) {
+        return own != null && (!RouteTable.hasReplicaOn(own, nodeId)
+                || !RouteTable.hasReplicaOn(recorded, nodeId) && RouteTable.compareVersions(own, recorded) < 0);
     }
 
     /**

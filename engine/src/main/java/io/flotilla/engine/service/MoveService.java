@@ -41,6 +41,8 @@ final class MoveService implements AutoCloseable {
     /** How long a target waits for the replica it was asked to start to exist. */
     private static final long HOST_WAIT_MS = 2_000;
     private static final long HOST_POLL_MS = 10;
+    /** When a target still dropping an old replica of the range asks to be asked again. */
+    private static final int HOST_RETRY_MS = 500;
 
     private final long nodeId;
     private final MultiRaftNode runtime;
@@ -173,6 +175,14 @@ final class MoveService implements AutoCloseable {
             return;
         }
         if (runtime.groupView(groupId) != null) {
+            if (MovePlan.oldReplica(stateMachine.descriptor(groupId), nodeId, range)) {
+                // The replica an earlier change took off this node is still here, not dropped yet. It
+                // goes now; the new, empty replica starts when the move asks again.
+                runtime.destroyReplica(groupId);
+                reply.fail(KvErrors.busy(HOST_RETRY_MS, "node " + nodeId + " is dropping the replica of range "
+                        + groupId + " that an earlier change removed; the new one starts next"));
+                return;
+            }
             reply.send(Response.newBuilder().setHostReplica(HostReplicaResponse.newBuilder().setAlreadyHosted(true)));
             return;
         }
