@@ -38,7 +38,10 @@ import org.junit.jupiter.api.Test;
  * every tombstone acknowledged by then must be recovered, none invented, no tombstoned group must
  * come back with an index, and the log must open. Each image is then restarted as the runtime would
  * (purge with the recovered tombstones, write their set, purge again) and opened again: still every
- * tombstone. Prints exactly one summary line.
+ * tombstone. Some tombstoned groups are hosted again (a REVIVE record, then a new replica's
+ * records, as a move brings a range back): once that is acknowledged, every image recovers the
+ * group live with the new replica's entry and without its tombstone, before and after the restarts.
+ * Prints exactly one summary line.
  */
 class WalTombstoneCrashTest {
     private static final int SEEDS = Integer.getInteger("wal.tombstoneCrash.seeds", 6);
@@ -63,8 +66,8 @@ class WalTombstoneCrashTest {
     }
 
     /** One seed's run: the file system with its history, and each tombstone's acknowledgement boundary. */
-    private record Run(long seed, CrashSimFileSystem fs, TreeMap<Long, Integer> ackedAt, Set<Long> submitted, int setRecords,
-            int multiRecordSets, long segmentsPurged) {
+    private record Run(long seed, CrashSimFileSystem fs, TreeMap<Long, Integer> ackedAt, TreeMap<Long, Integer> revivedAt,
+            Set<Long> submitted, int setRecords, int multiRecordSets, long segmentsPurged) {
     }
 
     /** Submits one batch, commits it (stepped), applies it; returns the boundary at which it was acknowledged. */
@@ -104,6 +107,8 @@ class WalTombstoneCrashTest {
             }
             if (r instanceof WalRecord.Tombstone) {
                 owners[owner(r.groupId())].add(r.groupId(), segment);
+            } else if (r instanceof WalRecord.Revive) {
+                owners[owner(r.groupId())].revived(r.groupId());
             }
         }
         dropTombstoned(batch, indexes);
@@ -142,6 +147,7 @@ class WalTombstoneCrashTest {
         TreeMap<Long, WalGroupIndex> indexes = new TreeMap<>();
         WalTombstones[] owners = {new WalTombstones(), new WalTombstones()};
         TreeMap<Long, Integer> ackedAt = new TreeMap<>();
+        TreeMap<Long, Integer> revivedAt = new TreeMap<>();
         Set<Long> submitted = new HashSet<>();
         List<Long> removable = new ArrayList<>();
         long[] last = new long[LIVE_GROUPS + 1];
@@ -180,11 +186,29 @@ class WalTombstoneCrashTest {
                     removedNow.add(id);
                     submitted.add(id);
                 }
+                // Now and then a group removed earlier is hosted again: REVIVE, then the new replica's records.
+                List<Long> revivedNow = new ArrayList<>();
+                if (random.nextInt(4) == 0) {
+                    for (long id : ackedAt.keySet()) {
+                        if (!revivedAt.containsKey(id) && owners[owner(id)].contains(id) && random.nextBoolean()) {
+                            owners[owner(id)].revive(id);
+                            indexes.put(id, wal.revivedIndex(id));
+                            records.add(new WalRecord.Revive(id));
+                            records.add(new WalRecord.Entries(id, List.of(Entry.normal(2, 1, payload))));
+                            records.add(new WalRecord.HardStateUpdate(id, new HardState(2, 0, 1)));
+                            revivedNow.add(id);
+                            break;
+                        }
+                    }
+                }
                 WalBatch batch = submit(wal, records);
                 wal.commitQueued();
                 applyToOwners(batch, indexes, owners, null);
                 for (long id : removedNow) {
                     ackedAt.put(id, fs.boundaries());
+                }
+                for (long id : revivedNow) {
+                    revivedAt.put(id, fs.boundaries());
                 }
                 for (WalTombstones tombstones : owners) {
                     if (tombstones.oldestLiveSegment() >= wal.activeSegmentSequence() - 1) {
@@ -235,6 +259,17 @@ class WalTombstoneCrashTest {
                         ackedAt.put(filler, setAcked);
                     }
                 }
+                // Revived groups write no more: as the runtime's log sweep does, their records move to
+                // the head once they hold old segments (so the segment of their REVIVE is purged in time).
+                for (long id : revivedAt.keySet()) {
+                    WalGroupIndex index = indexes.get(id);
+                    if (index != null && index.oldestLiveSegment() < wal.activeSegmentSequence() - 1) {
+                        WalBatch moved = submit(wal, Wal.rewriteForward(index, new WalGroupStorage(index, wal.newReader(), null),
+                                MAX_RECORD_BYTES));
+                        wal.commitQueued();
+                        applyToOwners(moved, indexes, owners, null);
+                    }
+                }
                 // Worker 0's purge, below every owner's oldest live segment (LogPurgeTracker).
                 long oldest = wal.activeSegmentSequence();
                 for (WalGroupIndex index : indexes.values()) {
@@ -246,7 +281,7 @@ class WalTombstoneCrashTest {
                 purged += wal.purgeBelow(oldest);
             }
         }
-        return new Run(seed, fs, ackedAt, submitted, setRecords, multiRecordSets, purged);
+        return new Run(seed, fs, ackedAt, revivedAt, submitted, setRecords, multiRecordSets, purged);
     }
 
     /** Counts over many crash images; owned by the test thread. */
@@ -256,6 +291,7 @@ class WalTombstoneCrashTest {
         long invented;
         long resurrected;
         long refused;
+        long revivesLost;
         final List<String> problems = new ArrayList<>();
 
         void problem(String what) {
@@ -270,8 +306,11 @@ class WalTombstoneCrashTest {
         String where = "seed " + run.seed + ", crash after boundary " + boundary + " (" + run.fs.describe(boundary) + "), " + mode;
         CrashSimFileSystem image = run.fs.crashImage(boundary, mode);
         Set<Long> expected = new HashSet<>();
+        Set<Long> revived = new HashSet<>();
+        Set<Long> maybeRevived = new HashSet<>();
+        run.revivedAt.forEach((id, at) -> (at <= boundary ? revived : maybeRevived).add(id));
         run.ackedAt.forEach((id, at) -> {
-            if (at <= boundary) {
+            if (at <= boundary && !revived.contains(id) && !maybeRevived.contains(id)) {
                 expected.add(id);
             }
         });
@@ -292,6 +331,7 @@ class WalTombstoneCrashTest {
                 for (long id : wal.recoveredGroups()) {
                     indexes.put(id, wal.takeIndex(id));
                 }
+                checkRevived(recovered, indexes, revived, where, tally);
                 for (WalGroupIndex index : new ArrayList<>(indexes.values())) {
                     commit(wal, null, Wal.rewriteForward(index, new WalGroupStorage(index, wal.newReader(), null),
                             MAX_RECORD_BYTES), indexes, recovered);
@@ -306,6 +346,7 @@ class WalTombstoneCrashTest {
                 for (long id : wal.recoveredGroups()) {
                     indexes.put(id, wal.takeIndex(id));
                 }
+                checkRevived(recovered, indexes, revived, where + ", after a restart that purged", tally);
                 if (!recovered.isEmpty()) {
                     commit(wal, null, recovered.setRecords(MAX_RECORD_BYTES), indexes, recovered);
                 }
@@ -317,10 +358,34 @@ class WalTombstoneCrashTest {
             }
             try (Wal wal = open(image)) {
                 compare(wal.recoveredTombstones(), expected, run, where + ", after a restart that collapsed and purged", tally);
+                TreeMap<Long, WalGroupIndex> indexes = new TreeMap<>();
+                for (long id : wal.recoveredGroups()) {
+                    indexes.put(id, wal.takeIndex(id));
+                }
+                checkRevived(wal.recoveredTombstones(), indexes, revived, where + ", after a restart that collapsed and purged",
+                        tally);
             }
         } catch (IOException | RuntimeException e) {
             tally.refused++;
             tally.problem(where + ": " + e);
+        }
+    }
+
+    /** Every group whose revival was acknowledged is live, untombstoned, with the new replica's one entry. */
+    private static void checkRevived(WalTombstones recovered, TreeMap<Long, WalGroupIndex> indexes, Set<Long> revived,
+            String where, Tally tally) {
+        for (long id : revived) {
+            WalGroupIndex index = indexes.get(id);
+            if (recovered.contains(id) || index == null) {
+                tally.revivesLost++;
+                tally.problem(where + ": group " + id + " was hosted again (acknowledged) but recovers "
+                        + (recovered.contains(id) ? "tombstoned" : "with no index"));
+                continue;
+            }
+            if (index.lastIndex() != 1 || index.term(1) != 2) {
+                tally.revivesLost++;
+                tally.problem(where + ": group " + id + " was hosted again but its log ends at " + index.lastIndex());
+            }
         }
     }
 
@@ -346,23 +411,26 @@ class WalTombstoneCrashTest {
         long multiRecordSets = 0;
         long purged = 0;
         long tombstones = 0;
+        long revivals = 0;
         for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
             Run run = record(seed);
             setRecords += run.setRecords;
             multiRecordSets += run.multiRecordSets;
             purged += run.segmentsPurged;
             tombstones += run.ackedAt.size();
+            revivals += run.revivedAt.size();
             for (int b = 0; b <= run.fs.boundaries(); b++) {
                 for (CrashMode mode : CrashMode.values()) {
                     check(run, b, mode, tally);
                 }
             }
         }
-        System.out.printf("wal-tombstone-crash: %d images, %d lost, %d invented, %d resurrected, %d refused%n",
-                tally.images, tally.lost, tally.invented, tally.resurrected, tally.refused);
-        System.out.printf("  (%d seeds: %d tombstones, %d set records, %d sets over several records, %d segments purged)%n",
-                SEEDS, tombstones, setRecords, multiRecordSets, purged);
-        assertThat(tally.lost + tally.invented + tally.resurrected + tally.refused)
+        System.out.printf("wal-tombstone-crash: %d images, %d lost, %d invented, %d resurrected, %d refused, %d revivals lost%n",
+                tally.images, tally.lost, tally.invented, tally.resurrected, tally.refused, tally.revivesLost);
+        System.out.printf("  (%d seeds: %d tombstones, %d revived, %d set records, %d sets over several records, %d segments purged)%n",
+                SEEDS, tombstones, revivals, setRecords, multiRecordSets, purged);
+        assertThat(revivals).as("groups hosted again").isGreaterThan((long) SEEDS);
+        assertThat(tally.lost + tally.invented + tally.resurrected + tally.refused + tally.revivesLost)
                 .withFailMessage("first problems:%n  %s", String.join("\n  ", tally.problems)).isZero();
         assertThat(setRecords).as("sets were written").isGreaterThan(2L * SEEDS);
         assertThat(multiRecordSets).as("sets over several records").isPositive();
