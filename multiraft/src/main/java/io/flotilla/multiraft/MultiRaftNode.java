@@ -69,7 +69,7 @@ public final class MultiRaftNode implements AutoCloseable {
         for (long groupId : wal.recoveredGroups()) {
             workerOf(groupId).adoptRecovered(wal.takeIndex(groupId));
         }
-        // Tombstoned groups too, by id (no index): they are never hosted again, and their newest
+        // Tombstoned groups too, by id (no index): only a rejoin hosts them again, and their newest
         // tombstone copies stay live until each worker has written its own tombstone set.
         wal.recoveredTombstones().forEach((groupId, segment) -> workerOf(groupId).adoptTombstone(groupId, segment));
         if (snapshots != null) {

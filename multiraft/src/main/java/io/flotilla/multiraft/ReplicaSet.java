@@ -35,8 +35,9 @@ final class ReplicaSet {
     /** The views of {@link #groups}, for other threads: written here by the worker, read by anyone. */
     private final ConcurrentHashMap<Long, GroupView> views = new ConcurrentHashMap<>();
     /**
-     * This worker's groups whose replica was removed, tombstone durable (or recovered): never hosted
-     * again; the log sweep keeps their newest tombstone copies live (one set record for all of them).
+     * This worker's groups whose replica was removed, tombstone durable (or recovered): hosted again
+     * only by a rejoin (a REVIVE record); the log sweep keeps their newest tombstone copies live (one
+     * set record for all of them).
      */
     final WalTombstones tombstones = new WalTombstones();
     /** Removed replicas whose tombstone is not durable yet: their indexes, whose records stay live until it is. */
@@ -74,7 +75,7 @@ final class ReplicaSet {
         return views.get(groupId);
     }
 
-    /** The group's replica here was removed (its tombstone durable or on its way): it is never hosted again. */
+    /** The group's replica here was removed (its tombstone durable or on its way): only a rejoin hosts it again. */
     boolean tombstoned(long groupId) {
         return tombstones.contains(groupId) || removing.containsKey(groupId);
     }
