@@ -16,8 +16,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A fourth node joins a loaded three-node cluster of 64 ranges with {@code flotilla add-node}: the
- * balancer moves replicas to it until every node holds within 10% of the mean, while the
- * append/register workload runs — with no client error, nothing lost, duplicated or illegal.
+ * balancer moves replicas to it until every node holds within 10% of the mean; then
+ * {@code flotilla decommission} drains it again, its ranges going back to the nodes they left; all
+ * the while the append/register workload runs — with no client error, nothing lost, duplicated or
+ * illegal.
  */
 class AddNodeCheckTest {
     private static final int RANGES = 64;
@@ -55,7 +57,21 @@ class AddNodeCheckTest {
             assertThat(exit).as("flotilla add-node's exit code").isZero();
             ListMovesResponse moves = client.listMoves().join();
             workload.awaitAcknowledged(100);
+
+            // Then the same node is drained: its replicas go back to the nodes they came from (a
+            // range returns to a node it left), under the same workload.
+            long drainStart = System.nanoTime();
+            int drained = FlotillaCli.run("decommission", "4", "--data-dir", data.toString(), "--wait-ms", "240000");
+            long drainMs = (System.nanoTime() - drainStart) / 1_000_000;
+            if (drained != 0) {
+                FlotillaCli.run("moves", "--data-dir", data.toString());
+                FlotillaCli.run("status", "--data-dir", data.toString());
+            }
+            assertThat(drained).as("flotilla decommission 4's exit code").isZero();
+            workload.awaitAcknowledged(100);
             AppendRegisterWorkload.Result r = workload.stopAndCheck(client);
+            System.out.printf("add-node-check: node 4 drained again in %d ms (%s)%n", drainMs,
+                    counts(client.listMoves().join()));
             System.out.printf("add-node-check: %s, %d lost, %d duplicated, %d illegal, %d client errors%n",
                     counts(moves), r.lost(), r.duplicated(), r.linearizable().ok() ? 0 : 1, r.errors());
             System.out.print(r.errorReport());
@@ -63,7 +79,7 @@ class AddNodeCheckTest {
             assertThat(r.lost()).isZero();
             assertThat(r.duplicated()).isZero();
             assertThat(r.linearizable().ok()).as(r.linearizable().detail()).isTrue();
-            assertThat(r.errors()).as("client errors while the node joined").isZero();
+            assertThat(r.errors()).as("client errors while the node joined and left:%n%s", r.errorReport()).isZero();
         }
     }
 

@@ -40,6 +40,8 @@ final class Balancer {
     static final long ROUND_MS = 1_000;
     static final long DEFAULT_DOWN_AFTER_MS = 300_000;
     static final int MOVES_PER_NODE = 2;
+    /** A move asked for and never seen recorded or ended is asked for again after this long. */
+    static final long STARTING_EXPIRY_MS = 30_000;
 
     private final long nodeId;
     private final KvStateMachine stateMachine;
@@ -50,8 +52,11 @@ final class Balancer {
     private final Map<Long, long[]> seen = new ConcurrentHashMap<>();
     /** Per node: the ranges it said it leads. */
     private final Map<Long, Set<Long>> led = new ConcurrentHashMap<>();
-    /** Ranges whose move this balancer has asked for and not yet seen recorded or refused. */
-    private final Set<Long> starting = ConcurrentHashMap.newKeySet();
+    /**
+     * Ranges whose move this balancer has asked for and not yet seen recorded, ended or refused,
+     * with when it asked (this node's clock, the one the meta range's move records carry).
+     */
+    private final Map<Long, Long> starting = new ConcurrentHashMap<>();
     private volatile List<NodePlacement> placements = List.of();
     private long lastRoundMs;
 
@@ -105,12 +110,20 @@ final class Balancer {
         for (MoveRecord m : inProgress) {
             starting.remove(m.getRangeId());
         }
+        // A small range's move can start and end between two rounds, never seen in progress: kept
+        // here, it barred the range from every later move (a drain after an add-node stopped after
+        // two moves, with 42 replicas left on the node).
+        for (MoveProgress p : ended) {
+            starting.computeIfPresent(p.getMove().getRangeId(),
+                    (range, askedAt) -> p.getMove().getStartedAtMs() >= askedAt ? null : askedAt);
+        }
+        starting.values().removeIf(askedAt -> now - askedAt > STARTING_EXPIRY_MS);
         BalancePlan.Decision decision = BalancePlan.decide(ranges, nodes, inProgress, leaders, refused,
                 !settings.getBalancerOff(), downAfterMs, MOVES_PER_NODE);
         Map<Long, RangeDescriptor> byId = new HashMap<>();
         ranges.forEach(r -> byId.put(r.getRangeId(), r));
         for (MoveRecord move : decision.moves()) {
-            if (starting.add(move.getRangeId())) {
+            if (starting.putIfAbsent(move.getRangeId(), now) == null) {
                 start(move);
             }
         }
