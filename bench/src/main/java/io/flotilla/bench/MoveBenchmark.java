@@ -27,8 +27,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongFunction;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -188,7 +186,7 @@ public final class MoveBenchmark implements Callable<Integer> {
                     valueSize, range.getRangeId(), nodesOf(range), (System.nanoTime() - loadStart) / 1e9);
 
             Recorder recorder = new Recorder(3);
-            Writer writer = new Writer(client, keys, i -> key(i), recorder);
+            OpenLoopWriter writer = new OpenLoopWriter(client, rate, valueSize, keys, i -> key(i), recorder);
             Thread thread = new Thread(writer, "move-bench-writer");
             thread.start();
             try {
@@ -452,7 +450,7 @@ public final class MoveBenchmark implements Callable<Integer> {
             System.out.println("replicas per node before: " + placements(client.listMoves().join()));
 
             Recorder recorder = new Recorder(3);
-            Writer writer = new Writer(client, keys, i -> spreadKey(i, keys), recorder);
+            OpenLoopWriter writer = new OpenLoopWriter(client, rate, valueSize, keys, i -> spreadKey(i, keys), recorder);
             Thread thread = new Thread(writer, "move-bench-writer");
             thread.start();
             try {
@@ -536,45 +534,5 @@ public final class MoveBenchmark implements Callable<Integer> {
         }
         inflight.acquire(512);
         CompletableFuture.allOf(failures.toArray(CompletableFuture[]::new)).join();
-    }
-
-    /** Puts at {@link #rate} per second over {@code keys} keys, each timed from when it was due. */
-    private final class Writer implements Runnable {
-        private final FlotillaClient client;
-        private final long keys;
-        private final LongFunction<byte[]> keyOf;
-        private final Recorder recorder;
-        volatile boolean stop;
-        final AtomicLong errors = new AtomicLong();
-
-        Writer(FlotillaClient client, long keys, LongFunction<byte[]> keyOf, Recorder recorder) {
-            this.client = client;
-            this.keys = keys;
-            this.keyOf = keyOf;
-            this.recorder = recorder;
-        }
-
-        @Override
-        public void run() {
-            SplittableRandom random = new SplittableRandom(2);
-            long intervalNs = TimeUnit.SECONDS.toNanos(1) / rate;
-            long due = System.nanoTime();
-            byte[] value = new byte[valueSize];
-            while (!stop) {
-                long now = System.nanoTime();
-                if (now < due) {
-                    LockSupport.parkNanos(due - now);
-                    continue;
-                }
-                long dueAt = due;
-                due += intervalNs;
-                client.put(keyOf.apply(random.nextLong(keys)), value).whenComplete((v, e) -> {
-                    if (e != null) {
-                        errors.incrementAndGet();
-                    }
-                    recorder.recordValue(Math.max(1, System.nanoTime() - dueAt));
-                });
-            }
-        }
     }
 }

@@ -12,7 +12,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 import picocli.CommandLine;
@@ -70,7 +69,7 @@ public final class SplitBenchmark implements Callable<Integer> {
                     (System.nanoTime() - loadStart) / 1e9);
 
             Recorder recorder = new Recorder(3);
-            Writer writer = new Writer(client, keys, recorder);
+            OpenLoopWriter writer = new OpenLoopWriter(client, rate, valueSize, keys, i -> key(i), recorder);
             Thread thread = new Thread(writer, "split-bench-writer");
             thread.start();
             Thread.sleep(2_000); // the writer settles
@@ -135,43 +134,5 @@ public final class SplitBenchmark implements Callable<Integer> {
         }
         inflight.acquire(512);
         CompletableFuture.allOf(failures.toArray(CompletableFuture[]::new)).join();
-    }
-
-    /** Puts at {@link #rate} per second over every key, each timed from when it was due. */
-    private final class Writer implements Runnable {
-        private final FlotillaClient client;
-        private final long keys;
-        private final Recorder recorder;
-        volatile boolean stop;
-        final java.util.concurrent.atomic.AtomicLong errors = new java.util.concurrent.atomic.AtomicLong();
-
-        Writer(FlotillaClient client, long keys, Recorder recorder) {
-            this.client = client;
-            this.keys = keys;
-            this.recorder = recorder;
-        }
-
-        @Override
-        public void run() {
-            SplittableRandom random = new SplittableRandom(2);
-            long intervalNs = TimeUnit.SECONDS.toNanos(1) / rate;
-            long due = System.nanoTime();
-            byte[] value = new byte[valueSize];
-            while (!stop) {
-                long now = System.nanoTime();
-                if (now < due) {
-                    LockSupport.parkNanos(due - now);
-                    continue;
-                }
-                long dueAt = due;
-                due += intervalNs;
-                client.put(key(random.nextLong(keys)), value).whenComplete((v, e) -> {
-                    if (e != null) {
-                        errors.incrementAndGet();
-                    }
-                    recorder.recordValue(Math.max(1, System.nanoTime() - dueAt));
-                });
-            }
-        }
     }
 }
