@@ -242,7 +242,9 @@ final class KvRuntimeSimMoves {
     private List<Long> targets(RangeDescriptor range) {
         List<Long> targets = new ArrayList<>();
         for (RuntimeSimNode n : cluster.nodes()) {
-            if (n.live() && n.id != draining && !RouteTable.hasReplicaOn(range, n.id)) {
+            // A node that held the range comes back only where snapshots run (rejoinGroup needs them).
+            if (n.live() && n.id != draining && !RouteTable.hasReplicaOn(range, n.id)
+                    && (cluster.config().snapshots() || !n.hosted.containsKey(range.getRangeId()))) {
                 targets.add(n.id);
             }
         }
@@ -295,9 +297,15 @@ final class KvRuntimeSimMoves {
         cluster.scheduler().after(3 * ROUND_NS, this::drainRound);
         List<RangeDescriptor> ranges = new ArrayList<>(newestById().values());
         List<BalancePlan.Node> nodes = new ArrayList<>();
-        Set<BalancePlan.Target> refused = Set.of();
+        Set<BalancePlan.Target> refused = new java.util.HashSet<>();
         for (RuntimeSimNode n : cluster.nodes()) {
             nodes.add(new BalancePlan.Node(n.id, n.live(), 0, n.id == draining));
+            for (RangeDescriptor d : ranges) {
+                // Without snapshots a range does not come back to a node that held it (rejoinGroup needs them).
+                if (!cluster.config().snapshots() && n.hosted.containsKey(d.getRangeId()) && !RouteTable.hasReplicaOn(d, n.id)) {
+                    refused.add(new BalancePlan.Target(d.getRangeId(), n.id));
+                }
+            }
         }
         List<MoveRecord> inProgress = new ArrayList<>();
         for (Move m : active.values()) {
@@ -307,7 +315,8 @@ final class KvRuntimeSimMoves {
         for (MoveRecord move : plan.moves()) {
             RangeDescriptor range = newestById().get(move.getRangeId());
             RuntimeSimNode target = cluster.node(move.getToNodeId());
-            if (range != null && movable(range) && target.live() && !RouteTable.hasReplicaOn(range, target.id)) {
+            if (range != null && movable(range) && target.live() && !RouteTable.hasReplicaOn(range, target.id)
+                    && (cluster.config().snapshots() || !target.hosted.containsKey(range.getRangeId()))) {
                 drainMoves++;
                 begin(range, move.getFromNodeId(), move.getToNodeId(), move.getReason());
             }

@@ -96,8 +96,11 @@ final class ReplicaLifecycle {
             rejoinAfterRemoval.add(groupId);
             return;
         }
-        if (rejoin && voters.length == 0 && replicas.tombstones.contains(groupId)
+        if (rejoin && voters.length == 0 && replicas.tombstones.contains(groupId) && shipping.enabled()
                 && replicas.size() + creating.size() < config.maxGroupsPerWorker()) {
+            // Only with snapshots: the new replica must start from a snapshot taken after it was
+            // added, never replay the group's log from its first entry, in which this node may be a
+            // voter again (the replica that was here once) and would vote where it voted before.
             revive(groupId);
             return;
         }
@@ -226,6 +229,9 @@ final class ReplicaLifecycle {
         RaftNode node = new RaftNode(rc, storage);
         if (lagging) {
             node.requestSnapshot();
+        }
+        if (index.revivedWithoutSnapshot()) {
+            node.withholdVotesUntilSnapshot();
         }
         Replica r = new Replica(groupId, node, storage);
         r.lastConfChangeIndex = Math.max(applied, index.snapshotIndex());

@@ -69,7 +69,13 @@ public final class ElectionLog {
         /** We voted for another candidate in this term (§5.2: one vote per term). */
         ALREADY_VOTED(5),
         /** We follow a leader in this term. */
-        HAS_LEADER(6);
+        HAS_LEADER(6),
+        /**
+         * Our log is empty and we wait for our first snapshot: a replica that joined empty (a move
+         * back to a node that held the range, a node that lost its data) forgot any vote an earlier
+         * replica on this node cast, so it votes only once a snapshot put its log past them.
+         */
+        EMPTY_LOG(7);
 
         public final int code;
 

@@ -82,6 +82,14 @@ public final class RaftNode {
     private boolean awaitingSnapshot;
     /** While {@link #awaitingSnapshot}: the last index the log may hold until the snapshot arrives. */
     private long snapshotRequestBound;
+    /**
+     * A replica revived where an earlier replica of the group lived on this node (a move brings a
+     * range back): that replica's votes are gone with it, and an empty log is up to date for any
+     * candidate, so voting could elect two leaders in one term (the KV simulation found it, seed
+     * 295). It votes only once it installed a snapshot, whose log is past every election its
+     * predecessor voted in; it joins as a learner, so no election waits for it meanwhile.
+     */
+    private boolean votesWithheld;
     /** Ticks since this replica last asked for its snapshot on its own. */
     private int snapshotRequestElapsed;
 
@@ -358,6 +366,11 @@ public final class RaftNode {
         snapshotRequestBound = log.lastIndex();
     }
 
+    /** This replica grants no vote until it installed a snapshot (see {@link #votesWithheld}). Before the first step. */
+    public void withholdVotesUntilSnapshot() {
+        votesWithheld = true;
+    }
+
     /** Whether this replica waits for a snapshot ({@link #requestSnapshot()}). */
     public boolean awaitingSnapshot() {
         return awaitingSnapshot;
@@ -528,6 +541,13 @@ public final class RaftNode {
     }
 
     private void handleVoteRequest(Message m) {
+        if (votesWithheld) {
+            refuseVote(m, ElectionLog.Refusal.EMPTY_LOG, NONE);
+            Message r = message(m.type == MessageType.VOTE ? MessageType.VOTE_RESPONSE : MessageType.PRE_VOTE_RESPONSE, m.from);
+            r.reject = true;
+            send(r);
+            return;
+        }
         // Raft paper §5.2 / §5.4.1: one vote per term, only for a candidate whose log is at least as
         // up to date. A pre-vote for a future term promises nothing and changes nothing.
         boolean canVote = vote == m.from
@@ -712,6 +732,7 @@ public final class RaftNode {
             return false;
         }
         log.restore(s);
+        votesWithheld = false;
         tracker.setConf(cs, log.lastIndex() + 1);
         return true;
     }
@@ -729,6 +750,7 @@ public final class RaftNode {
             return false;
         }
         awaitingSnapshot = false;
+        votesWithheld = false;
         snapshotRequestBound = 0;
         log.restore(s);
         tracker.setConf(meta.confState(), log.lastIndex() + 1);

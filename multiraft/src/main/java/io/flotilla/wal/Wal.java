@@ -302,6 +302,10 @@ public final class Wal implements AutoCloseable {
             return List.of(new WalRecord.Tombstone(group));
         }
         List<WalRecord> records = new ArrayList<>();
+        if (index.revivedWithoutSnapshot()) {
+            // Still waiting for its first snapshot, it must not vote after a restart either.
+            records.add(new WalRecord.Revive(group));
+        }
         // Always, even at 0: dead copies of the group's records may survive a purge in segments
         // other groups keep, and recovery, anchored at them, learns from this point that the
         // rewrite restates the whole log (WalGroupIndex#compactPrefix).

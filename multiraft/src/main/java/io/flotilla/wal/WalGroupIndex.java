@@ -61,6 +61,8 @@ public final class WalGroupIndex {
 
     private HardState hardState = HardState.EMPTY;
     private long snapshotIndex;
+    /** See {@link #revivedWithoutSnapshot()}. */
+    private boolean revivedWithoutSnapshot;
     private long snapshotTerm;
     /** Membership carried by the latest snapshot mark; {@link ConfState#EMPTY} if there is none. */
     private ConfState snapshotConfState = ConfState.EMPTY;
@@ -107,6 +109,14 @@ public final class WalGroupIndex {
 
     public HardState hardState() {
         return hardState;
+    }
+
+    /**
+     * The group's replica here was revived (a REVIVE record) and has installed no snapshot since:
+     * it must not vote yet (see {@code RaftNode.withholdVotesUntilSnapshot}).
+     */
+    public boolean revivedWithoutSnapshot() {
+        return revivedWithoutSnapshot;
     }
 
     /** Index of the latest snapshot mark, 0 if there is none. */
@@ -225,8 +235,11 @@ public final class WalGroupIndex {
             }
             case SNAPSHOT_MARK -> markSnapshot((WalRecord.SnapshotMark) record, segmentSequence);
             case TOMBSTONE -> removeAll(segmentSequence);
-            case REVIVE -> Check.state(count == 0 && compactedIndex == 0 && snapshotIndex == 0,
-                    "group %d: a REVIVE record after records of the new replica", groupId);
+            case REVIVE -> {
+                Check.state(count == 0 && compactedIndex == 0 && snapshotIndex == 0,
+                        "group %d: a REVIVE record after records of the new replica", groupId);
+                revivedWithoutSnapshot = true;
+            }
             default -> throw new IllegalStateException("unhandled record type " + record.type());
         }
     }
@@ -444,6 +457,7 @@ public final class WalGroupIndex {
      * the same index is the live one written again ({@link Wal#rewriteForward}): its segment moves.
      */
     private void markSnapshot(WalRecord.SnapshotMark mark, long segmentSequence) {
+        revivedWithoutSnapshot = false;
         if (mark.index() >= snapshotIndex) {
             snapshotIndex = mark.index();
             snapshotTerm = mark.term();

@@ -287,6 +287,7 @@ final class RangeDiagnosis {
             case EXPLAIN_NOT_A_MEMBER -> "node " + candidate + " is not a voter in any configuration node " + voter + " knows";
             case EXPLAIN_ALREADY_VOTED -> "it had voted for node " + e.getOther() + " in term " + e.getTerm();
             case EXPLAIN_HAS_LEADER -> "it follows node " + e.getOther() + " in term " + e.getTerm();
+            case EXPLAIN_EMPTY_LOG -> "it joined empty and votes only once it installed the range's snapshot";
             default -> "of a reason this tool does not know (code " + e.getRefusalValue() + ")";
         };
     }

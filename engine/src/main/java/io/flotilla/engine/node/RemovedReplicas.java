@@ -6,10 +6,11 @@ import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +22,12 @@ import org.slf4j.LoggerFactory;
  * once a round, each hosted range whose descriptor in the meta range is newer (epoch, then conf
  * version) than the one here and does not list this node is destroyed: tombstoned in the log,
  * then its state dropped. The meta range's record is written by the range's leader after the
- * removal applied, so the removal is committed; the range no longer needs this replica.
+ * removal applied, so the removal is committed; the range no longer needs this replica once the
+ * other voters applied it too. Until they do they still count it as a voter, and if the leader
+ * were lost for good meanwhile, a range of four voters going to three would need this replica's
+ * vote to elect the next leader, who then applies the removal. The other voters learn the commit
+ * with the leader's next message, so the replica is dropped only once it was seen removed in
+ * {@link #ROUNDS_BEFORE_DROP} rounds in a row (seconds, not milliseconds, after the record).
  * A simulation calls {@link #round} with its own record of the ranges.
  */
 public final class RemovedReplicas {
@@ -31,6 +37,10 @@ public final class RemovedReplicas {
     private final MultiRaftNode runtime;
     private final KvStateMachine stateMachine;
     private volatile long dropped;
+    /** Rounds in a row a hosted range must be seen removed before its replica is dropped. */
+    static final int ROUNDS_BEFORE_DROP = 3;
+    /** Hosted ranges seen removed, with the rounds in a row they were. Owned by the caller's thread. */
+    private final Map<Long, Integer> seenRemoved = new HashMap<>();
     /** Ranges whose replica this node was told to destroy (the destroy is asynchronous). Owned by the caller's thread. */
     private final Set<Long> destroying = new HashSet<>();
 
@@ -55,10 +65,15 @@ public final class RemovedReplicas {
             stillHosted.add(hosted.getRangeId());
         }
         destroying.retainAll(stillHosted);
+        Set<Long> removedNow = new HashSet<>();
         for (RangeDescriptor hosted : stateMachine.ranges()) {
             RangeDescriptor newer = recorded.get(hosted.getRangeId());
             if (newer == null || MetaRange.isMeta(hosted) || RouteTable.hasReplicaOn(newer, nodeId)
                     || RouteTable.compareVersions(newer, hosted) <= 0) {
+                continue;
+            }
+            removedNow.add(hosted.getRangeId());
+            if (seenRemoved.merge(hosted.getRangeId(), 1, Integer::sum) < ROUNDS_BEFORE_DROP) {
                 continue;
             }
             if (!destroying.contains(hosted.getRangeId()) && runtime.destroyReplica(hosted.getRangeId())) {
@@ -70,6 +85,7 @@ public final class RemovedReplicas {
                         newer.getConfVersion());
             }
         }
+        seenRemoved.keySet().retainAll(removedNow);
         return droppedNow;
     }
 

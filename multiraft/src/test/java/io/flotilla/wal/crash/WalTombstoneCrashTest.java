@@ -2,6 +2,7 @@ package io.flotilla.wal.crash;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flotilla.raft.ConfState;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import io.flotilla.wal.Wal;
@@ -193,9 +194,12 @@ class WalTombstoneCrashTest {
                         if (!revivedAt.containsKey(id) && owners[owner(id)].contains(id) && random.nextBoolean()) {
                             owners[owner(id)].revive(id);
                             indexes.put(id, wal.revivedIndex(id));
+                            // As a revived replica's first snapshot install writes them, then an entry.
                             records.add(new WalRecord.Revive(id));
-                            records.add(new WalRecord.Entries(id, List.of(Entry.normal(2, 1, payload))));
-                            records.add(new WalRecord.HardStateUpdate(id, new HardState(2, 0, 1)));
+                            records.add(new WalRecord.CompactPrefix(id, 1, 2));
+                            records.add(new WalRecord.SnapshotMark(id, 1, 2, ConfState.ofVoters(5)));
+                            records.add(new WalRecord.Entries(id, List.of(Entry.normal(2, 2, payload))));
+                            records.add(new WalRecord.HardStateUpdate(id, new HardState(2, 0, 2)));
                             revivedNow.add(id);
                             break;
                         }
@@ -382,7 +386,7 @@ class WalTombstoneCrashTest {
                         + (recovered.contains(id) ? "tombstoned" : "with no index"));
                 continue;
             }
-            if (index.lastIndex() != 1 || index.term(1) != 2) {
+            if (index.lastIndex() != 2 || index.term(2) != 2 || index.snapshotIndex() != 1) {
                 tally.revivesLost++;
                 tally.problem(where + ": group " + id + " was hosted again but its log ends at " + index.lastIndex());
             }
