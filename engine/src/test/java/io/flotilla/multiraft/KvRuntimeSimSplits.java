@@ -133,6 +133,11 @@ final class KvRuntimeSimSplits {
                 n.hosted.putIfAbsent(joined, new long[0]); // a restart joins it again, empty, as the node would
                 cluster.trace("node " + n.id + " joins range " + joined + ", which it missed the split of (MissingReplicas)");
             }
+            for (long joined : missing(n).joinListed(newestById())) {
+                joinedAfterMissedSplit++;
+                n.hosted.putIfAbsent(joined, new long[0]);
+                cluster.trace("node " + n.id + " joins range " + joined + ", which lists it and sends it nothing (MissingReplicas)");
+            }
         }
     }
 

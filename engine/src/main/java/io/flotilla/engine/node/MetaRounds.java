@@ -71,7 +71,9 @@ final class MetaRounds implements AutoCloseable {
         joining.forgetFilled();
         if (holdsMeta() || rounds++ % REMOTE_META_ROUNDS == 0) {
             RouteLookupResponse meta = read();
-            removed.round(byId(meta));
+            Map<Long, RangeDescriptor> recorded = byId(meta);
+            removed.round(recorded);
+            missing.joinListed(recorded);
             members.learn(meta.getNodesList());
             if (meta.hasSettings()) {
                 settings.accept(meta.getSettings());
