@@ -40,8 +40,8 @@ final class Balancer {
     static final long ROUND_MS = 1_000;
     static final long DEFAULT_DOWN_AFTER_MS = 300_000;
     static final int MOVES_PER_NODE = 2;
-    /** A move asked for and never seen recorded or ended is asked for again after this long. */
-    static final long STARTING_EXPIRY_MS = 30_000;
+    /** A move asked for and never answered is asked for again after this long. */
+    static final long STARTING_EXPIRY_MS = 10_000;
 
     private final long nodeId;
     private final KvStateMachine stateMachine;
@@ -52,10 +52,7 @@ final class Balancer {
     private final Map<Long, long[]> seen = new ConcurrentHashMap<>();
     /** Per node: the ranges it said it leads. */
     private final Map<Long, Set<Long>> led = new ConcurrentHashMap<>();
-    /**
-     * Ranges whose move this balancer has asked for and not yet seen recorded, ended or refused,
-     * with when it asked (this node's clock, the one the meta range's move records carry).
-     */
+    /** Ranges whose move this balancer has asked for and not had answered yet, with when it asked. */
     private final Map<Long, Long> starting = new ConcurrentHashMap<>();
     private volatile List<NodePlacement> placements = List.of();
     private long lastRoundMs;
@@ -110,13 +107,10 @@ final class Balancer {
         for (MoveRecord m : inProgress) {
             starting.remove(m.getRangeId());
         }
-        // A small range's move can start and end between two rounds, never seen in progress: kept
-        // here, it barred the range from every later move (a drain after an add-node stopped after
-        // two moves, with 42 replicas left on the node).
-        for (MoveProgress p : ended) {
-            starting.computeIfPresent(p.getMove().getRangeId(),
-                    (range, askedAt) -> p.getMove().getStartedAtMs() >= askedAt ? null : askedAt);
-        }
+        // An entry goes when its request is answered (see start): a small range's move can start
+        // and end between two rounds, never seen in progress, and an entry kept for it barred the
+        // range from every later move (a drain after an add-node stopped with replicas left on the
+        // node). A request never answered is asked again after a while.
         starting.values().removeIf(askedAt -> now - askedAt > STARTING_EXPIRY_MS);
         BalancePlan.Decision decision = BalancePlan.decide(ranges, nodes, inProgress, leaders, refused,
                 !settings.getBalancerOff(), downAfterMs, MOVES_PER_NODE);
@@ -145,8 +139,10 @@ final class Balancer {
                 move.getFromNodeId(), move.getToNodeId(), move.getReason());
         client.moveReplica(move.getRangeId(), move.getFromNodeId(), move.getToNodeId(), move.getReason())
                 .whenComplete((ok, e) -> {
+                    // Answered: the move is recorded (this node leads the meta range, so its replica
+                    // has applied the record) or was refused; the recorded moves say the rest.
+                    starting.remove(move.getRangeId());
                     if (e != null) {
-                        starting.remove(move.getRangeId());
                         LOG.info("node {}: the balancer's move of range {} was not recorded: {}", nodeId,
                                 move.getRangeId(), e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
                     }
