@@ -95,17 +95,7 @@ class SnapshotInstallTest {
      */
     @Test
     void aReplicaWhoseStateMachineLagsItsCompactedLogAsksItsLeaderForASnapshotAndServesAgain() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 2, id -> new KvRegisterStateMachine(id != 3)).overSockets(3)
-                .withSnapshots(3, RETAIN)) {
-            for (long id = 1; id <= 3; id++) {
-                cluster.start(id, GROUPS);
-            }
-            cluster.isolate(3);
-            for (int round = 0; round < 6; round++) {
-                writeRound(cluster, "b" + round, 1 + round % 2);
-            }
-            waitUntil(() -> cluster.nodes.get(1L).compactions() + cluster.nodes.get(2L).compactions() >= GROUPS,
-                    10_000, "the leaders compact their logs");
+        try (LocalCluster cluster = node3BehindCompactedLogs()) {
             cluster.heal();
             waitUntil(() -> cluster.nodes.get(3L).snapshotsInstalled() >= GROUPS, 20_000,
                     "node 3 installs a snapshot of every group");
@@ -137,17 +127,7 @@ class SnapshotInstallTest {
      */
     @Test
     void aLeaderKeepsTheLogAfterASnapshotInFlightSoTheFollowerNeedsOnlyOne() throws Exception {
-        try (LocalCluster cluster = new LocalCluster(dir, 2, id -> new KvRegisterStateMachine(id != 3)).overSockets(3)
-                .withSnapshots(3, RETAIN)) {
-            for (long id = 1; id <= 3; id++) {
-                cluster.start(id, GROUPS);
-            }
-            cluster.isolate(3);
-            for (int round = 0; round < 6; round++) {
-                writeRound(cluster, "b" + round, 1);
-            }
-            waitUntil(() -> cluster.nodes.get(1L).compactions() + cluster.nodes.get(2L).compactions() >= GROUPS,
-                    10_000, "the leaders compact their logs");
+        try (LocalCluster cluster = node3BehindCompactedLogs()) {
 
             // About 3 KiB per image at 2 KiB/s a sender: each transfer takes a second or more.
             cluster.snapshotStreams.get(1L).rateLimit(2048);
@@ -172,6 +152,25 @@ class SnapshotInstallTest {
                     10_000, "the leaders compact their logs again once node 3 caught up");
             assertThat(cluster.nodes.get(3L).snapshotsInstalled()).as("snapshots node 3 installed").isEqualTo(GROUPS);
         }
+    }
+
+    /**
+     * Three nodes over sockets (node 3 keeps its registers in memory), node 3 cut off while six
+     * write rounds go by and the leaders compact their logs past what it holds. Node 3 stays cut off.
+     */
+    private LocalCluster node3BehindCompactedLogs() throws Exception {
+        LocalCluster cluster = new LocalCluster(dir, 2, id -> new KvRegisterStateMachine(id != 3)).overSockets(3)
+                .withSnapshots(3, RETAIN);
+        for (long id = 1; id <= 3; id++) {
+            cluster.start(id, GROUPS);
+        }
+        cluster.isolate(3);
+        for (int round = 0; round < 6; round++) {
+            writeRound(cluster, "b" + round, 1 + round % 2);
+        }
+        waitUntil(() -> cluster.nodes.get(1L).compactions() + cluster.nodes.get(2L).compactions() >= GROUPS,
+                10_000, "the leaders compact their logs");
+        return cluster;
     }
 
     /** One write of every key of every group, proposed through node {@code via} (redirected to the leader). */

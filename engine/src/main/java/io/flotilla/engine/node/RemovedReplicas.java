@@ -60,13 +60,14 @@ public final class RemovedReplicas {
         List<Long> droppedNow = new ArrayList<>();
         // A replica dropped for good may be hosted again later (a move brings the range back), and
         // removed again: only ranges whose drop is still on its way stay here.
+        List<RangeDescriptor> hostedRanges = stateMachine.ranges();
         Set<Long> stillHosted = new HashSet<>();
-        for (RangeDescriptor hosted : stateMachine.ranges()) {
+        for (RangeDescriptor hosted : hostedRanges) {
             stillHosted.add(hosted.getRangeId());
         }
         destroying.retainAll(stillHosted);
         Set<Long> removedNow = new HashSet<>();
-        for (RangeDescriptor hosted : stateMachine.ranges()) {
+        for (RangeDescriptor hosted : hostedRanges) {
             RangeDescriptor newer = recorded.get(hosted.getRangeId());
             if (newer == null || MetaRange.isMeta(hosted) || RouteTable.hasReplicaOn(newer, nodeId)
                     || RouteTable.compareVersions(newer, hosted) <= 0) {
