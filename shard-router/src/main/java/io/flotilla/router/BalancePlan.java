@@ -18,7 +18,7 @@ import java.util.TreeMap;
  *       made again on other nodes (a move from the down node: the new replica is filled by the
  *       range's live replicas, then the dead one is removed);</li>
  *   <li><b>drains</b>: every replica on a draining node ({@code flotilla decommission}) moves off it;</li>
- *   <li>then, only while every node is up and the balancer is on, <b>replica counts</b> are evened
+ *   <li>then, only while every node is up, none rejoining, and the balancer is on, <b>replica counts</b> are evened
  *       out to within {@link #TOLERANCE} of the mean, one move from the fullest node to the emptiest
  *       at a time, and then <b>leader counts</b> by leadership transfers.</li>
  * </ol>
@@ -33,8 +33,16 @@ public final class BalancePlan {
     /** Leadership transfers started per decision at most. */
     static final int MAX_TRANSFERS = 4;
 
-    /** A node as the balancer sees it. */
-    public record Node(long id, boolean up, long downForMs, boolean draining) {
+    /**
+     * A node as the balancer sees it. A {@code rejoining} node (it lost its data directory and
+     * replaces its old replicas, each range lacking it for a moment) is no target, and no
+     * replica counts are evened out until it is done: they would count it short.
+     */
+    public record Node(long id, boolean up, long downForMs, boolean draining, boolean rejoining) {
+        /** A node that is not rejoining. */
+        public Node(long id, boolean up, long downForMs, boolean draining) {
+            this(id, up, downForMs, draining, false);
+        }
     }
 
     /** A leadership to hand over: range {@code rangeId}'s, to node {@code target}. */
@@ -101,7 +109,7 @@ public final class BalancePlan {
         BalancePlan plan = new BalancePlan(ranges, nodes, inProgress, moving, maxMovesPerNode, refused);
         boolean allUp = true;
         for (Node n : nodes) {
-            allUp &= n.up();
+            allUp &= n.up() && !n.rejoining();
             if (balancerOn && !n.up() && n.downForMs() >= downAfterMs) {
                 plan.moveAllOff(n.id(), "re-replication: node " + n.id() + " down for " + n.downForMs() / 1000 + " s");
             }
@@ -222,7 +230,7 @@ public final class BalancePlan {
     private List<Long> eligibleNodes() {
         List<Long> eligible = new ArrayList<>();
         for (Node n : nodes.values()) {
-            if (n.up() && !n.draining()) {
+            if (n.up() && !n.draining() && !n.rejoining()) {
                 eligible.add(n.id());
             }
         }

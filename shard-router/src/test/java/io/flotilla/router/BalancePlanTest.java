@@ -59,6 +59,32 @@ class BalancePlanTest {
     }
 
     @Test
+    void nothingIsEvenedOutWhileANodeRejoinsAndItTakesNoDrainedReplica() {
+        // Node 3 lost its data directory and rejoins: five ranges have removed its old replica and
+        // not yet added its new one. Counted as they stand, node 3 looks short of five replicas.
+        List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(8, 1, 2, 3));
+        for (int i = 0; i < 5; i++) {
+            ranges.set(i, without(ranges.get(i), 3));
+        }
+        List<BalancePlan.Node> settled = List.of(up(1), up(2), up(3));
+        assertThat(BalancePlan.decide(ranges, settled, List.of(), Map.of(), true, DOWN_AFTER_MS, 2).moves())
+                .as("what the counts alone call for").isNotEmpty();
+
+        List<BalancePlan.Node> rejoining = List.of(up(1), up(2), new BalancePlan.Node(3, true, 0, false, true));
+        Map<Long, Long> leaders = Map.of(1L, 1L, 2L, 1L, 3L, 1L, 4L, 1L, 5L, 1L, 6L, 1L);
+        BalancePlan.Decision d = BalancePlan.decide(ranges, rejoining, List.of(), leaders, true, DOWN_AFTER_MS, 2);
+        assertThat(d.moves()).isEmpty();
+        assertThat(d.transfers()).isEmpty();
+
+        // A drain goes on, but not onto the rejoining node.
+        List<RangeDescriptor> four = new ArrayList<>(Placement.initialRanges(8, 1, 2, 3, 4));
+        List<BalancePlan.Node> draining = List.of(up(1), up(2), new BalancePlan.Node(3, true, 0, false, true),
+                new BalancePlan.Node(4, true, 0, true));
+        List<MoveRecord> drained = BalancePlan.decide(four, draining, List.of(), Map.of(), true, DOWN_AFTER_MS, 2).moves();
+        assertThat(drained).isNotEmpty().allMatch(m -> m.getFromNodeId() == 4 && m.getToNodeId() != 3);
+    }
+
+    @Test
     void aDrainingNodeIsEmptiedEvenWithTheBalancerOff() {
         List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(8, 1, 2, 3, 4));
         List<BalancePlan.Node> nodes = List.of(up(1), up(2), up(3), new BalancePlan.Node(4, true, 0, true));
@@ -94,15 +120,15 @@ class BalancePlanTest {
         return new BalancePlan.Node(id, true, 0, false);
     }
 
+    private static RangeDescriptor without(RangeDescriptor r, long node) {
+        RangeDescriptor.Builder b = r.toBuilder().clearReplicas().setConfVersion(r.getConfVersion() + 1);
+        r.getReplicasList().stream().filter(rep -> rep.getNodeId() != node).forEach(b::addReplicas);
+        return b.build();
+    }
+
     private static void apply(List<RangeDescriptor> ranges, MoveRecord m) {
         int i = (int) m.getRangeId() - 1;
-        RangeDescriptor r = ranges.get(i);
-        RangeDescriptor.Builder b = r.toBuilder().clearReplicas().setConfVersion(r.getConfVersion() + 1);
-        for (ReplicaDescriptor rep : r.getReplicasList()) {
-            if (rep.getNodeId() != m.getFromNodeId()) {
-                b.addReplicas(rep);
-            }
-        }
+        RangeDescriptor.Builder b = without(ranges.get(i), m.getFromNodeId()).toBuilder();
         b.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(m.getToNodeId()).setRole(ReplicaRole.VOTER));
         ranges.set(i, b.build());
     }

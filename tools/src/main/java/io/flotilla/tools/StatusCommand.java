@@ -97,7 +97,8 @@ public final class StatusCommand implements Callable<Integer> {
                 continue;
             }
             long maxLag = maxLag(r, bestApplied);
-            t.row(Long.toString(r.status.getNodeId()), r.address, "up",
+            // A rejoining node replaces the replicas it lost with its data directory; the balancer waits for it.
+            t.row(Long.toString(r.status.getNodeId()), r.address, r.status.getRejoining() ? "up, rejoining" : "up",
                     r.status.getRanges() + (r.status.getMetaReplica() ? " + meta" : ""),
                     Integer.toString(r.status.getLeaders()), maxLag + " entries",
                     Duration.format(r.status.getUptimeMs()),

@@ -50,6 +50,8 @@ final class Balancer {
     private final LongSupplier clockMs;
     /** Per node: when it last answered (0: never), and since when it has not (0: it answers). */
     private final Map<Long, long[]> seen = new ConcurrentHashMap<>();
+    /** Nodes that said they are rejoining (see {@link BalancePlan.Node}). */
+    private final Set<Long> rejoining = ConcurrentHashMap.newKeySet();
     /** Per node: the ranges it said it leads. */
     private final Map<Long, Set<Long>> led = new ConcurrentHashMap<>();
     /** Ranges whose move this balancer has asked for and not had answered yet, with when it asked. */
@@ -90,7 +92,7 @@ final class Balancer {
             // Up until a status poll fails: a node starting with the balancer is given the benefit of the doubt.
             boolean up = s[1] == 0;
             long downFor = up ? 0 : now - s[1];
-            nodes.add(new BalancePlan.Node(id, up, downFor, draining.contains(id)));
+            nodes.add(new BalancePlan.Node(id, up, downFor, draining.contains(id), rejoining.contains(id)));
             seenNow.add(NodePlacement.newBuilder().setNodeId(id).setUp(up).setDownForMs(downFor)
                     .setDraining(draining.contains(id)).setReplicas(count(ranges, id))
                     .setLeaders(led.getOrDefault(id, Set.of()).size()).build());
@@ -159,6 +161,11 @@ final class Balancer {
                         s[0] = now;
                         s[1] = 0;
                         led.put(id, leading(status));
+                        if (status.getRejoining()) {
+                            rejoining.add(id);
+                        } else {
+                            rejoining.remove(id);
+                        }
                     } else if (s[1] == 0) {
                         s[1] = now;
                         led.remove(id);

@@ -226,6 +226,7 @@ public final class FlotillaNode implements AutoCloseable {
             }
 
             RangeLoad load = new RangeLoad();
+            Rejoin rejoinOrNull = rejoin;
             MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, members,
                     System::currentTimeMillis, metrics::moveCompleted);
             opened.push(moves);
@@ -245,6 +246,11 @@ public final class FlotillaNode implements AutoCloseable {
                         @Override
                         public void hosting(long groupId) {
                             joining.add(groupId);
+                        }
+
+                        @Override
+                        public boolean rejoining() {
+                            return rejoinOrNull != null && rejoinOrNull.rejoining();
                         }
                     });
             SplitTrigger splits = null;
@@ -348,7 +354,7 @@ public final class FlotillaNode implements AutoCloseable {
      * new replica here a voter holding the range's state. Any thread.
      */
     public boolean rejoining() {
-        return rejoin != null && rejoin.pendingRanges() != 0;
+        return rejoin != null && rejoin.rejoining();
     }
 
     /**

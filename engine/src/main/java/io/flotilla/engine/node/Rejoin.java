@@ -117,9 +117,9 @@ final class Rejoin implements AutoCloseable {
         thread.start();
     }
 
-    /** Ranges whose new replica is not yet a voter holding state; -1 before the first round. Any thread. */
-    int pendingRanges() {
-        return pendingRanges;
+    /** Whether some range's new replica is not yet a voter holding state (true before the first round). Any thread. */
+    boolean rejoining() {
+        return pendingRanges != 0;
     }
 
     private void run(List<RangeDescriptor> ranges) {

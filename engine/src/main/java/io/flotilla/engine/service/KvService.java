@@ -78,7 +78,8 @@ public final class KvService implements RequestHandler {
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
         this.moves = new MoveService(nodeId, runtime, hints, directory, stateMachine, moveSources);
         this.explainer = new RangeExplainer(nodeId, runtime, stateMachine);
-        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, metrics::answered);
+        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, metrics::answered,
+                moveSources::rejoining);
     }
 
     /** From now on every request is answered Unavailable (the node is shutting down). Any thread. */

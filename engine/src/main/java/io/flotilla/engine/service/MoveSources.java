@@ -2,7 +2,10 @@ package io.flotilla.engine.service;
 
 import io.flotilla.kv.proto.ListMovesResponse;
 
-/** The node's parts that the service needs for moves: its snapshot sender, its move driver, its data directory. Any thread. */
+/**
+ * The node's parts that the service needs for moves: its snapshot sender, its move driver, its data
+ * directory, and whether it still rejoins (the balancer holds its moves until it is done). Any thread.
+ */
 public interface MoveSources {
     /** A node that reports no snapshots on their way and drives no moves. */
     MoveSources NONE = new MoveSources() {
@@ -19,6 +22,11 @@ public interface MoveSources {
         @Override
         public void hosting(long groupId) {
         }
+
+        @Override
+        public boolean rejoining() {
+            return false;
+        }
     };
 
     /** Bytes acknowledged and total of {@code groupId}'s snapshot on its way to {@code peerNodeId}, or null if none is. */
@@ -29,4 +37,7 @@ public interface MoveSources {
 
     /** Records durably, before it starts, that this node starts an empty replica of {@code groupId} as a move's target. */
     void hosting(long groupId);
+
+    /** Whether this node still replaces the replicas it lost with its data directory ({@code --join}). */
+    boolean rejoining();
 }

@@ -21,6 +21,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -40,10 +41,11 @@ final class StatusService {
     private final Wal wal;
     private final ClusterDirectory directory;
     private final LongSupplier requestsServed;
+    private final BooleanSupplier rejoining;
     private final long startedAtNs = System.nanoTime();
 
     StatusService(long nodeId, long clusterId, MultiRaftNode runtime, KvStateMachine stateMachine, Wal wal,
-            ClusterDirectory directory, LongSupplier requestsServed) {
+            ClusterDirectory directory, LongSupplier requestsServed, BooleanSupplier rejoining) {
         this.nodeId = nodeId;
         this.clusterId = clusterId;
         this.runtime = runtime;
@@ -51,6 +53,7 @@ final class StatusService {
         this.wal = wal;
         this.directory = directory;
         this.requestsServed = requestsServed;
+        this.rejoining = rejoining;
     }
 
     /**
@@ -136,6 +139,7 @@ final class StatusService {
                 .setPeerMessagesSent(runtime.peerMessagesSent())
                 .setThreads(ManagementFactory.getThreadMXBean().getThreadCount())
                 .setSnapshotsInstalled(runtime.snapshotsInstalled())
+                .setRejoining(rejoining.getAsBoolean())
                 .setUptimeMs(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAtNs)));
     }
 
