@@ -12,6 +12,7 @@ import io.flotilla.kv.proto.Request;
 import io.flotilla.kv.proto.RequestHeader;
 import io.flotilla.kv.proto.Response;
 import io.flotilla.kv.proto.SplitRangeResponse;
+import io.flotilla.router.KeyFormat;
 import io.flotilla.multiraft.GroupView;
 import io.flotilla.multiraft.MultiRaftNode;
 import io.flotilla.router.KeySpace;
@@ -37,6 +38,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class KvService implements RequestHandler {
     private static final Logger LOG = LoggerFactory.getLogger(KvService.class);
+    /** A repeated split that finds the split's right side here but not yet its left asks again after this. */
+    private static final int SPLIT_APPLYING_RETRY_MS = 10;
 
     private final long nodeId;
     private final int defaultTimeoutMs;
@@ -60,7 +63,8 @@ public final class KvService implements RequestHandler {
 
     public KvService(long nodeId, long clusterId, int defaultTimeoutMs, MultiRaftNode runtime, Wal wal,
             KvStateMachine stateMachine, KvLimits limits, ClusterDirectory directory, LongSupplier clockMs,
-            LongSupplier newRangeIds, RangeLoad load, ServiceMetrics metrics, MoveSources moveSources) {
+            LongSupplier newRangeIds, RangeLoad load, ServiceMetrics metrics, MoveSources moveSources,
+            KnownMetaRange knownMeta) {
         this.metrics = metrics;
         this.nodeId = nodeId;
         this.defaultTimeoutMs = defaultTimeoutMs;
@@ -78,7 +82,7 @@ public final class KvService implements RequestHandler {
         this.leaderTransfers = new LeaderTransfers(nodeId, runtime, hints);
         this.moves = new MoveService(nodeId, runtime, hints, directory, stateMachine, moveSources);
         this.explainer = new RangeExplainer(nodeId, runtime, stateMachine);
-        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, metrics::answered,
+        this.status = new StatusService(nodeId, clusterId, runtime, stateMachine, wal, directory, knownMeta, metrics::answered,
                 moveSources::rejoining);
     }
 
@@ -243,7 +247,14 @@ public final class KvService implements RequestHandler {
         }
         if (key.equals(range.getStartKey())) {
             // A boundary is there already: the split is done (a retry of one that applied lands here).
-            reply.send(Response.newBuilder().setSplitRange(alreadySplit(range)));
+            SplitRangeResponse.Builder done = alreadySplit(range);
+            if (done.hasLeft()) {
+                reply.send(Response.newBuilder().setSplitRange(done));
+            } else {
+                // The split's right side is here and its left not yet: this node is applying it now.
+                reply.fail(KvErrors.busy(SPLIT_APPLYING_RETRY_MS, "node " + nodeId + " is applying the split at "
+                        + KeyFormat.describe(key)));
+            }
             return;
         }
         Error error = firstOf(validator.checkSplitKey(key), RangeSplitter.checkSplitKey(range, key));
