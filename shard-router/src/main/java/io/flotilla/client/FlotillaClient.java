@@ -42,6 +42,7 @@ import io.flotilla.kv.proto.SplitRangeRequest;
 import io.flotilla.kv.proto.SplitRangeResponse;
 import io.flotilla.kv.proto.TransferLeaderRequest;
 import io.flotilla.kv.proto.TransferLeaderResponse;
+import io.flotilla.router.MetaRange;
 import io.flotilla.router.KeyFormat;
 import io.flotilla.router.KeySpace;
 import io.netty.channel.EventLoop;
@@ -313,7 +314,7 @@ public final class FlotillaClient implements AutoCloseable {
 
     /**
      * Node to node, as {@link #rejoinReplica} for the meta range (the range that records every
-     * range's descriptor, held by the cluster's first three nodes).
+     * range's descriptor, found by route lookups like any other range).
      */
     public CompletableFuture<RejoinStep> rejoinMetaReplica(long nodeId, long appliedIndex) {
         RejoinReplicaRequest body = RejoinReplicaRequest.newBuilder().setNodeId(nodeId).setAppliedIndex(appliedIndex).build();
@@ -440,8 +441,10 @@ public final class FlotillaClient implements AutoCloseable {
     public CompletableFuture<MoveStepResponse> moveStep(RangeDescriptor range, long fromNodeId, long toNodeId) {
         MoveStepRequest body = MoveStepRequest.newBuilder().setFromNodeId(fromNodeId).setToNodeId(toNodeId).build();
         long rangeId = range.getRangeId();
+        // The meta range moves too; no key routes to it (its start key is that of the first range).
+        ByteString routingKey = MetaRange.isMeta(range) ? null : range.getStartKey();
         return submit(new Operation<>("step of the move of range " + rangeId + " from node " + fromNodeId + " to node "
-                + toNodeId, range.getStartKey(), false, ReadConsistency.LINEARIZABLE, Response.BodyCase.MOVE_STEP,
+                + toNodeId, routingKey, false, ReadConsistency.LINEARIZABLE, Response.BodyCase.MOVE_STEP,
                 (request, routed) -> {
                     if (routed.getRangeId() != rangeId) {
                         throw new FlotillaException("range " + rangeId + " no longer starts at "

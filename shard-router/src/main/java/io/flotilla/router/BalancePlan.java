@@ -176,8 +176,9 @@ public final class BalancePlan {
             return false;
         }
         for (RangeDescriptor range : ranges) {
+            // The meta range moves off a draining or long-down node only: a move makes every client look it up again.
             if (RouteTable.hasReplicaOn(range, fullest) && !RouteTable.hasReplicaOn(range, emptiest)
-                    && !moving.contains(range.getRangeId()) && !refused.contains(new Target(range.getRangeId(), emptiest))) {
+                    && !MetaRange.isMeta(range) && !moving.contains(range.getRangeId()) && !refused.contains(new Target(range.getRangeId(), emptiest))) {
                 start(range, fullest, emptiest, "balance: node " + fullest + " held " + max + " replicas, node "
                         + emptiest + " " + min + " (mean " + Math.round(mean) + ")");
                 return true;

@@ -18,8 +18,9 @@ import java.util.Arrays;
  * big-endian) and its values the descriptors, each kept only if newer than the one it replaces
  * ({@link RouteTable#compareVersions}); after them the cluster's settings ({@link #SETTINGS_KEY}),
  * the nodes added since the cluster was made ({@link #MEMBERS_START}), then, under
- * {@link #MOVES_START}, the moves in progress, one per range. It lives on the first {@link #REPLICAS} nodes of the
- * cluster by id. Pure functions; any thread.
+ * {@link #MOVES_START}, the moves in progress, one per range. It starts on the first {@link #REPLICAS} nodes of the
+ * cluster by id and moves like any range (by {@code flotilla move}, or off a drained node); its own
+ * descriptor is not among those it records. Pure functions; any thread.
  */
 public final class MetaRange {
     /** The meta range's id: the largest group id the runtime takes, far above any user range's. */

@@ -20,10 +20,11 @@ import io.flotilla.router.RouteTable;
  * leader drives (see MoveDriver), the cluster's settings (draining nodes, the balancer's switch,
  * the down-after time, the snapshot rate limit), and the nodes added since bootstrap. At most one
  * move per range is recorded. A start is checked against what the meta range holds, here at apply
- * (so every replica decides the same): the range must be recorded, the leaving node one of its
- * replicas and the target not one. An end removes the range's move only if it is the one it
- * names, so a late end of an older move cannot remove a newer one, and records the range's
- * descriptor as the move left it. Stateless; on the meta range's worker.
+ * (so every replica decides the same): the range must be recorded (the meta range, which moves
+ * too, by its own descriptor), the leaving node one of its replicas and the target not one. An
+ * end removes the range's move only if it is the one it names, so a late end of an older move
+ * cannot remove a newer one, and records the range's descriptor as the move left it (but the meta
+ * range's own). Stateless; on the meta range's worker.
  */
 final class PlacementRecords {
     private PlacementRecords() {
@@ -35,22 +36,26 @@ final class PlacementRecords {
                     + " only the meta range records moves; nothing was written"));
         }
         return switch (command.getChangeCase()) {
-            case START -> start(command.getStart(), proposedAtMs, kv);
+            case START -> start(command.getStart(), proposedAtMs, range, kv);
             case END -> end(command.getEnd(), command.hasRange() ? command.getRange() : null, kv);
             case CHANGE_NOT_SET -> WriteApplier.error(KvErrors.internal("a move command names neither start nor end;"
                     + " nothing was written"));
         };
     }
 
-    private static WriteResult start(MoveRecord move, long proposedAtMs, RoundWrites kv) {
+    /** {@code meta}: the meta range's own descriptor, which is not among the ones it records. */
+    private static WriteResult start(MoveRecord move, long proposedAtMs, RangeDescriptor meta, RoundWrites kv) {
         ByteString key = MetaRange.moveKey(move.getRangeId());
         ByteString held = kv.get(key);
         MoveRecord current = held == null ? null : MetaRange.parseMove(held);
         if (current != null) {
             return answer(current, true);
         }
-        ByteString recorded = kv.get(MetaRange.key(move.getRangeId()));
-        RangeDescriptor target = recorded == null ? null : MetaRange.parse(recorded);
+        RangeDescriptor target = meta;
+        if (!MetaRange.isMeta(move.getRangeId())) {
+            ByteString recorded = kv.get(MetaRange.key(move.getRangeId()));
+            target = recorded == null ? null : MetaRange.parse(recorded);
+        }
         String refusal = refusal(move, target);
         if (refusal != null) {
             return WriteApplier.error(KvErrors.invalidArgument(refusal));
@@ -81,7 +86,7 @@ final class PlacementRecords {
     }
 
     private static WriteResult end(MoveRecord move, RangeDescriptor range, RoundWrites kv) {
-        if (range != null && range.getRangeId() == move.getRangeId()) {
+        if (range != null && range.getRangeId() == move.getRangeId() && !MetaRange.isMeta(range)) {
             ByteString rangeKey = MetaRange.key(range.getRangeId());
             ByteString held = kv.get(rangeKey);
             RangeDescriptor current = held == null ? null : MetaRange.parse(held);

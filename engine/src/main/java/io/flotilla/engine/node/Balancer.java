@@ -81,7 +81,11 @@ final class Balancer {
         }
         lastRoundMs = now;
         askStatuses(now);
-        List<RangeDescriptor> ranges = stateMachine.recordedRanges();
+        List<RangeDescriptor> ranges = new ArrayList<>(stateMachine.recordedRanges());
+        RangeDescriptor meta = stateMachine.descriptor(MetaRange.ID);
+        if (meta != null) {
+            ranges.add(meta); // drained and re-replicated like the others (not among the ones it records)
+        }
         ClusterSettings settings = stateMachine.recordedSettings();
         long downAfterMs = settings.getDownAfterMs() > 0 ? settings.getDownAfterMs() : DEFAULT_DOWN_AFTER_MS;
         Set<Long> draining = new HashSet<>(settings.getDrainingNodeIdsList());

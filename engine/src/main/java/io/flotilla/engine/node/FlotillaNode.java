@@ -8,6 +8,7 @@ import io.flotilla.engine.rocks.RocksKvStore;
 import io.flotilla.engine.kv.SessionConfig;
 import io.flotilla.engine.service.ClientServer;
 import io.flotilla.engine.service.ClusterDirectory;
+import io.flotilla.engine.service.KnownMetaRange;
 import io.flotilla.engine.service.KvService;
 import io.flotilla.engine.service.MoveSources;
 import io.flotilla.kv.proto.ListMovesResponse;
@@ -203,8 +204,9 @@ public final class FlotillaNode implements AutoCloseable {
                 ranges = RangeBootstrap.createRejoiningGroups(config, stateMachine, runtime,
                         rejoin.clusterRanges(REJOIN_LOOKUP_MS), recoveredGroups, joining.ids(), appliedAtStart);
             } else {
-                bootstrapping = stateMachine.ranges().isEmpty();
-                ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups, joining.ids(), newDirectory,
+                bootstrapping = stateMachine.allRanges().isEmpty();
+                ranges = RangeBootstrap.createGroups(config, stateMachine, runtime, recoveredGroups,
+                        wal.recoveredTombstones()::contains, joining.ids(), newDirectory,
                         appliedAtStart);
             }
             LogReplay.Result replay = LogReplay.await(runtime, ranges, appliedAtStart, REPLAY_WAIT_MS);
@@ -227,6 +229,8 @@ public final class FlotillaNode implements AutoCloseable {
 
             RangeLoad load = new RangeLoad();
             Rejoin rejoinOrNull = rejoin;
+            KnownMetaRange knownMeta = new KnownMetaRange(MetaRange.initialDescriptor(config.memberIds()));
+            knownMeta.learn(stateMachine.descriptor(MetaRange.ID));
             MoveDriver moves = new MoveDriver(id, runtime, stateMachine, cluster, members,
                     System::currentTimeMillis, metrics::moveCompleted);
             opened.push(moves);
@@ -252,7 +256,7 @@ public final class FlotillaNode implements AutoCloseable {
                         public boolean rejoining() {
                             return rejoinOrNull != null && rejoinOrNull.rejoining();
                         }
-                    });
+                    }, knownMeta);
             SplitTrigger splits = null;
             if (config.splitPolicy().enabled()) {
                 splits = new SplitTrigger(id, config.splitPolicy(), runtime, stateMachine, load, rangeIds::next,
@@ -267,7 +271,7 @@ public final class FlotillaNode implements AutoCloseable {
                 rejoin.start(ranges);
             }
             recorder.start();
-            MetaRounds metaRounds = new MetaRounds(id, stateMachine, cluster, metaAddresses(config), missing, joining,
+            MetaRounds metaRounds = new MetaRounds(id, stateMachine, cluster, members, knownMeta, missing, joining,
                     new RemovedReplicas(id, runtime, stateMachine), new ClusterMembers(id, members, transport, snapshots),
                     settings -> snapshots.rateLimit(settings.getSnapshotSendBytesPerSecond()));
             opened.push(metaRounds);
@@ -300,15 +304,6 @@ public final class FlotillaNode implements AutoCloseable {
         }
         return FlotillaClient.builder().seeds(seeds.toArray(String[]::new)).clusterId(config.clusterId())
                 .requestTimeout(Duration.ofSeconds(5)).build();
-    }
-
-    /** The client addresses of the meta range's replicas (the cluster's first nodes by id). */
-    private static List<String> metaAddresses(NodeConfig config) {
-        List<String> addresses = new ArrayList<>();
-        for (long id : MetaRange.voters(config.memberIds())) {
-            addresses.add(config.initialCluster().get(id).clientSeed());
-        }
-        return addresses;
     }
 
     /**

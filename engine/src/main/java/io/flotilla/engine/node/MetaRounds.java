@@ -2,10 +2,16 @@ package io.flotilla.engine.node;
 
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.engine.kv.KvStateMachine;
+import io.flotilla.engine.service.ClusterDirectory;
+import io.flotilla.engine.service.KnownMetaRange;
 import io.flotilla.kv.proto.ClusterSettings;
+import io.flotilla.kv.proto.NodeAddress;
 import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.RouteLookupResponse;
+import io.flotilla.kv.proto.RouteSource;
 import io.flotilla.router.MetaRange;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +30,11 @@ import org.slf4j.LoggerFactory;
  * applies the cluster's snapshot rate limit.
  * It reads the meta range from this node's replica of it, or else through a client from the meta
  * range's replicas in turn — every round only when a round needs it (missing replicas), otherwise
- * every {@link #REMOTE_META_ROUNDS}th round.
+ * every {@link #REMOTE_META_ROUNDS}th round. The meta range's replicas are those of the newest
+ * descriptor of it known ({@link KnownMetaRange}), which every answer updates: the meta range
+ * moves too. A node holding a replica of it asks another replica as often, only to learn that
+ * descriptor: a replica that was removed never hears of its removal otherwise, and its own copy
+ * would go on naming it.
  */
 final class MetaRounds implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetaRounds.class);
@@ -35,7 +45,8 @@ final class MetaRounds implements AutoCloseable {
     private final long nodeId;
     private final KvStateMachine stateMachine;
     private final FlotillaClient client;
-    private final List<String> metaAddresses;
+    private final ClusterDirectory directory;
+    private final KnownMetaRange knownMeta;
     private final MissingReplicas missing;
     private final JoiningReplicas joining;
     private final RemovedReplicas removed;
@@ -46,13 +57,15 @@ final class MetaRounds implements AutoCloseable {
     private int next;
     private long rounds;
 
-    MetaRounds(long nodeId, KvStateMachine stateMachine, FlotillaClient client, List<String> metaAddresses,
+    MetaRounds(long nodeId, KvStateMachine stateMachine, FlotillaClient client, ClusterDirectory directory,
+            KnownMetaRange knownMeta,
             MissingReplicas missing, JoiningReplicas joining, RemovedReplicas removed, ClusterMembers members,
             Consumer<ClusterSettings> settings) {
         this.nodeId = nodeId;
         this.stateMachine = stateMachine;
         this.client = client;
-        this.metaAddresses = List.copyOf(metaAddresses);
+        this.directory = directory;
+        this.knownMeta = knownMeta;
         this.missing = missing;
         this.joining = joining;
         this.removed = removed;
@@ -69,11 +82,16 @@ final class MetaRounds implements AutoCloseable {
     private void round() {
         missing.round(() -> byId(read()));
         joining.forgetFilled();
-        if (holdsMeta() || rounds++ % REMOTE_META_ROUNDS == 0) {
+        boolean remoteRound = rounds++ % REMOTE_META_ROUNDS == 0;
+        if (holdsMeta() || remoteRound) {
+            if (holdsMeta() && remoteRound) {
+                readRemotely(); // for the newest descriptor of the meta range only
+            }
             RouteLookupResponse meta = read();
             Map<Long, RangeDescriptor> recorded = byId(meta);
-            removed.round(recorded);
             missing.joinListed(recorded);
+            recorded.put(MetaRange.ID, knownMeta.get());
+            removed.round(recorded);
             members.learn(meta.getNodesList());
             if (meta.hasSettings()) {
                 settings.accept(meta.getSettings());
@@ -87,16 +105,38 @@ final class MetaRounds implements AutoCloseable {
 
     /** What the meta range records (descriptors; added nodes as {@code nodes}): from the replica here, else asked. */
     private RouteLookupResponse read() {
-        if (holdsMeta()) {
+        RangeDescriptor held = stateMachine.descriptor(MetaRange.ID);
+        if (held != null) {
+            knownMeta.learn(held);
             return RouteLookupResponse.newBuilder().addAllRanges(stateMachine.recordedRanges())
                     .addAllNodes(stateMachine.recordedMembers()).setSettings(stateMachine.recordedSettings()).build();
         }
-        if (metaAddresses.isEmpty()) {
+        return readRemotely();
+    }
+
+    /**
+     * Asks the next of the other replicas of the meta range (as last known) for what it records; an
+     * empty answer if it did not answer or holds no replica of it any more (it answered with the
+     * ranges it hosts only, but named the replicas it knows of, asked next).
+     */
+    private RouteLookupResponse readRemotely() {
+        List<String> addresses = new ArrayList<>();
+        for (ReplicaDescriptor replica : knownMeta.get().getReplicasList()) {
+            NodeAddress a = directory.address(replica.getNodeId());
+            if (replica.getNodeId() != nodeId && a != null) {
+                addresses.add(a.getHost() + ":" + a.getClientPort());
+            }
+        }
+        if (addresses.isEmpty()) {
             return RouteLookupResponse.getDefaultInstance();
         }
-        String address = metaAddresses.get(Math.floorMod(next++, metaAddresses.size()));
+        String address = addresses.get(Math.floorMod(next++, addresses.size()));
         try {
-            return client.routeLookup(address).get(10, TimeUnit.SECONDS);
+            RouteLookupResponse answer = client.routeLookup(address).get(10, TimeUnit.SECONDS);
+            if (answer.hasMetaRange()) {
+                knownMeta.learn(answer.getMetaRange());
+            }
+            return answer.getSource() == RouteSource.HOSTED_ONLY ? RouteLookupResponse.getDefaultInstance() : answer;
         } catch (ExecutionException | TimeoutException e) {
             LOG.debug("node {}: route lookup at {} failed", nodeId, address, e);
         } catch (InterruptedException e) {

@@ -131,6 +131,7 @@ final class MoveDriver implements AutoCloseable {
         for (RangeDescriptor range : stateMachine.recordedRanges()) {
             ranges.put(range.getRangeId(), range);
         }
+        ranges.put(MetaRange.ID, stateMachine.descriptor(MetaRange.ID)); // not among the ones it records
         synchronized (this) {
             Set<Long> live = new HashSet<>();
             for (MoveRecord record : recorded) {
@@ -240,10 +241,14 @@ final class MoveDriver implements AutoCloseable {
 
     /** Ends the move's record in the meta range; once applied, it is listed as ended. Holding the lock. */
     private void end(Tracked t, MoveStep outcome, String message) {
+        RangeDescriptor meta = stateMachine.descriptor(MetaRange.ID);
+        if (meta == null) {
+            return; // this node's replica of the meta range was just dropped: its next leader ends the move
+        }
         t.ending = true;
         MoveProgress last = t.progress.setStep(outcome).setMessage(message).setEndedAtMs(clockMs.getAsLong()).build();
         WriteCommand command = WriteCommand.newBuilder().setProposedAtMs(clockMs.getAsLong())
-                .setRangeEpoch(stateMachine.descriptor(MetaRange.ID).getEpoch())
+                .setRangeEpoch(meta.getEpoch())
                 .setMove(endCommand(t)).build();
         runtime.propose(MetaRange.ID, command.toByteArray(), new ProposalListener() {
             @Override

@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,15 +41,21 @@ final class RangeBootstrap {
      * here, before any worker touches the group).
      */
     static List<RangeDescriptor> createGroups(NodeConfig config, KvStateMachine stateMachine, MultiRaftNode runtime,
-            List<Long> recoveredGroups, Set<Long> joining, boolean newDirectory, Map<Long, Long> appliedAtStart) {
+            List<Long> recoveredGroups, LongPredicate tombstoned, Set<Long> joining, boolean newDirectory,
+            Map<Long, Long> appliedAtStart) {
         List<RangeDescriptor> ranges = stateMachine.allRanges();
         if (ranges.isEmpty()) {
             List<RangeDescriptor> initial = new ArrayList<>(Placement.initialRanges(config.initialRanges(), config.memberIds()));
             initial.add(MetaRange.initialDescriptor(config.memberIds()));
-            initial.removeIf(range -> !hosts(range, config.nodeId()));
+            // Not those whose replicas were removed from here (tombstoned in the log): a node whose
+            // every replica moved away (decommissioned) hosts nothing.
+            initial.removeIf(range -> !hosts(range, config.nodeId()) || tombstoned.test(range.getRangeId()));
             if (newDirectory) {
                 LOG.info("node {}: new data directory; bootstrapping {} ranges on nodes {}", config.nodeId(), initial.size(),
                         config.initialCluster().keySet());
+            } else if (initial.isEmpty()) {
+                LOG.info("node {}: holds no ranges: its replicas moved to other nodes (a decommissioned node can be"
+                        + " stopped for good)", config.nodeId());
             } else {
                 LOG.info("node {}: the state machine holds no ranges; re-creating the {} initial ranges (the log replays"
                         + " their writes)", config.nodeId(), initial.size());

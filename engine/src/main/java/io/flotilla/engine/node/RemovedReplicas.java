@@ -3,7 +3,6 @@ package io.flotilla.engine.node;
 import io.flotilla.engine.kv.KvStateMachine;
 import io.flotilla.kv.proto.RangeDescriptor;
 import io.flotilla.multiraft.MultiRaftNode;
-import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,9 +18,11 @@ import org.slf4j.LoggerFactory;
  * (the last step of a move) usually never applies its own removal: the leader stops sending to a
  * node once the change that removes it commits, and the entry's commit reaches the node only with
  * the next message. Such a replica would keep its column family and campaign in vain for ever. So
- * once a round, each hosted range whose descriptor in the meta range is newer (epoch, then conf
- * version) than the one here and does not list this node is destroyed: tombstoned in the log,
- * then its state dropped. The meta range's record is written by the range's leader after the
+ * once a round, each hosted range whose descriptor in the meta range does not list this node, and
+ * is newer (epoch, then conf version) than the one here or as new (the replica applied its own
+ * removal), is destroyed: tombstoned in the log, then its state dropped. The meta range itself is
+ * judged by the newest descriptor of it known ({@code KnownMetaRange}), which other replicas of it
+ * tell. The meta range's record is written by the range's leader after the
  * removal applied, so the removal is committed; the range no longer needs this replica once the
  * other voters applied it too. Until they do they still count it as a voter, and if the leader
  * were lost for good meanwhile, a range of four voters going to three would need this replica's
@@ -60,7 +61,7 @@ public final class RemovedReplicas {
         List<Long> droppedNow = new ArrayList<>();
         // A replica dropped for good may be hosted again later (a move brings the range back), and
         // removed again: only ranges whose drop is still on its way stay here.
-        List<RangeDescriptor> hostedRanges = stateMachine.ranges();
+        List<RangeDescriptor> hostedRanges = stateMachine.allRanges();
         Set<Long> stillHosted = new HashSet<>();
         for (RangeDescriptor hosted : hostedRanges) {
             stillHosted.add(hosted.getRangeId());
@@ -69,8 +70,7 @@ public final class RemovedReplicas {
         Set<Long> removedNow = new HashSet<>();
         for (RangeDescriptor hosted : hostedRanges) {
             RangeDescriptor newer = recorded.get(hosted.getRangeId());
-            if (newer == null || MetaRange.isMeta(hosted) || RouteTable.hasReplicaOn(newer, nodeId)
-                    || RouteTable.compareVersions(newer, hosted) <= 0) {
+            if (newer == null || RouteTable.hasReplicaOn(newer, nodeId) || RouteTable.compareVersions(newer, hosted) < 0) {
                 continue;
             }
             removedNow.add(hosted.getRangeId());

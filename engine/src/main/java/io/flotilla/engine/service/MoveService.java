@@ -75,8 +75,8 @@ final class MoveService implements AutoCloseable {
 
     /**
      * Null if the settings change can be made; else the InvalidArgument to answer: a node to drain
-     * must be a node of the cluster, not hold the meta range (whose replicas stay on the first three
-     * nodes), and leave at least three nodes that are not draining.
+     * must be a node of the cluster and leave at least three nodes that are not draining (its
+     * replica of the meta range, if any, moves like the others).
      */
     Error checkSettings(UpdateSettingsRequest update, ClusterSettings current) {
         long drain = update.getDrainNodeId();
@@ -86,14 +86,6 @@ final class MoveService implements AutoCloseable {
         if (directory.address(drain) == null) {
             return KvErrors.invalidArgument("node " + drain + " is not a node of this cluster (its nodes: "
                     + java.util.Arrays.toString(directory.nodeIds()) + ")");
-        }
-        long[] meta = io.flotilla.router.MetaRange.voters(directory.nodeIds());
-        for (long m : meta) {
-            if (m == drain) {
-                return KvErrors.invalidArgument("node " + drain + " holds a replica of the meta range, which stays on the"
-                        + " cluster's first three nodes (" + java.util.Arrays.toString(meta) + "): it cannot be"
-                        + " decommissioned");
-            }
         }
         java.util.Set<Long> draining = new java.util.HashSet<>(current.getDrainingNodeIdsList());
         draining.add(drain);
@@ -170,7 +162,7 @@ final class MoveService implements AutoCloseable {
     void host(HostReplicaRequest request, Reply reply) {
         RangeDescriptor range = request.getRange();
         long groupId = range.getRangeId();
-        if (groupId <= 0 || io.flotilla.router.MetaRange.isMeta(groupId)) {
+        if (groupId <= 0) {
             reply.fail(KvErrors.invalidArgument("range " + groupId + " cannot be hosted by request"));
             return;
         }

@@ -48,7 +48,8 @@ final class RequestValidator {
     }
 
     /**
-     * The meta range takes only descriptor records, its replicas' rejoins and leadership transfers (no key routes to it),
+     * The meta range takes only descriptor records, moves and settings, its replicas' rejoins, moves and leadership
+     * transfers (no key routes to it),
      * and descriptors are recorded nowhere else.
      */
     Error checkMetaUse(Request request, RangeDescriptor range) {
@@ -56,12 +57,9 @@ final class RequestValidator {
         if (MetaRange.isMeta(range)) {
             if (body == Request.BodyCase.RECORD_RANGES || body == Request.BodyCase.REJOIN_REPLICA
                     || body == Request.BodyCase.TRANSFER_LEADER || body == Request.BodyCase.MOVE_REPLICA
-                    || body == Request.BodyCase.LIST_MOVES || body == Request.BodyCase.UPDATE_SETTINGS || body == Request.BodyCase.ADD_NODE) {
+                    || body == Request.BodyCase.LIST_MOVES || body == Request.BodyCase.UPDATE_SETTINGS || body == Request.BodyCase.ADD_NODE
+                    || body == Request.BodyCase.MOVE_STEP) {
                 return null;
-            }
-            if (body == Request.BodyCase.MOVE_STEP) {
-                return KvErrors.invalidArgument("the meta range's replicas stay on the cluster's first three nodes: it"
-                        + " cannot be moved");
             }
             return KvErrors.invalidArgument("range " + range.getRangeId() + " is the meta range, which holds the cluster's"
                     + " range descriptors: it takes no " + body + " requests. Send them to the range that holds the key"

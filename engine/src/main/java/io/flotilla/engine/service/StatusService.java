@@ -42,10 +42,11 @@ final class StatusService {
     private final ClusterDirectory directory;
     private final LongSupplier requestsServed;
     private final BooleanSupplier rejoining;
+    private final KnownMetaRange knownMeta;
     private final long startedAtNs = System.nanoTime();
 
     StatusService(long nodeId, long clusterId, MultiRaftNode runtime, KvStateMachine stateMachine, Wal wal,
-            ClusterDirectory directory, LongSupplier requestsServed, BooleanSupplier rejoining) {
+            ClusterDirectory directory, KnownMetaRange knownMeta, LongSupplier requestsServed, BooleanSupplier rejoining) {
         this.nodeId = nodeId;
         this.clusterId = clusterId;
         this.runtime = runtime;
@@ -54,6 +55,7 @@ final class StatusService {
         this.directory = directory;
         this.requestsServed = requestsServed;
         this.rejoining = rejoining;
+        this.knownMeta = knownMeta;
     }
 
     /**
@@ -61,8 +63,9 @@ final class StatusService {
      * descriptor the meta range has recorded, as far as it has applied them (the answer says whether
      * it leads the meta range), merged with the descriptors of the ranges this node hosts (newer
      * wins: a split applied here may not be recorded yet). A node without a replica answers with the
-     * ranges it hosts. Either way the answer names every node and the meta range's replicas, so a
-     * client that knows one node finds the rest.
+     * ranges it hosts. Either way the answer names every node and the meta range's replicas (the
+     * newest this node knows of: the meta range moves too), so a client that knows one node finds
+     * the rest.
      */
     Response.Builder routeLookup(RouteLookupRequest lookup) {
         RouteTable table = new RouteTable();
@@ -73,7 +76,7 @@ final class StatusService {
             source = view != null && view.leading() ? RouteSource.META_LEADER : RouteSource.META_FOLLOWER;
             adopt(table, stateMachine.recordedRanges());
         } else {
-            meta = MetaRange.initialDescriptor(directory.nodeIds());
+            meta = knownMeta.get();
         }
         adopt(table, stateMachine.ranges());
         RouteLookupResponse.Builder b = RouteLookupResponse.newBuilder().setMetaRange(meta).setSource(source)

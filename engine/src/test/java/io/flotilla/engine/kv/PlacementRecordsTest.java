@@ -73,6 +73,25 @@ class PlacementRecordsTest {
     }
 
     @Test
+    void aMoveOfTheMetaRangeIsCheckedAgainstItsOwnDescriptorWhichItsEndDoesNotRecord() {
+        try (KvHarness h = harness()) {
+            assertThat(h.write(MetaRange.ID, start(MetaRange.ID, 4, 5, 1)).getError().getMessage())
+                    .contains("node 4 holds no replica");
+            assertThat(h.write(MetaRange.ID, start(MetaRange.ID, 1, 2, 1)).getError().getMessage())
+                    .contains("already holds");
+            MoveRecord move = h.write(MetaRange.ID, start(MetaRange.ID, 1, 4, 100)).getMove().getMove();
+            assertThat(h.sm.recordedMoves()).containsExactly(move);
+
+            RangeDescriptor after = replicas(MetaRange.initialDescriptor(new long[] {1, 2, 3}), 2, 3, 4).toBuilder()
+                    .setConfVersion(4).build();
+            h.write(MetaRange.ID, WriteCommand.newBuilder().setRangeEpoch(1).setMove(MoveCommand.newBuilder().setEnd(move)
+                    .setRange(after)).build());
+            assertThat(h.sm.recordedMoves()).isEmpty();
+            assertThat(h.sm.recordedRanges()).containsExactly(SEVEN);
+        }
+    }
+
+    @Test
     void anEndRemovesOnlyTheMoveItNamesAndRecordsTheRange() {
         try (KvHarness h = harness()) {
             MoveRecord move = h.write(MetaRange.ID, start(7, 1, 4, 100)).getMove().getMove();

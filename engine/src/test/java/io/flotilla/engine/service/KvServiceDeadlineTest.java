@@ -58,7 +58,8 @@ class KvServiceDeadlineTest {
         service = new KvService(1, CLUSTER, 300, runtime, wal, machine, KvLimits.defaults(), new ClusterDirectory(Map.of()),
                 System::currentTimeMillis, () -> {
                     throw new AssertionError("this test splits no range");
-                }, new io.flotilla.engine.service.RangeLoad(), new ServiceMetrics(new io.prometheus.metrics.model.registry.PrometheusRegistry()), MoveSources.NONE);
+                }, new io.flotilla.engine.service.RangeLoad(), new ServiceMetrics(new io.prometheus.metrics.model.registry.PrometheusRegistry()), MoveSources.NONE,
+                new KnownMetaRange(io.flotilla.router.MetaRange.initialDescriptor(new long[] {1})));
         server = ClientServer.start(1, new InetSocketAddress("127.0.0.1", 0), 1, 32 << 20, service);
     }
 
