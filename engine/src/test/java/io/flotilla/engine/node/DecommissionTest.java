@@ -7,8 +7,6 @@ import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.InvalidArgumentException;
 import io.flotilla.kv.proto.ReplicaDescriptor;
 import io.flotilla.kv.proto.UpdateSettingsRequest;
-import io.flotilla.multiraft.ProposalListener;
-import io.flotilla.raft.ProposeResult;
 import io.flotilla.router.MetaRange;
 import io.flotilla.router.RouteTable;
 import java.nio.charset.StandardCharsets;
@@ -33,14 +31,8 @@ class DecommissionTest {
 
     @Test
     void aDrainedNodeEndsUpHoldingNothing() throws Exception {
-        try (TestCluster cluster = new TestCluster(dir, RANGES, 4).startAll();
-                FlotillaClient client = FlotillaClient.builder()
-                        .seeds("127.0.0.1:" + cluster.clientAddress(1).getPort())
-                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build()) {
-            for (long r = 1; r <= RANGES; r++) {
-                cluster.awaitLeader(r);
-                MoveTest.awaitRecorded(cluster, r);
-            }
+        try (TestCluster cluster = settled(new TestCluster(dir, RANGES, 4).startAll());
+                FlotillaClient client = client(cluster, 1)) {
             for (int i = 0; i < 64; i++) {
                 client.put(key(i), ("v" + i).getBytes(StandardCharsets.UTF_8)).join();
             }
@@ -62,33 +54,11 @@ class DecommissionTest {
 
     @Test
     void aNodeLeadingTheMetaRangeIsDrainedAndTheClusterFindsTheMetaRangeElsewhere() throws Exception {
-        try (TestCluster cluster = new TestCluster(dir, RANGES, 4).startAll();
-                FlotillaClient client = FlotillaClient.builder()
-                        .seeds("127.0.0.1:" + cluster.clientAddress(2).getPort())
-                        .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build()) {
-            for (long r = 1; r <= RANGES; r++) {
-                cluster.awaitLeader(r);
-                MoveTest.awaitRecorded(cluster, r);
-            }
+        try (TestCluster cluster = settled(new TestCluster(dir, RANGES, 4).startAll());
+                FlotillaClient client = client(cluster, 2)) {
             long metaLeader = cluster.awaitLeader(MetaRange.ID);
             if (metaLeader != 1) {
-                cluster.node(metaLeader).runtime().transferLeader(MetaRange.ID, 1, new ProposalListener() {
-                    @Override
-                    public void onApplied(long groupId, long index) {
-                    }
-
-                    @Override
-                    public void onRefused(long groupId, ProposeResult result, long leaderHint) {
-                    }
-
-                    @Override
-                    public void onOutcomeUnknown(long groupId, long index) {
-                    }
-
-                    @Override
-                    public void onBusy(long groupId) {
-                    }
-                });
+                cluster.node(metaLeader).runtime().transferLeader(MetaRange.ID, 1, LeadershipHandoff.IGNORE);
                 TestCluster.await(10_000, "node 1 leading the meta range",
                         () -> cluster.node(1).runtime().groupView(MetaRange.ID).leading());
             }
@@ -112,8 +82,7 @@ class DecommissionTest {
             }
 
             // A client that knows only node 1, which holds nothing now, learns from it where the meta range went.
-            try (FlotillaClient viaNode1 = FlotillaClient.builder().seeds("127.0.0.1:" + cluster.clientAddress(1).getPort())
-                    .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build()) {
+            try (FlotillaClient viaNode1 = client(cluster, 1)) {
                 viaNode1.put(key(100), "after".getBytes(StandardCharsets.UTF_8)).join();
                 assertThat(viaNode1.listMoves().join().getSettings().getDrainingNodeIdsList()).containsExactly(1L);
             }
@@ -124,6 +93,26 @@ class DecommissionTest {
             assertThat(cluster.node(1).stateMachine().allRanges()).isEmpty();
             assertThat(client.get(key(100)).join()).isEqualTo("after".getBytes(StandardCharsets.UTF_8));
         }
+    }
+
+    /** {@code cluster}, once every range has a leader and is recorded in the meta range. */
+    private static TestCluster settled(TestCluster cluster) {
+        try {
+            for (long r = 1; r <= RANGES; r++) {
+                cluster.awaitLeader(r);
+                MoveTest.awaitRecorded(cluster, r);
+            }
+            return cluster;
+        } catch (RuntimeException | AssertionError e) {
+            cluster.close();
+            throw e;
+        }
+    }
+
+    /** A client that knows only node {@code seed}. */
+    private static FlotillaClient client(TestCluster cluster, long seed) {
+        return FlotillaClient.builder().seeds("127.0.0.1:" + cluster.clientAddress(seed).getPort())
+                .clusterId(TestCluster.CLUSTER_ID).requestTimeout(Duration.ofSeconds(30)).retryBudget(200).build();
     }
 
     private static byte[] key(int i) {
