@@ -86,13 +86,13 @@ public final class StatusCommand implements Callable<Integer> {
 
     static String render(List<NodeReport> reports) {
         Map<Long, Long> bestApplied = bestApplied(reports);
-        Table t = new Table("node", "address", "state", "ranges", "leaders", "max lag", "uptime", "cpu s", "requests",
-                "log batches", "entries/batch");
+        Table t = new Table("node", "address", "state", "ranges", "leaders", "bytes", "max lag", "uptime", "cpu s",
+                "requests", "log batches", "entries/batch");
         StringBuilder down = new StringBuilder();
         for (NodeReport r : reports) {
             if (r.status == null) {
                 // The reason goes under the table: an exception's text in a cell made every row as wide.
-                t.row("?", r.address, "DOWN", "", "", "", "", "", "", "", "");
+                t.row("?", r.address, "DOWN", "", "", "", "", "", "", "", "", "");
                 down.append(r.address).append(" is down: ").append(downReason(r.failure)).append('\n');
                 continue;
             }
@@ -100,7 +100,7 @@ public final class StatusCommand implements Callable<Integer> {
             // A rejoining node replaces the replicas it lost with its data directory; the balancer waits for it.
             t.row(Long.toString(r.status.getNodeId()), r.address, r.status.getRejoining() ? "up, rejoining" : "up",
                     r.status.getRanges() + (r.status.getMetaReplica() ? " + meta" : ""),
-                    Integer.toString(r.status.getLeaders()), maxLag + " entries",
+                    Integer.toString(r.status.getLeaders()), RangeDiagnosis.bytes(bytes(r.status)), maxLag + " entries",
                     Duration.format(r.status.getUptimeMs()),
                     String.format("%.1f", r.status.getProcessCpuNs() / 1e9), Long.toString(r.status.getRequestsServed()),
                     Long.toString(r.status.getLogBatches()),
@@ -108,6 +108,15 @@ public final class StatusCommand implements Callable<Integer> {
         }
         String table = t.render();
         return table + down;
+    }
+
+    /** About how many bytes of keys and values the node's replicas hold. */
+    private static long bytes(NodeStatusResponse status) {
+        long bytes = 0;
+        for (RangeStatus rs : status.getRangeStatusList()) {
+            bytes += rs.getApproximateBytes();
+        }
+        return bytes;
     }
 
     /** Why a node did not answer, in a sentence: a refused connection means nothing listens there. */

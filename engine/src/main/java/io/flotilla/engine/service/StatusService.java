@@ -124,7 +124,8 @@ final class StatusService {
                 .setMetaReplica(stateMachine.descriptor(MetaRange.ID) != null)
                 .setLeaders(runtime.leaderGroups());
         for (RangeDescriptor range : listed) {
-            RangeStatus.Builder s = RangeStatus.newBuilder().setRange(range);
+            RangeStatus.Builder s = RangeStatus.newBuilder().setRange(range)
+                    .setApproximateBytes(stateMachine.approximateBytes(range.getRangeId()));
             GroupView view = runtime.groupView(range.getRangeId());
             if (view != null) {
                 s.setLeader(view.leading()).setLeaderNodeId(view.leaderNodeId()).setTerm(view.term())
