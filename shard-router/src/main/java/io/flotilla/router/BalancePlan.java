@@ -3,12 +3,18 @@ package io.flotilla.router;
 import io.flotilla.kv.proto.MoveRecord;
 import io.flotilla.kv.proto.RangeDescriptor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IntSummaryStatistics;
+import java.util.Locale;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.DoubleFunction;
+import java.util.function.ToDoubleFunction;
 
 /**
  * What the balancer does next, decided from a picture of the cluster: which replicas to move and
@@ -20,7 +26,9 @@ import java.util.TreeMap;
  *   <li><b>drains</b>: every replica on a draining node ({@code flotilla decommission}) moves off it;</li>
  *   <li>then, only while every node is up, none rejoining, and the balancer is on, <b>replica counts</b> are evened
  *       out to within {@link #TOLERANCE} of the mean, one move from the fullest node to the emptiest
- *       at a time, and then <b>leader counts</b> by leadership transfers.</li>
+ *       at a time; then, with no move in progress, the <b>bytes</b> and then the <b>write load</b>
+ *       (writes per second) the nodes' replicas hold, one move at a time and only while the replica
+ *       counts stay even; and then <b>leader counts</b> by leadership transfers.</li>
  * </ol>
  * A node takes part in at most {@code maxMovesPerNode} moves at once (as source or target), so a
  * failure never piles snapshots onto the survivors, and a range moves at most once at a time. A
@@ -56,6 +64,14 @@ public final class BalancePlan {
     /** The moves to start and the leaderships to hand over. */
     public record Decision(List<MoveRecord> moves, List<Transfer> transfers) {
     }
+
+    /** What a range weighs on each node holding a replica: its bytes and its writes per second (its leader's figures). */
+    public record Weight(long bytes, double writesPerSecond) {
+    }
+
+    /** Byte and write-load gaps between nodes smaller than these are left alone: a move costs more than they do. */
+    static final double MIN_BYTES_GAP = 64 << 20;
+    static final double MIN_WRITES_GAP = 100;
 
     private final List<RangeDescriptor> ranges;
     private final Map<Long, Node> nodes = new TreeMap<>();
@@ -102,6 +118,13 @@ public final class BalancePlan {
     /** As above, never moving a range to a node {@code refused} pairs with it (a move there failed). */
     public static Decision decide(List<RangeDescriptor> ranges, Collection<Node> nodes, Collection<MoveRecord> inProgress,
             Map<Long, Long> leaders, Set<Target> refused, boolean balancerOn, long downAfterMs, int maxMovesPerNode) {
+        return decide(ranges, Map.of(), nodes, inProgress, leaders, refused, balancerOn, downAfterMs, maxMovesPerNode);
+    }
+
+    /** As above, evening out also what the ranges weigh ({@code weights}, by range id; missing: nothing). */
+    public static Decision decide(List<RangeDescriptor> ranges, Map<Long, Weight> weights, Collection<Node> nodes,
+            Collection<MoveRecord> inProgress, Map<Long, Long> leaders, Set<Target> refused, boolean balancerOn,
+            long downAfterMs, int maxMovesPerNode) {
         Set<Long> moving = new java.util.HashSet<>();
         for (MoveRecord m : inProgress) {
             moving.add(m.getRangeId());
@@ -126,6 +149,11 @@ public final class BalancePlan {
             // as many moves as the nodes' move slots allow
         }
         if (!plan.moves.isEmpty() || !inProgress.isEmpty()) {
+            return new Decision(plan.moves, List.of());
+        }
+        // One such move at a time, cluster-wide: weights change as the moves end.
+        if (plan.evenWeight(weights, Weight::bytes, MIN_BYTES_GAP, b -> whole(b / (1 << 20)) + " MiB")
+                || plan.evenWeight(weights, Weight::writesPerSecond, MIN_WRITES_GAP, w -> whole(w) + " writes/s")) {
             return new Decision(plan.moves, List.of());
         }
         return new Decision(plan.moves, plan.evenLeaders(leaders));
@@ -176,15 +204,142 @@ public final class BalancePlan {
             return false;
         }
         for (RangeDescriptor range : ranges) {
-            // The meta range moves off a draining or long-down node only: a move makes every client look it up again.
-            if (RouteTable.hasReplicaOn(range, fullest) && !RouteTable.hasReplicaOn(range, emptiest)
-                    && !MetaRange.isMeta(range) && !moving.contains(range.getRangeId()) && !refused.contains(new Target(range.getRangeId(), emptiest))) {
+            if (movable(range, fullest, emptiest)) {
                 start(range, fullest, emptiest, "balance: node " + fullest + " held " + max + " replicas, node "
                         + emptiest + " " + min + " (mean " + Math.round(mean) + ")");
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * Whether evening out may move {@code range} from {@code from} to {@code to}. The meta range moves
+     * off a draining or long-down node only: a move makes every client look it up again.
+     */
+    private boolean movable(RangeDescriptor range, long from, long to) {
+        return RouteTable.hasReplicaOn(range, from) && !RouteTable.hasReplicaOn(range, to) && !MetaRange.isMeta(range)
+                && !moving.contains(range.getRangeId()) && !refused.contains(new Target(range.getRangeId(), to));
+    }
+
+    /**
+     * Evens out what the nodes' replicas weigh ({@code of}: bytes, or writes per second), if the
+     * heaviest and lightest nodes are further from the mean than the tolerance allows and further
+     * apart than {@code minGap}: moves a range from the heaviest node to the lightest, and, where
+     * that alone would leave the replica counts uneven, a lighter range back (a swap). Any shift
+     * of weight between nothing and the whole gap narrows the gap between the two; the one closest
+     * to half of it is taken. False if none was started.
+     */
+    private boolean evenWeight(Map<Long, Weight> weights, ToDoubleFunction<Weight> of, double minGap,
+            DoubleFunction<String> show) {
+        List<Long> eligible = eligibleNodes();
+        if (eligible.size() < 2 || weights.isEmpty()) {
+            return false;
+        }
+        Map<Long, Double> held = new HashMap<>();
+        eligible.forEach(id -> held.put(id, 0.0));
+        for (RangeDescriptor range : ranges) {
+            Weight w = weights.get(range.getRangeId());
+            for (int i = 0; w != null && i < range.getReplicasCount(); i++) {
+                held.computeIfPresent(range.getReplicas(i).getNodeId(), (id, sum) -> sum + of.applyAsDouble(w));
+            }
+        }
+        double mean = held.values().stream().mapToDouble(Double::doubleValue).sum() / eligible.size();
+        long heaviest = 0;
+        long lightest = 0;
+        for (long id : eligible) {
+            if (free(id) && (heaviest == 0 || held.get(id) > held.get(heaviest))) {
+                heaviest = id;
+            }
+            if (free(id) && (lightest == 0 || held.get(id) < held.get(lightest))) {
+                lightest = id;
+            }
+        }
+        if (heaviest == 0 || heaviest == lightest) {
+            return false;
+        }
+        double max = held.get(heaviest);
+        double min = held.get(lightest);
+        boolean uneven = max > mean * (1 + TOLERANCE) || min < mean * (1 - TOLERANCE);
+        if (!uneven || max - min < minGap) {
+            return false;
+        }
+        // Ranges that may go back from the lightest node, lightest first, for swaps.
+        List<RangeDescriptor> back = new ArrayList<>();
+        for (RangeDescriptor range : ranges) {
+            if (movable(range, lightest, heaviest)) {
+                back.add(range);
+            }
+        }
+        ToDoubleFunction<RangeDescriptor> weigh = r -> {
+            Weight w = weights.get(r.getRangeId());
+            return w == null ? 0 : of.applyAsDouble(w);
+        };
+        back.sort(Comparator.comparingDouble(weigh));
+        double[] backWeights = back.stream().mapToDouble(weigh).toArray();
+        boolean alone = countsStayEven(heaviest, lightest);
+        double gap = max - min;
+        RangeDescriptor bestOut = null;
+        RangeDescriptor bestBack = null;
+        double bestMiss = gap / 2; // how far the best shift is from half the gap
+        for (RangeDescriptor range : ranges) {
+            if (!movable(range, heaviest, lightest)) {
+                continue;
+            }
+            double out = weigh.applyAsDouble(range);
+            if (alone && out > 0 && out < gap && Math.abs(gap / 2 - out) < bestMiss) {
+                bestOut = range;
+                bestBack = null;
+                bestMiss = Math.abs(gap / 2 - out);
+            }
+            // The ranges going back whose weight is nearest out - gap / 2 make the shift nearest half the gap.
+            int i = lowerBound(backWeights, out - gap / 2);
+            for (int j = Math.max(0, i - 1); j <= Math.min(back.size() - 1, i); j++) {
+                double shift = out - backWeights[j];
+                if (shift > 0 && shift < gap && Math.abs(gap / 2 - shift) < bestMiss) {
+                    bestOut = range;
+                    bestBack = back.get(j);
+                    bestMiss = Math.abs(gap / 2 - shift);
+                }
+            }
+        }
+        if (bestOut == null) {
+            return false;
+        }
+        String reason = "balance: node " + heaviest + " held " + show.apply(max) + ", node " + lightest + " "
+                + show.apply(min) + " (mean " + show.apply(mean) + ")";
+        start(bestOut, heaviest, lightest, reason);
+        if (bestBack != null) {
+            start(bestBack, lightest, heaviest, reason + "; this range goes the other way to keep replica counts even");
+        }
+        return true;
+    }
+
+    /** The first index of {@code sorted} holding {@code x} or more ({@code sorted.length} if none does). */
+    private static int lowerBound(double[] sorted, double x) {
+        int i = Arrays.binarySearch(sorted, x);
+        if (i < 0) {
+            return -i - 1;
+        }
+        while (i > 0 && sorted[i - 1] == x) {
+            i--;
+        }
+        return i;
+    }
+
+    /** Whether a move from {@code from} to {@code to} leaves the replica counts as even as {@link #evenReplicas} wants them. */
+    private boolean countsStayEven(long from, long to) {
+        IntSummaryStatistics counts = new IntSummaryStatistics();
+        for (long id : eligibleNodes()) {
+            counts.accept(replicas.get(id) + (id == from ? -1 : 0) + (id == to ? 1 : 0));
+        }
+        double mean = counts.getAverage();
+        return counts.getMax() - counts.getMin() < 2
+                || counts.getMax() <= mean * (1 + TOLERANCE) && counts.getMin() >= mean * (1 - TOLERANCE);
+    }
+
+    private static String whole(double x) {
+        return String.format(Locale.ROOT, "%,.0f", x);
     }
 
     /** Leaderships handed from the nodes leading the most ranges to voters leading the fewest. */

@@ -85,6 +85,50 @@ class BalancePlanTest {
     }
 
     @Test
+    void bytesAreEvenedOutWithinTenPercentKeepingReplicaCountsEven() {
+        // Four of sixteen ranges hold 512 MiB each, all on nodes 1 to 3; the others 32 MiB.
+        List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(16, 1, 2, 3, 4));
+        Map<Long, BalancePlan.Weight> weights = new HashMap<>();
+        for (RangeDescriptor r : ranges) {
+            boolean big = (r.getRangeId() - 1) % 4 == 0;
+            weights.put(r.getRangeId(), new BalancePlan.Weight((big ? 512L : 32L) << 20, 0));
+        }
+        List<BalancePlan.Node> nodes = List.of(up(1), up(2), up(3), up(4));
+        assertThat(spread(held(ranges, weights, w -> w.bytes()))).as("before").isGreaterThan(0.1);
+        int rounds = 0;
+        while (true) {
+            BalancePlan.Decision d = decide(ranges, weights, nodes);
+            if (d.moves().isEmpty()) {
+                break;
+            }
+            d.moves().forEach(m -> apply(ranges, m));
+            assertThat(spread(counts(ranges))).as("replica counts after round %d", rounds).isLessThanOrEqualTo(0.1);
+            assertThat(++rounds).isLessThan(20);
+        }
+        assertThat(rounds).isPositive();
+        assertThat(spread(held(ranges, weights, w -> w.bytes()))).as("bytes per node after %d rounds: %s", rounds,
+                held(ranges, weights, w -> w.bytes())).isLessThanOrEqualTo(0.1);
+    }
+
+    @Test
+    void writeLoadIsEvenedOutButSmallGapsAreLeftAlone() {
+        List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(16, 1, 2, 3, 4));
+        List<BalancePlan.Node> nodes = List.of(up(1), up(2), up(3), up(4));
+        Map<Long, BalancePlan.Weight> quiet = new HashMap<>();
+        Map<Long, BalancePlan.Weight> hot = new HashMap<>();
+        for (RangeDescriptor r : ranges) {
+            boolean busy = (r.getRangeId() - 1) % 4 == 0;
+            quiet.put(r.getRangeId(), new BalancePlan.Weight(1 << 20, busy ? 20 : 1));
+            hot.put(r.getRangeId(), new BalancePlan.Weight(1 << 20, busy ? 2_000 : 100));
+        }
+        assertThat(decide(ranges, quiet, nodes).moves()).as("a gap under 100 writes/s").isEmpty();
+        List<MoveRecord> moves = decide(ranges, hot, nodes).moves();
+        assertThat(moves).isNotEmpty();
+        assertThat(moves.get(0).getToNodeId()).isEqualTo(4);
+        assertThat(moves.get(0).getReason()).contains("writes/s");
+    }
+
+    @Test
     void aDrainingNodeIsEmptiedEvenWithTheBalancerOff() {
         List<RangeDescriptor> ranges = new ArrayList<>(Placement.initialRanges(8, 1, 2, 3, 4));
         List<BalancePlan.Node> nodes = List.of(up(1), up(2), up(3), new BalancePlan.Node(4, true, 0, true));
@@ -114,6 +158,29 @@ class BalancePlanTest {
         }
         assertThat(BalancePlan.decide(ranges, List.of(up(1), up(2), up(3)), List.of(), leaders, true, DOWN_AFTER_MS, 2)
                 .transfers()).isEmpty();
+    }
+
+    private static BalancePlan.Decision decide(List<RangeDescriptor> ranges, Map<Long, BalancePlan.Weight> weights,
+            List<BalancePlan.Node> nodes) {
+        return BalancePlan.decide(ranges, weights, nodes, List.of(), Map.of(), java.util.Set.of(), true, DOWN_AFTER_MS, 2);
+    }
+
+    /** What each node's replicas weigh together. */
+    private static Map<Long, Double> held(List<RangeDescriptor> ranges, Map<Long, BalancePlan.Weight> weights,
+            java.util.function.ToDoubleFunction<BalancePlan.Weight> of) {
+        Map<Long, Double> held = new HashMap<>();
+        for (RangeDescriptor r : ranges) {
+            for (ReplicaDescriptor rep : r.getReplicasList()) {
+                held.merge(rep.getNodeId(), of.applyAsDouble(weights.get(r.getRangeId())), Double::sum);
+            }
+        }
+        return held;
+    }
+
+    /** How far the node furthest from the mean is from it, as a fraction of the mean. */
+    private static double spread(Map<Long, ? extends Number> perNode) {
+        double mean = perNode.values().stream().mapToDouble(Number::doubleValue).average().orElse(0);
+        return perNode.values().stream().mapToDouble(v -> Math.abs(v.doubleValue() - mean) / mean).max().orElse(0);
     }
 
     private static BalancePlan.Node up(long id) {

@@ -162,6 +162,7 @@ public final class StatusCommand implements Callable<Integer> {
             if (moves.getMovesCount() > 0) {
                 out.append("moves in progress:\n").append(MovesCommand.table(moves.getMovesList(), false));
             }
+            out.append(balancerView(moves.getNodesList()));
             io.flotilla.kv.proto.ClusterSettings settings = moves.getSettings();
             out.append("balancer ").append(settings.getBalancerOff() ? "off" : "on");
             if (settings.getDrainingNodeIdsCount() > 0) {
@@ -173,6 +174,23 @@ public final class StatusCommand implements Callable<Integer> {
                     .append(")\n");
         }
         return out.toString();
+    }
+
+    /**
+     * The nodes as the balancer weighs them (the meta range's leader, once a second): replicas,
+     * leaderships, and the bytes and writes per second their replicas hold by the ranges' leaders.
+     */
+    static String balancerView(List<io.flotilla.kv.proto.NodePlacement> nodes) {
+        if (nodes.isEmpty()) {
+            return "";
+        }
+        Table t = new Table("node", "replicas", "leaders", "bytes", "writes/s");
+        for (io.flotilla.kv.proto.NodePlacement p : nodes) {
+            t.row(p.getNodeId() + (p.getUp() ? "" : " (down)") + (p.getDraining() ? " (draining)" : ""),
+                    Integer.toString(p.getReplicas()), Integer.toString(p.getLeaders()), RangeDiagnosis.bytes(p.getBytes()),
+                    String.format(java.util.Locale.ROOT, "%,.0f", p.getWritesPerSecond()));
+        }
+        return "as the balancer weighs the nodes (each replica counts its range's bytes and writes):\n" + t.render();
     }
 
     /**

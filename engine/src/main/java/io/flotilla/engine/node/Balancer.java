@@ -29,9 +29,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The balancer, on the meta range's leader: once a {@link #ROUND_MS}, asks every node for its
  * status (a node that does not answer is down from that moment; one that does tells which ranges
- * it leads), and starts the moves and leadership transfers {@link BalancePlan} decides from the
- * ranges the meta range records, the moves in progress, the nodes' states and the cluster's
- * settings (draining nodes, the balancer's switch, how long a node may be down). Moves are started
+ * it leads, and what they weigh: {@link RangeWeights}), and starts the moves and leadership
+ * transfers {@link BalancePlan} decides from the ranges the meta range records, their weights, the
+ * moves in progress, the nodes' states and the cluster's settings (draining nodes, the balancer's switch, how long a node may be down). Moves are started
  * like any other ({@code MoveReplica} to the meta range), so they are recorded and driven by
  * {@link MoveDriver}. Called on the move driver's thread; statuses arrive on the client's.
  */
@@ -40,6 +40,8 @@ final class Balancer {
     static final long ROUND_MS = 1_000;
     static final long DEFAULT_DOWN_AFTER_MS = 300_000;
     static final int MOVES_PER_NODE = 2;
+    /** Rounds after a leadership transfer before leaderships are evened out again. */
+    static final int LEADERS_SETTLE_ROUNDS = 3;
     /** A move asked for and never answered is asked for again after this long. */
     static final long STARTING_EXPIRY_MS = 10_000;
 
@@ -52,12 +54,20 @@ final class Balancer {
     private final Map<Long, long[]> seen = new ConcurrentHashMap<>();
     /** Nodes that said they are rejoining (see {@link BalancePlan.Node}). */
     private final Set<Long> rejoining = ConcurrentHashMap.newKeySet();
+    /** What the ranges weigh, from their leaders' reports. */
+    private final RangeWeights weights = new RangeWeights();
     /** Per node: the ranges it said it leads. */
     private final Map<Long, Set<Long>> led = new ConcurrentHashMap<>();
     /** Ranges whose move this balancer has asked for and not had answered yet, with when it asked. */
     private final Map<Long, Long> starting = new ConcurrentHashMap<>();
     private volatile List<NodePlacement> placements = List.of();
     private long lastRoundMs;
+    /**
+     * No leaderships are evened out before this: the statuses that show the last transfers arrive a
+     * round or two later, and read before that they count a moved leadership twice or not at all
+     * (the balancer handed range 1's leadership to node 3, then to node 2, a second apart).
+     */
+    private long leadersSettledAtMs;
 
     Balancer(long nodeId, KvStateMachine stateMachine, FlotillaClient client, ClusterDirectory directory,
             LongSupplier clockMs) {
@@ -89,6 +99,7 @@ final class Balancer {
         ClusterSettings settings = stateMachine.recordedSettings();
         long downAfterMs = settings.getDownAfterMs() > 0 ? settings.getDownAfterMs() : DEFAULT_DOWN_AFTER_MS;
         Set<Long> draining = new HashSet<>(settings.getDrainingNodeIdsList());
+        Map<Long, BalancePlan.Weight> rangeWeights = weights.weights(now);
         List<BalancePlan.Node> nodes = new ArrayList<>();
         List<NodePlacement> seenNow = new ArrayList<>();
         for (long id : directory.nodeIds()) {
@@ -97,13 +108,14 @@ final class Balancer {
             boolean up = s[1] == 0;
             long downFor = up ? 0 : now - s[1];
             nodes.add(new BalancePlan.Node(id, up, downFor, draining.contains(id), rejoining.contains(id)));
-            seenNow.add(NodePlacement.newBuilder().setNodeId(id).setUp(up).setDownForMs(downFor)
-                    .setDraining(draining.contains(id)).setReplicas(count(ranges, id))
-                    .setLeaders(led.getOrDefault(id, Set.of()).size()).build());
+            seenNow.add(placement(id, ranges, rangeWeights).setUp(up).setDownForMs(downFor)
+                    .setDraining(draining.contains(id)).setLeaders(led.getOrDefault(id, Set.of()).size()).build());
         }
         placements = seenNow;
         Map<Long, Long> leaders = new HashMap<>();
-        led.forEach((node, rangeIds) -> rangeIds.forEach(r -> leaders.put(r, node)));
+        if (now >= leadersSettledAtMs) {
+            led.forEach((node, rangeIds) -> rangeIds.forEach(r -> leaders.put(r, node)));
+        }
         Set<BalancePlan.Target> refused = new HashSet<>();
         for (MoveProgress p : ended) {
             if (p.getStep() == MoveStep.MOVE_FAILED) {
@@ -118,7 +130,7 @@ final class Balancer {
         // range from every later move (a drain after an add-node stopped with replicas left on the
         // node). A request never answered is asked again after a while.
         starting.values().removeIf(askedAt -> now - askedAt > STARTING_EXPIRY_MS);
-        BalancePlan.Decision decision = BalancePlan.decide(ranges, nodes, inProgress, leaders, refused,
+        BalancePlan.Decision decision = BalancePlan.decide(ranges, rangeWeights, nodes, inProgress, leaders, refused,
                 !settings.getBalancerOff(), downAfterMs, MOVES_PER_NODE);
         Map<Long, RangeDescriptor> byId = new HashMap<>();
         ranges.forEach(r -> byId.put(r.getRangeId(), r));
@@ -126,6 +138,9 @@ final class Balancer {
             if (starting.putIfAbsent(move.getRangeId(), now) == null) {
                 start(move);
             }
+        }
+        if (!decision.transfers().isEmpty()) {
+            leadersSettledAtMs = now + LEADERS_SETTLE_ROUNDS * ROUND_MS;
         }
         for (BalancePlan.Transfer t : decision.transfers()) {
             RangeDescriptor range = byId.get(t.rangeId());
@@ -165,6 +180,11 @@ final class Balancer {
                         s[0] = now;
                         s[1] = 0;
                         led.put(id, leading(status));
+                        for (RangeStatus r : status.getRangeStatusList()) {
+                            if (r.getLeader()) {
+                                weights.observe(r.getRange().getRangeId(), r.getCommitIndex(), r.getApproximateBytes(), now);
+                            }
+                        }
                         if (status.getRejoining()) {
                             rejoining.add(id);
                         } else {
@@ -189,13 +209,22 @@ final class Balancer {
         return ranges;
     }
 
-    private static int count(List<RangeDescriptor> ranges, long node) {
-        int n = 0;
+    /** Node {@code node}'s replicas, and what they weigh together. */
+    private static NodePlacement.Builder placement(long node, List<RangeDescriptor> ranges,
+            Map<Long, BalancePlan.Weight> weights) {
+        int replicas = 0;
+        long bytes = 0;
+        double writes = 0;
         for (RangeDescriptor r : ranges) {
             if (RouteTable.hasReplicaOn(r, node)) {
-                n++;
+                replicas++;
+                BalancePlan.Weight w = weights.get(r.getRangeId());
+                if (w != null) {
+                    bytes += w.bytes();
+                    writes += w.writesPerSecond();
+                }
             }
         }
-        return n;
+        return NodePlacement.newBuilder().setNodeId(node).setReplicas(replicas).setBytes(bytes).setWritesPerSecond(writes);
     }
 }

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.fail;
 
 import com.google.protobuf.ByteString;
 import io.flotilla.client.FlotillaClient;
+import io.flotilla.kv.proto.BalancerSwitch;
 import io.flotilla.kv.proto.RangeDescriptor;
+import io.flotilla.kv.proto.UpdateSettingsRequest;
 import java.io.File;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -100,6 +102,9 @@ class StatusPageBrowserTest {
             try (FlotillaClient client = FlotillaClient.builder()
                     .seeds("127.0.0.1:" + cluster.clientAddress(1).getPort()).clusterId(TestCluster.CLUSTER_ID)
                     .requestTimeout(Duration.ofSeconds(15)).build()) {
+                // The balancer evens out leader counts: it could hand this leadership straight back.
+                client.updateSettings(UpdateSettingsRequest.newBuilder().setBalancer(BalancerSwitch.BALANCER_OFF).build())
+                        .join();
                 long target = leader % 3 + 1;
                 client.transferLeader("k".getBytes(StandardCharsets.UTF_8), target).join();
                 awaitPage(browser, "the page, reloading itself, shows node " + target + " leading range " + range.getRangeId(),
