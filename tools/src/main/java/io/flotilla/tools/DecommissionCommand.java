@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
 final class DecommissionCommand implements Callable<Integer> {
     private static final long POLL_MS = 1_000;
     /** Polls in a row with replicas left and no move off the node before the drain is reported stuck. */
-    private static final int STUCK_ROUNDS = 15;
+    static final int STUCK_ROUNDS = 15;
 
     @Mixin
     ClusterOptions cluster;
@@ -51,24 +51,21 @@ final class DecommissionCommand implements Callable<Integer> {
             client.updateSettings(update.setDrainNodeId(node).build()).join();
             System.out.println("draining node " + node + ": its replicas move to the other nodes");
             long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
-            String last = "";
-            int idleRounds = 0;
+            StuckWatch watch = new StuckWatch();
             while (System.nanoTime() < deadlineNs) {
                 ListMovesResponse moves = moves(client);
                 NodePlacement placement = moves == null ? null : placement(moves);
                 if (placement != null) {
                     String now = "node " + node + ": " + placement.getReplicas() + " replicas, " + placement.getLeaders()
                             + " leaderships left";
-                    if (!now.equals(last)) {
+                    if (watch.changed(now)) {
                         System.out.println(now);
-                        last = now;
                     }
                     if (placement.getReplicas() == 0 && placement.getLeaders() == 0) {
                         System.out.println("node " + node + " holds no replicas: it can be stopped now");
                         return 0;
                     }
-                    idleRounds = moving(moves) ? 0 : idleRounds + 1;
-                    if (idleRounds >= STUCK_ROUNDS) {
+                    if (watch.stuck(moving(moves))) {
                         System.err.println("node " + node + " still holds " + placement.getReplicas() + " replicas and no"
                                 + " move off it is in progress: no other node that is up can take them (each holds the"
                                 + " range already, takes part in as many moves as it may, or refused it: `flotilla moves`"
@@ -82,6 +79,31 @@ final class DecommissionCommand implements Callable<Integer> {
             System.err.println("node " + node + " still holds replicas after " + waitMs / 1000 + " s; the drain goes on"
                     + " (`flotilla moves` shows the moves, `flotilla decommission " + node + "` follows it again)");
             return FlotillaCli.EXIT_FAILED;
+        }
+    }
+
+    /**
+     * Tells a drain that is stuck from one that goes on: stuck once {@link #STUCK_ROUNDS} polls in a
+     * row saw no move off the node and its counts unchanged. A small range's move starts and ends
+     * between two polls a second apart, and in step with the balancer's rounds the polls can miss
+     * every move of a drain that goes on; its counts still fall.
+     */
+    static final class StuckWatch {
+        private String last = "";
+        private boolean changed;
+        private int idleRounds;
+
+        /** The node's counts as this poll shows them (as text); whether they differ from the last poll's. */
+        boolean changed(String counts) {
+            changed = !counts.equals(last);
+            last = counts;
+            return changed;
+        }
+
+        /** After {@link #changed}: whether a move off the node was seen in progress; true once the drain is stuck. */
+        boolean stuck(boolean moving) {
+            idleRounds = changed || moving ? 0 : idleRounds + 1;
+            return idleRounds >= STUCK_ROUNDS;
         }
     }
 
