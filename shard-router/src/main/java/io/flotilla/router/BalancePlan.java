@@ -184,23 +184,15 @@ public final class BalancePlan {
             total += replicas.get(id);
         }
         double mean = (double) total / eligible.size();
-        long fullest = 0;
-        long emptiest = 0;
-        for (long id : eligible) {
-            if (free(id) && (fullest == 0 || replicas.get(id) > replicas.get(fullest))) {
-                fullest = id;
-            }
-            if (free(id) && (emptiest == 0 || replicas.get(id) < replicas.get(emptiest))) {
-                emptiest = id;
-            }
-        }
+        long[] extremes = extremes(eligible, replicas);
+        long fullest = extremes[0];
+        long emptiest = extremes[1];
         if (fullest == 0 || fullest == emptiest) {
             return false;
         }
         int max = replicas.get(fullest);
         int min = replicas.get(emptiest);
-        boolean uneven = max > mean * (1 + TOLERANCE) || min < mean * (1 - TOLERANCE);
-        if (max - min < 2 || !uneven) {
+        if (max - min < 2 || !uneven(max, min, mean)) {
             return false;
         }
         for (RangeDescriptor range : ranges) {
@@ -245,23 +237,15 @@ public final class BalancePlan {
             }
         }
         double mean = held.values().stream().mapToDouble(Double::doubleValue).sum() / eligible.size();
-        long heaviest = 0;
-        long lightest = 0;
-        for (long id : eligible) {
-            if (free(id) && (heaviest == 0 || held.get(id) > held.get(heaviest))) {
-                heaviest = id;
-            }
-            if (free(id) && (lightest == 0 || held.get(id) < held.get(lightest))) {
-                lightest = id;
-            }
-        }
+        long[] extremes = extremes(eligible, held);
+        long heaviest = extremes[0];
+        long lightest = extremes[1];
         if (heaviest == 0 || heaviest == lightest) {
             return false;
         }
         double max = held.get(heaviest);
         double min = held.get(lightest);
-        boolean uneven = max > mean * (1 + TOLERANCE) || min < mean * (1 - TOLERANCE);
-        if (!uneven || max - min < minGap) {
+        if (!uneven(max, min, mean) || max - min < minGap) {
             return false;
         }
         // Ranges that may go back from the lightest node, lightest first, for swaps.
@@ -327,6 +311,30 @@ public final class BalancePlan {
         return i;
     }
 
+    /** Of {@code eligible}, the nodes with a move slot free that hold the most and the least of {@code held}; 0s if none. */
+    private long[] extremes(List<Long> eligible, Map<Long, ? extends Number> held) {
+        long most = 0;
+        long least = 0;
+        for (long id : eligible) {
+            if (!free(id)) {
+                continue;
+            }
+            double v = held.get(id).doubleValue();
+            if (most == 0 || v > held.get(most).doubleValue()) {
+                most = id;
+            }
+            if (least == 0 || v < held.get(least).doubleValue()) {
+                least = id;
+            }
+        }
+        return new long[] {most, least};
+    }
+
+    /** Whether the most or the least a node holds is further from {@code mean} than {@link #TOLERANCE} allows. */
+    private static boolean uneven(double max, double min, double mean) {
+        return max > mean * (1 + TOLERANCE) || min < mean * (1 - TOLERANCE);
+    }
+
     /** Whether a move from {@code from} to {@code to} leaves the replica counts as even as {@link #evenReplicas} wants them. */
     private boolean countsStayEven(long from, long to) {
         IntSummaryStatistics counts = new IntSummaryStatistics();
@@ -335,7 +343,7 @@ public final class BalancePlan {
         }
         double mean = counts.getAverage();
         return counts.getMax() - counts.getMin() < 2
-                || counts.getMax() <= mean * (1 + TOLERANCE) && counts.getMin() >= mean * (1 - TOLERANCE);
+                || !uneven(counts.getMax(), counts.getMin(), mean);
     }
 
     private static String whole(double x) {
