@@ -53,7 +53,7 @@ final class AddNodeCommand implements Callable<Integer> {
             if (noWait) {
                 return 0;
             }
-            return Rebalancing.follow(client, waitMs, startNs) ? 0 : FlotillaCli.EXIT_FAILED;
+            return Rebalancing.follow(client, id, waitMs, startNs) ? 0 : FlotillaCli.EXIT_FAILED;
         }
     }
 }

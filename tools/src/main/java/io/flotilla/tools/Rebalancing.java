@@ -6,7 +6,10 @@ import io.flotilla.kv.proto.NodePlacement;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
-/** Follows the balancer until the nodes that are up and not draining hold replicas within 10% of the mean. */
+/**
+ * Follows the balancer until the new node is up as the balancer sees it and the nodes that are up
+ * and not draining hold replicas within 10% of the mean.
+ */
 final class Rebalancing {
     private static final long POLL_MS = 1_000;
     private static final double TOLERANCE = 0.10;
@@ -15,7 +18,7 @@ final class Rebalancing {
     }
 
     /** Prints the replica counts as they change; true once balanced with no move in progress, false at the deadline. */
-    static boolean follow(FlotillaClient client, long waitMs, long startNs) {
+    static boolean follow(FlotillaClient client, long newNode, long waitMs, long startNs) {
         long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         String last = "";
         while (System.nanoTime() < deadlineNs) {
@@ -31,7 +34,7 @@ final class Rebalancing {
                 System.out.println(now);
                 last = now;
             }
-            if (moves.getMovesCount() == 0 && balanced(moves)) {
+            if (moves.getMovesCount() == 0 && balanced(moves, newNode)) {
                 System.out.printf("balanced after %.1f s%n", (System.nanoTime() - startNs) / 1e9);
                 return true;
             }
@@ -41,7 +44,15 @@ final class Rebalancing {
         return false;
     }
 
-    static boolean balanced(ListMovesResponse moves) {
+    /**
+     * Whether node {@code newNode} is up, as the balancer last saw it, and the nodes up and not
+     * draining hold replicas within 10% of their mean. A new node the balancer has not yet seen
+     * answer counts as down; counted out, it left the others looking balanced.
+     */
+    static boolean balanced(ListMovesResponse moves, long newNode) {
+        if (moves.getNodesList().stream().noneMatch(p -> p.getNodeId() == newNode && p.getUp())) {
+            return false;
+        }
         int nodes = 0;
         long total = 0;
         for (NodePlacement p : moves.getNodesList()) {

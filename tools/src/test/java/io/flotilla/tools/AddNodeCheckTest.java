@@ -76,7 +76,7 @@ class AddNodeCheckTest {
             System.out.printf("add-node-check: %s, %d lost, %d duplicated, %d illegal, %d client errors%n",
                     counts(moves), r.lost(), r.duplicated(), r.linearizable().ok() ? 0 : 1, r.errors());
             System.out.print(r.errorReport());
-            assertThat(Rebalancing.balanced(moves)).as(counts(moves)).isTrue();
+            assertThat(Rebalancing.balanced(moves, 4)).as(counts(moves)).isTrue();
             assertThat(r.lost()).isZero();
             assertThat(r.duplicated()).isZero();
             assertThat(r.linearizable().ok()).as(r.linearizable().detail()).isTrue();
